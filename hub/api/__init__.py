@@ -1,0 +1,17 @@
+"""The REST API: thin blueprints that parse, call the core, and render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from hub.api import clients, deliverables, errors, events, health, me, openapi, org, users
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+for module in (me, org, users, clients, deliverables, events, health, openapi):
+    api.register_blueprint(module.bp)
+
+
+def init_app(app: Flask) -> None:
+    errors.init_app(app)
+    app.register_blueprint(api)

@@ -1,0 +1,45 @@
+"""One error handler: every error renders as {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from hub.errors import HubError, PayloadTooLarge, RateLimited
+
+log = logging.getLogger("hub.api")
+
+
+def render(error: HubError) -> Response:
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(max(1, int(error.retry_after + 0.999)))
+    return response
+
+
+def _http(error: HTTPException) -> Response:
+    if isinstance(error, RequestEntityTooLarge):
+        return render(PayloadTooLarge("The request body is larger than allowed."))
+    hub_error = HubError(error.description or error.name)
+    hub_error.status = error.code or 500
+    hub_error.code = (error.name or "error").lower().replace(" ", "_")
+    response = render(hub_error)
+    if error.code == 405 and error.response is None:
+        allowed = getattr(error, "valid_methods", None)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error")
+    return render(HubError("Something went wrong on our side."))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HubError, render)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,93 @@
+"""The `endpoint` decorator: auth, body and query parsing, rendering, and OpenAPI metadata."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import marshmallow
+from flask import Response, jsonify, request
+
+from hub.api.auth import authenticate
+from hub.core.db import set_read_mode
+from hub.errors import BadRequest, ValidationError
+
+
+@dataclass
+class EndpointDoc:
+    summary: str
+    body: type[marshmallow.Schema] | None = None
+    query: type[marshmallow.Schema] | None = None
+    response: type[marshmallow.Schema] | None = None
+    many: bool = False
+    status: int = 200
+    role: str | None = "member"
+    public: bool = False
+    partial: bool = False
+    tags: list[str] = field(default_factory=list)
+
+
+def load(schema: marshmallow.Schema, data: Any, partial: bool = False) -> dict[str, Any]:
+    """Validate `data`; a bad field becomes a 400 naming it."""
+    try:
+        return schema.load(data, partial=partial)
+    except marshmallow.ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise ValidationError("Some fields are invalid.", messages) from None
+
+
+def json_body() -> Any:
+    if not request.get_data(cache=True):
+        return {}
+    if not request.is_json:
+        raise BadRequest("Send a JSON body with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("The body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise ValidationError("Expected a JSON object.", {"_schema": ["Expected an object."]})
+    return data
+
+
+def page(items: list[Any], schema: marshmallow.Schema, next_cursor: str | None) -> dict[str, Any]:
+    return {"items": schema.dump(items, many=True), "next_cursor": next_cursor}
+
+
+def endpoint(
+    summary: str,
+    *,
+    body: type[marshmallow.Schema] | None = None,
+    query: type[marshmallow.Schema] | None = None,
+    response: type[marshmallow.Schema] | None = None,
+    many: bool = False,
+    status: int = 200,
+    role: str | None = "member",
+    public: bool = False,
+    partial: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a view: authenticate (unless public), parse `body`/`query`, render the result."""
+    doc = EndpointDoc(summary, body, query, response, many, status, role, public, partial)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            set_read_mode(request.method in ("GET", "HEAD"))
+            if not public:
+                authenticate(role)
+            if query is not None:
+                kwargs["query"] = load(query(), request.args.to_dict())
+            if body is not None:
+                kwargs["body"] = load(body(), json_body(), partial=partial)
+            result = view(**kwargs)
+            if isinstance(result, (Response, tuple)):
+                return result
+            if status == 204:
+                return Response(status=204)
+            return jsonify(result), status
+
+        wrapper.endpoint_doc = doc  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

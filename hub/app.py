@@ -1,0 +1,55 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hub import api
+from hub.config import load_config
+from hub.core.events import CORE_EVENT_TYPES
+from hub.core.keyfiles import read_or_create
+from hub.extensions import init_db, init_redis
+
+
+def configure_logging(level: str) -> None:
+    """Structured-ish logs on stderr, so stdout is left to what commands print."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_hub", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d %(message)s"
+            )
+        )
+        handler._hub = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """A hub app; `config` overrides settings from the environment (tests pass theirs)."""
+    settings = load_config(overrides=config)
+    configure_logging(settings["HUB_LOG_LEVEL"])
+    app = Flask(__name__)
+    app.config.update(settings)
+    var = Path(settings["HUB_VAR_DIR"])
+    app.config["SECRET_KEY"] = settings["HUB_SECRET_KEY"] or read_or_create(
+        var / "secret_key", lambda: secrets.token_urlsafe(48)
+    )
+    app.config["MAX_CONTENT_LENGTH"] = settings["HUB_MAX_BODY_BYTES"]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings["HUB_DATABASE_URL"].startswith("sqlite:///"):
+        Path(settings["HUB_DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    init_db(app)
+    init_redis(app)
+    app.extensions["hub.event_types"] = dict(CORE_EVENT_TYPES)
+    api.init_app(app)
+    return app

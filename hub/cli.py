@@ -1,0 +1,155 @@
+"""The `hub` command. Logs go to stderr; stdout holds only what a command prints for scripts."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from hub.app import create_app
+from hub.core.apikeys import create_api_key
+from hub.core.models import User
+from hub.core.orgs import create_org, get_org_by_slug
+from hub.errors import HubError
+from hub.extensions import db
+
+
+def _app(**_: Any) -> Flask:
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_app,
+    add_default_commands=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+def main() -> None:
+    """Mycelium Hub: the integration hub of Mycelium OS."""
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Apply every migration of the core and the installed plugins."""
+    from hub.core.migrations import upgrade
+    from hub.testing import plugin_migration_dirs
+
+    upgrade(current_app.config["HUB_DATABASE_URL"], plugin_migration_dirs())
+    click.echo("database is up to date", err=True)
+
+
+@main.group("org")
+def org_group() -> None:
+    """Organizations."""
+
+
+@org_group.command("create")
+@click.argument("name")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
+@with_appcontext
+def org_create(name: str, timezone: str) -> None:
+    """Create an organization; prints its slug."""
+    try:
+        org = create_org(db.session, name, timezone)
+        db.session.commit()
+    except HubError as exc:
+        fail(f"{exc.message} {exc.details}")
+    click.echo(org.slug)
+
+
+@main.group("apikey")
+def apikey_group() -> None:
+    """API keys."""
+
+
+@apikey_group.command("create")
+@click.option("--org", "slug", required=True, help="Organization slug.")
+@click.option("--role", type=click.Choice(["admin", "member"]), default="admin", show_default=True)
+@click.option("--name", default="", help="A label for the key.")
+@click.option("--user", "email", default=None, help="Tie the key to this user's email.")
+@with_appcontext
+def apikey_create(slug: str, role: str, name: str, email: str | None) -> None:
+    """Create an API key; prints it once."""
+    try:
+        org = get_org_by_slug(db.session, slug)
+    except HubError as exc:
+        fail(exc.message)
+    user = None
+    if email is not None:
+        user = db.session.scalar(select(User).where(User.org_id == org.id, User.email == email))
+        if user is None:
+            fail(f"No user {email!r} in {slug}.")
+    _, secret = create_api_key(db.session, org.id, role, name, user)
+    db.session.commit()
+    click.echo(secret)
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Encryption key ring."""
+
+
+@keys_group.command("generate")
+def keys_generate() -> None:
+    """Print a new HUB_ENCRYPTION_KEYS entry (`<key id>:<base64 of 32 bytes>`)."""
+    key_id = "k" + secrets.token_hex(4)
+    click.echo(f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="Web processes (default 2 x cores).")
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the web process with gunicorn (production WSGI server)."""
+    from hub.server import run_gunicorn
+
+    run_gunicorn(host, port, workers, threads)
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker with the scheduler, inside an app context."""
+    from hub.worker import run_worker
+
+    run_worker(create_app(), burst=burst)
+
+
+@main.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def up(host: str, port: int) -> None:
+    """Everything on one box: embedded Redis if REDIS_URL is unset, web and one worker."""
+    from hub.up import run_up
+
+    run_up(host, port)
+
+
+@main.command("plugins")
+def plugins() -> None:
+    """List installed plugins."""
+    click.echo("The plugin system is not built yet: no plugins are loaded.", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Settings: read from the environment, validated at start-up, each with a working default."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hub.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Callable[[dict[str, Any]], Any]
+    parse: Callable[[str], Any]
+    doc: str
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme.split("+")[0] not in schemes:
+            raise ValueError(f"expected a URL starting with one of {', '.join(schemes)}")
+        if parts.scheme.split("+")[0] in ("http", "https") and not parts.netloc:
+            raise ValueError("the URL has no host")
+        return value.rstrip("/") if parts.scheme.startswith("http") else value
+
+    return parse
+
+
+def database_url(value: str) -> str:
+    """A SQLAlchemy URL; plain postgresql:// URLs use the psycopg 3 driver."""
+    for plain in ("postgresql://", "postgres://"):
+        if value.startswith(plain):
+            value = "postgresql+psycopg://" + value.removeprefix(plain)
+    return _url(("sqlite", "postgresql"))(value)
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected one of 1, true, yes, 0, false, no")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("expected a positive integer")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("expected a positive number")
+    return number
+
+
+def _cidrs(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if entry:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"bad CIDR {entry!r}") from exc
+    return tuple(networks)
+
+
+def _names(value: str) -> tuple[str, ...] | None:
+    if value.strip() in ("", "*"):
+        return None
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def _var(cfg: dict[str, Any]) -> Path:
+    return Path(cfg["HUB_VAR_DIR"])
+
+
+SETTINGS: list[Setting] = [
+    Setting(
+        "HUB_VAR_DIR",
+        lambda c: os.path.abspath("var"),
+        os.path.abspath,
+        "Directory for the embedded defaults: SQLite file, Redis socket, key files.",
+    ),
+    Setting(
+        "HUB_DATABASE_URL",
+        lambda c: f"sqlite:///{_var(c) / 'hub.db'}",
+        database_url,
+        "SQLAlchemy URL; SQLite under `HUB_VAR_DIR` by default, PostgreSQL in production "
+        "(`postgresql+psycopg://user@host/db`).",
+    ),
+    Setting(
+        "REDIS_URL",
+        lambda c: f"unix://{_var(c) / 'redis.sock'}",
+        _url(("redis", "rediss", "unix")),
+        "Redis for queues, locks, rate limits and OAuth state. Unset: the embedded Redis "
+        "that `hub up` starts on a socket under `HUB_VAR_DIR`.",
+    ),
+    Setting(
+        "HUB_SECRET_KEY",
+        lambda c: None,
+        str,
+        "Signs URLs and cookies. Unset: a random key kept in `HUB_VAR_DIR/secret_key`.",
+    ),
+    Setting(
+        "HUB_ENCRYPTION_KEYS",
+        lambda c: None,
+        str,
+        "Key ring for secrets at rest: comma-separated `<key id>:<base64 of 32 bytes>`, "
+        "newest first (`hub keys generate`). Unset: one key file under `HUB_VAR_DIR`, "
+        "with a warning.",
+    ),
+    Setting(
+        "HUB_APP_URL",
+        lambda c: "http://127.0.0.1:8000",
+        _url(("http", "https")),
+        "Public base URL of the hub, used for OAuth callbacks and links.",
+    ),
+    Setting(
+        "HUB_CLIENT_URL",
+        lambda c: c["HUB_APP_URL"],
+        _url(("http", "https")),
+        "Base URL of the Mycelium front end, for redirects after OAuth.",
+    ),
+    Setting(
+        "HUB_MAX_BODY_BYTES",
+        lambda c: 1024 * 1024,
+        _positive_int,
+        "Largest request body accepted; larger bodies get 413.",
+    ),
+    Setting("HUB_LOG_LEVEL", lambda c: "INFO", _log_level, "Log level of every process."),
+    Setting(
+        "HUB_LOAD_PLUGINS",
+        lambda c: None,
+        _names,
+        "Comma-separated installed plugins to load; unset or `*` loads every one.",
+    ),
+    Setting(
+        "HUB_EGRESS_ALLOW_HTTP",
+        lambda c: False,
+        _bool,
+        "Allow plain http:// for destinations an organization supplies.",
+    ),
+    Setting(
+        "HUB_EGRESS_ALLOWED_CIDRS",
+        lambda c: (),
+        _cidrs,
+        "Comma-separated CIDRs that org-supplied destinations may reach although private "
+        "(development only).",
+    ),
+    Setting(
+        "HUB_HTTP_TIMEOUT",
+        lambda c: 10.0,
+        _positive_float,
+        "Seconds before a provider call through `ctx.http` times out.",
+    ),
+]
+
+
+def register_setting(setting: Setting) -> None:
+    """Add a setting (core subsystems declare theirs at import time)."""
+    if all(existing.name != setting.name for existing in SETTINGS):
+        SETTINGS.append(setting)
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every setting from overrides, then the environment, then its default."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = overrides.get(setting.name, environ.get(setting.name))
+        if raw is None or (
+            isinstance(raw, str) and raw == "" and setting.name != "HUB_LOAD_PLUGINS"
+        ):
+            config[setting.name] = setting.default(config)
+        elif isinstance(raw, str):
+            try:
+                config[setting.name] = setting.parse(raw)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"{setting.name} is malformed: {exc}") from exc
+        else:
+            config[setting.name] = raw
+    config.update({k: v for k, v in overrides.items() if k not in config})
+    return config

@@ -1,0 +1,1 @@
+"""Domain logic of the hub. Nothing here imports Flask."""

@@ -1,0 +1,65 @@
+"""API keys: shown once, stored as SHA-256, found by their prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from hub.core import clock
+from hub.core.db import AnySession
+from hub.core.models import ApiKey, User
+from hub.errors import Unauthorized, ValidationError
+
+KEY_PREFIX = "mhk"
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(
+    session: AnySession,
+    org_id: int,
+    role: str = "admin",
+    name: str = "",
+    user: User | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key and its full secret, which is never stored and cannot be shown again."""
+    if role not in ("admin", "member"):
+        raise ValidationError("Invalid API key.", {"role": ["Must be admin or member."]})
+    prefix = f"{KEY_PREFIX}_{secrets.token_hex(6)}"
+    secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        org_id=org_id,
+        role=role,
+        name=name,
+        prefix=prefix,
+        key_hash=_hash(secret),
+        user_id=user.id if user else None,
+    )
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def find_api_key(session: AnySession, secret: str) -> ApiKey:
+    """The live key whose secret this is, or Unauthorized."""
+    parts = secret.split("_")
+    if len(parts) < 3 or parts[0] != KEY_PREFIX or len(secret) > 200:
+        raise Unauthorized("Malformed API key.")
+    prefix = f"{parts[0]}_{parts[1]}"
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or not hmac.compare_digest(key.key_hash, _hash(secret)):
+        raise Unauthorized("Unknown API key.")
+    if key.revoked_at is not None:
+        raise Unauthorized("This API key was revoked.")
+    return key
+
+
+def needs_touch(key: ApiKey) -> bool:
+    return key.last_used_at is None or clock.now() - key.last_used_at > TOUCH_EVERY

@@ -1,0 +1,95 @@
+"""Clients and the service types an agency offers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub.core import events
+from hub.core.db import AnySession
+from hub.core.models import Client, ServiceType
+from hub.core.schemas import ClientSchema, ServiceTypeSchema
+from hub.core.scoping import get_owned
+from hub.errors import Conflict, ValidationError
+
+_render_client = ClientSchema().dump
+render_service_type = ServiceTypeSchema().dump
+
+
+def render_client(client: Client) -> dict[str, Any]:
+    return _render_client(client)
+
+
+def create_service_type(session: AnySession, org_id: int, name: str) -> ServiceType:
+    taken = session.scalar(
+        select(ServiceType.id).where(
+            ServiceType.org_id == org_id, func.lower(ServiceType.name) == name.lower()
+        )
+    )
+    if taken:
+        raise Conflict("This service type exists.", {"name": ["Already taken."]})
+    service_type = ServiceType(org_id=org_id, name=name)
+    session.add(service_type)
+    session.flush()
+    return service_type
+
+
+def _service_types(session: AnySession, org_id: int, ids: list[int]) -> list[ServiceType]:
+    found = list(
+        session.scalars(
+            select(ServiceType).where(ServiceType.org_id == org_id, ServiceType.id.in_(ids))
+        )
+    )
+    missing = sorted(set(ids) - {st.id for st in found})
+    if missing:
+        raise ValidationError(
+            "Invalid reference.", {"service_type_ids": [f"No such service type: {missing}."]}
+        )
+    return sorted(found, key=lambda st: st.id)
+
+
+def _check_name_free(session: AnySession, org_id: int, name: str, exclude: int | None) -> None:
+    stmt = select(Client.id).where(Client.org_id == org_id, Client.name == name)
+    if exclude is not None:
+        stmt = stmt.where(Client.id != exclude)
+    if session.scalar(stmt):
+        raise Conflict("A client with this name exists.", {"name": ["Already taken."]})
+
+
+def _apply(session: AnySession, client: Client, data: dict[str, Any]) -> None:
+    data = dict(data)
+    if "service_type_ids" in data:
+        client.service_types = _service_types(session, client.org_id, data.pop("service_type_ids"))
+    for field, value in data.items():
+        setattr(client, field, value)
+
+
+def create_client(session: AnySession, org_id: int, data: dict[str, Any]) -> Client:
+    _check_name_free(session, org_id, data["name"], None)
+    client = Client(org_id=org_id)
+    _apply(session, client, data)
+    session.add(client)
+    session.flush()
+    events.record(session, org_id, "client.created", render_client(client))
+    return client
+
+
+def update_client(
+    session: AnySession, org_id: int, client_id: int, changes: dict[str, Any]
+) -> Client:
+    client = get_owned(session, Client, org_id, client_id)
+    if "name" in changes:
+        _check_name_free(session, org_id, changes["name"], client.id)
+    _apply(session, client, changes)
+    session.flush()
+    events.record(session, org_id, "client.updated", render_client(client))
+    return client
+
+
+def delete_client(session: AnySession, org_id: int, client_id: int) -> None:
+    client = get_owned(session, Client, org_id, client_id)
+    payload = render_client(client)
+    session.delete(client)
+    session.flush()
+    events.record(session, org_id, "client.deleted", payload)

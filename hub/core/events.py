@@ -1,0 +1,49 @@
+"""The outbox: every change records its event in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.core.db import AnySession
+from hub.core.ids import new_id
+from hub.core.models import Event
+
+PENDING_KEY = "hub_new_events"
+
+# type -> description: the catalogue served at /api/events/types; plugins add theirs.
+CORE_EVENT_TYPES: dict[str, str] = {
+    "organization.updated": "The organization's settings or branding changed.",
+    "user.created": "A team member was added.",
+    "user.updated": "A team member's details or role changed.",
+    "user.deleted": "A team member was removed.",
+    "client.created": "A client was created.",
+    "client.updated": "A client's details changed.",
+    "client.deleted": "A client was deleted.",
+    "deliverable.created": "A deliverable was created.",
+    "deliverable.updated": "A deliverable changed.",
+    "deliverable.completed": "A deliverable was completed.",
+    "deliverable.deleted": "A deliverable was deleted.",
+    "deliverable.due_soon": "A deliverable entered its organization's due-soon window.",
+    "deliverable.overdue": "A deliverable passed its due time without being completed.",
+    "file.uploaded": "A file was uploaded for a client or deliverable.",
+    "integration.enabled": "An integration was enabled.",
+    "integration.disabled": "An integration was disabled, by an admin or after repeated errors.",
+    "integration.needs_reauth": "An integration's credentials were refused; reconnect it.",
+}
+
+
+def record(session: AnySession, org_id: int, type_: str, payload: dict[str, Any]) -> Event:
+    """Add an event to the session's transaction; it is dispatched after commit."""
+    event = Event(id=new_id("evt"), org_id=org_id, type=type_, payload=payload)
+    session.add(event)
+    session.info.setdefault(PENDING_KEY, []).append(event.id)
+    return event
+
+
+def take_committed(session: AnySession) -> list[str]:
+    """Ids of events this session committed since the last call."""
+    return session.info.pop(PENDING_KEY, [])
+
+
+def forget_pending(session: AnySession) -> None:
+    session.info.pop(PENDING_KEY, None)

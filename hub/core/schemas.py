@@ -1,0 +1,195 @@
+"""Marshmallow schemas: what the API accepts and how resources render (events carry the same)."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+MAX_ID = 2**31 - 1
+ROLES = ("admin", "member")
+PRIORITIES = ("low", "normal", "high", "urgent")
+STATUSES = ("todo", "in_progress", "review", "completed")
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _zones():
+        raise ValidationError("Not a known IANA time zone, e.g. Europe/London.")
+
+
+def Id(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def Text(max_length: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(max=max_length), **kwargs)
+
+
+def Name(max_length: int = 200, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class StrictSchema(Schema):
+    """Input schema: unknown fields are an error."""
+
+    class Meta:
+        unknown = RAISE
+
+
+# ----- input -----
+
+
+class OrgUpdateSchema(StrictSchema):
+    name = Name()
+    timezone = fields.String(validate=validate_timezone)
+    company_name = Text(200, allow_none=True)
+    logo_url = fields.URL(
+        schemes={"http", "https"}, allow_none=True, validate=validate.Length(max=2048)
+    )
+    primary_color = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(re.compile(r"^#[0-9a-fA-F]{6}$"), error="Expected #RRGGBB."),
+    )
+    support_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    due_soon_hours = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 30))
+
+
+class UserInSchema(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = Name(required=True)
+    role = fields.String(load_default="member", validate=validate.OneOf(ROLES))
+
+
+class ServiceTypeInSchema(StrictSchema):
+    name = Name(100, required=True)
+
+
+class ClientInSchema(StrictSchema):
+    name = Name(required=True)
+    contact_person = Text(200, allow_none=True)
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    notes = Text(10000, allow_none=True)
+    service_type_ids = fields.List(Id(), validate=validate.Length(max=50))
+
+
+class DeliverableInSchema(StrictSchema):
+    client_id = Id(required=True)
+    service_type_id = Id(allow_none=True)
+    title = Name(300, required=True)
+    description = Text(10000, allow_none=True)
+    assignee_id = Id(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
+    status = fields.String(load_default="todo", validate=validate.OneOf(STATUSES[:-1]))
+    client_visible = fields.Boolean(load_default=False)
+
+
+class DeliverableUpdateSchema(DeliverableInSchema):
+    status = fields.String(validate=validate.OneOf(STATUSES[:-1]))
+
+
+class ListQuerySchema(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class DeliverableQuerySchema(ListQuerySchema):
+    client_id = Id()
+    assignee_id = Id()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    due_before = fields.DateTime()
+    due_after = fields.DateTime()
+
+
+class EventQuerySchema(ListQuerySchema):
+    type = fields.String(validate=validate.Length(min=1, max=100))
+
+
+# ----- output -----
+
+
+class OrgSchema(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    name = fields.String()
+    timezone = fields.String()
+    company_name = fields.String(allow_none=True)
+    logo_url = fields.String(allow_none=True)
+    primary_color = fields.String(allow_none=True)
+    support_email = fields.String(allow_none=True)
+    due_soon_hours = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+
+
+class ServiceTypeSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class ClientSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    contact_person = fields.String(allow_none=True)
+    contact_email = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    service_types = fields.List(fields.Nested(ServiceTypeSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class DeliverableSchema(Schema):
+    id = fields.Integer()
+    client_id = fields.Integer()
+    client_name = fields.Function(lambda d: d.client.name)
+    service_type_id = fields.Integer(allow_none=True)
+    service_type_name = fields.Function(lambda d: d.service_type.name if d.service_type else None)
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    assignee_id = fields.Integer(allow_none=True)
+    assignee = fields.Nested(PersonSchema, allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    priority = fields.String()
+    status = fields.String()
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by_id = fields.Integer(allow_none=True)
+    completed_by = fields.Nested(PersonSchema, allow_none=True)
+    client_visible = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class EventSchema(Schema):
+    id = fields.String()
+    type = fields.String()
+    data = fields.Dict(attribute="payload")
+    created_at = fields.DateTime()
+
+
+class MeSchema(Schema):
+    org = fields.Dict()
+    role = fields.String()
+    user = fields.Dict(allow_none=True)

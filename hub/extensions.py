@@ -1,0 +1,52 @@
+"""Flask extensions and per-app services (state lives in app.extensions, not module globals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import Flask, current_app, has_app_context
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from hub.core import events
+from hub.core.db import engine_options
+from hub.core.models import Base
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def connect_redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+    )
+
+
+def init_db(app: Flask) -> None:
+    url = app.config["HUB_DATABASE_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
+    db.init_app(app)
+
+
+def init_redis(app: Flask) -> None:
+    app.extensions["hub.redis"] = connect_redis(app.config["REDIS_URL"])
+
+
+def get_redis() -> redis.Redis:
+    return current_app.extensions["hub.redis"]
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    event_ids = events.take_committed(session)
+    if event_ids and has_app_context():
+        notify: Any = current_app.extensions.get("hub.on_events_committed")
+        if notify is not None:
+            notify(event_ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    events.forget_pending(session)

@@ -1,0 +1,230 @@
+"""Pytest fixtures for the hub and for plugin authors: `pytest_plugins = ["hub.testing"]`.
+
+Everything is real: a migrated database (SQLite always, PostgreSQL too when
+`HUB_TEST_DATABASE_URL` is set), and Redis from `REDIS_URL` or an embedded server.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from hub.app import create_app
+from hub.config import database_url
+from hub.core.apikeys import create_api_key
+from hub.core.embedded_redis import EmbeddedRedis
+from hub.core.migrations import upgrade
+from hub.core.models import Base, Organization, User
+from hub.core.orgs import create_org
+from hub.extensions import db
+
+TEST_REDIS_DB = 9
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("HUB_TEST_DATABASE_URL") else ["sqlite"]
+
+
+def _with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update(params)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@pytest.fixture(scope="session")
+def hub_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Redis for the test session: `REDIS_URL` (database 9) or an embedded server."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield (
+            _with_query(url, db=str(TEST_REDIS_DB))
+            if url.startswith("unix")
+            else (urlunsplit(urlsplit(url)._replace(path=f"/{TEST_REDIS_DB}")))
+        )
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "redis.sock").start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=_backends())
+def hub_database_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """A migrated database per backend: (backend, url of the template)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        upgrade(f"sqlite:///{path}", plugin_migration_dirs())
+        yield "sqlite", str(path)
+        return
+    schema = f"hub_test_{os.getpid()}_{secrets.token_hex(3)}"
+    base = database_url(os.environ["HUB_TEST_DATABASE_URL"])
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _with_query(base, options=f"-csearch_path={schema}")
+    upgrade(url, plugin_migration_dirs())
+    yield "postgresql", url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def plugin_migration_dirs() -> list[Path]:
+    """Migration folders of every installed plugin (filled in by the plugin system)."""
+    try:
+        from hub.plugins import installed_migration_dirs
+    except ImportError:
+        return []
+    return installed_migration_dirs()
+
+
+@pytest.fixture
+def hub_database_url(hub_database_template: tuple[str, str], tmp_path: Path) -> str:
+    """A fresh, migrated, empty database for one test."""
+    backend, template = hub_database_template
+    if backend == "sqlite":
+        target = tmp_path / "hub.db"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    engine = create_engine(template)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return template
+
+
+@pytest.fixture
+def hub_config(hub_database_url: str, hub_redis_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Settings for a test app; extend it in a test before `app` is created."""
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    return {
+        "HUB_DATABASE_URL": hub_database_url,
+        "REDIS_URL": hub_redis_url,
+        "HUB_VAR_DIR": str(tmp_path / "var"),
+        "HUB_SECRET_KEY": "test-secret-key",
+        "HUB_ENCRYPTION_KEYS": f"test1:{key}",
+        "HUB_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def redis_client(hub_redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(hub_redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def app(hub_config: dict[str, Any], redis_client: redis.Redis) -> Iterator[Flask]:
+    """A hub app on a throwaway database and a flushed Redis database."""
+    application = create_app(hub_config)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class OrgHandle:
+    """An organization made for a test, with an admin user and keys."""
+
+    org: Organization
+    admin: User
+    admin_key: str
+    member_key: str
+
+    @property
+    def id(self) -> int:
+        return self.org.id
+
+
+def make_org(app: Flask, name: str, timezone: str = "UTC") -> OrgHandle:
+    with app.app_context():
+        org = create_org(db.session, name, timezone)
+        admin = User(
+            org_id=org.id, email=f"admin@{org.slug}.example", name="Ada Admin", role="admin"
+        )
+        member = User(org_id=org.id, email=f"member@{org.slug}.example", name="Max Member")
+        db.session.add_all([admin, member])
+        db.session.flush()
+        _, admin_key = create_api_key(db.session, org.id, "admin", "test admin", admin)
+        _, member_key = create_api_key(db.session, org.id, "member", "test member", member)
+        db.session.commit()
+        return OrgHandle(org, admin, admin_key, member_key)
+
+
+@pytest.fixture
+def org(app: Flask) -> OrgHandle:
+    return make_org(app, "Acme Studio", "Europe/London")
+
+
+@pytest.fixture
+def other_org(app: Flask) -> OrgHandle:
+    return make_org(app, "Rival Agency", "America/New_York")
+
+
+class ApiClient:
+    """The test client with an API key in every request."""
+
+    def __init__(self, client: FlaskClient, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api(client: FlaskClient, org: OrgHandle) -> ApiClient:
+    """The API as the test organization's admin."""
+    return ApiClient(client, org.admin_key)
+
+
+@pytest.fixture
+def member_api(client: FlaskClient, org: OrgHandle) -> ApiClient:
+    return ApiClient(client, org.member_key)
+
+
+@pytest.fixture
+def other_api(client: FlaskClient, other_org: OrgHandle) -> ApiClient:
+    """The API as another organization's admin."""
+    return ApiClient(client, other_org.admin_key)
