@@ -1,9 +1,36 @@
-"""Mycelium Hub. This module is the public API for plugin authors; nothing else is promised."""
+"""Mycelium Hub. This module is the public API for plugin authors; nothing else is promised.
+
+Plugins import from ``hub`` (and ``hub.testing`` in their tests), never from ``hub.core``.
+"""
 
 from __future__ import annotations
 
+from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
+from hub.core.models import Base as Model
+from hub.core.models import OrgScoped
 from hub.errors import HubError, NeedsReauth, PermanentError, RateLimited
+from hub.plugins import hookimpl
+from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token
 
 __version__ = "0.1.0"
 
-__all__ = ["HubError", "NeedsReauth", "PermanentError", "RateLimited", "__version__"]
+__all__ = [
+    "EventInfo",
+    "HealthResult",
+    "HubError",
+    "IntegrationInfo",
+    "Model",
+    "NeedsReauth",
+    "OAuth2",
+    "OrgInfo",
+    "OrgScoped",
+    "PermanentError",
+    "PluginContext",
+    "Provider",
+    "RateLimited",
+    "RateLimits",
+    "Setting",
+    "Token",
+    "__version__",
+    "hookimpl",
+]

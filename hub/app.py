@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -12,9 +13,11 @@ from flask import Flask
 
 from hub import api
 from hub.config import load_config
+from hub.core.crypto import KeyRing
 from hub.core.events import CORE_EVENT_TYPES
 from hub.core.keyfiles import read_or_create
 from hub.extensions import init_db, init_redis
+from hub.plugins import Plugins
 
 
 def configure_logging(level: str) -> None:
@@ -50,6 +53,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
     init_db(app)
     init_redis(app)
-    app.extensions["hub.event_types"] = dict(CORE_EVENT_TYPES)
+    app.extensions["hub.keyring"] = KeyRing.from_settings(settings["HUB_ENCRYPTION_KEYS"], var)
+    init_plugins(app)
     api.init_app(app)
     return app
+
+
+def init_plugins(app: Flask) -> None:
+    """Load plugins; add their settings (env or default) and event types to the app."""
+    plugins = Plugins(app.config["HUB_LOAD_PLUGINS"])
+    app.extensions["hub.plugins"] = plugins
+    event_types = dict(CORE_EVENT_TYPES)
+    for provider in plugins.providers.values():
+        event_types.update(provider.event_types)
+        for setting in provider.settings:
+            if setting.name not in app.config:
+                app.config[setting.name] = os.environ.get(setting.name, setting.default)
+    app.extensions["hub.event_types"] = event_types

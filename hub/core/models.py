@@ -192,3 +192,59 @@ class Event(OrgScoped, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     dispatched_at: Mapped[datetime | None]
+
+
+class Integration(OrgScoped, Timestamped, Base):
+    """One plugin for one organization: its config, encrypted secrets and standing."""
+
+    __tablename__ = "integrations"
+    __table_args__ = (
+        UniqueConstraint("org_id", "plugin"),
+        Index("ix_integrations_external", "plugin", "external_account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # enabled | disabled | needs_reauth
+    status: Mapped[str] = mapped_column(String(16), default="disabled")
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # field -> ciphertext (KeyRing, bound to org, integration and field); tokens live here too
+    secrets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    external_account_id: Mapped[str | None] = mapped_column(String(255))
+    connected_at: Mapped[datetime | None]
+    token_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    consecutive_errors: Mapped[int] = mapped_column(default=0)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Run(OrgScoped, Base):
+    """One (event x integration) unit of work. The database is the truth; RQ only carries it."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("event_id", "integration_id"),
+        Index("ix_runs_state_next", "state", "next_attempt_at"),
+        Index("ix_runs_org_created", "org_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    plugin: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(100))
+    # queued | running | succeeded | failed
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    lease_until: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,125 @@
+"""What a hook receives: one organization's integration, and everything it may touch."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from hub.core import events
+from hub.core.crypto import KeyRing, associated_data
+from hub.core.db import AnySession
+from hub.core.models import Event, Integration, Organization
+from hub.errors import NeedsReauth
+from hub.provider import Provider
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    company_name: str | None
+    logo_url: str | None
+    primary_color: str | None
+    support_email: str | None
+
+    @classmethod
+    def of(cls, org: Organization) -> OrgInfo:
+        return cls(
+            org.id,
+            org.slug,
+            org.name,
+            org.timezone,
+            org.company_name,
+            org.logo_url,
+            org.primary_color,
+            org.support_email,
+        )
+
+    @property
+    def display_name(self) -> str:
+        return self.company_name or self.name
+
+
+@dataclass(frozen=True)
+class IntegrationInfo:
+    id: int
+    plugin: str
+    status: str
+    external_account_id: str | None
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """An event as hooks see it; ``id`` is the idempotency key."""
+
+    id: str
+    type: str
+    org_id: int
+    created_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EventInfo:
+        return cls(event.id, event.type, event.org_id, event.created_at, event.payload)
+
+
+class PluginContext:
+    """One organization's integration of one plugin (see DESIGN.md, The context)."""
+
+    def __init__(
+        self,
+        *,
+        session: AnySession,
+        org: Organization,
+        integration: Integration,
+        provider: Provider,
+        keyring: KeyRing,
+        settings: dict[str, Any],
+        http: requests.Session,
+        redis: Any = None,
+    ) -> None:
+        self.db = session
+        self.org = OrgInfo.of(org)
+        self.integration = IntegrationInfo(
+            integration.id, integration.plugin, integration.status, integration.external_account_id
+        )
+        self.config: dict[str, Any] = dict(integration.config or {})
+        self.provider = provider
+        self.http = http
+        self.redis = redis
+        self.log = logging.LoggerAdapter(
+            logging.getLogger(f"hub.plugin.{provider.name}"),
+            {"org": org.slug, "plugin": provider.name},
+        )
+        self._row = integration
+        self._keyring = keyring
+        self._settings = settings
+
+    def secret(self, name: str) -> str | None:
+        """A secret config field (or kept token field), decrypted on demand."""
+        stored = (self._row.secrets or {}).get(name)
+        if stored is None:
+            return None
+        aad = associated_data(self._row.org_id, self._row.id, name)
+        return self._keyring.decrypt(stored, aad)
+
+    def access_token(self) -> str:
+        """A valid OAuth access token for this integration."""
+        token = self.secret("oauth.access_token")
+        if token is None:
+            raise NeedsReauth(f"{self.provider.title} is not connected.")
+        return token
+
+    def setting(self, name: str) -> Any:
+        """A hub or plugin setting (``SLACK_API_BASE``), with its declared default."""
+        return self._settings.get(name)
+
+    def emit(self, type_: str, data: dict[str, Any]) -> str:
+        """Record a new event for this organization (dispatched after commit); its id."""
+        return events.record(self.db, self.org.id, type_, data).id

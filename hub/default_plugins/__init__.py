@@ -1,0 +1,14 @@
+"""Built-in behaviour registered through the same plugin manager as third parties."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+# (plugin name, module path); always registered, whatever HUB_LOAD_PLUGINS says.
+DEFAULT_PLUGINS: list[tuple[str, str]] = []
+
+
+def load_default_plugins() -> list[tuple[str, ModuleType]]:
+    import importlib
+
+    return [(name, importlib.import_module(path)) for name, path in DEFAULT_PLUGINS]

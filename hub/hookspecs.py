@@ -1,0 +1,213 @@
+"""Every hook a plugin may implement: the contract between the hub and its plugins.
+
+Name families tell how a hook is called:
+
+- registration ``register_<things>(register)``: once per process at start-up;
+- events ``on_<noun>_<past participle>(ctx, event, ...)``: one job per enabled plugin;
+- collection (a noun phrase): every implementation is called and results are listed;
+- query (a verb phrase, ``firstresult``): the owning plugin answers.
+
+Implementations accept only the arguments they need, so hooks grow by adding arguments,
+never by renaming them. ``ctx`` is a :class:`hub.PluginContext` for one organization's
+integration; ``event`` is a :class:`hub.EventInfo` whose ``id`` is the idempotency key
+(a run may execute twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from hub.context import EventInfo, PluginContext
+    from hub.provider import HealthResult, Token
+
+hookspec = pluggy.HookspecMarker("mycelium")
+
+Register = Callable[..., None]
+Resource = dict[str, Any]
+
+
+# ----- registration -----
+
+
+@hookspec
+def register_providers(register: Register) -> None:
+    """Register the plugin's :class:`hub.Provider`: name, title, config schema, auth, events.
+
+    Runs in: start-up, once per process.
+    """
+
+
+@hookspec
+def register_routes(register: Register) -> None:
+    """Register a Flask blueprint, mounted at ``/api/integrations/<plugin name>/``.
+
+    ``register(blueprint)``. Routes are API-key authenticated unless wrapped with
+    :func:`hub.public_route`, in which case the plugin verifies the request itself. The
+    names ``connect``, ``callback``, ``connection``, ``test``, ``status``, ``analytics``,
+    ``roi``, ``runs`` and ``webhooks`` belong to the core.
+
+    Runs in: start-up, once per process.
+    """
+
+
+@hookspec
+def register_jobs(register: Register) -> None:
+    """Register recurring jobs: ``register(name, cron, function)``.
+
+    ``cron`` is a five-field cron expression in UTC; ``function()`` runs in a worker inside
+    an app context, once per slot across all workers.
+
+    Runs in: start-up, once per worker process.
+    """
+
+
+@hookspec
+def register_commands(register: Register) -> None:
+    """Register click commands under ``hub <plugin name> ...``: ``register(command)``.
+
+    Runs in: start-up of the ``hub`` command.
+    """
+
+
+@hookspec
+def register_models(register: Register) -> None:
+    """Register the folder of the plugin's Alembic migrations: ``register(path)``.
+
+    The plugin's tables subclass :class:`hub.Model` and :class:`hub.OrgScoped`; its
+    migrations are their own Alembic branch, applied by ``hub db upgrade``.
+
+    Runs in: start-up and ``hub db upgrade``.
+    """
+
+
+# ----- events -----
+
+
+@hookspec
+def on_client_created(ctx: PluginContext, event: EventInfo, client: Resource) -> None:
+    """A client was created; ``client`` is the resource as the API renders it.
+
+    Runs in: worker.
+    """
+
+
+@hookspec
+def on_client_updated(ctx: PluginContext, event: EventInfo, client: Resource) -> None:
+    """A client changed. Runs in: worker."""
+
+
+@hookspec
+def on_client_deleted(ctx: PluginContext, event: EventInfo, client: Resource) -> None:
+    """A client was deleted; ``client`` is its last state. Runs in: worker."""
+
+
+@hookspec
+def on_deliverable_created(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
+    """A deliverable was created. Runs in: worker."""
+
+
+@hookspec
+def on_deliverable_updated(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
+    """A deliverable changed. Runs in: worker."""
+
+
+@hookspec
+def on_deliverable_completed(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
+    """A deliverable was completed (``completed_at``, ``completed_by`` are set).
+
+    Runs in: worker.
+    """
+
+
+@hookspec
+def on_deliverable_deleted(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
+    """A deliverable was deleted; ``deliverable`` is its last state. Runs in: worker."""
+
+
+@hookspec
+def on_deliverable_due(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
+    """A deliverable entered its organization's due-soon window (once per deliverable).
+
+    Runs in: worker.
+    """
+
+
+@hookspec
+def on_deliverable_overdue(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
+    """A deliverable passed its due time unfinished (once per deliverable).
+
+    Runs in: worker.
+    """
+
+
+@hookspec
+def on_user_created(ctx: PluginContext, event: EventInfo, user: Resource) -> None:
+    """A team member was added. Runs in: worker."""
+
+
+@hookspec
+def on_user_updated(ctx: PluginContext, event: EventInfo, user: Resource) -> None:
+    """A team member changed. Runs in: worker."""
+
+
+@hookspec
+def on_user_deleted(ctx: PluginContext, event: EventInfo, user: Resource) -> None:
+    """A team member was removed. Runs in: worker."""
+
+
+@hookspec
+def on_file_uploaded(ctx: PluginContext, event: EventInfo, file: Resource) -> None:
+    """A file was uploaded for a client or deliverable. Runs in: worker."""
+
+
+@hookspec
+def on_integration_enabled(ctx: PluginContext, event: EventInfo, integration: Resource) -> None:
+    """This plugin was enabled (or connected) for the organization. Runs in: worker."""
+
+
+@hookspec
+def on_integration_disabled(ctx: PluginContext, event: EventInfo, integration: Resource) -> None:
+    """This plugin was disabled for the organization. Runs in: worker."""
+
+
+@hookspec
+def on_event(ctx: PluginContext, event: EventInfo) -> None:
+    """Every event of the organization, for plugins that want them all (webhooks, Zapier).
+
+    Runs in: worker.
+    """
+
+
+# ----- collection -----
+
+
+@hookspec
+def health_check(ctx: PluginContext) -> HealthResult | None:
+    """Check the integration works (credentials valid, service reachable).
+
+    Runs in: worker (every 15 minutes) and web request (``POST .../test``).
+    """
+
+
+# ----- query -----
+
+
+@hookspec(firstresult=True)
+def refresh_token(ctx: PluginContext, token: Token) -> Token | None:
+    """Exchange ``token``'s refresh token for a new token; ``None`` defers to the next plugin.
+
+    Raise :class:`hub.NeedsReauth` when the provider refuses the grant.
+    Runs in: worker, under a lock.
+    """
+
+
+@hookspec(firstresult=True)
+def send_test_message(ctx: PluginContext, user: Resource | None) -> str | None:
+    """Send something that proves the integration works (a message, an email) to ``user``.
+
+    Returns a short description of what was sent. Runs in: web request (``POST .../test``).
+    """
