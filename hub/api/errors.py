@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from hub.errors import HubError, PayloadTooLarge, RateLimited
+from hub.errors import Conflict, HubError, PayloadTooLarge, RateLimited
 
 log = logging.getLogger("hub.api")
 
@@ -34,6 +35,12 @@ def _http(error: HTTPException) -> Response:
     return response
 
 
+def _integrity(error: IntegrityError) -> Response:
+    """Two requests raced past a uniqueness check; the database kept the first."""
+    log.info("integrity error: %s", error.orig)
+    return render(Conflict("The request conflicts with a change made at the same time."))
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return render(HubError("Something went wrong on our side."))
@@ -42,4 +49,5 @@ def _unexpected(error: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HubError, render)
     app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(IntegrityError, _integrity)
     app.register_error_handler(Exception, _unexpected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ from hub.errors import Unauthorized, ValidationError
 
 KEY_PREFIX = "mhk"
 TOUCH_EVERY = timedelta(minutes=5)
+# What create_api_key makes: the prefix is looked up, so nothing else may reach the query.
+_KEY_SHAPE = re.compile(rf"({KEY_PREFIX}_[0-9a-f]{{12}})_[A-Za-z0-9_-]{{20,100}}")
 
 
 def _hash(secret: str) -> str:
@@ -49,11 +52,10 @@ def create_api_key(
 
 def find_api_key(session: AnySession, secret: str) -> ApiKey:
     """The live key whose secret this is, or Unauthorized."""
-    parts = secret.split("_")
-    if len(parts) < 3 or parts[0] != KEY_PREFIX or len(secret) > 200:
+    shape = _KEY_SHAPE.fullmatch(secret)
+    if shape is None:
         raise Unauthorized("Malformed API key.")
-    prefix = f"{parts[0]}_{parts[1]}"
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == shape.group(1)))
     if key is None or not hmac.compare_digest(key.key_hash, _hash(secret)):
         raise Unauthorized("Unknown API key.")
     if key.revoked_at is not None:

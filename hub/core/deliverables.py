@@ -38,6 +38,8 @@ def _apply(
             require_ref(session, model, org.id, data[field], field)
     if "due_at" in data:
         data = {**data, "due_at": in_org_zone(org, data["due_at"])}
+    if data.get("status", "completed") != "completed":
+        data = {**data, "completed_at": None, "completed_by_id": None}  # reopened
     for field, value in data.items():
         setattr(deliverable, field, value)
 

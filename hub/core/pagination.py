@@ -11,6 +11,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.core.db import AnySession
+from hub.core.schemas import MAX_ID
 from hub.errors import ValidationError
 
 
@@ -24,7 +25,7 @@ def decode_cursor(cursor: str) -> int:
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))["k"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         key = None
-    if not isinstance(key, int) or isinstance(key, bool) or not 0 < key < 2**63:
+    if not isinstance(key, int) or isinstance(key, bool) or not 0 < key <= MAX_ID:
         raise ValidationError("Invalid cursor.", {"cursor": ["Not a cursor from this API."]})
     return key
 

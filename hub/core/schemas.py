@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 MAX_ID = 2**31 - 1
 ROLES = ("admin", "member")
@@ -25,6 +26,26 @@ def validate_timezone(value: str) -> None:
         raise ValidationError("Not a known IANA time zone, e.g. Europe/London.")
 
 
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+# Any time zone shifts a time by less than a day, so these bounds never overflow in UTC.
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(9999, 12, 30)
+
+
+def _reasonable_moment(value: datetime) -> None:
+    if not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
+        raise ValidationError("Must be between the years 1900 and 9999.")
+
+
+def Moment(**kwargs: Any) -> fields.DateTime:
+    """ISO 8601; without an offset, the core reads it in the organization's time zone."""
+    return fields.DateTime(validate=_reasonable_moment, **kwargs)
+
+
 def Id(**kwargs: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
@@ -34,14 +55,37 @@ def Text(max_length: int, **kwargs: Any) -> fields.String:
 
 
 def Name(max_length: int = 200, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+    return fields.String(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a string cannot be stored (NUL bytes, lone surrogates), looking inside lists."""
+    if isinstance(value, list):
+        return next((why for why in map(_unstorable, value) if why), None)
+    if not isinstance(value, str):
+        return None
+    if "\x00" in value:
+        return "Must not contain NUL characters."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text."
+    return None
 
 
 class StrictSchema(Schema):
-    """Input schema: unknown fields are an error."""
+    """Input schema: unknown fields are an error, and text must be storable on any database."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def reject_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            errors = {k: [why] for k, v in data.items() if (why := _unstorable(v))}
+            if errors:
+                raise ValidationError(errors)
+        return data
 
 
 # ----- input -----
@@ -86,7 +130,7 @@ class DeliverableInSchema(StrictSchema):
     title = Name(300, required=True)
     description = Text(10000, allow_none=True)
     assignee_id = Id(allow_none=True)
-    due_at = fields.DateTime(allow_none=True)
+    due_at = Moment(allow_none=True)
     priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
     status = fields.String(load_default="todo", validate=validate.OneOf(STATUSES[:-1]))
     client_visible = fields.Boolean(load_default=False)
@@ -105,8 +149,8 @@ class DeliverableQuerySchema(ListQuerySchema):
     client_id = Id()
     assignee_id = Id()
     status = fields.String(validate=validate.OneOf(STATUSES))
-    due_before = fields.DateTime()
-    due_after = fields.DateTime()
+    due_before = Moment()
+    due_after = Moment()
 
 
 class EventQuerySchema(ListQuerySchema):
@@ -171,7 +215,7 @@ class DeliverableSchema(Schema):
     description = fields.String(allow_none=True)
     assignee_id = fields.Integer(allow_none=True)
     assignee = fields.Nested(PersonSchema, allow_none=True)
-    due_at = fields.DateTime(allow_none=True)
+    due_at = Moment(allow_none=True)
     priority = fields.String()
     status = fields.String()
     completed_at = fields.DateTime(allow_none=True)
