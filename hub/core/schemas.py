@@ -50,6 +50,11 @@ def Id(**kwargs: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+def QueryId(**kwargs: Any) -> fields.Integer:
+    """An id in a query string, where every value arrives as text."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
 def Text(max_length: int, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.Length(max=max_length), **kwargs)
 
@@ -146,8 +151,8 @@ class ListQuerySchema(StrictSchema):
 
 
 class DeliverableQuerySchema(ListQuerySchema):
-    client_id = Id()
-    assignee_id = Id()
+    client_id = QueryId()
+    assignee_id = QueryId()
     status = fields.String(validate=validate.OneOf(STATUSES))
     due_before = Moment()
     due_after = Moment()

@@ -1,0 +1,72 @@
+"""Helpers shared by the API tests: database snapshots, error-shape checks, page walks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from hub.core.models import Base, Event
+from hub.extensions import db
+from hub.testing import ApiClient
+
+
+def snapshot(app: Flask) -> dict[str, list[str]]:
+    """Every row of every table, to prove a request changed nothing."""
+    with app.app_context(), db.engine.connect() as conn:
+        return {
+            table.name: sorted(repr(tuple(row)) for row in conn.execute(select(table)))
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def event_count(app: Flask, org_id: int | None = None) -> int:
+    with app.app_context():
+        stmt = select(func.count()).select_from(Event)
+        if org_id is not None:
+            stmt = stmt.where(Event.org_id == org_id)
+        return db.session.scalar(stmt) or 0
+
+
+def assert_error(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    """The response is the one error shape, with `status`, naming `field` if given."""
+    assert response.status_code == status, (response.status_code, response.get_data(True))
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], dict)
+    if field is not None:
+        assert field in error["details"], error
+    return error
+
+
+def walk_pages(
+    api: ApiClient, path: str, limit: int = 2, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Every item of a list endpoint from `cursor` on, following next_cursor; and the page count."""
+    items: list[dict[str, Any]] = []
+    separator = "&" if "?" in path else "?"
+    url = f"{path}{separator}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+    pages = 0
+    while True:
+        response = api.get(url)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert set(body) == {"items", "next_cursor"}
+        assert len(body["items"]) <= limit
+        items.extend(body["items"])
+        pages += 1
+        if body["next_cursor"] is None:
+            return items, pages
+        assert pages < 1000, "next_cursor never ends"
+        url = f"{path}{separator}limit={limit}&cursor={body['next_cursor']}"
+
+
+def warm_up(*apis: ApiClient) -> None:
+    """Record each key's use now, so later requests do not touch api_keys.last_used_at."""
+    for client in apis:
+        assert client.get("/api/me").status_code == 200
