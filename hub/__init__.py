@@ -8,19 +8,31 @@ from __future__ import annotations
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
 from hub.core.models import Base as Model
 from hub.core.models import OrgScoped
-from hub.errors import HubError, NeedsReauth, PermanentError, RateLimited
+from hub.errors import (
+    Conflict,
+    Forbidden,
+    HubError,
+    NeedsReauth,
+    NotFound,
+    PermanentError,
+    RateLimited,
+    ValidationError,
+)
 from hub.plugins import hookimpl
 from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Conflict",
     "EventInfo",
+    "Forbidden",
     "HealthResult",
     "HubError",
     "IntegrationInfo",
     "Model",
     "NeedsReauth",
+    "NotFound",
     "OAuth2",
     "OrgInfo",
     "OrgScoped",
@@ -31,6 +43,7 @@ __all__ = [
     "RateLimits",
     "Setting",
     "Token",
+    "ValidationError",
     "__version__",
     "hookimpl",
 ]
