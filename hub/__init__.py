@@ -8,6 +8,13 @@ from __future__ import annotations
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
 from hub.core.models import Base as Model
 from hub.core.models import OrgScoped
+from hub.core.signatures import (
+    InvalidSignature,
+    generate_webhook_secret,
+    sign_webhook,
+    verify_hmac_signature,
+    verify_webhook,
+)
 from hub.errors import (
     Conflict,
     Forbidden,
@@ -30,6 +37,7 @@ __all__ = [
     "HealthResult",
     "HubError",
     "IntegrationInfo",
+    "InvalidSignature",
     "Model",
     "NeedsReauth",
     "NotFound",
@@ -45,5 +53,9 @@ __all__ = [
     "Token",
     "ValidationError",
     "__version__",
+    "generate_webhook_secret",
     "hookimpl",
+    "sign_webhook",
+    "verify_hmac_signature",
+    "verify_webhook",
 ]
