@@ -15,8 +15,10 @@ from hub.core.signatures import (
     verify_hmac_signature,
     verify_webhook,
 )
+from hub.egress import EgressPolicy, check_host, check_url, egress_session
 from hub.errors import (
     Conflict,
+    EgressRefused,
     Forbidden,
     HubError,
     NeedsReauth,
@@ -32,6 +34,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Conflict",
+    "EgressPolicy",
+    "EgressRefused",
     "EventInfo",
     "Forbidden",
     "HealthResult",
@@ -53,6 +57,9 @@ __all__ = [
     "Token",
     "ValidationError",
     "__version__",
+    "check_host",
+    "check_url",
+    "egress_session",
     "generate_webhook_secret",
     "hookimpl",
     "sign_webhook",

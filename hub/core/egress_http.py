@@ -1,0 +1,104 @@
+"""A requests session for org-supplied URLs: every connection re-checks the resolved address.
+
+The connection classes resolve the host themselves, check every address against the
+:class:`EgressPolicy`, then connect to a vetted address while TLS (SNI, certificate) and
+the Host header keep the hostname. Redirects are never followed; proxies are never used.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from hub.core.egress import EgressPolicy, connect_vetted
+
+
+class _GuardedConnection:
+    """Mixin replacing urllib3's `_new_conn`: resolve, check, connect to the vetted address."""
+
+    egress_policy: EgressPolicy
+    _dns_host: str
+    host: str
+    port: int
+    timeout: Any
+    source_address: Any
+    socket_options: Any
+
+    def _new_conn(self) -> socket.socket:
+        addresses = self.egress_policy.resolve(self._dns_host, self.port, "url")
+        timeout = self.timeout if isinstance(self.timeout, (int, float)) else None
+        try:
+            return connect_vetted(addresses, timeout, self.source_address, self.socket_options)
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
+        except OSError as exc:
+            conn: Any = self
+            raise NewConnectionError(conn, f"Failed to establish a connection: {exc}") from exc
+
+
+class GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
+    pass
+
+
+class GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+    pass
+
+
+def _pool_classes(policy: EgressPolicy) -> dict[str, type[HTTPConnectionPool]]:
+    """Pool classes whose connections carry `policy` (urllib3 keys pools by URL only)."""
+    plain = type("EgressHTTPConnection", (GuardedHTTPConnection,), {"egress_policy": policy})
+    tls = type("EgressHTTPSConnection", (GuardedHTTPSConnection,), {"egress_policy": policy})
+    return {
+        "http": type("EgressHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+        "https": type("EgressHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
+    }
+
+
+class EgressAdapter(HTTPAdapter):
+    """An adapter whose pools connect only to addresses the policy allows."""
+
+    def __init__(self, policy: EgressPolicy, **kwargs: Any) -> None:
+        self.policy = policy
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.policy)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        raise requests.exceptions.InvalidURL("The egress guard never uses a proxy.")
+
+
+class EgressSession(requests.Session):
+    """Checks the URL's scheme and host per request, never follows redirects, has a timeout."""
+
+    def __init__(self, policy: EgressPolicy, timeout: float) -> None:
+        super().__init__()
+        self.policy = policy
+        self.timeout = timeout
+        self.trust_env = False  # no proxies or netrc from the environment
+        self.max_redirects = 0
+        adapter = EgressAdapter(policy)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        # the addresses are checked when each connection is made (after resolving again)
+        self.policy.split_url(url.decode() if isinstance(url, bytes) else url)
+        kwargs.setdefault("timeout", self.timeout)
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None  # a 3xx is returned as it is
+
+
+def egress_session(policy: EgressPolicy, timeout: float = 10.0) -> requests.Session:
+    """A requests session for destinations an organization supplied."""
+    return EgressSession(policy, timeout)
