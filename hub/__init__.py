@@ -6,6 +6,7 @@ Plugins import from ``hub`` (and ``hub.testing`` in their tests), never from ``h
 from __future__ import annotations
 
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
+from hub.core.clock import now
 from hub.core.models import Base as Model
 from hub.core.models import OrgScoped
 from hub.core.signatures import (
@@ -62,6 +63,7 @@ __all__ = [
     "egress_session",
     "generate_webhook_secret",
     "hookimpl",
+    "now",
     "sign_webhook",
     "verify_hmac_signature",
     "verify_webhook",
