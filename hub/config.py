@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from croniter import croniter
+
 from hub.errors import ConfigError
 
 
@@ -86,6 +88,24 @@ def _log_level(value: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+def _cron(value: str) -> str:
+    expression = value.strip()
+    if not croniter.is_valid(expression) or len(expression.split()) != 5:
+        raise ValueError("expected a five-field cron expression, e.g. `*/15 * * * *`")
+    return expression
+
+
+def _plugin_modules(value: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for entry in (part.strip() for part in value.split(",")):
+        name, _, module = entry.partition("=")
+        if entry and not (name.strip() and module.strip()):
+            raise ValueError(f"expected `name=module`, got {entry!r}")
+        if entry:
+            pairs.append((name.strip(), module.strip()))
+    return tuple(pairs)
 
 
 def _var(cfg: dict[str, Any]) -> Path:
@@ -170,6 +190,107 @@ SETTINGS: list[Setting] = [
         lambda c: 10.0,
         _positive_float,
         "Seconds before a provider call through `ctx.http` times out.",
+    ),
+    # ----- dispatch, runs and schedules -----
+    Setting(
+        "HUB_HTTP_RETRY_AFTER",
+        lambda c: 60.0,
+        _positive_float,
+        "Seconds a run waits after a provider's 429 that carries no `Retry-After`.",
+    ),
+    Setting(
+        "HUB_RUN_TIMEOUT",
+        lambda c: 30.0,
+        _positive_float,
+        "Seconds a hook may run; past it, that run fails with a timeout and is retried.",
+    ),
+    Setting(
+        "HUB_RUN_LEASE",
+        lambda c: 45.0,
+        _positive_float,
+        "Seconds a worker holds a claimed run (renewed while its batch runs); a run whose "
+        "lease expired (worker killed) is queued again by the run sweeper.",
+    ),
+    Setting(
+        "HUB_RUN_MAX_ATTEMPTS",
+        lambda c: 8,
+        _positive_int,
+        "Attempts before a failing run is marked `failed` (rate-limit waits do not count).",
+    ),
+    Setting(
+        "HUB_RUN_BACKOFF",
+        lambda c: 10.0,
+        _positive_float,
+        "Seconds before the first retry of a failed run; doubled per attempt, with +-20% jitter.",
+    ),
+    Setting(
+        "HUB_RUN_BACKOFF_MAX",
+        lambda c: 3600.0,
+        _positive_float,
+        "Longest wait between two attempts of a run, in seconds.",
+    ),
+    Setting(
+        "HUB_RUN_BATCH",
+        lambda c: 100,
+        _positive_int,
+        "Events or runs one worker job takes at a time.",
+    ),
+    Setting(
+        "HUB_RUN_REQUEUE_AFTER",
+        lambda c: 30.0,
+        _positive_float,
+        "Seconds after which a due run still `queued` (its job lost, e.g. Redis flushed) "
+        "is enqueued again by the run sweeper.",
+    ),
+    Setting(
+        "HUB_MAX_CONSECUTIVE_ERRORS",
+        lambda c: 10,
+        _positive_int,
+        "Consecutive failed runs after which an integration is disabled.",
+    ),
+    Setting(
+        "HUB_SWEEP_SECONDS",
+        lambda c: 5,
+        _positive_int,
+        "How often the outbox and run sweepers run, in seconds.",
+    ),
+    Setting(
+        "HUB_OUTBOX_GRACE",
+        lambda c: 5.0,
+        _positive_float,
+        "Seconds an event may stay undispatched before the outbox sweeper dispatches it.",
+    ),
+    Setting(
+        "HUB_DEADLINE_SCAN_CRON",
+        lambda c: "* * * * *",
+        _cron,
+        "When the deadline scan emits `deliverable.due_soon` / `deliverable.overdue` (UTC cron).",
+    ),
+    Setting(
+        "HUB_TOKEN_REFRESH_CRON",
+        lambda c: "0 * * * *",
+        _cron,
+        "When OAuth tokens nearing expiry are refreshed (UTC cron).",
+    ),
+    Setting(
+        "HUB_HEALTH_CHECK_CRON",
+        lambda c: "*/15 * * * *",
+        _cron,
+        "When every enabled integration's health check runs (UTC cron).",
+    ),
+    Setting(
+        "HUB_SCHEDULER_CATCHUP",
+        lambda c: 300.0,
+        _positive_float,
+        "A recurring job's slot missed while no worker ran is still fired if it is at most "
+        "this many seconds old (older slots are skipped).",
+    ),
+    Setting(
+        "HUB_EXTRA_PLUGINS",
+        lambda c: (),
+        _plugin_modules,
+        "Extra plugins loaded from importable modules, `name=module` comma-separated "
+        "(tests and benchmarks; real plugins are installed packages).",
     ),
 ]
 
