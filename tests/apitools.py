@@ -66,6 +66,17 @@ def walk_pages(
         url = f"{path}{separator}limit={limit}&cursor={body['next_cursor']}"
 
 
+def fill(value: Any, ids: dict[str, Any]) -> Any:
+    """`value` with every "{name}" string (inside dicts and lists too) replaced by ids[name]."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    if isinstance(value, list):
+        return [fill(item, ids) for item in value]
+    if isinstance(value, dict):
+        return {key: fill(item, ids) for key, item in value.items()}
+    return value
+
+
 def warm_up(*apis: ApiClient) -> None:
     """Record each key's use now, so later requests do not touch api_keys.last_used_at."""
     for client in apis:

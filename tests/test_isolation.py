@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from apitools import assert_error, event_count, snapshot, warm_up
+from apitools import assert_error, event_count, fill, snapshot, warm_up
 from flask import Flask
 from sqlalchemy import select
 
@@ -38,18 +38,7 @@ class Call:
 
 def _body(**fields: Any) -> Callable[[Ids], dict[str, Any]]:
     """A body whose "{name}" string values are replaced by the ids of the setup."""
-
-    def make(ids: Ids) -> dict[str, Any]:
-        def fill(value: Any) -> Any:
-            if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-                return ids[value[1:-1]]
-            if isinstance(value, list):
-                return [fill(v) for v in value]
-            return value
-
-        return {name: fill(value) for name, value in fields.items()}
-
-    return make
+    return lambda ids: fill(fields, ids)
 
 
 PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -23,7 +23,13 @@ def render(error: HubError) -> Response:
 
 def _http(error: HTTPException) -> Response:
     if isinstance(error, RequestEntityTooLarge):
-        return render(PayloadTooLarge("The request body is larger than allowed."))
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return render(
+            PayloadTooLarge(
+                "The request body is larger than allowed.",
+                {"_schema": [f"Larger than {limit} bytes."]},
+            )
+        )
     hub_error = HubError(error.description or error.name)
     hub_error.status = error.code or 500
     hub_error.code = (error.name or "error").lower().replace(" ", "_")
