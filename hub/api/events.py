@@ -11,7 +11,7 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint, page
 from hub.core.models import Event
 from hub.core.pagination import paginate
-from hub.core.schemas import EventQuerySchema, EventSchema
+from hub.core.schemas import EventQuerySchema, EventSchema, EventTypeSchema
 from hub.extensions import db
 
 bp = Blueprint("events", __name__)
@@ -39,10 +39,7 @@ def list_events(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/events/types")
-@endpoint("The catalogue of event types")
+@endpoint("The catalogue of event types", response=EventTypeSchema, many=True)
 def list_event_types() -> dict[str, Any]:
-    return {
-        "items": [
-            {"type": name, "description": text} for name, text in sorted(event_types().items())
-        ]
-    }
+    items = [{"type": name, "description": text} for name, text in sorted(event_types().items())]
+    return {"items": items, "next_cursor": None}

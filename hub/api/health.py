@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.api.routing import endpoint
+from hub.core.schemas import HealthSchema
 from hub.extensions import db, get_redis
 
 bp = Blueprint("health", __name__)
@@ -32,7 +33,9 @@ def _check_redis() -> str:
 
 
 @bp.get("/health")
-@endpoint("Database and Redis reachability", public=True)
+@endpoint(
+    "Database and Redis reachability (503 when one is down)", response=HealthSchema, public=True
+)
 def health() -> Any:
     checks = {"database": _check_database(), "redis": _check_redis()}
     healthy = all(value == "ok" for value in checks.values())

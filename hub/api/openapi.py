@@ -10,7 +10,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app
 
-from hub.api.routing import EndpointDoc
+from hub.api.routing import EndpointDoc, endpoint
+from hub.core.schemas import MAX_ID
 
 bp = Blueprint("openapi", __name__)
 
@@ -22,15 +23,25 @@ ERROR = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "details": {"type": "object"},
+                "details": {
+                    "type": "object",
+                    "description": "Field name (or `_schema` for the whole body) to messages.",
+                },
             },
+            "required": ["code", "message", "details"],
         }
     },
+    "required": ["error"],
 }
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+_PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_INT = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def _path(rule: str) -> str:
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+    return _PARAM.sub(r"{\2}", rule)
 
 
 def _response(spec: APISpec, doc: EndpointDoc) -> dict[str, Any]:
@@ -46,26 +57,35 @@ def _response(spec: APISpec, doc: EndpointDoc) -> dict[str, Any]:
                     "items": {"type": "array", "items": doc.response},
                     "next_cursor": {"type": "string", "nullable": True},
                 },
+                "required": ["items", "next_cursor"],
             }
     return {"description": doc.summary, "content": {"application/json": {"schema": schema}}}
 
 
-def _operation(spec: APISpec, doc: EndpointDoc, path_params: list[str]) -> dict[str, Any]:
+def _path_parameters(rule: str) -> list[dict[str, Any]]:
+    """One parameter per `<converter:name>` in the rule: ids are integers, the rest strings."""
+    return [
+        {
+            "in": "path",
+            "name": name,
+            "required": True,
+            "schema": dict(_INT) if converter == "int" else {"type": "string"},
+        }
+        for converter, name in _PARAM.findall(rule)
+    ]
+
+
+def _operation(spec: APISpec, doc: EndpointDoc, rule: str) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": doc.summary,
         "responses": {
             str(doc.status): _response(spec, doc),
-            "default": {"description": "Error", "content": {"application/json": {"schema": ERROR}}},
+            "default": {
+                "description": "Error",
+                "content": {"application/json": {"schema": ERROR_REF}},
+            },
         },
-        "parameters": [
-            {
-                "in": "path",
-                "name": name,
-                "required": True,
-                "schema": {"type": "integer", "minimum": 1},
-            }
-            for name in path_params
-        ],
+        "parameters": _path_parameters(rule),
     }
     if not doc.public:
         op["security"] = [{"apiKey": []}]
@@ -83,19 +103,21 @@ def build_spec(app: Flask) -> dict[str, Any]:
         version="0.1.0",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        servers=[{"url": app.config["HUB_APP_URL"]}],
     )
     spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", ERROR)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions.get(rule.endpoint)
         doc: EndpointDoc | None = getattr(view, "endpoint_doc", None)
         if doc is None or not rule.rule.startswith("/api"):
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        params = list(rule.arguments)
-        spec.path(
-            path=_path(rule.rule),
-            operations={m.lower(): _operation(spec, doc, params) for m in methods},
-        )
+        operations = {m.lower(): _operation(spec, doc, rule.rule) for m in methods}
+        for op in operations.values():
+            op["operationId"] = rule.endpoint.rsplit(".", 1)[-1]
+            op["tags"] = [rule.endpoint.split(".")[-2]]
+        spec.path(path=_path(rule.rule), operations=operations)
     return spec.to_dict()
 
 
@@ -108,6 +130,7 @@ def _schema_name(schema: Any) -> str:
 
 
 @bp.get("/openapi.json")
+@endpoint("This OpenAPI 3 document", public=True)
 def openapi() -> Any:
     spec = current_app.extensions.get("hub.openapi")
     if spec is None:

@@ -213,9 +213,12 @@ class ClientSchema(Schema):
 class DeliverableSchema(Schema):
     id = fields.Integer()
     client_id = fields.Integer()
-    client_name = fields.Function(lambda d: d.client.name)
+    client_name = fields.Function(lambda d: d.client.name, metadata={"type": "string"})
     service_type_id = fields.Integer(allow_none=True)
-    service_type_name = fields.Function(lambda d: d.service_type.name if d.service_type else None)
+    service_type_name = fields.Function(
+        lambda d: d.service_type.name if d.service_type else None,
+        metadata={"type": "string", "nullable": True},
+    )
     title = fields.String()
     description = fields.String(allow_none=True)
     assignee_id = fields.Integer(allow_none=True)
@@ -238,7 +241,28 @@ class EventSchema(Schema):
     created_at = fields.DateTime()
 
 
+class EventTypeSchema(Schema):
+    type = fields.String()
+    description = fields.String()
+
+
+class OrgRefSchema(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    name = fields.String()
+
+
 class MeSchema(Schema):
-    org = fields.Dict()
-    role = fields.String()
-    user = fields.Dict(allow_none=True)
+    org = fields.Nested(OrgRefSchema)
+    role = fields.String(validate=validate.OneOf(ROLES))
+    user = fields.Nested(PersonSchema, allow_none=True)
+
+
+class HealthChecksSchema(Schema):
+    database = fields.String(metadata={"description": '"ok" or "error: <kind>"'})
+    redis = fields.String(metadata={"description": '"ok" or "error: <kind>"'})
+
+
+class HealthSchema(Schema):
+    status = fields.String(validate=validate.OneOf(("ok", "degraded")))
+    checks = fields.Nested(HealthChecksSchema)

@@ -1,0 +1,152 @@
+"""/api/openapi.json: a valid OpenAPI 3 document that describes every route, its bodies,
+parameters and answers well enough for a client generator."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
+
+from hub.api.routing import EndpointDoc
+
+REF = "#/components/schemas/"
+
+
+@pytest.fixture
+def spec(client) -> dict[str, Any]:
+    response = client.get("/api/openapi.json")  # public: no key
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (path, method.upper()): op
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+    }
+
+
+def api_endpoints(app) -> list[tuple[str, str, EndpointDoc | None]]:
+    """(OpenAPI path, method, doc) of every /api rule in the app."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api"):
+            continue
+        path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
+        doc = getattr(app.view_functions[rule.endpoint], "endpoint_doc", None)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((path, method, doc))
+    return found
+
+
+def inline(schema: Any, spec: dict[str, Any]) -> Any:
+    """`schema` with every component $ref replaced by the component itself."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return inline(spec["components"]["schemas"][schema["$ref"].removeprefix(REF)], spec)
+        return {key: inline(value, spec) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [inline(item, spec) for item in schema]
+    return schema
+
+
+def test_the_document_is_valid_openapi_3(spec):
+    assert spec["openapi"].startswith("3.")
+    validate(spec)
+
+
+def test_every_api_route_is_described(app, spec):
+    described = set(operations(spec))
+    missing = {(path, method) for path, method, _ in api_endpoints(app)} - described
+    assert not missing
+
+
+def test_operation_ids_are_unique_and_every_operation_is_tagged(spec):
+    ids = [op["operationId"] for op in operations(spec).values()]
+    assert len(ids) == len(set(ids))
+    assert all(op.get("tags") for op in operations(spec).values())
+
+
+def test_request_bodies_reference_their_component_schemas(app, spec):
+    ops = operations(spec)
+    for path, method, doc in api_endpoints(app):
+        op = ops[(path, method)]
+        if doc is None or doc.body is None:
+            assert "requestBody" not in op, (path, method)
+            continue
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        component = spec["components"]["schemas"][ref.removeprefix(REF)]
+        fields = doc.body().fields
+        assert set(component["properties"]) == set(fields), (path, method)
+        required = {name for name, field in fields.items() if field.required}
+        assert set(component.get("required", [])) == (set() if doc.partial else required)
+        assert component["additionalProperties"] is False  # unknown fields are refused
+
+
+def test_known_bodies_have_their_rules(spec):
+    schemas = spec["components"]["schemas"]
+    assert schemas["ClientIn"]["required"] == ["name"]
+    assert schemas["ClientIn"]["properties"]["name"]["maxLength"] == 200
+    assert schemas["ClientIn"]["properties"]["contact_email"]["format"] == "email"
+    assert "required" not in schemas["ClientInPatch"]
+    status = schemas["DeliverableUpdatePatch"]["properties"]["status"]
+    assert status["enum"] == ["todo", "in_progress", "review"]
+    assert schemas["DeliverableIn"]["properties"]["due_at"]["format"] == "date-time"
+
+
+def test_parameters_cover_path_and_query(app, spec):
+    ops = operations(spec)
+    for path, method, doc in api_endpoints(app):
+        names = {(p["in"], p["name"]) for p in ops[(path, method)].get("parameters", [])}
+        for name in re.findall(r"{(\w+)}", path):
+            assert ("path", name) in names, (path, method, name)
+        if doc is not None and doc.query is not None:
+            assert {("query", n) for n in doc.query().fields} <= names, (path, method)
+    deliverables = {p["name"] for p in ops[("/api/deliverables", "GET")]["parameters"]}
+    assert {
+        "client_id",
+        "assignee_id",
+        "status",
+        "due_before",
+        "due_after",
+        "cursor",
+    } <= deliverables
+
+
+def test_security_is_the_bearer_key_except_on_public_routes(spec):
+    assert spec["components"]["securitySchemes"]["apiKey"] == {"type": "http", "scheme": "bearer"}
+    ops = operations(spec)
+    assert "security" not in ops[("/api/health", "GET")]
+    assert "security" not in ops[("/api/openapi.json", "GET")]
+    assert ops[("/api/clients", "POST")]["security"] == [{"apiKey": []}]
+
+
+def response_schema(spec: dict[str, Any], path: str, method: str, status: int) -> Any:
+    answer = operations(spec)[(path, method)]["responses"][str(status)]
+    return inline(answer["content"]["application/json"]["schema"], spec)
+
+
+def test_real_answers_match_their_documented_schemas(spec, api, org, client):
+    made = api.post("/api/clients", json={"name": "Globex"}).get_json()
+    deliverable = {"client_id": made["id"], "title": "Logo", "assignee_id": org.admin.id}
+    api.post("/api/deliverables", json=deliverable)
+    answers = [
+        ("/api/clients", "POST", 201, api.post("/api/clients", json={"name": "Initech"})),
+        ("/api/clients", "GET", 200, api.get("/api/clients")),
+        ("/api/deliverables", "GET", 200, api.get("/api/deliverables")),
+        ("/api/users", "GET", 200, api.get("/api/users")),
+        ("/api/events", "GET", 200, api.get("/api/events")),
+        ("/api/events/types", "GET", 200, api.get("/api/events/types")),
+        ("/api/org", "GET", 200, api.get("/api/org")),
+        ("/api/me", "GET", 200, api.get("/api/me")),
+        ("/api/health", "GET", 200, client.get("/api/health")),
+    ]
+    for path, method, status, response in answers:
+        assert response.status_code == status
+        OAS30Validator(response_schema(spec, path, method, status)).validate(response.get_json())
+    error = api.get("/api/clients/424242").get_json()
+    OAS30Validator(inline({"$ref": REF + "Error"}, spec)).validate(error)
