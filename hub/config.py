@@ -108,6 +108,13 @@ def _plugin_modules(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _seconds_list(value: str) -> tuple[int, ...]:
+    numbers = tuple(int(part) for part in value.split(",") if part.strip())
+    if not numbers or any(n < 0 for n in numbers):
+        raise ValueError("expected comma-separated whole seconds, e.g. 0,5,300")
+    return numbers
+
+
 def _var(cfg: dict[str, Any]) -> Path:
     return Path(cfg["HUB_VAR_DIR"])
 
@@ -291,6 +298,37 @@ SETTINGS: list[Setting] = [
         _plugin_modules,
         "Extra plugins loaded from importable modules, `name=module` comma-separated "
         "(tests and benchmarks; real plugins are installed packages).",
+    ),
+    # ----- outgoing webhooks -----
+    Setting(
+        "HUB_WEBHOOK_TIMEOUT",
+        lambda c: 15.0,
+        _positive_float,
+        "Seconds before a webhook delivery attempt times out (connect, and each read).",
+    ),
+    Setting(
+        "HUB_WEBHOOK_RETRY_SCHEDULE",
+        lambda c: (0, 5, 300, 1800, 7200, 18000, 36000, 36000),
+        _seconds_list,
+        "Seconds before each attempt of a webhook delivery, comma-separated; +-20% jitter.",
+    ),
+    Setting(
+        "HUB_WEBHOOK_DISABLE_AFTER",
+        lambda c: 5 * 24 * 3600.0,
+        _positive_float,
+        "Seconds of nothing but failed attempts after which a webhook endpoint is disabled.",
+    ),
+    Setting(
+        "HUB_WEBHOOK_SECRET_GRACE",
+        lambda c: 24 * 3600.0,
+        _positive_float,
+        "Default seconds an endpoint's old secret keeps signing after a rotation.",
+    ),
+    Setting(
+        "HUB_WEBHOOK_CONCURRENCY",
+        lambda c: 16,
+        _positive_int,
+        "Webhook requests one worker keeps in flight at once.",
     ),
 ]
 
