@@ -30,10 +30,21 @@ from hub.errors import (
 )
 from hub.plugins import hookimpl
 from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token
+from hub.web import (
+    Caller,
+    UserInfo,
+    admin_route,
+    current_caller,
+    current_context,
+    db_session,
+    find_integration,
+    public_route,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Caller",
     "Conflict",
     "EgressPolicy",
     "EgressRefused",
@@ -56,14 +67,21 @@ __all__ = [
     "RateLimits",
     "Setting",
     "Token",
+    "UserInfo",
     "ValidationError",
     "__version__",
+    "admin_route",
     "check_host",
     "check_url",
+    "current_caller",
+    "current_context",
+    "db_session",
     "egress_session",
+    "find_integration",
     "generate_webhook_secret",
     "hookimpl",
     "now",
+    "public_route",
     "sign_webhook",
     "verify_hmac_signature",
     "verify_webhook",

@@ -18,6 +18,7 @@ from hub.core.events import CORE_EVENT_TYPES
 from hub.core.keyfiles import read_or_create
 from hub.extensions import init_db, init_redis
 from hub.plugins import Plugins
+from hub.provider import Provider
 
 
 def configure_logging(level: str) -> None:
@@ -61,12 +62,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def init_plugins(app: Flask) -> None:
     """Load plugins; add their settings (env or default) and event types to the app."""
-    plugins = Plugins(app.config["HUB_LOAD_PLUGINS"])
+    plugins = Plugins(app.config["HUB_LOAD_PLUGINS"], app.config.get("HUB_EXTRA_PLUGINS", ()))
     app.extensions["hub.plugins"] = plugins
-    event_types = dict(CORE_EVENT_TYPES)
+    app.extensions["hub.event_types"] = dict(CORE_EVENT_TYPES)
     for provider in plugins.providers.values():
-        event_types.update(provider.event_types)
-        for setting in provider.settings:
-            if setting.name not in app.config:
-                app.config[setting.name] = os.environ.get(setting.name, setting.default)
-    app.extensions["hub.event_types"] = event_types
+        apply_provider(app, provider)
+
+
+def apply_provider(app: Flask, provider: Provider) -> None:
+    """A provider's event types and settings (environment, else its default) join the app's."""
+    app.extensions["hub.event_types"].update(provider.event_types)
+    for setting in provider.settings:
+        if setting.name not in app.config:
+            app.config[setting.name] = os.environ.get(setting.name, setting.default)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
+import json
 import sys
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from hub.app import create_app
@@ -24,8 +23,48 @@ def _app(**_: Any) -> Flask:
     return create_app()
 
 
+class PluginCommands(click.Group):
+    """A plugin's commands (`hub <plugin> ...`), run inside an app context."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with ctx.ensure_object(ScriptInfo).load_app().app_context():
+            return super().invoke(ctx)
+
+
+class HubGroup(FlaskGroup):
+    """The `hub` command: the core's commands, then each plugin's under its name."""
+
+    def _plugin_group(self, ctx: click.Context, name: str) -> click.Command | None:
+        from hub.plugins import get_plugins
+
+        try:
+            plugins = get_plugins(ctx.ensure_object(ScriptInfo).load_app())
+        except Exception:  # no app (bad settings): the core's commands still work
+            return None
+        commands = plugins.commands(name) if name in plugins.names() else []
+        if not commands:
+            return None
+        group = PluginCommands(name=name, help=f"Commands of the {name} plugin.")
+        for command in commands:
+            group.add_command(command)
+        return group
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._plugin_group(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from hub.plugins import get_plugins
+
+        names = set(super().list_commands(ctx))
+        try:
+            plugins = get_plugins(ctx.ensure_object(ScriptInfo).load_app())
+        except Exception:
+            return sorted(names)
+        return sorted(names | {n for n in plugins.names() if plugins.commands(n)})
+
+
 @click.group(
-    cls=FlaskGroup,
+    cls=HubGroup,
     create_app=_app,
     add_default_commands=False,
     load_dotenv=False,
@@ -50,9 +89,9 @@ def db_group() -> None:
 def db_upgrade() -> None:
     """Apply every migration of the core and the installed plugins."""
     from hub.core.migrations import upgrade
-    from hub.testing import plugin_migration_dirs
+    from hub.plugins import get_plugins
 
-    upgrade(current_app.config["HUB_DATABASE_URL"], plugin_migration_dirs())
+    upgrade(current_app.config["HUB_DATABASE_URL"], get_plugins(current_app).migration_dirs())
     click.echo("database is up to date", err=True)
 
 
@@ -107,11 +146,32 @@ def keys_group() -> None:
     """Encryption key ring."""
 
 
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the newest key (safe while the hub serves)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from hub.core.keyrotation import rotate_all
+
+    keyring = current_app.extensions["hub.keyring"]
+    report = rotate_all(sessionmaker(bind=db.engine), keyring)
+    click.echo(
+        f"{report.rotated} secrets re-encrypted with key {keyring.newest} "
+        f"in {report.rows} rows; {len(report.failed)} failed"
+    )
+    for failure in report.failed:
+        click.echo(f"failed: {failure}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
 @keys_group.command("generate")
 def keys_generate() -> None:
     """Print a new HUB_ENCRYPTION_KEYS entry (`<key id>:<base64 of 32 bytes>`)."""
-    key_id = "k" + secrets.token_hex(4)
-    click.echo(f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
+    from hub.core.crypto import generate_entry
+
+    click.echo(generate_entry())
 
 
 @main.command("serve")
@@ -146,9 +206,39 @@ def up(host: str, port: int) -> None:
 
 
 @main.command("plugins")
-def plugins() -> None:
-    """List installed plugins."""
-    click.echo("The plugin system is not built yet: no plugins are loaded.", err=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def plugins(as_json: bool) -> None:
+    """List installed plugins: version, distribution, auth, hooks."""
+    from hub.plugin_info import describe_all
+    from hub.plugins import get_plugins
+
+    described = describe_all(get_plugins(current_app))
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    click.echo(plugin_table(described))
+
+
+def plugin_table(described: list[dict[str, Any]]) -> str:
+    """A readable table: one plugin per row."""
+    header = ("NAME", "VERSION", "DISTRIBUTION", "AUTH", "EVENTS", "HOOKS")
+    rows = [header] + [
+        (
+            p["name"],
+            p["version"] or "-",
+            p["distribution"] or "-",
+            p["auth"]["kind"],
+            str(len(p["events"])),
+            ", ".join(p["hooks"]),
+        )
+        for p in described
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
 
 
 if __name__ == "__main__":

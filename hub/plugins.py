@@ -1,24 +1,46 @@
-"""The plugin manager of one app: entry points, default plugins, and a typed facade."""
+"""The plugin manager of one app: entry points, default plugins, and a typed facade.
+
+The rest of the hub calls hooks only through :class:`Plugins`' methods (``health_check``,
+``send_test_message``, ``refresh_token``, ``dispatch``, ``routes``, ``jobs``, ...), never
+``pm.hook.<name>`` directly, and always one plugin at a time for per-organization hooks.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import click
 import pluggy
-from flask import Flask, current_app
+from croniter import croniter
+from flask import Blueprint, Flask, current_app
 
 from hub import hookspecs
 from hub.default_plugins import load_default_plugins
 from hub.errors import ConfigError
-from hub.provider import Provider
+from hub.provider import HealthResult, Provider, Token
+
+if TYPE_CHECKING:
+    from hub.context import PluginContext
 
 log = logging.getLogger(__name__)
 PROJECT = "mycelium"
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# Path segments under /api/integrations/<name>/ that the core keeps for itself; also
+# refused as plugin names, since /api/integrations/<segment> is the core's.
+CORE_ROUTE_NAMES = frozenset(
+    ("connect", "callback", "connection", "test", "status", "analytics", "roi", "runs", "webhooks")
+)
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Event types whose hook is not simply on_<noun>_<verb>.
+EVENT_HOOK_NAMES = {"deliverable.due_soon": "on_deliverable_due"}
 
 
 @dataclass(frozen=True)
@@ -29,37 +51,69 @@ class PluginInfo:
     builtin: bool
 
 
+@dataclass(frozen=True)
+class Job:
+    """A recurring job a plugin registered: ``function()`` runs at each ``cron`` slot (UTC)."""
+
+    plugin: str
+    name: str
+    cron: str
+    function: Callable[[], Any]
+
+
+def hook_for_event(event_type: str) -> str:
+    """The event hook an event type calls: ``client.created`` -> ``on_client_created``."""
+    return EVENT_HOOK_NAMES.get(event_type, "on_" + event_type.replace(".", "_"))
+
+
 class Plugins:
     """Loads plugins and calls their hooks; the rest of the hub goes through this."""
 
-    def __init__(self, load: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, load: tuple[str, ...] | None = None, extra: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """Default plugins always; installed ones named by `load` (None: all); `extra`
+        (HUB_EXTRA_PLUGINS) are (name, module) pairs imported as plugins."""
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
         self.providers: dict[str, Provider] = {}
         for name, module in load_default_plugins():
             self.add(module, name, PluginInfo(name, "mycelium-hub", None, builtin=True))
-        for entry_point in metadata.entry_points(group=PROJECT):
-            if load is None or entry_point.name in load:
-                dist = entry_point.dist
-                info = PluginInfo(
-                    entry_point.name,
-                    dist.name if dist else None,
-                    dist.version if dist else None,
-                    builtin=False,
-                )
-                self.add(entry_point.load(), entry_point.name, info)
+        for entry_point in _entry_points(load, set(self.info)):
+            self.add(_load(entry_point), entry_point.name, _info(entry_point))
+        for name, module_name in extra:
+            self.add(_import(name, module_name), name)
+
+    # ----- registry -----
 
     def add(self, plugin: object, name: str, info: PluginInfo | None = None) -> None:
         """Register a plugin object under `name` and collect the Provider it declares."""
-        self.pm.register(plugin, name=name)
-        self.pm.check_pending()
-        self.info[name] = info or PluginInfo(name, None, None, builtin=False)
-        found: list[Provider] = []
+        info = info or PluginInfo(name, None, None, builtin=False)
+        # the built-in outgoing webhooks plugin is the one that may be called "webhooks"
+        reserved = CORE_ROUTE_NAMES - {"webhooks"} if info.builtin else CORE_ROUTE_NAMES
+        if not NAME.match(name) or name in reserved:
+            raise ConfigError(
+                f"plugin name {name!r} must be lowercase letters, digits and '_', "
+                f"and not one of the core's names ({', '.join(sorted(reserved))})"
+            )
+        try:
+            self.pm.register(plugin, name=name)
+            self.pm.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            if self.pm.get_plugin(name) is plugin:
+                self.pm.unregister(name=name)
+            raise ConfigError(f"plugin {name!r} is invalid: {exc}") from exc
+        self.info[name] = info
+        self._collect_provider(name)
+
+    def _collect_provider(self, name: str) -> None:
+        found: list[Any] = []
         self.call_one(name, "register_providers", register=found.append)
         for provider in found:
-            if provider.name != name:
-                raise ConfigError(f"plugin {name!r} registered a provider named {provider.name!r}")
+            if not isinstance(provider, Provider) or provider.name != name:
+                self.remove(name)
+                raise ConfigError(f"plugin {name!r} must register a Provider named {name!r}")
             self.providers[name] = provider
 
     def remove(self, name: str) -> None:
@@ -91,10 +145,127 @@ class Plugins:
     def call_all(self, hook: str, **kwargs: Any) -> list[Any]:
         return list(getattr(self.pm.hook, hook)(**kwargs))
 
+    # ----- registration hooks -----
+
+    def _registered(self, name: str, hook: str) -> list[tuple[Any, ...]]:
+        calls: list[tuple[Any, ...]] = []
+        self.call_one(name, hook, register=lambda *args: calls.append(args))
+        return calls
+
+    def routes(self, name: str) -> list[Blueprint]:
+        """The blueprints `name` registers (mounted at /api/integrations/<name>/)."""
+        blueprints = [args[0] for args in self._registered(name, "register_routes")]
+        for blueprint in blueprints:
+            if not isinstance(blueprint, Blueprint):
+                raise ConfigError(f"plugin {name!r} registered a route that is not a Blueprint")
+        return blueprints
+
+    def commands(self, name: str) -> list[click.Command]:
+        """The click commands `name` registers (under ``hub <name> ...``)."""
+        commands = [args[0] for args in self._registered(name, "register_commands")]
+        for command in commands:
+            if not isinstance(command, click.Command):
+                raise ConfigError(f"plugin {name!r} registered a command that is not click's")
+        return commands
+
+    def jobs(self) -> list[Job]:
+        """Every plugin's recurring jobs; a bad cron expression stops start-up naming it."""
+        jobs = []
+        for name in self.names():
+            for job_name, cron, function in self._registered(name, "register_jobs"):
+                if not croniter.is_valid(cron) or not callable(function):
+                    raise ConfigError(f"plugin {name!r}: job {job_name!r} has a bad cron {cron!r}")
+                jobs.append(Job(name, job_name, cron, function))
+        return jobs
+
     def migration_dirs(self) -> list[Path]:
-        found: list[Any] = []
-        self.call_all("register_models", register=found.append)
-        return [Path(path) for path in found]
+        """Every plugin's Alembic version folder (one branch per plugin)."""
+        dirs = []
+        for name in self.names():
+            for (path,) in self._registered(name, "register_models"):
+                if not Path(path).is_dir():
+                    raise ConfigError(f"plugin {name!r}: migrations folder {path} is missing")
+                dirs.append(Path(path))
+        return dirs
+
+    # ----- per-integration hooks -----
+
+    def health_check(self, name: str, ctx: PluginContext) -> HealthResult | None:
+        """`name`'s health check for one integration (None when it has none)."""
+        result = self.call_one(name, "health_check", ctx=ctx)
+        if result is None or isinstance(result, HealthResult):
+            return result
+        if isinstance(result, bool):
+            return HealthResult(ok=result)
+        raise TypeError(f"plugin {name!r}: health_check returned {type(result).__name__}")
+
+    def send_test_message(
+        self, name: str, ctx: PluginContext, user: dict[str, Any] | None
+    ) -> str | None:
+        """Send `name`'s test message to `user`; a description of what was sent."""
+        result = self.call_one(name, "send_test_message", ctx=ctx, user=user)
+        return None if result is None else str(result)
+
+    def refresh_token(self, name: str, ctx: PluginContext, token: Token) -> Token | None:
+        """`name`'s token refresh; when it has none (or answers None), the built-in plugins'
+        (the standard OAuth 2.0 refresh grant). None: nobody refreshed."""
+        result = None
+        for owner in [name, *self._builtins_implementing("refresh_token")]:
+            result = self.call_one(owner, "refresh_token", ctx=ctx, token=token)
+            if result is not None:
+                break
+        if result is not None and not isinstance(result, Token):
+            raise TypeError(f"plugin {name!r}: refresh_token returned {type(result).__name__}")
+        return result
+
+    def _builtins_implementing(self, hook: str) -> list[str]:
+        return [n for n, info in self.info.items() if info.builtin and self.implements(n, hook)]
+
+    def dispatch(self, name: str, hook: str, **kwargs: Any) -> None:
+        """Call one plugin's event hook (``on_*``) with ``ctx``, ``event`` and the resource."""
+        if not hook.startswith("on_") or not hasattr(hookspecs, hook):
+            raise ValueError(f"{hook!r} is not an event hook")
+        self.call_one(name, hook, **kwargs)
+
+    def event_hooks(self, name: str, event_type: str) -> list[str]:
+        """The hooks of `name` an event of `event_type` calls, in order ([] if none)."""
+        hooks = [hook_for_event(event_type), "on_event"]
+        return [hook for hook in dict.fromkeys(hooks) if self.implements(name, hook)]
+
+
+def _entry_points(load: tuple[str, ...] | None, defaults: set[str]) -> list[metadata.EntryPoint]:
+    """Installed plugins' entry points (first on sys.path wins), filtered by HUB_LOAD_PLUGINS."""
+    found: dict[str, metadata.EntryPoint] = {}
+    for entry_point in metadata.entry_points(group=PROJECT):
+        found.setdefault(entry_point.name, entry_point)
+    unknown = sorted(set(load or ()) - set(found) - defaults)
+    if unknown:
+        raise ConfigError(
+            f"HUB_LOAD_PLUGINS names {', '.join(unknown)}, not installed "
+            f"(installed: {', '.join(sorted(found)) or 'none'})"
+        )
+    return [ep for name, ep in sorted(found.items()) if load is None or name in load]
+
+
+def _load(entry_point: metadata.EntryPoint) -> object:
+    try:
+        return entry_point.load()
+    except Exception as exc:  # a broken plugin stops start-up with its name
+        raise ConfigError(f"plugin {entry_point.name!r} failed to import: {exc!r}") from exc
+
+
+def _import(name: str, module_name: str) -> object:
+    try:
+        return importlib.import_module(module_name)
+    except Exception as exc:
+        raise ConfigError(f"HUB_EXTRA_PLUGINS: {name}={module_name} failed: {exc!r}") from exc
+
+
+def _info(entry_point: metadata.EntryPoint) -> PluginInfo:
+    dist = entry_point.dist
+    return PluginInfo(
+        entry_point.name, dist.name if dist else None, dist.version if dist else None, False
+    )
 
 
 def get_plugins(app: Flask | None = None) -> Plugins:

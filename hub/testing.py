@@ -20,7 +20,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from hub.app import create_app
 from hub.config import database_url
@@ -30,8 +30,20 @@ from hub.core.migrations import upgrade
 from hub.core.models import Base, Organization, User
 from hub.core.orgs import create_org
 from hub.extensions import db
+from hub.jobs_testing import FrozenClock, hub_clock, run_jobs  # noqa: F401  (the kit)
+from hub.plugin_testing import (  # noqa: F401  (fixtures of this pytest plugin)
+    _refuse_outbound_network,
+    configure_markers,
+    enable_plugin,
+    plugin_context,
+    register_plugin,
+)
 
 TEST_REDIS_DB = 9
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    configure_markers(config)
 
 
 def _backends() -> list[str]:
@@ -102,7 +114,8 @@ def hub_database_url(hub_database_template: tuple[str, str], tmp_path: Path) -> 
         shutil.copyfile(template, target)
         return f"sqlite:///{target}"
     engine = create_engine(template)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    existing = set(inspect(engine).get_table_names())  # a plugin imported but not migrated
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name in existing)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

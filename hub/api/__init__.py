@@ -4,14 +4,39 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from hub.api import clients, deliverables, errors, events, health, me, openapi, org, users
+from hub.api import (
+    clients,
+    deliverables,
+    errors,
+    events,
+    health,
+    integrations,
+    me,
+    openapi,
+    org,
+    plugin_routes,
+    plugins,
+    users,
+)
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-for module in (me, org, users, clients, deliverables, events, health, openapi):
+for module in (
+    me,
+    org,
+    users,
+    clients,
+    deliverables,
+    events,
+    health,
+    openapi,
+    plugins,
+    integrations,
+):
     api.register_blueprint(module.bp)
 
 
 def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(api)
+    plugin_routes.init_app(app)

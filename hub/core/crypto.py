@@ -44,7 +44,7 @@ class KeyRing:
     @classmethod
     def parse(cls, value: str) -> KeyRing:
         """Parse ``id:base64,id:base64`` (newest first); errors name the setting."""
-        keys = []
+        keys: list[tuple[str, bytes]] = []
         for entry in (part.strip() for part in value.split(",") if part.strip()):
             key_id, _, encoded = entry.partition(":")
             try:
@@ -56,6 +56,8 @@ class KeyRing:
                     f"HUB_ENCRYPTION_KEYS is malformed: entry {key_id or '?'!r} must be "
                     "'<key id>:<base64 of 32 bytes>' (see `hub keys generate`)"
                 )
+            if key_id in dict(keys):
+                raise ConfigError(f"HUB_ENCRYPTION_KEYS is malformed: key id {key_id!r} repeats")
             keys.append((key_id, key))
         return cls(keys)
 

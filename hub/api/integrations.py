@@ -1,0 +1,139 @@
+"""This organization's integrations: list, enable with config, change, disable, test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app
+from marshmallow import INCLUDE, Schema, fields
+
+from hub.api.auth import caller
+from hub.api.routing import endpoint
+from hub.core import integrations
+from hub.core.checks import run_checks
+from hub.core.models import Integration
+from hub.core.people import render_user
+from hub.errors import Conflict
+from hub.extensions import db
+from hub.plugins import Plugins, get_plugins
+
+bp = Blueprint("integrations", __name__)
+
+
+class ConfigSchema(Schema):
+    """The plugin's flat config object; its own schema validates it."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class IntegrationSchema(Schema):
+    plugin = fields.String()
+    title = fields.String()
+    always_on = fields.Boolean()
+    enabled = fields.Boolean()
+    status = fields.String(metadata={"enum": ["enabled", "disabled", "needs_reauth"]})
+    config = fields.Dict(
+        metadata={"description": 'Plain fields as set; secret fields as {"set": true|false}.'}
+    )
+    connected = fields.Boolean()
+    external_account_id = fields.String(allow_none=True)
+    connected_at = fields.DateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    last_error_at = fields.DateTime(allow_none=True)
+    last_success_at = fields.DateTime(allow_none=True)
+    consecutive_errors = fields.Integer()
+    disabled_reason = fields.String(allow_none=True)
+    health = fields.Dict(allow_none=True)
+
+
+class CheckSchema(Schema):
+    health = fields.Dict()
+    test_message = fields.Dict(allow_none=True)
+
+
+def _plugins() -> Plugins:
+    return get_plugins(current_app)
+
+
+def _render(name: str, row: Integration | None) -> dict[str, Any]:
+    return integrations.render(integrations.require_provider(_plugins(), name), row)
+
+
+@bp.get("/integrations")
+@endpoint(
+    "This organization's integration of every installed plugin",
+    response=IntegrationSchema,
+    many=True,
+)
+def list_integrations() -> dict[str, Any]:
+    items = integrations.list_for_org(db.session, _plugins(), caller().org.id)
+    return {"items": items, "next_cursor": None}
+
+
+@bp.get("/integrations/<name>")
+@endpoint("One plugin's integration for this organization", response=IntegrationSchema)
+def get_integration(name: str) -> dict[str, Any]:
+    integrations.require_provider(_plugins(), name)
+    return _render(name, integrations.find(db.session, caller().org.id, name))
+
+
+@bp.put("/integrations/<name>")
+@endpoint(
+    "Enable a plugin with its whole config (secret fields may be omitted once set)",
+    body=ConfigSchema,
+    response=IntegrationSchema,
+    role="admin",
+)
+def put_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
+    keyring = current_app.extensions["hub.keyring"]
+    row = integrations.enable(db.session, _plugins(), keyring, caller().org.id, name, body)
+    db.session.commit()
+    return _render(name, row)
+
+
+@bp.patch("/integrations/<name>")
+@endpoint(
+    "Change some config fields (secret fields keep their value unless given)",
+    body=ConfigSchema,
+    response=IntegrationSchema,
+    role="admin",
+)
+def patch_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
+    keyring = current_app.extensions["hub.keyring"]
+    row = integrations.change(db.session, _plugins(), keyring, caller().org.id, name, body)
+    db.session.commit()
+    return _render(name, row)
+
+
+@bp.delete("/integrations/<name>")
+@endpoint("Disable a plugin for this organization", response=IntegrationSchema, role="admin")
+def delete_integration(name: str) -> dict[str, Any]:
+    row = integrations.disable(db.session, _plugins(), caller().org.id, name)
+    db.session.commit()
+    return _render(name, row)
+
+
+def _enabled_row(name: str) -> Integration:
+    provider = integrations.require_provider(_plugins(), name)
+    org_id = caller().org.id
+    if provider.always_on:
+        return integrations.always_on_integration(db.session, _plugins(), org_id, name)
+    row = integrations.find(db.session, org_id, name)
+    if row is None or not row.enabled:
+        raise Conflict(f"{provider.title} is not enabled for this organization; enable it first.")
+    return row
+
+
+@bp.post("/integrations/<name>/test")
+@endpoint(
+    "Run the plugin's health check now, then send its test message to the calling key's user",
+    response=CheckSchema,
+    role="admin",
+)
+def test_integration(name: str) -> dict[str, Any]:
+    row = _enabled_row(name)
+    user = caller().user
+    report = run_checks(current_app, db.session, row, render_user(user) if user else None)
+    db.session.commit()
+    return report

@@ -1,0 +1,64 @@
+"""Plugins' blueprints, mounted at /api/integrations/<name>/ behind API-key auth."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+
+from hub.api.auth import authenticate
+from hub.core.db import set_read_mode
+from hub.errors import ConfigError
+from hub.plugins import CORE_ROUTE_NAMES, get_plugins
+from hub.web import PUBLIC_MARK, ROLE_MARK
+
+ENDPOINTS = "hub.plugin_endpoints"  # app.extensions: endpoint -> plugin name
+
+
+def prefix(name: str) -> str:
+    return f"/api/integrations/{name}"
+
+
+def mount(app: Flask, name: str) -> None:
+    """Register `name`'s blueprints; a route on a core name or a variable first segment
+    stops start-up naming it."""
+    before = set(app.view_functions)
+    for blueprint in get_plugins(app).routes(name):
+        app.register_blueprint(
+            blueprint, url_prefix=prefix(name), name=f"plugin_{name}__{blueprint.name}"
+        )
+    added = set(app.view_functions) - before
+    for rule in [r for r in app.url_map.iter_rules() if r.endpoint in added]:
+        _check_rule(name, rule.rule)
+    app.extensions[ENDPOINTS].update(dict.fromkeys(added, name))
+
+
+def _check_rule(name: str, rule: str) -> None:
+    first = rule.removeprefix(prefix(name)).lstrip("/").split("/")[0]
+    if first in CORE_ROUTE_NAMES or first.startswith("<"):
+        raise ConfigError(
+            f"plugin {name!r}: route {rule} is refused: the first segment under "
+            f"{prefix(name)}/ must be fixed and not one of the core's "
+            f"({', '.join(sorted(CORE_ROUTE_NAMES))})"
+        )
+
+
+def _guard() -> None:
+    """Before a plugin's view: API-key auth and org scoping, unless the view is public."""
+    name = request.endpoint and _endpoints().get(request.endpoint)
+    if not name:
+        return
+    view = current_app.view_functions[request.endpoint or ""]
+    g.hub_plugin = name
+    set_read_mode(request.method in ("GET", "HEAD"))
+    if not getattr(view, PUBLIC_MARK, False):
+        authenticate(getattr(view, ROLE_MARK, None))
+
+
+def _endpoints() -> dict[str, str]:
+    return current_app.extensions[ENDPOINTS]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[ENDPOINTS] = {}
+    app.before_request(_guard)
+    for name in get_plugins(app).names():
+        mount(app, name)

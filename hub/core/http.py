@@ -1,0 +1,145 @@
+"""`ctx.http`: the one HTTP session plugins use to call their provider.
+
+Every call gets a timeout, passes the per-provider quota check, is recorded (org,
+provider, feature, method, status, duration, bytes), and a provider's 429 becomes
+``RateLimited(retry_after)`` so the run waits instead of failing. The quota check and
+the usage recorder are hook points in ``app.extensions`` (``hub.quota``, ``hub.usage``)
+filled by the connections subsystem; without them nothing is checked or recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import requests
+
+from hub.core import clock
+from hub.errors import RateLimited
+from hub.provider import Provider
+
+log = logging.getLogger(__name__)
+
+# Retry-After values beyond this are treated as this (a day): a run should not vanish.
+MAX_RETRY_AFTER = 86400.0
+
+
+class UsageRecorder(Protocol):
+    """``app.extensions["hub.usage"]``: told about every provider call."""
+
+    def __call__(
+        self,
+        *,
+        org_id: int,
+        plugin: str,
+        feature: str | None,
+        method: str,
+        status: int,
+        duration: float,
+        size: int,
+    ) -> None: ...
+
+
+# ``app.extensions["hub.quota"]``: (org_id, provider) -> None, or raises RateLimited.
+QuotaCheck = Callable[[int, Provider], None]
+
+
+def _no_quota(org_id: int, provider: Provider) -> None:
+    return None
+
+
+def _no_usage(**call: Any) -> None:
+    return None
+
+
+def retry_after(response: requests.Response, default: float) -> float:
+    """Seconds to wait from a 429's ``Retry-After`` (seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - clock.now()).total_seconds()
+        except (TypeError, ValueError, IndexError):
+            seconds = default
+    return min(max(seconds, 1.0), MAX_RETRY_AFTER)
+
+
+def _size(response: requests.Response) -> int:
+    """Bytes received, without reading a streamed body."""
+    if response.raw is not None and not response._content_consumed:  # type: ignore[attr-defined]
+        return int(response.headers.get("Content-Length") or 0)
+    return len(response.content or b"")
+
+
+class ProviderSession(requests.Session):
+    """A requests session bound to one organization's provider (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        org_id: int,
+        provider: Provider,
+        timeout: float,
+        default_retry_after: float,
+        usage: UsageRecorder | None = None,
+        quota: QuotaCheck | None = None,
+    ) -> None:
+        super().__init__()
+        self.org_id = org_id
+        self.provider = provider
+        self.timeout = timeout
+        self.default_retry_after = default_retry_after
+        self.usage: Any = usage or _no_usage
+        self.quota = quota or _no_quota
+        # What calls are for unless a call says (``feature=``); the worker sets the hook name.
+        self.feature = "other"
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, feature: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Like requests' ``request``, plus ``feature=`` naming what the call is for."""
+        self.quota(self.org_id, self.provider)
+        kwargs.setdefault("timeout", self.timeout)
+        started = time.perf_counter()
+        status, size = 0, 0
+        try:
+            response = super().request(method, url, *args, **kwargs)
+            status, size = response.status_code, _size(response)
+        finally:
+            self._record(method, feature or self.feature, status, started, size)
+        if response.status_code == 429:
+            wait = retry_after(response, self.default_retry_after)
+            raise RateLimited(wait, f"{self.provider.title} answered 429; retrying in {wait:g} s.")
+        return response
+
+    def _record(self, method: str, feature: str, status: int, started: float, size: int) -> None:
+        try:
+            self.usage(
+                org_id=self.org_id,
+                plugin=self.provider.name,
+                feature=feature,
+                method=method,
+                status=status,
+                duration=time.perf_counter() - started,
+                size=size,
+            )
+        except Exception:  # recording must never break the plugin's call
+            log.exception("usage recorder failed")
+
+
+def provider_session(
+    config: Mapping[str, Any], extensions: Mapping[str, Any], org_id: int, provider: Provider
+) -> ProviderSession:
+    """The ``ctx.http`` of one organization's integration of `provider`."""
+    return ProviderSession(
+        org_id=org_id,
+        provider=provider,
+        timeout=float(config["HUB_HTTP_TIMEOUT"]),
+        default_retry_after=float(config["HUB_HTTP_RETRY_AFTER"]),
+        usage=extensions.get("hub.usage"),
+        quota=extensions.get("hub.quota"),
+    )

@@ -1,0 +1,104 @@
+"""What a plugin's own routes use: public routes, the caller, its context, the session.
+
+A plugin's blueprint is mounted at ``/api/integrations/<name>/``. Its routes need an API
+key of the organization (and are scoped to it) unless marked :func:`public_route`, in which
+case the plugin verifies the request itself (a provider's signature) and finds the
+organization with :func:`find_integration`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import current_app, g
+
+from hub.context import OrgInfo, PluginContext
+from hub.core import integrations
+from hub.core.contexts import build_context
+from hub.core.db import AnySession, scope_to_org
+from hub.core.models import Integration
+from hub.errors import NotFound
+from hub.extensions import db
+from hub.plugins import get_plugins
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC_MARK = "_hub_public_route"
+ROLE_MARK = "_hub_route_role"
+
+
+def public_route(view: F) -> F:
+    """Mark a plugin view public: no API key; the plugin verifies the request itself."""
+    setattr(view, PUBLIC_MARK, True)
+    return view
+
+
+def admin_route(view: F) -> F:
+    """Mark a plugin view as needing an admin API key (other routes take any key)."""
+    setattr(view, ROLE_MARK, "admin")
+    return view
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    email: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called an authenticated plugin route: the org, the key's user (if any), the role."""
+
+    org: OrgInfo
+    user: UserInfo | None
+    role: str
+
+
+def db_session() -> AnySession:
+    """The hub's database session for this request or job (plugins never open their own)."""
+    return db.session
+
+
+def _caller_or_fail() -> Any:
+    found = g.get("caller")
+    if found is None or g.get("hub_plugin") is None:
+        raise RuntimeError("only inside an authenticated route of a plugin")
+    return found
+
+
+def current_caller() -> Caller:
+    """The caller of this authenticated plugin route."""
+    found = _caller_or_fail()
+    user = found.user
+    info = UserInfo(user.id, user.email, user.name, user.role) if user is not None else None
+    return Caller(org=OrgInfo.of(found.org), user=info, role=found.role)
+
+
+def current_context() -> PluginContext:
+    """The route's plugin context for the calling organization (404 if not enabled there)."""
+    if g.get("hub_context") is None:
+        name, org_id = g.hub_plugin, _caller_or_fail().org.id
+        plugins = get_plugins(current_app)
+        provider = integrations.require_provider(plugins, name)
+        row: Integration | None
+        if provider.always_on:
+            row = integrations.always_on_integration(db.session, plugins, org_id, name)
+        else:
+            row = integrations.find(db.session, org_id, name)
+        if row is None or not row.enabled:
+            raise NotFound(f"{provider.title} is not enabled for this organization.")
+        g.hub_context = build_context(current_app, db.session, row)
+    return g.hub_context
+
+
+def find_integration(plugin: str, external_account_id: str) -> PluginContext | None:
+    """The enabled integration of `plugin` that recorded this external account id, as a
+    context; the session is then scoped to its organization. None if there is none."""
+    row = integrations.find_by_account(db.session, plugin, external_account_id)
+    if row is None:
+        return None
+    scope_to_org(db.session, row.org_id)
+    return build_context(current_app, db.session, row)
