@@ -122,6 +122,14 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
         Call("/api/events?type=client.created", "read"),
     ],
     ("/api/events/types", "GET"): [Call("/api/events/types", "read")],
+    # plugins and integrations; an enabled integration's isolation: tests/test_integrations.py
+    ("/api/plugins", "GET"): [Call("/api/plugins", "read")],
+    ("/api/integrations", "GET"): [Call("/api/integrations", "read")],
+    ("/api/integrations/<name>", "GET"): [Call("/api/integrations/nosuch")],
+    ("/api/integrations/<name>", "PUT"): [Call("/api/integrations/nosuch", body=_body())],
+    ("/api/integrations/<name>", "PATCH"): [Call("/api/integrations/nosuch", body=_body())],
+    ("/api/integrations/<name>", "DELETE"): [Call("/api/integrations/nosuch")],
+    ("/api/integrations/<name>/test", "POST"): [Call("/api/integrations/nosuch/test")],
 }
 
 

@@ -114,9 +114,12 @@ def build_spec(app: Flask) -> dict[str, Any]:
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         operations = {m.lower(): _operation(spec, doc, rule.rule) for m in methods}
-        for op in operations.values():
+        for method, op in operations.items():
             op["operationId"] = rule.endpoint.rsplit(".", 1)[-1]
-            op["tags"] = [rule.endpoint.split(".")[-2]]
+            op["tags"] = doc.tags or [rule.endpoint.split(".")[-2]]
+            if doc.tags:  # a plugin's route (tagged with its name): an id from its path
+                tail = rule.rule.removeprefix(f"/api/integrations/{doc.tags[0]}")
+                op["operationId"] = "_".join([doc.tags[0], method, *re.findall(r"\w+", tail)])
         spec.path(path=_path(rule.rule), operations=operations)
     return spec.to_dict()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, g, request
 
 from hub.api.auth import authenticate
+from hub.api.routing import EndpointDoc
 from hub.core.db import set_read_mode
 from hub.errors import ConfigError
 from hub.plugins import CORE_ROUTE_NAMES, get_plugins
@@ -28,7 +31,18 @@ def mount(app: Flask, name: str) -> None:
     added = set(app.view_functions) - before
     for rule in [r for r in app.url_map.iter_rules() if r.endpoint in added]:
         _check_rule(name, rule.rule)
+    for endpoint in added:
+        _describe(app.view_functions[endpoint], name)
     app.extensions[ENDPOINTS].update(dict.fromkeys(added, name))
+
+
+def _describe(view: Any, name: str) -> None:
+    """OpenAPI metadata for a plugin view: its docstring, tagged with the plugin's name."""
+    if getattr(view, "endpoint_doc", None) is None:
+        summary = (view.__doc__ or view.__name__).strip().splitlines()[0]
+        public = bool(getattr(view, PUBLIC_MARK, False))
+        role = getattr(view, ROLE_MARK, "member")
+        view.endpoint_doc = EndpointDoc(summary, role=role, public=public, tags=[name])
 
 
 def _check_rule(name: str, rule: str) -> None:
