@@ -14,6 +14,7 @@ from flask import Flask
 from hub import api
 from hub.config import load_config
 from hub.core.crypto import KeyRing
+from hub.core.dispatch import on_events_committed
 from hub.core.events import CORE_EVENT_TYPES
 from hub.core.keyfiles import read_or_create
 from hub.extensions import init_db, init_redis
@@ -57,6 +58,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["hub.keyring"] = KeyRing.from_settings(settings["HUB_ENCRYPTION_KEYS"], var)
     init_plugins(app)
     api.init_app(app)
+    # after every commit that wrote events: hand them to the workers (hub/core/dispatch.py)
+    app.extensions["hub.on_events_committed"] = lambda ids: on_events_committed(app, ids)
     return app
 
 

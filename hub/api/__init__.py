@@ -16,12 +16,15 @@ from hub.api import (
     org,
     plugin_routes,
     plugins,
+    runs,
     users,
 )
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
+# runs before any /integrations/<name> route: /integrations/runs is the core's.
 for module in (
+    runs,
     me,
     org,
     users,

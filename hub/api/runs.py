@@ -1,0 +1,85 @@
+"""Runs: what each plugin did with each event, and an admin's retry."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Blueprint, current_app
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from hub.api.auth import caller
+from hub.api.routing import endpoint, page
+from hub.core.deliverables import in_org_zone
+from hub.core.models import Run
+from hub.core.pagination import paginate
+from hub.core.recovery import enqueue_runs, mark_enqueued, retry_run
+from hub.core.schemas import ListQuerySchema, Moment
+from hub.extensions import db
+
+bp = Blueprint("runs", __name__)
+log = logging.getLogger(__name__)
+
+STATES = ("queued", "running", "waiting", "succeeded", "failed")
+
+
+class RunQuerySchema(ListQuerySchema):
+    plugin = fields.String(validate=validate.Length(min=1, max=64))
+    state = fields.String(validate=validate.OneOf(STATES))
+    event_type = fields.String(validate=validate.Length(min=1, max=100))
+    since = Moment(metadata={"description": "Only runs created at or after this time."})
+
+
+class RunSchema(Schema):
+    id = fields.Integer()
+    event_id = fields.String(metadata={"description": "The idempotency key hooks receive."})
+    event_type = fields.String()
+    plugin = fields.String()
+    integration_id = fields.Integer()
+    state = fields.String(metadata={"description": " | ".join(STATES)})
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime()
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+
+@bp.get("/integrations/runs")
+@endpoint(
+    "Runs of this organization's events by its plugins, newest first",
+    query=RunQuerySchema,
+    response=RunSchema,
+    many=True,
+)
+def list_runs(query: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Run).where(Run.org_id == caller().org.id)
+    for name in ("plugin", "state", "event_type"):
+        if name in query:
+            stmt = stmt.where(getattr(Run, name) == query[name])
+    if "since" in query:  # without an offset, read in the org's time zone like every time
+        stmt = stmt.where(Run.created_at >= in_org_zone(caller().org, query["since"]))
+    rows, cursor = paginate(
+        db.session, stmt, Run.id, query["limit"], query.get("cursor"), newest_first=True
+    )
+    return page(rows, RunSchema(), cursor)
+
+
+@bp.post("/integrations/runs/<int:run_id>/retry")
+@endpoint(
+    "Retry a failed or queued run now, with a fresh attempt count",
+    response=RunSchema,
+    role="admin",
+)
+def retry(run_id: int) -> dict[str, Any]:
+    run = retry_run(db.session, caller().org.id, run_id)
+    db.session.commit()
+    try:
+        enqueue_runs(current_app, [run.id])
+        mark_enqueued(db.session, [run.id])
+        db.session.commit()
+    except redis.RedisError as exc:  # the run sweeper enqueues it
+        log.warning("run %s not enqueued (%s); the run sweeper will", run.id, exc)
+    return RunSchema().dump(run)

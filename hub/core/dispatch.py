@@ -1,0 +1,250 @@
+"""Dispatch: committed events become runs, one per (event x enabled integration with a hook).
+
+After a commit the web (or worker) pushes the new event ids onto a Redis list and, unless
+one is already pending, enqueues a drain job; under load many commits share one job. If
+Redis is down the request still succeeds: the outbox sweeper finds the undispatched
+events later. The database is the truth; Redis only carries ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import redis
+from rq import Queue
+from sqlalchemy import Select, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.core import clock
+from hub.core.db import AnySession, read_only_transactions
+from hub.core.models import Event, Integration, Run
+from hub.plugins import Plugins
+
+log = logging.getLogger(__name__)
+
+QUEUE = "hub"
+PENDING = "hub:dispatch:pending"  # event ids waiting for a drain job
+KICK = "hub:dispatch:kick"  # set while a drain job is pending
+KICK_TTL = 10  # seconds: a drain job lost with its flag is replaced after this
+SWEEP_LIMIT = 10_000
+
+
+class AppLike(Protocol):
+    """What the core needs of the app: its settings and per-app services (a Flask app)."""
+
+    config: Any
+    extensions: dict[str, Any]
+
+
+def target_plugin(event: Event) -> str | None:
+    """The plugin an ``integration.*`` event is about: only it gets the event's own hook."""
+    if event.type.startswith("integration."):
+        plugin = (event.payload or {}).get("plugin")
+        return plugin if isinstance(plugin, str) else None
+    return None
+
+
+def hooks_to_call(
+    plugins: Plugins, integration: Integration, event: Event
+) -> list[tuple[str, dict[str, Any]]]:
+    """(hook, resource kwargs) a run of `event` calls: its event hook, then on_event.
+
+    The resource is named after the event type's noun: ``client.created`` passes ``client=``.
+    A disabled integration hears only news about itself (``on_integration_disabled``).
+    """
+    target = target_plugin(event)
+    noun = event.type.partition(".")[0]
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for hook in plugins.event_hooks(integration.plugin, event.type):
+        if hook == "on_event" and integration.enabled:
+            calls.append((hook, {}))
+        elif hook != "on_event" and target in (None, integration.plugin):
+            calls.append((hook, {noun: event.payload}))
+    return calls
+
+
+# ----- after commit (web and workers) -----
+
+
+def enqueue_job(client: redis.Redis, function: str, *args: Any, timeout: float = 600) -> None:
+    """Put a job on the hub's queue; jobs take ids only, results are not kept."""
+    Queue(QUEUE, connection=client).enqueue(
+        function, *args, job_timeout=int(timeout), result_ttl=0, failure_ttl=7 * 86400
+    )
+
+
+def push_events(client: redis.Redis, event_ids: list[str], job_timeout: float) -> None:
+    """Hand event ids to the workers: one pipelined round trip, plus a job if none is pending."""
+    pipe = client.pipeline(transaction=False)
+    pipe.rpush(PENDING, *event_ids)
+    pipe.set(KICK, "1", nx=True, ex=KICK_TTL)
+    _, kicked = pipe.execute()
+    if kicked:
+        enqueue_job(client, "hub.jobs.drain_events", timeout=job_timeout)
+
+
+def drain_job_timeout(config: Mapping[str, Any]) -> float:
+    """RQ's outer limit for a batch job; each hook has its own, shorter deadline."""
+    return float(config["HUB_RUN_BATCH"]) * float(config["HUB_RUN_TIMEOUT"]) + 120
+
+
+def on_events_committed(app: AppLike, event_ids: list[str]) -> None:
+    """``hub.on_events_committed``: never fails the commit that called it."""
+    try:
+        push_events(app.extensions["hub.redis"], event_ids, drain_job_timeout(app.config))
+    except redis.RedisError as exc:
+        log.warning(
+            "%d event(s) not handed to the workers (%s); the outbox sweeper will dispatch them",
+            len(event_ids),
+            exc,
+        )
+
+
+def take_pending(client: redis.Redis, batch: int, job_timeout: float) -> list[str]:
+    """Up to `batch` pending event ids; another drain job is queued if more remain."""
+    client.delete(KICK)  # first, so ids pushed from now on get a job of their own
+    taken = client.lpop(PENDING, batch) or []
+    if client.llen(PENDING) and client.set(KICK, "1", nx=True, ex=KICK_TTL):
+        enqueue_job(client, "hub.jobs.drain_events", timeout=job_timeout)
+    return [raw.decode() if isinstance(raw, bytes) else str(raw) for raw in taken]
+
+
+# ----- creating runs -----
+
+
+def insert_ignoring_conflicts(
+    session: AnySession, model: Any, rows: list[dict[str, Any]], returning: Any
+) -> list[Any]:
+    """Insert rows, skipping any that violate a unique constraint; what was inserted."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model).values(rows).on_conflict_do_nothing().returning(returning)
+    return list(session.scalars(stmt))
+
+
+def _always_on_rows(
+    plugins: Plugins, org_ids: Iterable[int], existing: set[tuple[int, str]], now: datetime
+) -> list[dict[str, Any]]:
+    names = [name for name, p in plugins.providers.items() if p.always_on]
+    return [
+        {
+            "org_id": org_id,
+            "plugin": name,
+            "enabled": True,
+            "status": "enabled",
+            "config": {},
+            "secrets": {},
+            "consecutive_errors": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for org_id in org_ids
+        for name in names
+        if (org_id, name) not in existing
+    ]
+
+
+def integrations_by_org(
+    session: AnySession, plugins: Plugins, org_ids: set[int], now: datetime
+) -> dict[int, list[Integration]]:
+    """Every integration of these organizations; an always-on plugin gets its row here."""
+    stmt: Select[Any] = select(Integration).where(Integration.org_id.in_(org_ids))
+    found = list(session.scalars(stmt))
+    missing = _always_on_rows(plugins, org_ids, {(i.org_id, i.plugin) for i in found}, now)
+    if missing:
+        insert_ignoring_conflicts(session, Integration, missing, Integration.id)
+        found = list(session.scalars(stmt))
+    grouped: dict[int, list[Integration]] = defaultdict(list)
+    for integration in found:
+        grouped[integration.org_id].append(integration)
+    return grouped
+
+
+def wants(plugins: Plugins, integration: Integration, event: Event) -> bool:
+    """Does this integration get a run of `event`? (a disabled one only for news about itself)"""
+    if integration.plugin not in plugins.providers:
+        return False
+    if not integration.enabled and target_plugin(event) != integration.plugin:
+        return False
+    return bool(hooks_to_call(plugins, integration, event))
+
+
+def _run_row(event: Event, integration: Integration, now: datetime) -> dict[str, Any]:
+    return {
+        "org_id": event.org_id,
+        "event_id": event.id,
+        "integration_id": integration.id,
+        "plugin": integration.plugin,
+        "event_type": event.type,
+        "state": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "enqueued_at": now,  # the caller runs them now; the sweeper steps in if it dies
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def dispatch_events(session: AnySession, plugins: Plugins, event_ids: list[str]) -> list[int]:
+    """Create the runs of these events (idempotent) and mark them dispatched; new run ids."""
+    if not event_ids:
+        return []
+    now = clock.now()
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(Event.id.in_(event_ids), Event.dispatched_at.is_(None))
+            .order_by(Event.seq)
+        )
+    )
+    if not events:
+        session.commit()
+        return []
+    by_org = integrations_by_org(session, plugins, {e.org_id for e in events}, now)
+    rows = [
+        _run_row(event, integration, now)
+        for event in events
+        for integration in by_org[event.org_id]
+        if wants(plugins, integration, event)
+    ]
+    run_ids = insert_ignoring_conflicts(session, Run, rows, Run.id)
+    session.execute(
+        update(Event)
+        .where(Event.id.in_([e.id for e in events]))
+        .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return run_ids
+
+
+# ----- the outbox sweeper -----
+
+
+def undispatched(session: AnySession, older_than: float | None) -> list[str]:
+    """Ids of events never dispatched, committed more than `older_than` seconds ago (None: any)."""
+    stmt = select(Event.id).where(Event.dispatched_at.is_(None))
+    if older_than is not None:
+        stmt = stmt.where(Event.created_at <= clock.now() - timedelta(seconds=older_than))
+    with read_only_transactions():
+        ids = list(session.scalars(stmt.order_by(Event.seq).limit(SWEEP_LIMIT)))
+        session.commit()
+    return ids
+
+
+def sweep_outbox(session: AnySession, app: AppLike, everything: bool = False) -> int:
+    """Hand undispatched events to the workers again (their push was lost); how many.
+
+    Events younger than HUB_OUTBOX_GRACE are left to their own push unless `everything`.
+    """
+    ids = undispatched(session, None if everything else float(app.config["HUB_OUTBOX_GRACE"]))
+    if ids:
+        log.info("outbox sweeper: %d undispatched event(s)", len(ids))
+        push_events(app.extensions["hub.redis"], ids, drain_job_timeout(app.config))
+    return len(ids)

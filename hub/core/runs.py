@@ -1,0 +1,235 @@
+"""Runs: a worker claims a batch atomically, calls each plugin's hook under a deadline,
+and records every outcome (policy in outcomes.py).
+
+A batch costs a handful of statements however many runs it holds: one UPDATE claims
+them all (``WHERE state = 'queued'``, so a duplicated job finds nothing), one SELECT loads
+what the hooks need, and the successes are written together at the end. A hook that
+touched the database (``ctx.emit``, its own tables) is committed with its run's success;
+a hook that failed has its changes rolled back before its failure is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import scoped_session
+
+from hub.context import EventInfo
+from hub.core import clock
+from hub.core.contexts import build_context
+from hub.core.db import AnySession, scope_to_org
+from hub.core.dispatch import AppLike, hooks_to_call, target_plugin
+from hub.core.models import Event, Integration, Organization, Run
+from hub.core.outcomes import OK, Claimed, Outcome, outcome_of, record_failure
+from hub.core.timeouts import HookTimeout, deadline
+from hub.errors import PermanentError
+from hub.plugins import Plugins
+
+log = logging.getLogger(__name__)
+
+# A batch renews its leases when less than the hook timeout plus this is left.
+LEASE_MARGIN = 5.0
+
+
+def claim(session: AnySession, run_ids: Sequence[int], lease: float) -> dict[int, int]:
+    """Claim the due, queued runs among `run_ids`: {run id: its attempt number}."""
+    now = clock.now()
+    stmt = (
+        update(Run)
+        .where(Run.id.in_(run_ids), Run.state == "queued", Run.next_attempt_at <= now)
+        .values(
+            state="running",
+            attempts=Run.attempts + 1,
+            lease_until=now + timedelta(seconds=lease),
+            updated_at=now,
+        )
+        .returning(Run.id, Run.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return {run_id: attempts for run_id, attempts in session.execute(stmt)}
+
+
+def load(session: AnySession, plugins: Plugins, claimed: dict[int, int]) -> list[Claimed]:
+    """The claimed runs with their event, integration and organization, in run order."""
+    stmt = (
+        select(Run, Event, Integration, Organization)
+        .join(Event, Event.id == Run.event_id)
+        .join(Integration, Integration.id == Run.integration_id)
+        .join(Organization, Organization.id == Run.org_id)
+        .where(Run.id.in_(claimed))
+        .order_by(Run.id)
+        .execution_options(populate_existing=True)
+    )
+    items = []
+    for run, event, integration, org in session.execute(stmt):
+        provider = plugins.provider(run.plugin)
+        always_on = provider is not None and provider.always_on
+        items.append(Claimed(run, claimed[run.id], event, integration, org, always_on))
+    return items
+
+
+def _refusal(plugins: Plugins, item: Claimed) -> Outcome | None:
+    """Why this run must not call its hook now, if it must not."""
+    integration = item.integration
+    if plugins.provider(integration.plugin) is None:
+        return Outcome("cancelled", f"The plugin {integration.plugin!r} is not installed.")
+    if not integration.enabled and target_plugin(item.event) != integration.plugin:
+        return Outcome("cancelled", "The integration is disabled.")
+    if integration.status == "needs_reauth":
+        return Outcome("waiting", "Waiting for an admin to reconnect the integration.")
+    return None
+
+
+def _call_hooks(app: AppLike, session: AnySession, plugins: Plugins, item: Claimed) -> None:
+    calls = hooks_to_call(plugins, item.integration, item.event)
+    if not calls:
+        return
+    ctx = build_context(app, session, item.integration)
+    info = EventInfo.of(item.event)
+    with deadline(float(app.config["HUB_RUN_TIMEOUT"])):
+        for hook, resource in calls:
+            if hasattr(ctx.http, "feature"):
+                ctx.http.feature = hook
+            result = plugins.call_one(item.run.plugin, hook, ctx=ctx, event=info, **resource)
+            if result is not None:
+                raise PermanentError(
+                    f"{hook} returned {type(result).__name__}; event hooks return None."
+                )
+
+
+def perform(app: AppLike, session: AnySession, item: Claimed) -> Outcome:
+    """Call the run's hooks (its event hook, then on_event) under one deadline."""
+    plugins: Plugins = app.extensions["hub.plugins"]
+    refusal = _refusal(plugins, item)
+    if refusal is not None:
+        return refusal
+    scope_to_org(session, item.org.id)
+    try:
+        _call_hooks(app, session, plugins, item)
+    except (Exception, HookTimeout) as exc:
+        log.warning("run %s (%s, %s) failed: %r", item.run.id, item.run.plugin, item.event.id, exc)
+        return outcome_of(exc)
+    finally:
+        scope_to_org(session, None)
+    return OK
+
+
+def _touched(session: AnySession) -> bool:
+    """Did the hook leave work in the session (so its run commits on its own)?"""
+    real = session() if isinstance(session, scoped_session) else session
+    return bool(real.new or real.dirty or real.deleted) or real.in_transaction()
+
+
+def _fence(items: Sequence[Claimed]) -> Any:
+    return tuple_(Run.id, Run.attempts).in_([(i.run.id, i.attempts) for i in items])
+
+
+class Batch:
+    """Records a batch's outcomes: successes together, anything else at once."""
+
+    def __init__(self, app: AppLike, session: AnySession, lease_until: datetime) -> None:
+        self.app = app
+        self.session = session
+        self.lease_until = lease_until
+        self.successes: list[Claimed] = []
+
+    def record(self, item: Claimed, outcome: Outcome) -> None:
+        if outcome.ok:
+            self.successes.append(item)
+            if not _touched(self.session):
+                return
+            try:
+                self.commit()
+                return
+            except SQLAlchemyError as exc:
+                self.successes.remove(item)
+                outcome = Outcome("error", f"Saving the hook's changes failed: {exc}"[:2000])
+        self.rollback()
+        self.write_successes()
+        record_failure(self.session, self.app.config, item, outcome)
+        self.session.commit()
+
+    def write_successes(self) -> None:
+        if not self.successes:
+            return
+        now = clock.now()
+        self.session.execute(
+            update(Run)
+            .where(_fence(self.successes), Run.state == "running")
+            .values(state="succeeded", finished_at=now, lease_until=None, last_error=None)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(
+            update(Integration)
+            .where(Integration.id.in_({i.integration.id for i in self.successes}))
+            .values(consecutive_errors=0, last_success_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self.successes = []
+
+    def commit(self) -> None:
+        self.write_successes()
+        self.session.commit()
+
+    def rollback(self) -> None:
+        """Drop what a failed hook left; a connection it broke is discarded."""
+        try:
+            self.session.rollback()
+        except SQLAlchemyError:
+            self.session.close()
+
+    def keep_lease(self, remaining: Sequence[Claimed]) -> None:
+        """Renew the leases of the runs still to do when the current one runs low."""
+        config = self.app.config
+        now = clock.now()
+        if (self.lease_until - now).total_seconds() > config["HUB_RUN_TIMEOUT"] + LEASE_MARGIN:
+            return
+        self.lease_until = now + timedelta(seconds=float(config["HUB_RUN_LEASE"]))
+        self.session.execute(
+            update(Run)
+            .where(_fence(remaining), Run.state == "running")
+            .values(lease_until=self.lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        self.commit()
+
+    def release(self, remaining: Sequence[Claimed]) -> None:
+        """Give back runs not started (the worker is stopping): queued, attempt not counted."""
+        self.session.execute(
+            update(Run)
+            .where(_fence(remaining), Run.state == "running")
+            .values(state="queued", attempts=Run.attempts - 1, lease_until=None, enqueued_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        self.commit()
+
+
+def execute_runs(
+    app: AppLike,
+    session: AnySession,
+    run_ids: Sequence[int],
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Claim and perform these runs (those still queued and due); how many were claimed."""
+    if not run_ids:
+        return 0
+    scope_to_org(session, None)
+    lease = float(app.config["HUB_RUN_LEASE"])
+    claimed = claim(session, run_ids, lease)
+    items = load(session, app.extensions["hub.plugins"], claimed) if claimed else []
+    session.commit()
+    batch = Batch(app, session, clock.now() + timedelta(seconds=lease))
+    for index, item in enumerate(items):
+        if should_stop is not None and should_stop():
+            batch.release(items[index:])
+            break
+        batch.keep_lease(items[index:])
+        batch.record(item, perform(app, session, item))
+    batch.commit()
+    return len(items)
