@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -12,8 +13,11 @@ from hub.app import create_app
 
 
 class HubServer(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
+    """Gunicorn serving the app that `load_app` makes (in each worker, after the fork)."""
+
+    def __init__(self, options: dict[str, Any], load_app: Callable[[], Flask] = create_app) -> None:
         self.options = options
+        self.load_app = load_app
         super().__init__()
 
     def load_config(self) -> None:
@@ -21,20 +25,28 @@ class HubServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return create_app()
+        return self.load_app()
 
 
-def run_gunicorn(host: str, port: int, workers: int | None, threads: int) -> None:
+def gunicorn_options(host: str, port: int, workers: int | None, threads: int) -> dict[str, Any]:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers or 2 * (os.cpu_count() or 1),
+        "threads": threads,
+        "worker_class": "gthread",
+        "accesslog": None,
+        "errorlog": "-",
+        "graceful_timeout": 10,
+        "timeout": 60,
+    }
+
+
+def run_gunicorn(
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int,
+    load_app: Callable[[], Flask] = create_app,
+) -> None:
     """Serve until stopped: `workers` processes of `threads` threads each."""
-    HubServer(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers or 2 * (os.cpu_count() or 1),
-            "threads": threads,
-            "worker_class": "gthread",
-            "accesslog": None,
-            "errorlog": "-",
-            "graceful_timeout": 10,
-            "timeout": 60,
-        }
-    ).run()
+    HubServer(gunicorn_options(host, port, workers, threads), load_app).run()

@@ -532,3 +532,13 @@ def test_member_gets_403_on_admin_actions_and_nothing_changes(
     url = path.format(user=org.admin.id, client=client["id"], deliverable=deliverable["id"])
     assert_error(member_api.request(method, url, json=body), 403)
     assert snapshot(app) == before
+
+
+def test_deleting_a_user_revokes_their_keys_and_unassigns_their_work(api, member_api, org):
+    client = make_client(api)
+    deliverable = make_deliverable(api, client["id"])
+    member_id = member_api.get("/api/me").get_json()["user"]["id"]
+    api.patch(f"/api/deliverables/{deliverable['id']}", json={"assignee_id": member_id})
+    assert api.delete(f"/api/users/{member_id}").status_code == 204
+    assert_error(member_api.get("/api/me"), 401)
+    assert api.get(f"/api/deliverables/{deliverable['id']}").get_json()["assignee"] is None

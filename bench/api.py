@@ -1,0 +1,254 @@
+"""Throughput and latency of the REST API under the production server, beside a bare Flask app.
+
+Starts `hub serve` (gunicorn) on a free loopback port against a fresh SQLite database and the
+Redis at REDIS_URL (its database 14, emptied before and after) or an embedded Redis; creates an
+organization and an admin key with the `hub` CLI; serves bench/bare_app.py with the same
+gunicorn settings; then drives each with concurrent keep-alive clients and prints a table.
+Everything it starts is stopped at the end.
+
+    .venv/bin/python bench/api.py [--seconds 10] [--clients 16] [--workers N] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import requests
+
+from hub.core.embedded_redis import EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+BENCH_REDIS_DB = 14
+MAX_REQUESTS_PER_CLIENT = 200_000  # a bound besides the clock
+
+Send = Callable[[requests.Session, str], requests.Response]
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[int(fraction * (len(ordered) - 1))] * 1000 if ordered else float("nan")
+
+
+# ----- processes -----
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def hub_cli(env: dict[str, str], *args: str) -> str:
+    command = [sys.executable, "-m", "hub.cli", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(f"hub {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout.strip()
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    """A child process group (gunicorn and its workers), stopped on the way out."""
+    with log.open("w") as sink:
+        child = subprocess.Popen(command, env=env, stdout=sink, stderr=sink, start_new_session=True)
+    try:
+        yield
+    finally:
+        _stop_group(child)
+
+
+def _stop_group(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        os.killpg(child.pid, signal.SIGTERM)
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout}s")
+
+
+@contextmanager
+def bench_redis(tmp: Path) -> Iterator[str]:
+    """REDIS_URL's database 14, emptied before and after; else an embedded server."""
+    url = os.environ.get("REDIS_URL")
+    if not url or url.startswith("unix"):
+        server = EmbeddedRedis(tmp / "redis.sock").start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+        return
+    url = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_REDIS_DB}"))
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+# ----- load -----
+
+
+def drive(name: str, url: str, send: Send, expected: int, clients: int, seconds: float) -> Result:
+    """`clients` threads, each with its own keep-alive session, sending until the time is up."""
+    result = Result(name, seconds)
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client_loop() -> None:
+        latencies, errors = [], 0
+        with requests.Session() as session:
+            for _ in range(MAX_REQUESTS_PER_CLIENT):
+                if time.monotonic() >= deadline:
+                    break
+                start = time.perf_counter()
+                status = send(session, url).status_code
+                latencies.append(time.perf_counter() - start)
+                errors += status != expected
+        with lock:
+            result.latencies.extend(latencies)
+            result.errors += errors
+
+    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return result
+
+
+def scenarios(hub_url: str, bare_url: str, key: str) -> list[tuple[str, str, Send, int]]:
+    auth = {"Authorization": f"Bearer {key}"}
+    names = itertools.count()
+
+    def post_client(session: requests.Session, url: str) -> requests.Response:
+        body = {"name": f"Client {next(names)}", "contact_email": "ops@client.example"}
+        return session.post(url, json=body, headers=auth, timeout=30)
+
+    def get(session: requests.Session, url: str) -> requests.Response:
+        return session.get(url, headers=auth, timeout=30)
+
+    return [
+        ("bare Flask GET /bare", f"{bare_url}/bare", get, 200),
+        ("POST /api/clients", f"{hub_url}/api/clients", post_client, 201),
+        ("GET /api/clients?limit=50", f"{hub_url}/api/clients?limit=50", get, 200),
+    ]
+
+
+def measure(args: argparse.Namespace, hub_url: str, bare_url: str, key: str) -> list[Result]:
+    results = []
+    for name, url, send, expected in scenarios(hub_url, bare_url, key):
+        drive(name, url, send, expected, args.clients, args.warmup)  # forked workers warm up
+        results.append(drive(name, url, send, expected, args.clients, args.seconds))
+    return results
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    print(
+        f"\n{args.clients} keep-alive clients, {args.seconds:g} s each; gunicorn gthread, "
+        f"{args.workers} workers x {args.threads} threads; SQLite (WAL); {os.cpu_count()} CPUs\n"
+    )
+    print(
+        f"{'endpoint':<28} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+    )
+    for r in results:
+        print(
+            f"{r.name:<28} {len(r.latencies):>9} {r.errors:>7} {r.rps:>8.0f} "
+            f"{r.percentile(0.50):>8.1f} {r.percentile(0.99):>8.1f}"
+        )
+    bare = results[0]
+    for r in results[1:]:
+        print(f"\n{r.name}: {r.rps / bare.rps:.2f} x the bare endpoint's req/s", end="")
+    print()
+
+
+# ----- main -----
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per endpoint")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per endpoint")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--threads", type=int, default=4)
+    return parser.parse_args()
+
+
+def hub_env(tmp: Path, redis_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update(
+        HUB_VAR_DIR=str(tmp / "var"),
+        HUB_DATABASE_URL=f"sqlite:///{tmp / 'hub.db'}",
+        REDIS_URL=redis_url,
+        HUB_SECRET_KEY="bench",
+        HUB_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    env["HUB_ENCRYPTION_KEYS"] = hub_cli(env, "keys", "generate")
+    return env
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp_dir, ExitStack() as stack:
+        tmp = Path(tmp_dir)
+        env = hub_env(tmp, stack.enter_context(bench_redis(tmp)))
+        hub_cli(env, "db", "upgrade")
+        key = hub_cli(env, "apikey", "create", "--org", hub_cli(env, "org", "create", "Bench"))
+        hub_port, bare_port = free_port(), free_port()
+        workers, threads = str(args.workers), str(args.threads)
+        serve = ["serve", "--host", HOST, "--port", str(hub_port), "--workers", workers]
+        hub_cmd = [sys.executable, "-m", "hub.cli", *serve, "--threads", threads]
+        bare_cmd = [sys.executable, str(ROOT / "bench" / "bare_app.py"), HOST, str(bare_port)]
+        stack.enter_context(running(hub_cmd, env, tmp / "hub.log"))
+        stack.enter_context(running([*bare_cmd, workers, threads], env, tmp / "bare.log"))
+        hub_url, bare_url = f"http://{HOST}:{hub_port}", f"http://{HOST}:{bare_port}"
+        wait_ready(f"{hub_url}/api/health")
+        wait_ready(f"{bare_url}/bare")
+        report(measure(args, hub_url, bare_url, key), args)
+
+
+if __name__ == "__main__":
+    main()
