@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Protocol
-
-import requests
 
 from hub.context import PluginContext
 from hub.core.db import AnySession
+from hub.core.http import provider_session
 from hub.core.models import Integration, Organization
 from hub.errors import NotFound
 
@@ -21,23 +19,6 @@ class AppLike(Protocol):
 
     @property
     def extensions(self) -> dict[str, Any]: ...
-
-
-class TimeoutSession(requests.Session):
-    """A requests session whose calls time out after `timeout` seconds unless told otherwise."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, *args, **kwargs)
-
-
-def http_session(settings: Mapping[str, Any]) -> requests.Session:
-    """The session behind ``ctx.http`` (timeouts from HUB_HTTP_TIMEOUT)."""
-    return TimeoutSession(float(settings.get("HUB_HTTP_TIMEOUT") or 10.0))
 
 
 def build_context(app: AppLike, session: AnySession, integration: Integration) -> PluginContext:
@@ -55,6 +36,6 @@ def build_context(app: AppLike, session: AnySession, integration: Integration) -
         provider=provider,
         keyring=app.extensions["hub.keyring"],
         settings=app.config,
-        http=http_session(app.config),
+        http=provider_session(app.config, app.extensions, org.id, provider),
         redis=app.extensions.get("hub.redis"),
     )

@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 from rq import Queue
@@ -20,6 +20,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
+from hub.core.contexts import AppLike
 from hub.core.db import AnySession, read_only_transactions
 from hub.core.models import Event, Integration, Run
 from hub.plugins import Plugins
@@ -31,13 +32,6 @@ PENDING = "hub:dispatch:pending"  # event ids waiting for a drain job
 KICK = "hub:dispatch:kick"  # set while a drain job is pending
 KICK_TTL = 10  # seconds: a drain job lost with its flag is replaced after this
 SWEEP_LIMIT = 10_000
-
-
-class AppLike(Protocol):
-    """What the core needs of the app: its settings and per-app services (a Flask app)."""
-
-    config: Any
-    extensions: dict[str, Any]
 
 
 def target_plugin(event: Event) -> str | None:

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from hub.core import clock
+from hub.core.contexts import AppLike
 from hub.core.db import AnySession
-from hub.core.dispatch import AppLike, drain_job_timeout, enqueue_job
+from hub.core.dispatch import drain_job_timeout, enqueue_job
 from hub.core.models import Integration, Run
 from hub.core.scoping import get_owned
 from hub.errors import Conflict

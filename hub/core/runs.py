@@ -21,9 +21,9 @@ from sqlalchemy.orm import scoped_session
 
 from hub.context import EventInfo
 from hub.core import clock
-from hub.core.contexts import build_context
+from hub.core.contexts import AppLike, build_context
 from hub.core.db import AnySession, scope_to_org
-from hub.core.dispatch import AppLike, hooks_to_call, target_plugin
+from hub.core.dispatch import hooks_to_call, target_plugin
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.outcomes import OK, Claimed, Outcome, outcome_of, record_failure
 from hub.core.timeouts import HookTimeout, deadline

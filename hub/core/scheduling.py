@@ -20,7 +20,8 @@ import redis
 from croniter import croniter
 
 from hub.core import clock
-from hub.core.dispatch import AppLike, enqueue_job
+from hub.core.contexts import AppLike
+from hub.core.dispatch import enqueue_job
 
 log = logging.getLogger(__name__)
 
