@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub import Model, OrgScoped
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from hub import Model, OrgScoped, now
 
 
 class SlackUser(OrgScoped, Model):
@@ -28,7 +24,7 @@ class SlackUser(OrgScoped, Model):
     slack_user_id: Mapped[str] = mapped_column(String(32))
     slack_username: Mapped[str] = mapped_column(String(255), default="")
     email: Mapped[str] = mapped_column(String(254))
-    synced_at: Mapped[datetime] = mapped_column(default=_now)
+    synced_at: Mapped[datetime] = mapped_column(default=now)
 
 
 class SlackMessage(OrgScoped, Model):
@@ -41,4 +37,4 @@ class SlackMessage(OrgScoped, Model):
     event_id: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(255))
     ts: Mapped[str | None] = mapped_column(String(32))
-    sent_at: Mapped[datetime] = mapped_column(default=_now)
+    sent_at: Mapped[datetime] = mapped_column(default=now)

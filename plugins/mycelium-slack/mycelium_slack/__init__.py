@@ -1,0 +1,101 @@
+"""Slack for Mycelium Hub: notifications, user mentions, slash commands.
+
+The hooks below only delegate: ``client.py`` speaks Slack's Web API, ``messages.py`` and
+``alerts.py`` build Block Kit, ``notify.py`` posts, ``users.py`` maps people,
+``commands.py`` answers slash commands, ``routes.py`` serves Slack's requests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hub import EventInfo, HealthResult, PluginContext, hookimpl
+from mycelium_slack import lifecycle, models, notify, routes, users
+from mycelium_slack.provider import PROVIDER
+
+__all__ = ["PROVIDER", "models"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+# Events with a hook of their own; on_event posts every other event the org chose.
+OWN_HOOKS = {
+    "deliverable.due_soon",
+    "deliverable.overdue",
+    "deliverable.completed",
+    "client.created",
+}
+USER_SYNC_CRON = "17 4 * * *"  # daily, at a quiet minute
+
+
+@hookimpl
+def register_providers(register: Any) -> None:
+    register(PROVIDER)
+
+
+@hookimpl
+def register_routes(register: Any) -> None:
+    register(routes.bp)
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register(str(MIGRATIONS))
+
+
+@hookimpl
+def register_jobs(register: Any) -> None:
+    register("slack_user_sync", USER_SYNC_CRON, lifecycle.sync_every_org)
+
+
+@hookimpl
+def on_deliverable_due(ctx: PluginContext, event: EventInfo, deliverable: dict[str, Any]) -> None:
+    notify.notify(ctx, event, deliverable)
+
+
+@hookimpl
+def on_deliverable_overdue(
+    ctx: PluginContext, event: EventInfo, deliverable: dict[str, Any]
+) -> None:
+    notify.notify(ctx, event, deliverable)
+
+
+@hookimpl
+def on_deliverable_completed(
+    ctx: PluginContext, event: EventInfo, deliverable: dict[str, Any]
+) -> None:
+    notify.notify(ctx, event, deliverable)
+
+
+@hookimpl
+def on_client_created(ctx: PluginContext, event: EventInfo, client: dict[str, Any]) -> None:
+    notify.notify(ctx, event, client)
+
+
+@hookimpl
+def on_event(ctx: PluginContext, event: EventInfo) -> None:
+    """Admin alerts and any other event the organization chose to see in Slack."""
+    if event.type not in OWN_HOOKS:
+        notify.notify(ctx, event, event.data)
+
+
+@hookimpl
+def on_user_created(ctx: PluginContext, event: EventInfo, user: dict[str, Any]) -> None:
+    if lifecycle.connected(ctx):
+        users.sync_one(ctx.db, ctx.org.id, user, notify.slack_client(ctx))
+
+
+@hookimpl
+def on_integration_enabled(
+    ctx: PluginContext, event: EventInfo, integration: dict[str, Any]
+) -> None:
+    lifecycle.on_connect(ctx, event)
+
+
+@hookimpl
+def health_check(ctx: PluginContext) -> HealthResult:
+    return notify.health(ctx)
+
+
+@hookimpl
+def send_test_message(ctx: PluginContext, user: dict[str, Any] | None) -> str:
+    return notify.send_test(ctx, user)

@@ -1,0 +1,121 @@
+"""The hub's own data that the Slack plugin reads and changes: people, clients, deliverables.
+
+Every query names the organization explicitly (on top of the session's org scoping).
+Resources are returned as the API renders them, the same dicts events carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub import PluginContext, db_session
+
+# TEMPORARY: until the public API exports these, the only hub.core imports of the plugin.
+from hub.core import integrations, tokens
+from hub.core.clients import render_client
+from hub.core.contexts import build_context
+from hub.core.db import scope_to_org
+from hub.core.deliverables import complete_deliverable, render_deliverable
+from hub.core.models import Client, Deliverable, Integration, User
+from hub.plugins import get_plugins
+
+Resource = dict[str, Any]
+OPEN = ("todo", "in_progress", "review")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member of the organization's team."""
+
+    id: int
+    email: str
+    name: str
+
+
+def people(session: Session, org_id: int) -> list[Person]:
+    rows = session.scalars(select(User).where(User.org_id == org_id).order_by(User.id))
+    return [Person(u.id, u.email, u.name) for u in rows]
+
+
+def person(session: Session, org_id: int, user_id: int) -> Person | None:
+    user = session.scalar(select(User).where(User.org_id == org_id, User.id == user_id))
+    return Person(user.id, user.email, user.name) if user else None
+
+
+def _page(session: Session, stmt: Any, limit: int) -> tuple[list[Resource], int]:
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = session.scalars(stmt.limit(limit))
+    return [render_deliverable(d) for d in rows], int(total or 0)
+
+
+def _open(org_id: int) -> Any:
+    return select(Deliverable).where(Deliverable.org_id == org_id, Deliverable.status.in_(OPEN))
+
+
+def open_deliverables(
+    session: Session, org_id: int, assignee_id: int, limit: int
+) -> tuple[list[Resource], int]:
+    """A person's open deliverables, soonest due first (no due date last); and their count."""
+    stmt = _open(org_id).where(Deliverable.assignee_id == assignee_id)
+    order = (Deliverable.due_at.is_(None), Deliverable.due_at, Deliverable.id)
+    return _page(session, stmt.order_by(*order), limit)
+
+
+def overdue_deliverables(
+    session: Session, org_id: int, now: datetime, limit: int
+) -> tuple[list[Resource], int]:
+    """The organization's open deliverables past due, longest overdue first; and their count."""
+    stmt = _open(org_id).where(Deliverable.due_at < now)
+    return _page(session, stmt.order_by(Deliverable.due_at, Deliverable.id), limit)
+
+
+def client_deliverables(
+    session: Session, org_id: int, client_id: int, limit: int
+) -> tuple[list[Resource], int]:
+    stmt = _open(org_id).where(Deliverable.client_id == client_id)
+    order = (Deliverable.due_at.is_(None), Deliverable.due_at, Deliverable.id)
+    return _page(session, stmt.order_by(*order), limit)
+
+
+def matching_clients(session: Session, org_id: int, name: str, limit: int) -> list[Resource]:
+    """Clients named ``name`` (any case); failing that, those whose name contains it."""
+    lowered = func.lower(Client.name)
+    base = select(Client).where(Client.org_id == org_id).order_by(Client.name, Client.id)
+    exact = list(session.scalars(base.where(lowered == name.lower()).limit(limit)))
+    if exact:
+        return [render_client(c) for c in exact]
+    pattern = "%" + name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found = session.scalars(base.where(lowered.like(pattern, escape="\\")).limit(limit))
+    return [render_client(c) for c in found]
+
+
+def complete(session: Session, org: Any, deliverable_id: int, user_id: int) -> Resource:
+    """Complete a deliverable as ``user_id``; records ``deliverable.completed``.
+
+    Raises ``NotFound`` (not this org's) or ``Conflict`` (already completed).
+    """
+    return render_deliverable(complete_deliverable(session, org, deliverable_id, user_id))
+
+
+def disconnect(ctx: PluginContext, reason: str) -> None:
+    """Forget the tokens and disable the integration: Slack already revoked them."""
+    tokens.clear_tokens(ctx._row)
+    integrations.disable(ctx.db, get_plugins(), ctx.org.id, ctx.provider.name, reason)
+
+
+def enabled_contexts(plugin: str) -> Iterator[PluginContext]:
+    """A context per organization where ``plugin`` is enabled (the session scoped to each)."""
+    session = db_session()
+    scope_to_org(session, None)
+    stmt = select(Integration).where(Integration.plugin == plugin, Integration.enabled.is_(True))
+    for row in session.scalars(stmt.order_by(Integration.id)).all():
+        scope_to_org(session, row.org_id)
+        yield build_context(current_app, session, row)
+    scope_to_org(session, None)

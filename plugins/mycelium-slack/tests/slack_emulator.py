@@ -1,0 +1,311 @@
+"""A loopback Slack for tests: OAuth v2, the Web API methods the plugin uses, incoming
+webhooks, response URLs, and signed slash commands sent to the hub.
+
+It answers like Slack does (errors as HTTP 200 ``{"ok": false}``, 429 with Retry-After,
+webhooks answering plain ``ok``) and records every request it gets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from slack_sdk.signature import SignatureVerifier
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+TEAM = {"id": "T0EMULATE", "name": "Emulated Agency"}
+BOT_USER = "U0BOT"
+CHANNELS = {"#general": "C0GENERAL", "#studio": "C0STUDIO", "#archived": "C0ARCHIVE"}
+
+
+@dataclass
+class Member:
+    id: str
+    email: str | None
+    name: str
+    deleted: bool = False
+    is_bot: bool = False
+
+    def as_slack(self) -> dict[str, Any]:
+        profile = {"real_name": self.name, **({"email": self.email} if self.email else {})}
+        return {
+            "id": self.id,
+            "team_id": TEAM["id"],
+            "name": self.name.lower().replace(" ", "."),
+            "real_name": self.name,
+            "deleted": self.deleted,
+            "is_bot": self.is_bot,
+            "profile": profile,
+        }
+
+
+@dataclass
+class SlackEmulator:
+    client_id: str = "emu-client-id"
+    client_secret: str = "emu-client-secret"
+    signing_secret: str = "emu-signing-secret-0123456789abcdef"
+    page_size: int = 2
+    members: list[Member] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    rate_limited: dict[str, float] = field(default_factory=dict)
+    valid_tokens: set[str] = field(default_factory=set)
+    codes: dict[str, str] = field(default_factory=dict)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    # ----- test controls -----
+
+    def start(self) -> SlackEmulator:
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/api"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/services/{TEAM['id']}/B0HOOK/emulated"
+
+    def settings(self) -> dict[str, str]:
+        """Hub settings that point the Slack plugin here."""
+        return {
+            "SLACK_CLIENT_ID": self.client_id,
+            "SLACK_CLIENT_SECRET": self.client_secret,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_API_BASE": self.api_base,
+            "SLACK_AUTHORIZE_URL": f"{self.url}/oauth/v2/authorize",
+            "SLACK_TOKEN_URL": f"{self.api_base}/oauth.v2.access",
+            "SLACK_REVOKE_URL": f"{self.api_base}/auth.revoke",
+        }
+
+    def rate_limit_next(self, path: str, retry_after: float = 3) -> None:
+        """The next request to ``path`` (``chat.postMessage``, ``services``) gets a 429."""
+        self.rate_limited[path] = retry_after
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"].endswith("/" + method)]
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(self.signing_secret).generate_signature(
+            timestamp=stamp, body=body
+        )
+        return {
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+
+    def slash_command(
+        self,
+        hub_url: str,
+        command: str,
+        text: str,
+        user_id: str,
+        team_id: str = TEAM["id"],
+        timestamp: int | None = None,
+    ) -> requests.Response:
+        """Send a signed slash command to the hub, as Slack does."""
+        response_url = f"{self.url}/commands/{TEAM['id']}/{next(self._counter)}/reply"
+        form = {
+            "token": "deprecated",
+            "team_id": team_id,
+            "team_domain": "emulated",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+            "api_app_id": "A0EMU",
+        }
+        body = urlencode(form).encode()
+        return requests.post(
+            f"{hub_url}/api/integrations/slack/commands",
+            data=body,
+            headers=self.sign(body, timestamp),
+            timeout=10,
+        )
+
+    # ----- the WSGI app -----
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        body = request.get_data()
+        with self._lock:
+            self.requests.append(
+                {
+                    "path": request.path,
+                    "method": request.method,
+                    "args": dict(request.args),
+                    "body": body,
+                    "headers": dict(request.headers),
+                }
+            )
+        response = self._route(request, body)
+        return response(environ, start_response)
+
+    def _limited(self, request: Request) -> Response | None:
+        for path, retry_after in list(self.rate_limited.items()):
+            if path in request.path:
+                del self.rate_limited[path]
+                return self._json(
+                    {"ok": False, "error": "ratelimited"},
+                    429,
+                    {"Retry-After": str(int(retry_after))},
+                )
+        return None
+
+    def _route(self, request: Request, body: bytes) -> Response:
+        limited = self._limited(request)
+        if limited is not None:
+            return limited
+        path = request.path
+        if path == "/oauth/v2/authorize":
+            return self._authorize(request)
+        if path.startswith("/services/"):
+            return self._webhook(body)
+        if path.startswith("/commands/"):
+            self.responses.append(json.loads(body))
+            return Response("ok", content_type="text/plain")
+        method = path.removeprefix("/api/")
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._json({"ok": False, "error": "unknown_method"})
+        if method != "oauth.v2.access" and not self._authorized(request):
+            return self._json({"ok": False, "error": "invalid_auth"})
+        return handler(request, body)
+
+    @staticmethod
+    def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return Response(json.dumps(data), status, headers, content_type="application/json")
+
+    def _authorized(self, request: Request) -> bool:
+        auth = request.headers.get("Authorization", "")
+        return auth.removeprefix("Bearer ") in self.valid_tokens
+
+    def _authorize(self, request: Request) -> Response:
+        if request.args.get("client_id") != self.client_id:
+            return Response("invalid_client_id", 400)
+        code = f"code-{next(self._counter)}"
+        self.codes[code] = request.args.get("redirect_uri", "")
+        target = (
+            request.args["redirect_uri"]
+            + "?"
+            + urlencode({"code": code, "state": request.args.get("state", "")})
+        )
+        return Response("", 302, {"Location": target})
+
+    def _oauth_v2_access(self, request: Request, body: bytes) -> Response:
+        form = request.form
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
+        ):
+            return self._json({"ok": False, "error": "invalid_client_id"})
+        if self.codes.pop(form.get("code", ""), None) != form.get("redirect_uri"):
+            return self._json({"ok": False, "error": "invalid_code"})
+        token = f"xoxb-emulated-{next(self._counter)}"
+        self.valid_tokens.add(token)
+        return self._json(
+            {
+                "ok": True,
+                "access_token": token,
+                "token_type": "bot",
+                "scope": request.args.get("scope", "chat:write,commands"),
+                "bot_user_id": BOT_USER,
+                "app_id": "A0EMU",
+                "team": TEAM,
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "U0ADMIN"},
+                "incoming_webhook": {
+                    "channel": "#general",
+                    "channel_id": CHANNELS["#general"],
+                    "configuration_url": f"{self.url}/config",
+                    "url": self.webhook_url,
+                },
+            }
+        )
+
+    def _webhook(self, body: bytes) -> Response:
+        payload = json.loads(body)
+        self.messages.append({"via": "webhook", "channel": "#general", **payload})
+        return Response("ok", content_type="text/plain")
+
+    def _chat_postMessage(self, request: Request, body: bytes) -> Response:
+        payload = json.loads(body)
+        channel = payload.get("channel", "")
+        if channel == "#archived":
+            return self._json({"ok": False, "error": "is_archived"})
+        channel_id = CHANNELS.get(channel, channel if channel in CHANNELS.values() else None)
+        if channel_id is None:
+            return self._json({"ok": False, "error": "channel_not_found"})
+        ts = f"{time.time():.6f}"
+        self.messages.append({"via": "chat.postMessage", **payload, "channel": channel})
+        return self._json(
+            {
+                "ok": True,
+                "channel": channel_id,
+                "ts": ts,
+                "message": {"text": payload.get("text"), "ts": ts},
+            }
+        )
+
+    def _auth_test(self, request: Request, body: bytes) -> Response:
+        return self._json(
+            {
+                "ok": True,
+                "url": "https://emulated.slack.test/",
+                "team": TEAM["name"],
+                "user": "mycelium",
+                "team_id": TEAM["id"],
+                "user_id": BOT_USER,
+            }
+        )
+
+    def _auth_revoke(self, request: Request, body: bytes) -> Response:
+        self.valid_tokens.discard(request.headers["Authorization"].removeprefix("Bearer "))
+        return self._json({"ok": True, "revoked": True})
+
+    def _users_list(self, request: Request, body: bytes) -> Response:
+        start = int(request.args.get("cursor") or 0)
+        size = min(int(request.args.get("limit") or 100), self.page_size)
+        page = self.members[start : start + size]
+        following = str(start + size) if start + size < len(self.members) else ""
+        return self._json(
+            {
+                "ok": True,
+                "members": [m.as_slack() for m in page],
+                "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": following},
+            }
+        )
+
+    def _users_lookupByEmail(self, request: Request, body: bytes) -> Response:
+        email = (request.args.get("email") or "").lower()
+        found = [m for m in self.members if m.email and m.email.lower() == email]
+        if not found or found[0].deleted:
+            return self._json({"ok": False, "error": "users_not_found"})
+        return self._json({"ok": True, "user": found[0].as_slack()})
