@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 import requests
+from dispatch_tools import make_plugin, runs_of
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from hub import Provider, RateLimited
 from hub.core import clock
 from hub.core.http import ProviderSession, provider_session
+from hub.testing import run_jobs
 
 PROVIDER = Provider(name="acme", title="Acme")
 
@@ -144,3 +146,25 @@ def test_the_app_session_takes_its_timeout_and_hook_points_from_the_app(app):
     extensions = {"hub.usage": usage, "hub.quota": quota}
     http = provider_session({**app.config, "HUB_HTTP_TIMEOUT": 3.5}, extensions, 9, PROVIDER)
     assert (http.timeout, http.usage, http.quota, http.org_id) == (3.5, usage, quota, 9)
+
+
+def test_a_hooks_call_through_ctx_http_is_recorded_and_its_429_makes_the_run_wait(
+    app, api, org, upstream, register_plugin, enable_plugin, hub_clock
+):
+    usage = Recorded()
+    app.extensions["hub.usage"] = usage
+    plugin = make_plugin(
+        "alpha",
+        hooks=("on_client_created",),
+        behaviour=lambda hook, event, ctx: ctx.http.get(f"{upstream.url}/limited"),
+    )
+    register_plugin(plugin.obj, "alpha")
+    enable_plugin("alpha")
+    assert api.post("/api/clients", json={"name": "Globex"}).status_code == 201
+    run_jobs(app)
+    (run,) = runs_of(app, "alpha")
+    assert (run.state, run.attempts) == ("queued", 0)
+    assert run.next_attempt_at == hub_clock.now() + timedelta(seconds=42)
+    assert [(c["org_id"], c["plugin"], c["feature"], c["status"]) for c in usage.calls] == [
+        (org.id, "alpha", "on_client_created", 429)
+    ]
