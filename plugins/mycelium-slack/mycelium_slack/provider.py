@@ -58,6 +58,12 @@ SETTINGS = (
         "Slack's token endpoint; default `SLACK_API_BASE/oauth.v2.access`.",
     ),
     Setting(
+        "SLACK_COMMAND_BUDGET_SECONDS",
+        "2.5",
+        "How long a slash command may work before its reply; slower answers follow through "
+        "Slack's response_url (Slack gives up after 3 s). 0: always answer later.",
+    ),
+    Setting(
         "SLACK_REVOKE_URL",
         _api_url("auth.revoke"),
         "Where tokens are revoked on disconnect; default `SLACK_API_BASE/auth.revoke`.",

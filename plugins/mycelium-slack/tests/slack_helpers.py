@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -12,7 +12,9 @@ from flask.testing import FlaskClient
 from slack_emulator import TEAM, SlackEmulator
 
 from hub import EventInfo, PluginContext, find_integration
-from hub.testing import ApiClient
+
+if TYPE_CHECKING:
+    from hub.testing import ApiClient
 
 
 def connect(client: FlaskClient, api: ApiClient, slack: SlackEmulator) -> None:
