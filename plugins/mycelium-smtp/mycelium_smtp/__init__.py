@@ -1,0 +1,117 @@
+"""Mycelium Hub plugin: branded email through the agency's own SMTP server.
+
+The hooks below only delegate: templates and rendering in ``templates.py``, MIME in
+``messages.py``, the SMTP session in ``transport.py``, the queue in ``queue.py`` and
+``delivery.py``, who gets what in ``notify.py``, digests in ``digests.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hub import EventInfo, HealthResult, PluginContext, Provider, Setting, hookimpl
+from mycelium_smtp import checks, jobs, notify, people_routes, routes
+from mycelium_smtp.config import SmtpConfigSchema
+
+__version__ = "0.1.0"
+
+PROVIDER = Provider(
+    name="smtp",
+    title="Email (SMTP)",
+    description="Branded email from the agency's own mail server or provider: notifications, "
+    "client welcomes, daily and weekly digests, the monthly report.",
+    version=__version__,
+    config_schema=SmtpConfigSchema,
+    auth="credentials",
+    events=(
+        "deliverable.due_soon",
+        "deliverable.overdue",
+        "deliverable.completed",
+        "client.created",
+        "integration.enabled",
+        *notify.ALERTS,
+    ),
+    event_types={"email.failed": "An email failed for good (refused, or out of retries)."},
+    settings=(
+        Setting("SMTP_CA_FILE", None, "Extra CA certificates (PEM) trusted for SMTP TLS."),
+        Setting("SMTP_TIMEOUT", "15", "Seconds an SMTP command may take while sending."),
+        Setting("SMTP_TEST_TIMEOUT", "10", "Seconds for the connection test on enabling."),
+        Setting("SMTP_EHLO_HOSTNAME", None, "Name given in EHLO (default: this host's name)."),
+        Setting("SMTP_MAX_RETRIES", "3", "Retries of a deferred email (after 2, 4, 8... min)."),
+        Setting("SMTP_DIGEST_HOUR", "9", "Local hour at which digests go out."),
+        Setting("SMTP_DIGEST_CATCH_UP_HOURS", "3", "Hours after it a late digest may still go."),
+        Setting("SMTP_VERIFY_ON_ENABLE", "true", "Test connect, TLS and login when enabling."),
+    ),
+)
+
+
+__all__ = ["PROVIDER", "people_routes"]
+
+
+@hookimpl
+def register_providers(register: Any) -> None:
+    register(PROVIDER)
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register(Path(__file__).parent / "migrations" / "versions")
+
+
+@hookimpl
+def register_routes(register: Any) -> None:
+    register(routes.bp)  # people_routes adds its routes to the same blueprint
+
+
+@hookimpl
+def register_jobs(register: Any) -> None:
+    register("smtp.queue", "* * * * *", jobs.process_queue)
+    register("smtp.digests", "0 * * * *", jobs.send_digests)
+
+
+@hookimpl
+def on_deliverable_due(ctx: PluginContext, event: EventInfo, deliverable: dict[str, Any]) -> None:
+    notify.deliverable_reminder(ctx, event, deliverable, "deliverable_due")
+
+
+@hookimpl
+def on_deliverable_overdue(
+    ctx: PluginContext, event: EventInfo, deliverable: dict[str, Any]
+) -> None:
+    notify.deliverable_reminder(ctx, event, deliverable, "deliverable_overdue")
+
+
+@hookimpl
+def on_deliverable_completed(
+    ctx: PluginContext, event: EventInfo, deliverable: dict[str, Any]
+) -> None:
+    notify.deliverable_completed(ctx, event, deliverable)
+
+
+@hookimpl
+def on_client_created(ctx: PluginContext, event: EventInfo, client: dict[str, Any]) -> None:
+    notify.client_welcome(ctx, event, client)
+
+
+@hookimpl
+def on_integration_enabled(
+    ctx: PluginContext, event: EventInfo, integration: dict[str, Any]
+) -> None:
+    if integration.get("plugin") == "smtp":
+        notify.welcome_admins(ctx, event)
+
+
+@hookimpl
+def on_event(ctx: PluginContext, event: EventInfo) -> None:
+    notify.admin_alert(ctx, event)
+
+
+@hookimpl
+def health_check(ctx: PluginContext) -> HealthResult:
+    return checks.health(ctx)
+
+
+@hookimpl
+def send_test_message(ctx: PluginContext, user: dict[str, Any] | None) -> str:
+    return checks.send_test(ctx, user)

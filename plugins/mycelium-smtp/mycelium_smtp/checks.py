@@ -1,0 +1,50 @@
+"""Proving the configuration works: on enabling, in health checks, and with a test email."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub import EgressRefused, HealthResult, NeedsReauth, PermanentError, PluginContext, now
+from mycelium_smtp.compose import render_for, require_type, sender_of
+from mycelium_smtp.delivery import open_connection
+from mycelium_smtp.messages import Body, build, new_message_id
+from mycelium_smtp.transport import AuthFailure, SmtpFailure
+
+
+def health(ctx: PluginContext) -> HealthResult:
+    """Connect, TLS and login now; a refused login means the admin must fix the password."""
+    try:
+        open_connection(ctx, "SMTP_TEST_TIMEOUT").close()
+    except AuthFailure as failure:
+        raise NeedsReauth(failure.message) from None
+    except (SmtpFailure, EgressRefused) as failure:
+        return HealthResult(ok=False, message=str(failure))
+    host = ctx.config.get("host")
+    return HealthResult(ok=True, message=f"Connected to {host} and logged in.")
+
+
+def send_test(ctx: PluginContext, user: dict[str, Any] | None) -> str:
+    """A branded test email to the calling key's user, sent now (not queued)."""
+    if not user or not user.get("email"):
+        raise PermanentError("This API key has no user to send a test email to.")
+    address, sender, host = str(user["email"]), sender_of(ctx), ctx.config.get("host")
+    variables = {
+        "alert_title": "Test email",
+        "alert_message": f"{ctx.org.display_name} sends its email through {host}.",
+        "recipient_name": user.get("name") or "",
+    }
+    rendered, _ = render_for(ctx, require_type("admin_alert"), variables)
+    body = Body(rendered.subject, rendered.html, rendered.text, new_message_id(sender), [address])
+    try:
+        connection = open_connection(ctx, "SMTP_TEST_TIMEOUT")
+        try:
+            accepted = connection.send(
+                sender.address, [address], build(body, sender, now()).as_bytes()
+            )
+        finally:
+            connection.close()
+    except SmtpFailure as failure:
+        raise PermanentError(failure.message) from None
+    if accepted.refused:
+        raise PermanentError(f"The server refused {address}: {accepted.refused[address]}")
+    return f"Sent a test email to {address} ({body.message_id})."

@@ -1,0 +1,147 @@
+"""Sending an organization's due emails: claimed in chunks, over one reused connection,
+within its per-minute rate, each outcome committed as soon as the server answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hub import PluginContext, now
+from mycelium_smtp import queue, ratelimit
+from mycelium_smtp.compose import sender_of
+from mycelium_smtp.config import normalized
+from mycelium_smtp.messages import Body, build
+from mycelium_smtp.models import Email
+from mycelium_smtp.transport import (
+    EGRESS_SETTINGS,
+    Connection,
+    Server,
+    SmtpFailure,
+    guarded_connect,
+)
+
+CHUNK = 50
+
+
+def server_of(ctx: PluginContext, timeout_setting: str = "SMTP_TIMEOUT") -> Server:
+    config = normalized(ctx.config)
+    return Server(
+        host=config["host"],
+        port=int(config["port"]),
+        security=config["security"],
+        username=config["username"] or "",
+        password=ctx.secret("password") or "",
+        timeout=float(ctx.setting(timeout_setting) or 15),
+        ca_file=ctx.setting("SMTP_CA_FILE") or None,
+        ehlo_name=ctx.setting("SMTP_EHLO_HOSTNAME") or None,
+    )
+
+
+def open_connection(ctx: PluginContext, timeout_setting: str = "SMTP_TIMEOUT") -> Connection:
+    """Connect, TLS and login with the org's config; SmtpFailure with the server's reason."""
+    settings = {name: ctx.setting(name) for name in EGRESS_SETTINGS}
+    return Connection(server_of(ctx, timeout_setting), guarded_connect(settings)).open()
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    retrying: int = 0
+    failed: list[Email] = field(default_factory=list)
+
+
+class Mailer:
+    """One organization's SMTP session for a run: opened on first use, reopened once if the
+    server drops it, and not retried within the run once opening failed."""
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.sender = sender_of(ctx)
+        self.connection: Connection | None = None
+        self.broken: SmtpFailure | None = None
+
+    def _open(self) -> Connection:
+        if self.broken is not None:
+            raise self.broken
+        if self.connection is None or self.connection.smtp is None:
+            try:
+                self.connection = open_connection(self.ctx)
+            except SmtpFailure as failure:
+                self.broken = failure
+                raise
+        return self.connection
+
+    def send(self, row: Email) -> str:
+        """Try one claimed row; its outcome ("sent", "retry" or "failed") is recorded on it."""
+        try:
+            accepted = self._open().send(
+                self.sender.address, queue.envelope(row), _bytes(row, self)
+            )
+        except SmtpFailure as failure:
+            return queue.record_failure(row, failure)
+        return queue.record_accepted(row, accepted)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def _bytes(row: Email, mailer: Mailer) -> bytes:
+    body = Body(
+        row.subject, row.html, row.text, row.message_id, row.to, row.cc, row.unsubscribe_url
+    )
+    return build(body, mailer.sender, now()).as_bytes()
+
+
+def send_rows(ctx: PluginContext, mailer: Mailer, rows: list[Email], report: Report) -> None:
+    """Send claimed rows one by one; each outcome is committed before the next is tried."""
+    for row in rows:
+        outcome = mailer.send(row)
+        if outcome == "failed":
+            announce_failure(ctx, row)
+            report.failed.append(row)
+        elif outcome == "sent":
+            report.sent += 1
+        else:
+            report.retrying += 1
+        ctx.db.commit()
+
+
+def announce_failure(ctx: PluginContext, row: Email) -> None:
+    """Tell the admins (through `email.failed`) unless the row was itself such an alert."""
+    if row.template == "admin_alert" and row.variables.get("event_type") == "email.failed":
+        return  # an alert about a failed email that failed too: no loop
+    ctx.emit(
+        "email.failed",
+        {
+            "email_id": row.id,
+            "template": row.template,
+            "to": list(row.to),
+            "subject": row.subject,
+            "error": row.last_error,
+            "retries": row.retries,
+        },
+    )
+
+
+def deliver(ctx: PluginContext, ids: list[int] | None = None, chunk: int = CHUNK) -> Report:
+    """Send the org's due rows (or just `ids`) within its rate limit, one connection for all."""
+    per_minute = int(normalized(ctx.config)["rate_limit_per_minute"])
+    mailer, report = Mailer(ctx), Report()
+    try:
+        while True:
+            wanted = chunk if ids is None else len(ids)
+            reservation = ratelimit.reserve(ctx.redis, ctx.org.id, per_minute, wanted)
+            rows = (
+                queue.claim(ctx.db, ctx.org.id, reservation.granted, ids)
+                if reservation.granted
+                else []
+            )
+            ratelimit.refund(ctx.redis, reservation, len(rows))
+            if not rows:
+                break
+            send_rows(ctx, mailer, rows, report)
+            if ids is not None:
+                break
+    finally:
+        mailer.close()
+    return report

@@ -1,0 +1,149 @@
+"""Well-formed MIME messages, recipient addresses, and the signed one-click unsubscribe link.
+
+Every message carries Message-ID, Date, RFC 2047-encoded names and subject, a
+``text/plain`` part then a ``text/html`` part (RFC 2046: least faithful first), and,
+unless it is transactional, ``List-Unsubscribe`` with an https URL holding a signed token
+plus ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import format_datetime, make_msgid
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+UNSUBSCRIBE_SALT = "mycelium-smtp-unsubscribe"
+# Headers holding a URL: never folded or RFC 2047-encoded (the email package would encode
+# a long URL into unreadable encoded words); a URL is ASCII and far below 998 characters.
+UNFOLDED = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+
+
+class _Policy(EmailPolicy):
+    """SMTP's policy (CRLF, lines of 78), except that URL headers are written as they are."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in UNFOLDED:
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in UNFOLDED:
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+SMTP_POLICY = _Policy(linesep="\r\n")
+UNSUBSCRIBE_PATH = "/api/integrations/smtp/unsubscribe/"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the organization's email comes from."""
+
+    address: str
+    name: str = ""
+    reply_to: str | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class Body:
+    """What one message says, as rendered and stored on its row."""
+
+    subject: str
+    html: str
+    text: str
+    message_id: str
+    to: Sequence[str]
+    cc: Sequence[str] = ()
+    unsubscribe_url: str | None = None
+
+
+def parse_address(value: str) -> Address:
+    """`"Ana Müller <ana@x.example>"` or `ana@x.example`; ValueError if not one address."""
+    if any(c in value for c in "\r\n\0"):
+        raise ValueError("An address is one line.")
+    header = policy.default.header_factory("To", value)
+    found = list(header.addresses)
+    if header.defects or len(found) != 1 or not found[0].username or "." not in found[0].domain:
+        raise ValueError(f"Not one email address: {value!r}.")
+    if not found[0].addr_spec.isascii():
+        raise ValueError("Only ASCII addresses are supported (names may be any text).")
+    return found[0]
+
+
+def header_address(value: str) -> Address:
+    return parse_address(value)
+
+
+def new_message_id(sender: Sender) -> str:
+    return make_msgid(domain=sender.domain or None)
+
+
+def build(body: Body, sender: Sender, date: datetime) -> EmailMessage:
+    """The MIME message of `body` from `sender`, dated `date`."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = Address(sender.name, *_split(sender.address))
+    message["To"] = [header_address(a) for a in body.to]
+    if body.cc:
+        message["Cc"] = [header_address(a) for a in body.cc]
+    if sender.reply_to:
+        message["Reply-To"] = header_address(sender.reply_to)
+    message["Subject"] = body.subject
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = body.message_id
+    message["Auto-Submitted"] = "auto-generated"  # no vacation replies to a robot
+    if body.unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{body.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(body.text, cte="quoted-printable")
+    message.add_alternative(body.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def _split(address: str) -> tuple[str, str]:
+    local, _, domain = address.rpartition("@")
+    return local, domain
+
+
+# ----- unsubscribe tokens -----
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """What a signed unsubscribe link stands for."""
+
+    org_id: int
+    type: str
+    addresses: tuple[str, ...]
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(app_url: str, secret: str, request: Unsubscribe) -> str:
+    """The https link (in production) that unsubscribes `request.addresses` from the type."""
+    token = _serializer(secret).dumps([request.org_id, request.type, list(request.addresses)])
+    return f"{app_url.rstrip('/')}{UNSUBSCRIBE_PATH}{token}"
+
+
+def read_unsubscribe(secret: str, token: str) -> Unsubscribe | None:
+    """The request a token carries, or None if it was not signed by this hub."""
+    try:
+        org_id, type_, addresses = _serializer(secret).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(org_id, int) or not isinstance(type_, str):
+        return None
+    return Unsubscribe(org_id, type_, tuple(str(a) for a in addresses))

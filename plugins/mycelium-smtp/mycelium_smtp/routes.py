@@ -1,0 +1,177 @@
+"""Routes under /api/integrations/smtp/: templates and the email queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from sqlalchemy import select, update
+
+from hub import Conflict, NotFound, admin_route, current_context, now
+from mycelium_smtp import schemas
+from mycelium_smtp.catalog import TYPES
+from mycelium_smtp.compose import (
+    Outgoing,
+    branding_of,
+    queue_email,
+    render_for,
+    require_type,
+    source_for,
+)
+from mycelium_smtp.models import Email, Template
+from mycelium_smtp.templates import TemplateSource, check_source, check_variables
+
+bp = Blueprint("smtp", __name__)
+MAX_ID = 2**31 - 1
+
+
+def _describe(kind: Any) -> dict[str, Any]:
+    return {
+        "type": kind.name,
+        "description": kind.description,
+        "transactional": kind.transactional,
+        "variables": [{"name": n, "description": d} for n, (d, _) in kind.variables.items()],
+        "common_variables": sorted(set(kind.all_variables()) - set(kind.variables)),
+    }
+
+
+def _own(ctx: Any, type_name: str) -> Template | None:
+    stmt = select(Template).where(Template.org_id == ctx.org.id, Template.type == type_name)
+    return ctx.db.scalar(stmt)
+
+
+@bp.get("/templates")
+def list_templates() -> Any:
+    ctx = current_context()
+    own = set(ctx.db.scalars(select(Template.type).where(Template.org_id == ctx.org.id)))
+    items = [{**_describe(kind), "customized": kind.name in own} for kind in TYPES.values()]
+    return {"items": items}
+
+
+@bp.get("/templates/<type_name>")
+def get_template(type_name: str) -> Any:
+    ctx, kind = current_context(), require_type(type_name)
+    source = source_for(ctx.db, ctx.org.id, kind.name)
+    customized = _own(ctx, kind.name) is not None
+    return {**_describe(kind), "customized": customized, **source.__dict__}
+
+
+@bp.put("/templates/<type_name>")
+@admin_route
+def put_template(type_name: str) -> Any:
+    ctx, kind = current_context(), require_type(type_name)
+    data = schemas.body(schemas.TemplateInSchema())
+    source = TemplateSource(data["subject"], data["html"], data["text"])
+    check_source(kind, source, branding_of(ctx))
+    row = _own(ctx, kind.name) or Template(org_id=ctx.org.id, type=kind.name)
+    row.subject, row.html, row.text = source.subject, source.html, source.text
+    ctx.db.add(row)
+    ctx.db.commit()
+    return {**_describe(kind), "customized": True, **source.__dict__}
+
+
+@bp.delete("/templates/<type_name>")
+@admin_route
+def delete_template(type_name: str) -> Any:
+    ctx, kind = current_context(), require_type(type_name)
+    row = _own(ctx, kind.name)
+    if row is not None:
+        ctx.db.delete(row)
+        ctx.db.commit()
+    return {
+        **_describe(kind),
+        "customized": False,
+        **source_for(ctx.db, ctx.org.id, kind.name).__dict__,
+    }
+
+
+@bp.post("/templates/<type_name>/preview")
+def preview_template(type_name: str) -> Any:
+    """The email rendered with sample data (overridden by given variables), optionally
+    with a draft template instead of the saved one."""
+    ctx, kind = current_context(), require_type(type_name)
+    data = schemas.body(schemas.PreviewInSchema())
+    saved = source_for(ctx.db, ctx.org.id, kind.name)
+    draft = TemplateSource(
+        data.get("subject", saved.subject),
+        data.get("html", saved.html),
+        data.get("text", saved.text),
+    )
+    if draft != saved:
+        check_source(kind, draft, branding_of(ctx))
+    check_variables(kind, data["variables"])
+    values = {**kind.sample(), **data["variables"]}
+    rendered, _ = render_for(ctx, kind, values, ["preview@example.com"], draft)
+    return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
+
+
+@bp.post("/emails")
+def queue() -> Any:
+    ctx = current_context()
+    data = schemas.body(schemas.EmailInSchema())
+    scheduled = data["scheduled_for"]
+    out = Outgoing(
+        template=data["template"],
+        variables=data["variables"],
+        to=data["to"],
+        cc=data["cc"],
+        bcc=data["bcc"],
+        priority=data["priority"],
+        scheduled_for=scheduled if scheduled and scheduled > now() else None,
+        max_retries=data["max_retries"],
+    )
+    row = queue_email(ctx, out)
+    ctx.db.commit()
+    return schemas.render_email(row), 202
+
+
+@bp.get("/emails")
+def list_emails() -> Any:
+    ctx = current_context()
+    args = schemas.query(schemas.EmailQuerySchema())
+    stmt = select(Email).where(Email.org_id == ctx.org.id)
+    for name in ("status", "template"):
+        if args.get(name):
+            stmt = stmt.where(getattr(Email, name) == args[name])
+    if args.get("cursor"):
+        stmt = stmt.where(Email.id < args["cursor"])
+    rows = list(ctx.db.scalars(stmt.order_by(Email.id.desc()).limit(args["limit"] + 1)))
+    more = len(rows) > args["limit"]
+    rows = rows[: args["limit"]]
+    cursor = str(rows[-1].id) if more else None
+    return {"items": [schemas.render_email(r) for r in rows], "next_cursor": cursor}
+
+
+def _email(ctx: Any, email_id: int) -> Email:
+    if email_id > MAX_ID:
+        raise NotFound("No such email in this organization.")
+    row = ctx.db.scalar(select(Email).where(Email.org_id == ctx.org.id, Email.id == email_id))
+    if row is None:
+        raise NotFound("No such email in this organization.")
+    return row
+
+
+@bp.get("/emails/<int:email_id>")
+def get_email(email_id: int) -> Any:
+    return schemas.render_email(_email(current_context(), email_id))
+
+
+@bp.post("/emails/<int:email_id>/cancel")
+def cancel_email(email_id: int) -> Any:
+    ctx = current_context()
+    row = _email(ctx, email_id)
+    result: Any = ctx.db.execute(
+        update(Email)
+        .where(Email.id == row.id, Email.status == "pending")  # a worker may have claimed it
+        .values(status="cancelled", last_error="Cancelled through the API.", updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    cancelled = result.rowcount
+    ctx.db.commit()
+    ctx.db.refresh(row)
+    if not cancelled:
+        raise Conflict(
+            f"The email is {row.status}; only pending emails can be cancelled.",
+            {"status": [row.status]},
+        )
+    return schemas.render_email(row)

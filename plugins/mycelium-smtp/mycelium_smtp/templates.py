@@ -1,0 +1,198 @@
+"""Rendering: sandboxed Jinja2 with autoescaping, the shipped defaults, the branded layout.
+
+Variables are data, never template source: a client called ``{{7*7}}`` or ``<script>``
+arrives as that text (escaped in the HTML part, as is in the plain-text part).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, meta
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from hub import ValidationError
+from mycelium_smtp.catalog import COMMON, EmailType
+
+MAX_SOURCE = 100_000
+# Common variables a caller may still give (the hub cannot always know the name).
+CALLER_SET = frozenset({"recipient_name"})
+DEFAULT_COLOR = "#4f46e5"
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """A template as an organization stores it (or as shipped)."""
+
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Branding:
+    """What the layout shows: the agency's identity and where the email comes from."""
+
+    company_name: str
+    logo_url: str | None
+    primary_color: str | None
+    sender: str
+    app_url: str
+    support_email: str | None
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, refusing (not quietly emptying) attributes it considers unsafe."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise SecurityError(f"access to attribute {attribute!r} is not allowed")
+
+
+def _environment(autoescape: bool) -> SandboxedEnvironment:
+    return _Sandbox(
+        autoescape=autoescape,
+        undefined=ChainableUndefined,  # a missing variable renders empty, even `a.b`
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+HTML = _environment(autoescape=True)
+TEXT = _environment(autoescape=False)
+
+
+@lru_cache(maxsize=512)
+def _compiled(html: bool, source: str) -> Template:
+    return (HTML if html else TEXT).from_string(source)
+
+
+@lru_cache(maxsize=64)
+def _default_file(name: str) -> str:
+    return resources.files("mycelium_smtp").joinpath("defaults", name).read_text("utf-8")
+
+
+@lru_cache(maxsize=32)
+def default_source(type_name: str) -> TemplateSource:
+    """The template shipped with the plugin for `type_name`."""
+    return TemplateSource(
+        _default_file(f"{type_name}.subject.txt").strip(),
+        _default_file(f"{type_name}.html"),
+        _default_file(f"{type_name}.txt"),
+    )
+
+
+def check_variables(email_type: EmailType, variables: dict[str, Any]) -> None:
+    """Refuse variables the type does not declare (common ones are the hub's to fill)."""
+    unknown = sorted(set(variables) - set(email_type.variables) - CALLER_SET)
+    if unknown:
+        details = {f"variables.{name}": ["Unknown variable."] for name in unknown}
+        raise ValidationError(
+            f"Unknown variables for {email_type.name}: {', '.join(unknown)}.", details
+        )
+
+
+def _undeclared(source: str, env: SandboxedEnvironment) -> set[str]:
+    return set(meta.find_undeclared_variables(env.parse(source))) - set(env.globals)
+
+
+def check_source(email_type: EmailType, source: TemplateSource, branding: Branding) -> None:
+    """Refuse a template that names unknown variables, does not parse, or does not render."""
+    parts = {"subject": (source.subject, TEXT), "html": (source.html, HTML)}
+    parts["text"] = (source.text, TEXT)
+    errors: dict[str, list[str]] = {}
+    allowed = set(email_type.all_variables())
+    for part, (text, env) in parts.items():
+        if len(text) > MAX_SOURCE:
+            errors[part] = [f"Longer than {MAX_SOURCE} characters."]
+            continue
+        try:
+            unknown = sorted(_undeclared(text, env) - allowed)
+        except TemplateError as exc:
+            errors[part] = [f"Does not parse: {exc}"]
+            continue
+        if unknown:
+            errors[part] = [f"Unknown variable: {name}." for name in unknown]
+    if not errors:
+        errors = _render_errors(email_type, source, branding)
+    if errors:
+        raise ValidationError("The template is not valid.", errors)
+
+
+def _render_errors(
+    email_type: EmailType, source: TemplateSource, branding: Branding
+) -> dict[str, list[str]]:
+    try:
+        render(email_type, source, email_type.sample(), branding, "https://example.invalid/u")
+    except (TemplateError, ValueError, TypeError, ArithmeticError) as exc:
+        return {"_schema": [f"Does not render with sample data: {exc}"]}
+    return {}
+
+
+def _context(
+    email_type: EmailType, variables: dict[str, Any], branding: Branding
+) -> dict[str, Any]:
+    values = {name: "" for name in COMMON}
+    values.update(
+        organization_name=branding.company_name,
+        organization_logo=branding.logo_url or "",
+        primary_color=_color(branding.primary_color),
+        app_url=branding.app_url,
+        support_email=branding.support_email or "",
+    )
+    values.update({k: v for k, v in variables.items() if k in email_type.all_variables()})
+    return values
+
+
+def _color(value: str | None) -> str:
+    return value if value and _COLOR.match(value) else DEFAULT_COLOR
+
+
+def _one_line(subject: str) -> str:
+    return " ".join(subject.split())[:500]
+
+
+def render(
+    email_type: EmailType,
+    source: TemplateSource,
+    variables: dict[str, Any],
+    branding: Branding,
+    unsubscribe_url: str | None,
+) -> Rendered:
+    """Subject, HTML and text of one email, inside the branded layout."""
+    values = _context(email_type, variables, branding)
+    subject = _one_line(_compiled(False, source.subject).render(values))
+    body_html = Markup(_compiled(True, source.html).render(values))
+    body_text = _compiled(False, source.text).render(values).strip()
+    frame = _frame(branding, unsubscribe_url, subject)
+    html = _compiled(True, _default_file("layout.html")).render(frame, content=body_html)
+    text = _compiled(False, _default_file("layout.txt")).render(frame, content=body_text)
+    return Rendered(subject, html, text.strip() + "\n")
+
+
+def _frame(branding: Branding, unsubscribe_url: str | None, subject: str) -> dict[str, Any]:
+    logo = branding.logo_url if (branding.logo_url or "").startswith("https://") else None
+    return {
+        "subject": subject,
+        "organization_name": branding.company_name,
+        "logo_url": logo,
+        "primary_color": _color(branding.primary_color),
+        "sender": branding.sender,
+        "app_url": branding.app_url,
+        "support_email": branding.support_email,
+        "unsubscribe_url": unsubscribe_url,
+    }

@@ -1,0 +1,36 @@
+"""The connection test run when an admin enables or changes the integration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hub import EgressRefused
+from mycelium_smtp.transport import AuthFailure, Connection, Server, SmtpFailure, guarded_connect
+
+
+def connection_problem(config: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
+    """{field: the server's reason} if connect, TLS or login fails with `config`, else {}.
+
+    Without a password in `config` (kept from before), only connect and TLS are tested.
+    """
+    password = str(config.get("password") or "")
+    server = Server(
+        host=str(config["host"]),
+        port=int(config["port"]),
+        security=str(config["security"]),
+        username=str(config.get("username") or "") if password else "",
+        password=password,
+        timeout=float(settings.get("SMTP_TEST_TIMEOUT") or 10),
+        ca_file=settings.get("SMTP_CA_FILE") or None,
+        ehlo_name=settings.get("SMTP_EHLO_HOSTNAME") or None,
+    )
+    try:
+        Connection(server, guarded_connect(settings)).open().close()
+    except EgressRefused as refused:
+        return {"host": refused.message}
+    except AuthFailure as failure:
+        return {"password": failure.message}
+    except SmtpFailure as failure:
+        return {"host": failure.message}
+    return {}
