@@ -74,6 +74,25 @@ def configure_markers(config: pytest.Config) -> None:
 
 
 @pytest.fixture
+def make_app(hub_config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
+    """``make_app(**overrides)``: another app on the test's database and Redis (a second
+    process's view, a different key ring); its connections are closed after the test."""
+    from hub.app import create_app
+
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        made.append(create_app({**hub_config, **overrides}))
+        return made[-1]
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def enable_plugin(app: Flask, org: OrgHandle) -> Callable[..., dict[str, Any]]:
     """``enable_plugin(name, config=None, org=None)``: enable for the test org (or `org`),
     as ``PUT /api/integrations/<name>`` would; returns the integration as the API shows it."""

@@ -35,6 +35,7 @@ from hub.plugin_testing import (  # noqa: F401  (fixtures of this pytest plugin)
     _refuse_outbound_network,
     configure_markers,
     enable_plugin,
+    make_app,
     plugin_context,
     register_plugin,
 )

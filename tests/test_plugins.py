@@ -13,7 +13,6 @@ import pytest
 from marshmallow import Schema, fields
 
 import hub
-from hub.app import create_app
 from hub.cli import main
 from hub.errors import ConfigError
 from hub.plugins import PluginInfo, Plugins, get_plugins, hook_for_event
@@ -97,10 +96,10 @@ def test_hub_load_plugins_chooses_which_installed_plugins_load(installed: Path) 
 
 
 def test_hub_load_plugins_naming_an_unknown_plugin_stops_start_up(
-    installed: Path, hub_config: dict[str, Any]
+    installed: Path, make_app: Any
 ) -> None:
     with pytest.raises(ConfigError, match=r"HUB_LOAD_PLUGINS names nosuch, not installed"):
-        create_app({**hub_config, "HUB_LOAD_PLUGINS": "fakecrm,nosuch"})
+        make_app(HUB_LOAD_PLUGINS="fakecrm,nosuch")
 
 
 def test_a_plugin_that_fails_to_import_is_named(installed: Path) -> None:
@@ -272,8 +271,8 @@ def test_hook_register_providers(app: Any, register_plugin: Any) -> None:
     assert app.extensions["hub.event_types"]["declares.pinged"] == "A ping arrived."
 
 
-def test_api_plugins_lists_metadata(installed: Path, hub_config: dict[str, Any], org: Any) -> None:
-    app = create_app(hub_config)
+def test_api_plugins_lists_metadata(installed: Path, make_app: Any, org: Any) -> None:
+    app = make_app()
     response = app.test_client().get(
         "/api/plugins", headers={"Authorization": f"Bearer {org.member_key}"}
     )
@@ -306,8 +305,8 @@ def test_api_plugins_lists_metadata(installed: Path, hub_config: dict[str, Any],
     assert app.test_client().get("/api/plugins").status_code == 401
 
 
-def test_cli_plugins_table_and_json(installed: Path, hub_config: dict[str, Any]) -> None:
-    app = create_app(hub_config)
+def test_cli_plugins_table_and_json(installed: Path, make_app: Any) -> None:
+    app = make_app()
     runner = app.test_cli_runner()
     table = runner.invoke(main, ["plugins"])
     assert table.exit_code == 0, table.output
