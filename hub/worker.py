@@ -32,6 +32,7 @@ class AppWorker(SimpleWorker):
     """Runs jobs in this process (no fork per job) inside the app's context."""
 
     app: Flask
+    performed = 0  # jobs performed by this worker object (RQ keeps its counts in Redis)
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
         with self.app.app_context():
@@ -39,6 +40,7 @@ class AppWorker(SimpleWorker):
             try:
                 return super().perform_job(job, queue)
             finally:
+                self.performed += 1
                 db.session.remove()
 
 
