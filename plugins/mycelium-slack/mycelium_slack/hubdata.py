@@ -6,24 +6,20 @@ Resources are returned as the API renders them, the same dicts events carry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub import PluginContext, db_session
+from hub import PluginContext
 
 # TEMPORARY: until the public API exports these, the only hub.core imports of the plugin.
 from hub.core import integrations, tokens
 from hub.core.clients import render_client
-from hub.core.contexts import build_context
-from hub.core.db import scope_to_org
 from hub.core.deliverables import complete_deliverable, render_deliverable
-from hub.core.models import Client, Deliverable, Integration, User
+from hub.core.models import Client, Deliverable, User
 from hub.plugins import get_plugins
 
 Resource = dict[str, Any]
@@ -108,14 +104,3 @@ def disconnect(ctx: PluginContext, reason: str) -> None:
     """Forget the tokens and disable the integration: Slack already revoked them."""
     tokens.clear_tokens(ctx._row)
     integrations.disable(ctx.db, get_plugins(), ctx.org.id, ctx.provider.name, reason)
-
-
-def enabled_contexts(plugin: str) -> Iterator[PluginContext]:
-    """A context per organization where ``plugin`` is enabled (the session scoped to each)."""
-    session = db_session()
-    scope_to_org(session, None)
-    stmt = select(Integration).where(Integration.plugin == plugin, Integration.enabled.is_(True))
-    for row in session.scalars(stmt.order_by(Integration.id)).all():
-        scope_to_org(session, row.org_id)
-        yield build_context(current_app, session, row)
-    scope_to_org(session, None)

@@ -1,13 +1,10 @@
-"""Connecting Slack, and the daily user sync of every connected organization."""
+"""Connecting Slack, and the daily user sync of each connected organization."""
 
 from __future__ import annotations
 
-import logging
+from hub import EventInfo, PluginContext
+from mycelium_slack import alerts, notify, users
 
-from hub import EventInfo, HubError, PluginContext
-from mycelium_slack import alerts, hubdata, notify, users
-
-log = logging.getLogger(__name__)
 ACCESS_TOKEN = "oauth.access_token"
 
 
@@ -28,15 +25,9 @@ def on_connect(ctx: PluginContext, event: EventInfo) -> None:
     notify.record(ctx, event.id, notify.deliver(ctx, message))
 
 
-def sync_every_org() -> None:
-    """The daily job: refresh every connected organization's user mapping."""
-    for ctx in hubdata.enabled_contexts("slack"):
-        if not connected(ctx):
-            continue
-        try:
-            result = users.sync_all(ctx.db, ctx.org.id, notify.slack_client(ctx))
-            ctx.db.commit()
-            ctx.log.info("daily Slack user sync: %s", result.summary())
-        except HubError as exc:
-            ctx.db.rollback()
-            ctx.log.warning("daily Slack user sync failed: %s", exc.message)
+def sync_users_job(ctx: PluginContext) -> None:
+    """The daily job, once per connected organization: refresh its user mapping."""
+    if not connected(ctx):
+        return
+    result = users.sync_all(ctx.db, ctx.org.id, notify.slack_client(ctx))
+    ctx.log.info("daily Slack user sync: %s", result.summary())

@@ -100,7 +100,7 @@ def test_hook_register_jobs():
     mycelium_slack.register_jobs(register=lambda *job: jobs.append(job))
     [(name, cron, function)] = jobs
     assert name == "slack_user_sync" and croniter.is_valid(cron)
-    assert function is mycelium_slack.lifecycle.sync_every_org
+    assert function is mycelium_slack.lifecycle.sync_users_job
 
 
 def test_connect_keeps_team_and_webhook_encrypted(app, connected, org):
@@ -285,3 +285,17 @@ def test_sync_maps_by_email_any_case_skipping_bots_and_deleted(app, connected, o
     assert (result.matched, result.unmatched) == (1, 1)
     connected.members[0].email = "someone.else@x.test"
     assert sync(app).matched == 0  # a mapping that no longer matches is dropped
+
+
+def test_daily_job_maps_the_users_of_each_connected_org(app, api, connected, org):
+    from hub.jobs import run_recurring
+    from hub.testing import run_jobs
+
+    run_jobs(app)  # the connect's own sync
+    connected.members.append(Member("U0MAX", f"member@{org.org.slug}.example", "Max"))
+    with app.app_context():
+        run_recurring("slack_user_sync", now().isoformat())
+    run_jobs(app)
+    items = api.get("/api/integrations/slack/users").get_json()["items"]
+    mapped = {i["email"]: i["slack_user_id"] for i in items}
+    assert mapped == {org.admin.email: ADA_SLACK, f"member@{org.org.slug}.example": "U0MAX"}
