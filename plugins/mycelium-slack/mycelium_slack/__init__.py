@@ -44,7 +44,7 @@ def register_models(register: Any) -> None:
 
 @hookimpl
 def register_jobs(register: Any) -> None:
-    register("slack_user_sync", USER_SYNC_CRON, lifecycle.sync_users_job)
+    register("user_sync", USER_SYNC_CRON, lifecycle.sync_users_job)
 
 
 @hookimpl

@@ -99,7 +99,7 @@ def test_hook_register_jobs():
     jobs: list[tuple[Any, ...]] = []
     mycelium_slack.register_jobs(register=lambda *job: jobs.append(job))
     [(name, cron, function)] = jobs
-    assert name == "slack_user_sync" and croniter.is_valid(cron)
+    assert name == "user_sync" and croniter.is_valid(cron)
     assert function is mycelium_slack.lifecycle.sync_users_job
 
 
@@ -294,7 +294,7 @@ def test_daily_job_maps_the_users_of_each_connected_org(app, api, connected, org
     run_jobs(app)  # the connect's own sync
     connected.members.append(Member("U0MAX", f"member@{org.org.slug}.example", "Max"))
     with app.app_context():
-        run_recurring("slack_user_sync", now().isoformat())
+        run_recurring("slack:user_sync", now().isoformat())
     run_jobs(app)
     items = api.get("/api/integrations/slack/users").get_json()["items"]
     mapped = {i["email"]: i["slack_user_id"] for i in items}
