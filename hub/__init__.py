@@ -6,9 +6,11 @@ Plugins import from ``hub`` (and ``hub.testing`` in their tests), never from ``h
 from __future__ import annotations
 
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
+from hub.core.clients import render_client
 from hub.core.clock import now
+from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.models import Base as Model
-from hub.core.models import OrgScoped
+from hub.core.models import Client, Deliverable, OrgScoped, User
 from hub.core.signatures import (
     InvalidSignature,
     generate_webhook_secret,
@@ -45,7 +47,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Caller",
+    "Client",
     "Conflict",
+    "Deliverable",
     "EgressPolicy",
     "EgressRefused",
     "EventInfo",
@@ -67,12 +71,14 @@ __all__ = [
     "RateLimits",
     "Setting",
     "Token",
+    "User",
     "UserInfo",
     "ValidationError",
     "__version__",
     "admin_route",
     "check_host",
     "check_url",
+    "complete_deliverable",
     "current_caller",
     "current_context",
     "db_session",
@@ -82,6 +88,8 @@ __all__ = [
     "hookimpl",
     "now",
     "public_route",
+    "render_client",
+    "render_deliverable",
     "sign_webhook",
     "verify_hmac_signature",
     "verify_webhook",
