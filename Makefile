@@ -12,7 +12,7 @@ STAMP = $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
-		-e '.[test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+		-e '.[test]' $(foreach p,$(PLUGINS),-e '$(dir $(p))[test]')
 	touch $(STAMP)
 
 install: $(STAMP)
