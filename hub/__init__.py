@@ -39,6 +39,7 @@ from hub.web import (
     current_caller,
     current_context,
     db_session,
+    disable_integration,
     find_integration,
     public_route,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "current_caller",
     "current_context",
     "db_session",
+    "disable_integration",
     "egress_session",
     "find_integration",
     "generate_webhook_secret",

@@ -102,3 +102,12 @@ def find_integration(plugin: str, external_account_id: str) -> PluginContext | N
         return None
     scope_to_org(db.session, row.org_id)
     return build_context(current_app, db.session, row)
+
+
+def disable_integration(ctx: PluginContext, reason: str, forget_credentials: bool = True) -> None:
+    """Disable `ctx`'s integration (the provider revoked access, the app was uninstalled):
+    its OAuth tokens are forgotten and ``integration.disabled`` is recorded with `reason`."""
+    row = ctx._row
+    if forget_credentials:
+        integrations.forget_credentials(row)
+    integrations.disable(ctx.db, get_plugins(current_app), row.org_id, row.plugin, reason)

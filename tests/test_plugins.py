@@ -194,7 +194,7 @@ def test_facade_checks_what_plugins_return() -> None:
     assert plugins.health_check("nobody", None) is None  # type: ignore[arg-type]
 
 
-def test_refresh_token_asks_the_owner_then_the_builtins() -> None:
+def test_hook_refresh_token() -> None:
     class Owner:
         @hub.hookimpl
         def refresh_token(self, token: hub.Token) -> hub.Token | None:
@@ -214,7 +214,7 @@ def test_refresh_token_asks_the_owner_then_the_builtins() -> None:
     assert plugins.refresh_token("owner", ctx, hub.Token("other")) == hub.Token("standard")
 
 
-def test_jobs_are_collected_and_bad_crons_refused() -> None:
+def test_hook_register_jobs() -> None:
     class Jobs:
         def __init__(self, cron: str) -> None:
             self.cron = cron

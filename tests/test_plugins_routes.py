@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask, request
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import hub
 from hub.api.plugin_routes import mount
@@ -53,6 +53,18 @@ def inbound(account: str) -> Any:
     event_id = ctx.emit("notebook.inbound", {"account": account})
     hub.db_session().commit()
     return {"org": ctx.org.slug, "event": event_id}
+
+
+@bp.post("/uninstalled/<account>")
+@hub.public_route
+def uninstalled(account: str) -> Any:
+    """The provider says the app was removed: forget the tokens, disable."""
+    ctx = hub.find_integration(NAME, account)
+    if ctx is None:
+        raise hub.NotFound("Unknown account.")
+    hub.disable_integration(ctx, "The app was uninstalled.")
+    hub.db_session().commit()
+    return {"disabled": ctx.org.slug}
 
 
 class Notebook:
@@ -197,3 +209,21 @@ def test_hook_on_integration_enabled(
     slug, event_id, integration = notebook.calls[-1][1]
     assert (slug, event_id) == ("acme-studio", event["id"])
     assert integration["plugin"] == NAME and integration["enabled"] is True
+
+
+def test_a_public_route_can_disable_its_integration(
+    app: Flask, api: Any, client: Any, org: Any, notebook: Notebook
+) -> None:
+    api.put(f"/api/integrations/{NAME}", json={})
+    _set_account(app, org.id, "T-ACME")
+    with app.app_context():
+        row = db.session.scalar(select(Integration))
+        row.secrets = {**row.secrets, "oauth.access_token": "v1:x:y"}
+        db.session.commit()
+    answer = client.post(f"/api/integrations/{NAME}/uninstalled/T-ACME")
+    assert answer.json == {"disabled": "acme-studio"}
+    shown = api.get(f"/api/integrations/{NAME}").json
+    assert shown["enabled"] is False and shown["disabled_reason"] == "The app was uninstalled."
+    assert shown["connected"] is False and shown["external_account_id"] is None
+    events = api.get("/api/events?type=integration.disabled").json["items"]
+    assert [e["data"]["disabled_reason"] for e in events] == ["The app was uninstalled."]

@@ -166,6 +166,12 @@ def disable(
     return row
 
 
+def forget_credentials(row: Integration) -> None:
+    """Drop the OAuth tokens kept for `row` (config secrets stay): it must reconnect."""
+    row.secrets = {k: v for k, v in (row.secrets or {}).items() if not k.startswith(TOKEN_PREFIX)}
+    row.token_expires_at = row.connected_at = row.external_account_id = None
+
+
 def render_event(row: Integration) -> dict[str, Any]:
     """The integration as events carry it (never a secret)."""
     return {
