@@ -42,6 +42,7 @@ from hub.web import (
     disable_integration,
     find_integration,
     public_route,
+    set_external_account_id,
 )
 
 __version__ = "0.1.0"
@@ -92,6 +93,7 @@ __all__ = [
     "public_route",
     "render_client",
     "render_deliverable",
+    "set_external_account_id",
     "sign_webhook",
     "verify_hmac_signature",
     "verify_webhook",

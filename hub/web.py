@@ -8,6 +8,7 @@ organization with :func:`find_integration`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -111,3 +112,10 @@ def disable_integration(ctx: PluginContext, reason: str, forget_credentials: boo
     if forget_credentials:
         integrations.forget_credentials(row)
     integrations.disable(ctx.db, get_plugins(current_app), row.org_id, row.plugin, reason)
+
+
+def set_external_account_id(ctx: PluginContext, account_id: str | None) -> None:
+    """Record the provider's account id (a workspace, a team) on `ctx`'s integration, so
+    :func:`find_integration` finds it when the provider calls a public route."""
+    ctx._row.external_account_id = account_id
+    ctx.integration = dataclasses.replace(ctx.integration, external_account_id=account_id)
