@@ -66,8 +66,8 @@ def register_routes(register: Any) -> None:
 
 @hookimpl
 def register_jobs(register: Any) -> None:
-    register("smtp.queue", "* * * * *", jobs.process_queue)
-    register("smtp.digests", "0 * * * *", jobs.send_digests)
+    register("queue", "* * * * *", jobs.process_queue)  # fans out one job per org with mail
+    register("digests", "0 * * * *", jobs.send_digests)  # called once per enabled org
 
 
 @hookimpl

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, has_app_context
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from mycelium_smtp.verify import connection_problem
 
@@ -39,9 +47,7 @@ class SmtpConfigSchema(Schema):
     port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))
     security = fields.String(validate=validate.OneOf(SECURITY))
     username = fields.String(load_default="", validate=[validate.Length(max=254), _NO_NEWLINES])
-    password = fields.String(
-        load_default="", validate=validate.Length(max=1024), metadata={"secret": True}
-    )
+    password = fields.String(validate=validate.Length(max=1024), metadata={"secret": True})
     from_address = fields.Email(required=True, validate=validate.Length(max=254))
     from_name = fields.String(load_default="", validate=[validate.Length(max=200), _NO_NEWLINES])
     reply_to = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
@@ -88,7 +94,14 @@ class SmtpConfigSchema(Schema):
             return
         problem = connection_problem({"security": "starttls", **data}, settings)
         if problem:
-            raise ValidationError(problem)
+            raise ValidationError({field: [message] for field, message in problem.items()})
+
+    @post_load
+    def drop_empty_password(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """An empty password is no password (nothing to encrypt and keep)."""
+        if not data.get("password"):
+            data.pop("password", None)
+        return data
 
 
 def normalized(config: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ within its per-minute rate, each outcome committed as soon as the server answere
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from hub import PluginContext, now
@@ -123,20 +124,20 @@ def announce_failure(ctx: PluginContext, row: Email) -> None:
     )
 
 
-def deliver(ctx: PluginContext, ids: list[int] | None = None, chunk: int = CHUNK) -> Report:
-    """Send the org's due rows (or just `ids`) within its rate limit, one connection for all."""
+def deliver(
+    ctx: PluginContext,
+    ids: list[int] | None = None,
+    chunk: int = CHUNK,
+    budget_seconds: float | None = None,
+) -> Report:
+    """Send the org's due rows (or just `ids`) within its rate limit, one connection for
+    all; no new chunk is claimed once `budget_seconds` have passed."""
     per_minute = int(normalized(ctx.config)["rate_limit_per_minute"])
+    deadline = time.monotonic() + budget_seconds if budget_seconds else None
     mailer, report = Mailer(ctx), Report()
     try:
-        while True:
-            wanted = chunk if ids is None else len(ids)
-            reservation = ratelimit.reserve(ctx.redis, ctx.org.id, per_minute, wanted)
-            rows = (
-                queue.claim(ctx.db, ctx.org.id, reservation.granted, ids)
-                if reservation.granted
-                else []
-            )
-            ratelimit.refund(ctx.redis, reservation, len(rows))
+        while deadline is None or time.monotonic() < deadline:
+            rows = _claim(ctx, per_minute, chunk if ids is None else len(ids), ids)
             if not rows:
                 break
             send_rows(ctx, mailer, rows, report)
@@ -144,4 +145,15 @@ def deliver(ctx: PluginContext, ids: list[int] | None = None, chunk: int = CHUNK
                 break
     finally:
         mailer.close()
+    ctx.db.commit()  # end the last (read) transaction: SQLite's write lock is held by it
     return report
+
+
+def _claim(ctx: PluginContext, per_minute: int, wanted: int, ids: list[int] | None) -> list[Email]:
+    """Due rows, as many as the rate limit grants this minute (what is unused goes back)."""
+    if not queue.has_due(ctx.db, ctx.org.id, ids):
+        return []
+    reservation = ratelimit.reserve(ctx.redis, ctx.org.id, per_minute, wanted)
+    rows = queue.claim(ctx.db, ctx.org.id, reservation.granted, ids) if reservation.granted else []
+    ratelimit.refund(ctx.redis, reservation, len(rows))
+    return rows

@@ -31,15 +31,6 @@ def _model(table_name: str) -> Any:
     raise LookupError(table_name)
 
 
-def enabled_org_ids(db: Any) -> list[int]:
-    """Organizations whose smtp integration is enabled."""
-    integration = _model("integrations")
-    stmt = select(integration.org_id).where(
-        integration.plugin == PLUGIN, integration.enabled.is_(True)
-    )
-    return sorted(db.scalars(stmt))
-
-
 def integration_context(db: Any, org_id: int) -> PluginContext | None:
     """The context the plugin's hooks would get for this org; None unless it is enabled."""
     integration, organization = _model("integrations"), _model("organizations")

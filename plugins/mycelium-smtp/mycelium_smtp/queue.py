@@ -51,6 +51,11 @@ def claim(session: Any, org_id: int, limit: int, ids: list[int] | None = None) -
     return claimed
 
 
+def has_due(session: Any, org_id: int, ids: list[int] | None = None) -> bool:
+    """Is any row of the org (or among `ids`) due now? (before spending rate budget)"""
+    return session.scalar(_due(org_id, now(), ids).limit(1)) is not None
+
+
 def due_org_ids(session: Any, limit: int = 10_000) -> list[int]:
     """Organizations with rows waiting to be sent now."""
     stmt = (

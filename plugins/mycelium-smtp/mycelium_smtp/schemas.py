@@ -12,7 +12,11 @@ from hub import ValidationError
 from mycelium_smtp.models import PRIORITIES, STATUSES
 
 MAX_RECIPIENTS = 50
-_Address = fields.String(validate=validate.Length(min=3, max=320))
+
+
+def _addresses(**kwargs: Any) -> fields.List:
+    """A list of addresses; each is parsed when queued (errors name `to.0`, `cc.1`, ...)."""
+    return fields.List(fields.String(validate=validate.Length(max=320)), **kwargs)
 
 
 class Strict(Schema):
@@ -23,9 +27,9 @@ class Strict(Schema):
 class EmailInSchema(Strict):
     template = fields.String(required=True, validate=validate.Length(min=1, max=40))
     variables = fields.Dict(keys=fields.String(), load_default=dict)
-    to = fields.List(_Address, required=True, validate=validate.Length(min=1, max=MAX_RECIPIENTS))
-    cc = fields.List(_Address, load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
-    bcc = fields.List(_Address, load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
+    to = _addresses(required=True, validate=validate.Length(min=1, max=MAX_RECIPIENTS))
+    cc = _addresses(load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
+    bcc = _addresses(load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
     priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
     scheduled_for = fields.AwareDateTime(load_default=None, allow_none=True)
     max_retries = fields.Integer(

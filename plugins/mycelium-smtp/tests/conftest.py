@@ -242,11 +242,11 @@ def hub_config(hub_config: dict[str, Any], certificates: Certificates) -> dict[s
     }
 
 
-def smtp_config(port: int, **changes: Any) -> dict[str, Any]:
+def smtp_config(smtp_port: int, **changes: Any) -> dict[str, Any]:
     config = {
         "preset": "custom",
         "host": "127.0.0.1",
-        "port": port,
+        "port": smtp_port,
         "security": "starttls",
         "username": USERNAME,
         "password": PASSWORD,
@@ -269,32 +269,3 @@ def smtp_ctx(
         return plugin_context("smtp")
 
     return make
-
-
-class Clock:
-    """The hub's clock, frozen for a test and moved by hand."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-        self._set(start)
-
-    @staticmethod
-    def _set(value: dt.datetime | None) -> None:
-        from hub.core import clock  # the one place tests reach the clock's setter
-
-        clock.set_now(value)
-
-    def set(self, value: dt.datetime) -> None:
-        self.now = value.astimezone(dt.UTC)
-        self._set(self.now)
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.set(self.now + dt.timedelta(**delta))
-        return self.now
-
-
-@pytest.fixture
-def frozen() -> Iterator[Clock]:
-    clock = Clock(dt.datetime(2026, 3, 5, 10, 0, tzinfo=dt.UTC))
-    yield clock
-    Clock._set(None)

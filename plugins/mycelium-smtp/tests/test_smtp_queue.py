@@ -6,11 +6,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from conftest import Clock, SmtpServer, smtp_config, start_server
+from conftest import SmtpServer, smtp_config, start_server
 from mycelium_smtp import delivery, queue
 from mycelium_smtp.compose import Outgoing, queue_email
 from mycelium_smtp.models import Email
 from sqlalchemy import select, text
+
+from hub.testing import FrozenClock
 
 
 def queue_one(ctx: Any, **changes: Any) -> Email:
@@ -38,7 +40,7 @@ def events(ctx: Any, type_: str) -> list[dict[str, Any]]:
 
 
 def test_queued_email_is_delivered_branded_and_escaped(
-    smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
 ) -> None:
     ctx = smtp_ctx()
     row = queue_one(ctx)
@@ -46,7 +48,7 @@ def test_queued_email_is_delivered_branded_and_escaped(
     report = delivery.deliver(ctx)
     assert (report.sent, report.retrying, report.failed) == (1, 0, [])
     row = status(ctx, row)
-    assert row.status == "sent" and row.sent_at == frozen.now
+    assert row.status == "sent" and row.sent_at == hub_clock.now()
     [received] = smtp_server.mailbox.received
     assert received.mail_from == "studio@acme.example"
     assert received.rcpt_tos == ["zoe@acme.example"]
@@ -75,7 +77,7 @@ def test_batch_goes_over_one_connection(smtp_ctx: Any, smtp_server: SmtpServer) 
 
 
 def test_4xx_retries_after_two_minutes_then_sends_once(
-    smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
 ) -> None:
     ctx = smtp_ctx()
     row = queue_one(ctx)
@@ -84,9 +86,9 @@ def test_4xx_retries_after_two_minutes_then_sends_once(
     row = status(ctx, row)
     assert (row.status, row.retries) == ("pending", 1)
     assert "451" in (row.last_error or "")
-    assert row.next_attempt_at == frozen.now + timedelta(minutes=2)
+    assert row.next_attempt_at == hub_clock.now() + timedelta(minutes=2)
     assert delivery.deliver(ctx).sent == 0  # not due yet
-    frozen.advance(minutes=2)
+    hub_clock.advance(minutes=2)
     assert delivery.deliver(ctx).sent == 1
     assert status(ctx, row).status == "sent"
     assert len(smtp_server.mailbox.received) == 1
@@ -107,7 +109,7 @@ def test_5xx_fails_at_once_and_tells_the_admins(smtp_ctx: Any, smtp_server: Smtp
 
 
 def test_retries_run_out_then_fail_for_good(
-    smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
 ) -> None:
     ctx = smtp_ctx()
     row = queue_one(ctx, max_retries=2)
@@ -117,8 +119,8 @@ def test_retries_run_out_then_fail_for_good(
         delivery.deliver(ctx)
         row = status(ctx, row)
         if row.status == "pending":
-            waits.append(row.next_attempt_at - frozen.now)
-            frozen.set(row.next_attempt_at)
+            waits.append(row.next_attempt_at - hub_clock.now())
+            hub_clock.set(row.next_attempt_at)
     assert waits == [timedelta(minutes=2), timedelta(minutes=4)]
     assert (row.status, row.retries) == ("failed", 2)
     assert len(events(ctx, "email.failed")) == 1
@@ -129,7 +131,7 @@ def test_server_down_then_back(
     enable_plugin: Any,
     plugin_context: Any,
     smtp_server: SmtpServer,
-    frozen: Clock,
+    hub_clock: FrozenClock,
     certificates: Any,
 ) -> None:
     enable_plugin("smtp", smtp_config(smtp_server.port))
@@ -144,7 +146,7 @@ def test_server_down_then_back(
     try:
         enable_plugin("smtp", smtp_config(back.port))
         ctx.db.expire_all()  # the test's session keeps rows across commits
-        frozen.advance(minutes=2)
+        hub_clock.advance(minutes=2)
         assert delivery.deliver(plugin_context("smtp")).sent == 3
     finally:
         back.stop()
@@ -153,7 +155,11 @@ def test_server_down_then_back(
 
 
 def test_bad_password_retries_without_losing_mail(
-    enable_plugin: Any, plugin_context: Any, smtp_server: SmtpServer, frozen: Clock, app: Any
+    enable_plugin: Any,
+    plugin_context: Any,
+    smtp_server: SmtpServer,
+    hub_clock: FrozenClock,
+    app: Any,
 ) -> None:
     app.config["SMTP_VERIFY_ON_ENABLE"] = "false"  # let a wrong password be stored
     enable_plugin("smtp", smtp_config(smtp_server.port, password="wrong"))
@@ -167,13 +173,13 @@ def test_bad_password_retries_without_losing_mail(
     enable_plugin("smtp", smtp_config(smtp_server.port))  # the admin fixes the password
     ctx.db.expire_all()  # the test's session keeps rows across commits
     ctx = plugin_context("smtp")
-    frozen.advance(minutes=2)
+    hub_clock.advance(minutes=2)
     assert delivery.deliver(ctx).sent == 1
     assert len(smtp_server.mailbox.received) == 1
 
 
 def test_dropped_connection_mid_batch_resends_only_that_email(
-    smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
 ) -> None:
     ctx = smtp_ctx()
     rows = [queue_one(ctx, to=[f"p{n}@acme.example"]) for n in range(3)]
@@ -182,13 +188,13 @@ def test_dropped_connection_mid_batch_resends_only_that_email(
     assert (report.sent, report.retrying) == (2, 1)
     assert [status(ctx, r).status for r in rows] == ["pending", "sent", "sent"]
     assert smtp_server.mailbox.connections == 2  # reconnected once for the rest
-    frozen.advance(minutes=2)
+    hub_clock.advance(minutes=2)
     assert delivery.deliver(ctx).sent == 1
     got = sorted(r.rcpt_tos[0] for r in smtp_server.mailbox.received)
     assert got == ["p0@acme.example", "p1@acme.example", "p2@acme.example"]
 
 
-def test_recipient_refusals(smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock) -> None:
+def test_recipient_refusals(smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock) -> None:
     """5xx for one recipient is permanent for them; 4xx is retried for them alone."""
     ctx = smtp_ctx()
     smtp_server.mailbox.rcpt_replies = {
@@ -203,7 +209,7 @@ def test_recipient_refusals(smtp_ctx: Any, smtp_server: SmtpServer, frozen: Cloc
     assert row.status == "pending" and row.pending_rcpts == ["full@client.example"]
     assert row.refused["gone@client.example"].startswith("550")
     smtp_server.mailbox.rcpt_replies = {}
-    frozen.advance(minutes=2)
+    hub_clock.advance(minutes=2)
     delivery.deliver(ctx)
     row = status(ctx, row)
     assert row.status == "sent" and row.pending_rcpts is None
@@ -225,20 +231,22 @@ def test_every_recipient_refused_permanently_fails(smtp_ctx: Any, smtp_server: S
     assert len(events(ctx, "email.failed")) == 1
 
 
-def test_rate_limit_per_minute(smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock) -> None:
+def test_rate_limit_per_minute(
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
+) -> None:
     ctx = smtp_ctx(rate_limit_per_minute=2)
     for n in range(5):
         queue_one(ctx, to=[f"p{n}@acme.example"])
     assert delivery.deliver(ctx).sent == 2
     assert delivery.deliver(ctx).sent == 0  # this minute is used up
-    frozen.advance(minutes=1)
+    hub_clock.advance(minutes=1)
     assert delivery.deliver(ctx).sent == 2
-    frozen.advance(minutes=1)
+    hub_clock.advance(minutes=1)
     assert delivery.deliver(ctx).sent == 1
     assert len(smtp_server.mailbox.received) == 5
 
 
-def test_claimed_rows_are_not_claimed_twice(smtp_ctx: Any, frozen: Clock) -> None:
+def test_claimed_rows_are_not_claimed_twice(smtp_ctx: Any, hub_clock: FrozenClock) -> None:
     ctx = smtp_ctx()
     rows = [queue_one(ctx, to=[f"p{n}@acme.example"]) for n in range(3)]
     first = queue.claim(ctx.db, ctx.org.id, 2)
@@ -249,32 +257,32 @@ def test_claimed_rows_are_not_claimed_twice(smtp_ctx: Any, frozen: Clock) -> Non
 
 
 def test_worker_death_mid_send_is_swept_back(
-    smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
 ) -> None:
     ctx = smtp_ctx()
     row = queue_one(ctx)
     [claimed] = queue.claim(ctx.db, ctx.org.id, 10)  # ...and the worker dies here
     assert queue.sweep_expired_leases(ctx.db) == [] and status(ctx, row).status == "sending"
-    frozen.advance(minutes=11)
+    hub_clock.advance(minutes=11)
     queue.sweep_expired_leases(ctx.db)
     ctx.db.commit()
     row = status(ctx, row)
     assert (row.status, row.retries) == ("pending", 1)
-    frozen.advance(minutes=2)
+    hub_clock.advance(minutes=2)
     assert delivery.deliver(ctx).sent == 1
     assert claimed.message_id == row.message_id
 
 
 def test_cancelled_and_scheduled_emails(
-    smtp_ctx: Any, smtp_server: SmtpServer, frozen: Clock
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
 ) -> None:
     ctx = smtp_ctx()
-    later = queue_one(ctx, scheduled_for=frozen.now + timedelta(hours=1))
+    later = queue_one(ctx, scheduled_for=hub_clock.now() + timedelta(hours=1))
     cancelled = queue_one(ctx)
     cancelled.status = "cancelled"
     ctx.db.commit()
     assert delivery.deliver(ctx).sent == 0
-    frozen.advance(hours=1)
+    hub_clock.advance(hours=1)
     assert delivery.deliver(ctx).sent == 1
     assert status(ctx, later).status == "sent" and status(ctx, cancelled).status == "cancelled"
     rows = ctx.db.scalars(select(Email).where(Email.org_id == ctx.org.id)).all()
