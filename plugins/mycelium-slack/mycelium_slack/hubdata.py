@@ -13,13 +13,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub import PluginContext
+from hub import (
+    Client,
+    Deliverable,
+    PluginContext,
+    User,
+    complete_deliverable,
+    render_client,
+    render_deliverable,
+)
 
-# TEMPORARY: until the public API exports these, the only hub.core imports of the plugin.
+# TEMPORARY: the public API has no "disconnect" yet; the plugin's only hub.core import.
 from hub.core import integrations, tokens
-from hub.core.clients import render_client
-from hub.core.deliverables import complete_deliverable, render_deliverable
-from hub.core.models import Client, Deliverable, User
 from hub.plugins import get_plugins
 
 Resource = dict[str, Any]

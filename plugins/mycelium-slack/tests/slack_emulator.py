@@ -59,6 +59,8 @@ class SlackEmulator:
     rate_limited: dict[str, float] = field(default_factory=dict)
     valid_tokens: set[str] = field(default_factory=set)
     codes: dict[str, str] = field(default_factory=dict)
+    rotation: bool = False  # token rotation on: 12-hour tokens and refresh tokens
+    refresh_tokens: set[str] = field(default_factory=set)
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -224,30 +226,42 @@ class SlackEmulator:
             self.client_secret,
         ):
             return self._json({"ok": False, "error": "invalid_client_id"})
+        if form.get("grant_type") == "refresh_token":
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return self._json({"ok": False, "error": "invalid_refresh_token"})
+            self.refresh_tokens.discard(form["refresh_token"])  # rotation: single use
+            return self._json(self._token_answer(install=False))
         if self.codes.pop(form.get("code", ""), None) != form.get("redirect_uri"):
             return self._json({"ok": False, "error": "invalid_code"})
-        token = f"xoxb-emulated-{next(self._counter)}"
+        return self._json(self._token_answer(install=True))
+
+    def _token_answer(self, install: bool) -> dict[str, Any]:
+        n = next(self._counter)
+        token = f"xoxe.xoxb-emulated-{n}" if self.rotation else f"xoxb-emulated-{n}"
         self.valid_tokens.add(token)
-        return self._json(
-            {
-                "ok": True,
-                "access_token": token,
-                "token_type": "bot",
-                "scope": request.args.get("scope", "chat:write,commands"),
-                "bot_user_id": BOT_USER,
-                "app_id": "A0EMU",
-                "team": TEAM,
-                "enterprise": None,
-                "is_enterprise_install": False,
-                "authed_user": {"id": "U0ADMIN"},
-                "incoming_webhook": {
-                    "channel": "#general",
-                    "channel_id": CHANNELS["#general"],
-                    "configuration_url": f"{self.url}/config",
-                    "url": self.webhook_url,
-                },
+        answer: dict[str, Any] = {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "chat:write,commands",
+            "bot_user_id": BOT_USER,
+            "app_id": "A0EMU",
+            "team": TEAM,
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if self.rotation:
+            answer.update(refresh_token=f"xoxe-1-refresh-{n}", expires_in=43200)
+            self.refresh_tokens.add(answer["refresh_token"])
+        if install:
+            answer["authed_user"] = {"id": "U0ADMIN"}
+            answer["incoming_webhook"] = {
+                "channel": "#general",
+                "channel_id": CHANNELS["#general"],
+                "configuration_url": f"{self.url}/config",
+                "url": self.webhook_url,
             }
-        )
+        return answer
 
     def _webhook(self, body: bytes) -> Response:
         payload = json.loads(body)

@@ -299,3 +299,20 @@ def test_daily_job_maps_the_users_of_each_connected_org(app, api, connected, org
     items = api.get("/api/integrations/slack/users").get_json()["items"]
     mapped = {i["email"]: i["slack_user_id"] for i in items}
     assert mapped == {org.admin.email: ADA_SLACK, f"member@{org.org.slug}.example": "U0MAX"}
+
+
+def test_rotating_tokens_are_refreshed_and_installation_details_kept(
+    app, client, api, slack, hub_clock
+):
+    slack.rotation = True
+    connect(client, api, slack)
+    [first] = slack.valid_tokens
+    hub_clock.advance(hours=12)  # Slack's rotating tokens last 12 hours
+    slack.valid_tokens.discard(first)
+    assert call(app, "health_check").ok
+    refresh = slack.calls("oauth.v2.access")[-1]["body"].decode()
+    assert "grant_type=refresh_token" in refresh and "refresh_token=xoxe-1-refresh-" in refresh
+    assert slack.calls("auth.test")[-1]["headers"]["Authorization"] != f"Bearer {first}"
+    with app.app_context():
+        ctx = context(app)
+        assert ctx.secret("oauth.incoming_webhook_url") == slack.webhook_url  # kept
