@@ -59,15 +59,12 @@ def _sign(body: bytes) -> str:
 
 
 def test_public_inbound_route_verifies_its_signature(
-    app: Any, client: Any, api: Any, enable_plugin: Any, org: Any
+    client: Any, api: Any, enable_plugin: Any, plugin_context: Any
 ) -> None:
     enable_plugin("example", CONFIG)
-    with app.app_context():
-        hub.db_session().execute(
-            text("UPDATE integrations SET external_account_id = 'acct-1' WHERE org_id = :org"),
-            {"org": org.id},
-        )
-        hub.db_session().commit()
+    ctx = plugin_context("example")
+    hub.set_external_account_id(ctx, "acct-1")  # what the provider calls this org
+    ctx.db.commit()
     body = b"from outside"
     path = "/api/integrations/example/inbound/acct-1"
     assert (
