@@ -115,6 +115,26 @@ def _seconds_list(value: str) -> tuple[int, ...]:
     return numbers
 
 
+def _rate_limit(value: str) -> str:
+    """A `limits` rate string (`600/minute`, `;` for several); `off` or empty: no limit."""
+    from limits import parse_many
+
+    if value.strip().lower() in ("", "off", "0", "none"):
+        return "off"
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ValueError("expected e.g. `600/minute` or `600/minute;20/second`") from exc
+    return value.strip()
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0 or number == float("inf"):
+        raise ValueError("expected a number >= 0")
+    return number
+
+
 def _var(cfg: dict[str, Any]) -> Path:
     return Path(cfg["HUB_VAR_DIR"])
 
@@ -329,6 +349,50 @@ SETTINGS: list[Setting] = [
         lambda c: 16,
         _positive_int,
         "Webhook requests one worker keeps in flight at once.",
+    ),
+    # ----- connections: rate limits, usage, health, ROI -----
+    Setting(
+        "HUB_API_RATE_LIMIT",
+        lambda c: "600/minute",
+        _rate_limit,
+        "Requests one API key may make, e.g. `600/minute` or `600/minute;20/second`; "
+        "`off` for none. Past it: 429 with `Retry-After`.",
+    ),
+    Setting(
+        "HUB_USAGE_FLUSH_SECONDS",
+        lambda c: 30,
+        _positive_int,
+        "How often provider-call usage recorded in Redis is moved to the database.",
+    ),
+    Setting(
+        "HUB_USAGE_RETENTION_DAYS",
+        lambda c: 90,
+        _positive_int,
+        "Days of usage records and health checks kept for analytics.",
+    ),
+    Setting(
+        "HUB_IDLE_CONNECTION_HOURS",
+        lambda c: 24,
+        _positive_int,
+        "A connection unused this long is refreshed (or tested) so the provider keeps it.",
+    ),
+    Setting(
+        "HUB_ROI_HOURLY_RATE",
+        lambda c: 50.0,
+        _non_negative_float,
+        "Value of one hour saved, for `GET /api/integrations/roi`.",
+    ),
+    Setting(
+        "HUB_ROI_SUBSCRIPTION_PRICE",
+        lambda c: 99.0,
+        _non_negative_float,
+        "Monthly price of the subscription that the ROI report compares the value to.",
+    ),
+    Setting(
+        "HUB_METRICS_TOKEN",
+        lambda c: None,
+        str,
+        "Bearer token `/metrics` requires; unset: `/metrics` is open (bind it privately).",
     ),
 ]
 
