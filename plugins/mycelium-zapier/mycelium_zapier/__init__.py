@@ -1,0 +1,55 @@
+"""Zapier for Mycelium Hub: the hub as a REST-hook backend for a Zapier app.
+
+The hooks below only delegate: ``payloads.py`` shapes events for Zapier, ``samples.py``
+keeps the recent ones for Zap setup and polling, ``subscriptions.py`` manages REST-hook
+subscriptions, ``delivery.py`` sends them signed and retried, ``routes.py`` serves Zapier.
+See docs/zapier.md for building the Zapier app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hub import EventInfo, PluginContext, hookimpl
+from mycelium_zapier import delivery, models, payloads, routes, samples
+from mycelium_zapier.provider import PROVIDER, __version__
+
+__all__ = ["PROVIDER", "__version__", "models"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+RETRY_CRON = "* * * * *"  # retries come due at any time; the first attempt is immediate
+
+
+@hookimpl
+def register_providers(register: Any) -> None:
+    register(PROVIDER)
+
+
+@hookimpl
+def register_routes(register: Any) -> None:
+    register(routes.bp)
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register(str(MIGRATIONS))
+
+
+@hookimpl
+def register_jobs(register: Any) -> None:
+    register("zapier_retries", RETRY_CRON, retry_due)
+
+
+@hookimpl
+def on_event(ctx: PluginContext, event: EventInfo) -> None:
+    """Keep the event for samples, queue it for each subscribed Zap, and send it now."""
+    payload = payloads.of_event(event)
+    samples.remember(ctx.db, event, payload)
+    delivery.fan_out(ctx.db, event, payloads.serialise(payload))
+    delivery.deliver_due(ctx)  # commits the above first: nothing is held during a request
+
+
+def retry_due(ctx: PluginContext) -> None:
+    """Every minute, per organization with Zapier enabled: send the retries that are due."""
+    delivery.deliver_due(ctx)

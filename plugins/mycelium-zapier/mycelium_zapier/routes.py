@@ -1,0 +1,95 @@
+"""Routes under ``/api/integrations/zapier/``: REST-hook subscriptions and sample data.
+
+Zapier calls them with the organization's API key (``Authorization: Bearer ...``):
+subscribing and unsubscribing need an admin key, like registering a webhook; samples
+take any key of the organization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import fields, validate
+
+from hub import NotFound, ValidationError, admin_route, current_context
+from mycelium_zapier import samples, subscriptions
+
+bp = Blueprint("zapier", __name__)
+MAX_SAMPLES = 100
+DEFAULT_SAMPLES = 10
+
+
+class SubscribeSchema(marshmallow.Schema):
+    target_url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    event = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    zap_id = fields.String(validate=validate.Length(max=100), allow_none=True)
+    # the legacy REST-hook body repeats the target here; accepted and ignored
+    subscription_url = fields.String(load_only=True)
+
+
+class SamplesQuerySchema(marshmallow.Schema):
+    limit = fields.Integer(
+        load_default=DEFAULT_SAMPLES, validate=validate.Range(min=1, max=MAX_SAMPLES)
+    )
+
+
+def _load(schema: marshmallow.Schema, data: Any) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = schema.load(data, unknown=marshmallow.RAISE)
+    except marshmallow.ValidationError as exc:
+        details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise ValidationError("Some fields are invalid.", details) from None
+    return loaded
+
+
+def _json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        message = 'Send a JSON object: {"target_url": ..., "event": ...}.'
+        raise ValidationError(message, {"_schema": [message]})
+    return body
+
+
+def _catalogue() -> Mapping[str, str]:
+    """Every event type the hub knows (what GET /api/events/types lists)."""
+    catalogue: Mapping[str, str] = current_app.extensions["hub.event_types"]
+    return catalogue
+
+
+@bp.post("/hooks")
+@admin_route
+def subscribe() -> Any:
+    """Subscribe a Zapier target URL to an event type (REST hook); 201 with its id and secret."""
+    body = _load(SubscribeSchema(), _json_object())
+    created = subscriptions.subscribe(current_context(), body, _catalogue())
+    return jsonify(created), 201
+
+
+@bp.get("/hooks")
+@admin_route
+def list_hooks() -> Any:
+    """The organization's Zapier subscriptions."""
+    return jsonify({"items": subscriptions.listing(current_context()), "next_cursor": None})
+
+
+@bp.delete("/hooks/<int:hook_id>")
+@admin_route
+def unsubscribe(hook_id: int) -> Any:
+    """Unsubscribe (what Zapier calls when a Zap is turned off); 204."""
+    ctx = current_context()
+    subscriptions.remove(ctx.db, subscriptions.owned(ctx, hook_id))
+    ctx.db.commit()
+    return Response(status=204)
+
+
+@bp.get("/samples/<event>")
+def list_samples(event: str) -> Any:
+    """Recent payloads of an event type, newest first (Zapier's performList and polling)."""
+    if event not in _catalogue():
+        raise NotFound(f"Unknown event type {event!r} (see GET /api/events/types).")
+    query = _load(SamplesQuerySchema(), request.args.to_dict())
+    ctx = current_context()
+    return jsonify(samples.recent(ctx.db, ctx.org.id, event, query["limit"]))

@@ -1,0 +1,96 @@
+"""One signed POST to Zapier through the hub's egress guard; every failure is an Outcome."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import requests
+
+from hub import EgressRefused, now, sign_webhook
+from mycelium_zapier.provider import __version__
+from mycelium_zapier.retry import parse_retry_after
+
+USER_AGENT = f"Mycelium-Zapier/{__version__}"
+MAX_RESPONSE_BYTES = 16_384  # kept for the error message; the rest is not read
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one attempt sends: the event id is the webhook-id on every retry."""
+
+    url: str
+    secret: str
+    event_id: str
+    event_type: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    attempted_at: datetime
+    status: int | None = None
+    error: str | None = None
+    timed_out: bool = False
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def gone(self) -> bool:
+        """Zapier's answer once the Zap is off: the subscription must be deleted."""
+        return self.status == 410
+
+
+def headers(message: Message, body: bytes) -> dict[str, str]:
+    """Standard Webhooks headers; the timestamp (and so the signature) is this attempt's."""
+    stamp = int(now().timestamp())
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": message.event_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign_webhook(message.secret, message.event_id, stamp, body),
+        "X-Mycelium-Event": message.event_type,
+    }
+
+
+def _read_some(response: requests.Response, deadline: float) -> str:
+    """A little of the body, then the connection is closed: a slow drip cannot hold us."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(4096):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_RESPONSE_BYTES or time.monotonic() > deadline:
+            break
+    response.close()
+    return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
+
+
+def _error_text(status: int, text: str) -> str | None:
+    if 200 <= status < 300:
+        return None
+    return f"HTTP {status}: {text[:500]}" if text.strip() else f"HTTP {status}"
+
+
+def send(http: requests.Session, message: Message, timeout: float) -> Outcome:
+    """POST `message` signed; nothing raises."""
+    attempted_at, started = now(), time.monotonic()
+    body = message.body.encode()
+    try:
+        response = http.post(
+            message.url, data=body, headers=headers(message, body), timeout=timeout, stream=True
+        )
+        text = _read_some(response, started + 2 * timeout)
+    except requests.Timeout:
+        return Outcome(attempted_at, error=f"Timed out after {timeout:g} s.", timed_out=True)
+    except requests.RequestException as exc:
+        return Outcome(attempted_at, error=f"Connection failed: {str(exc)[:500]}")
+    except EgressRefused as exc:
+        return Outcome(attempted_at, error=f"Refused by the egress guard: {exc}")
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
+    return Outcome(attempted_at, status, _error_text(status, text), False, retry_after)
