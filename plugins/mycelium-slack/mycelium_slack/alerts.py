@@ -13,7 +13,8 @@ _SUMMARY_VALUE = 200
 
 
 def _plugin_title(data: Resource) -> str:
-    integration = data.get("integration") if isinstance(data.get("integration"), dict) else {}
+    found = data.get("integration")
+    integration: dict[str, Any] = found if isinstance(found, dict) else {}
     name = data.get("title") or data.get("plugin") or integration.get("plugin") or "An"
     return str(name)[:1].upper() + str(name)[1:]
 
@@ -57,7 +58,8 @@ def integration_disabled(data: Resource, frame: Frame) -> Message:
 
 def endpoint_disabled(data: Resource, frame: Frame) -> Message:
     """A webhook endpoint was disabled after failing for days (or on 410 Gone)."""
-    endpoint = data.get("endpoint") if isinstance(data.get("endpoint"), dict) else data
+    found = data.get("endpoint")
+    endpoint: dict[str, Any] = found if isinstance(found, dict) else data
     url = endpoint.get("url") or "an endpoint"
     text = f"⛔ Webhook deliveries to `{escape(url)}` are stopped.\n{_reason(data)}"
     return messages.framed(

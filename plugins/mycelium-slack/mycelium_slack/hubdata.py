@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from hub import (
     Client,
@@ -28,6 +28,8 @@ from hub.core import integrations, tokens
 from hub.plugins import get_plugins
 
 Resource = dict[str, Any]
+# The hub's session as hooks and routes get it (``ctx.db``, ``hub.db_session()``).
+Db = Session | scoped_session[Any]
 OPEN = ("todo", "in_progress", "review")
 
 
@@ -40,17 +42,17 @@ class Person:
     name: str
 
 
-def people(session: Session, org_id: int) -> list[Person]:
+def people(session: Db, org_id: int) -> list[Person]:
     rows = session.scalars(select(User).where(User.org_id == org_id).order_by(User.id))
     return [Person(u.id, u.email, u.name) for u in rows]
 
 
-def person(session: Session, org_id: int, user_id: int) -> Person | None:
+def person(session: Db, org_id: int, user_id: int) -> Person | None:
     user = session.scalar(select(User).where(User.org_id == org_id, User.id == user_id))
     return Person(user.id, user.email, user.name) if user else None
 
 
-def _page(session: Session, stmt: Any, limit: int) -> tuple[list[Resource], int]:
+def _page(session: Db, stmt: Any, limit: int) -> tuple[list[Resource], int]:
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = session.scalars(stmt.limit(limit))
     return [render_deliverable(d) for d in rows], int(total or 0)
@@ -61,7 +63,7 @@ def _open(org_id: int) -> Any:
 
 
 def open_deliverables(
-    session: Session, org_id: int, assignee_id: int, limit: int
+    session: Db, org_id: int, assignee_id: int, limit: int
 ) -> tuple[list[Resource], int]:
     """A person's open deliverables, soonest due first (no due date last); and their count."""
     stmt = _open(org_id).where(Deliverable.assignee_id == assignee_id)
@@ -70,7 +72,7 @@ def open_deliverables(
 
 
 def overdue_deliverables(
-    session: Session, org_id: int, now: datetime, limit: int
+    session: Db, org_id: int, now: datetime, limit: int
 ) -> tuple[list[Resource], int]:
     """The organization's open deliverables past due, longest overdue first; and their count."""
     stmt = _open(org_id).where(Deliverable.due_at < now)
@@ -78,14 +80,14 @@ def overdue_deliverables(
 
 
 def client_deliverables(
-    session: Session, org_id: int, client_id: int, limit: int
+    session: Db, org_id: int, client_id: int, limit: int
 ) -> tuple[list[Resource], int]:
     stmt = _open(org_id).where(Deliverable.client_id == client_id)
     order = (Deliverable.due_at.is_(None), Deliverable.due_at, Deliverable.id)
     return _page(session, stmt.order_by(*order), limit)
 
 
-def matching_clients(session: Session, org_id: int, name: str, limit: int) -> list[Resource]:
+def matching_clients(session: Db, org_id: int, name: str, limit: int) -> list[Resource]:
     """Clients named ``name`` (any case); failing that, those whose name contains it."""
     lowered = func.lower(Client.name)
     base = select(Client).where(Client.org_id == org_id).order_by(Client.name, Client.id)
@@ -97,7 +99,7 @@ def matching_clients(session: Session, org_id: int, name: str, limit: int) -> li
     return [render_client(c) for c in found]
 
 
-def complete(session: Session, org: Any, deliverable_id: int, user_id: int) -> Resource:
+def complete(session: Db, org: Any, deliverable_id: int, user_id: int) -> Resource:
     """Complete a deliverable as ``user_id``; records ``deliverable.completed``.
 
     Raises ``NotFound`` (not this org's) or ``Conflict`` (already completed).

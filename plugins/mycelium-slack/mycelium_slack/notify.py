@@ -44,7 +44,8 @@ def frame_for(ctx: PluginContext) -> Frame:
 def channel_for(ctx: PluginContext, event_type: str | None) -> str | None:
     """The event type's own channel, else the default channel; None: the incoming webhook."""
     config = config_of(ctx.config)
-    return config["channels"].get(event_type or "") or config["default_channel"]
+    channel = config["channels"].get(event_type or "") or config["default_channel"]
+    return str(channel) if channel else None
 
 
 def channel_label(ctx: PluginContext, event_type: str | None = None) -> str:

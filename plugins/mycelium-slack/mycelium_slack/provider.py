@@ -107,7 +107,8 @@ class SlackConfigSchema(Schema):
 
 def config_of(stored: dict[str, Any]) -> dict[str, Any]:
     """The stored config with defaults filled in (it was validated when it was saved)."""
-    return SlackConfigSchema().load(stored or {})
+    loaded: dict[str, Any] = SlackConfigSchema().load(stored or {})
+    return loaded
 
 
 def _nested(data: dict[str, Any], key: str) -> dict[str, Any]:

@@ -65,7 +65,8 @@ def _bot_revoked(ctx: Any, event: dict[str, Any]) -> bool:
 
 
 def _disconnect_if_gone(payload: dict[str, Any]) -> None:
-    event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+    found = payload.get("event")
+    event: dict[str, Any] = found if isinstance(found, dict) else {}
     kind, team = event.get("type"), payload.get("team_id")
     if kind not in ("app_uninstalled", "tokens_revoked") or not isinstance(team, str):
         return

@@ -6,8 +6,8 @@ within 5 minutes of the hub's clock, with a constant-time compare.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from hub import InvalidSignature, verify_hmac_signature
 
@@ -41,7 +41,8 @@ def verify(
 
 
 def verify_request(
-    secret: str | None, headers: Mapping[str, str], body: bytes, now: datetime | None = None
+    secret: str | None, headers: Any, body: bytes, now: datetime | None = None
 ) -> None:
-    """:func:`verify` with the timestamp and signature read from the request's headers."""
+    """:func:`verify` with the timestamp and signature read from the request's headers
+    (any mapping with ``get``; werkzeug's Headers ignore case)."""
     verify(secret, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), body, now)

@@ -71,7 +71,7 @@ def respond(app: Flask, form: dict[str, str], budget: float, timeout: float) -> 
     A budget of 0 always answers later (what tests of the slow path use).
     """
     lock, state = threading.Lock(), {"late": budget <= 0}
-    ready: dict[str, Any] = {}
+    ready: dict[str, dict[str, Any]] = {}
 
     def work() -> None:
         reply = work_out(app, form)

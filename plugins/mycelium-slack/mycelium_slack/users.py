@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from hub import now
 from mycelium_slack import hubdata
 from mycelium_slack.blocks import mention
 from mycelium_slack.client import SlackClient, SlackPerson
+from mycelium_slack.hubdata import Db
 from mycelium_slack.models import SlackUser
 
 
@@ -29,7 +29,7 @@ def _by_email(members: Iterable[SlackPerson]) -> dict[str, SlackPerson]:
     return {m.email.lower(): m for m in members if m.email}
 
 
-def _save(session: Session, org_id: int, user: hubdata.Person, member: SlackPerson) -> None:
+def _save(session: Db, org_id: int, user: hubdata.Person, member: SlackPerson) -> None:
     row = session.scalar(
         select(SlackUser).where(SlackUser.org_id == org_id, SlackUser.user_id == user.id)
     )
@@ -42,7 +42,7 @@ def _save(session: Session, org_id: int, user: hubdata.Person, member: SlackPers
     row.synced_at = now()
 
 
-def sync_all(session: Session, org_id: int, slack: SlackClient) -> SyncResult:
+def sync_all(session: Db, org_id: int, slack: SlackClient) -> SyncResult:
     """Match every hub user against ``users.list``; mappings that no longer match go."""
     members = _by_email(slack.people())
     team = hubdata.people(session, org_id)
@@ -57,7 +57,7 @@ def sync_all(session: Session, org_id: int, slack: SlackClient) -> SyncResult:
     return SyncResult(len(matched), len(team) - len(matched))
 
 
-def sync_one(session: Session, org_id: int, user: dict[str, Any], slack: SlackClient) -> bool:
+def sync_one(session: Db, org_id: int, user: dict[str, Any], slack: SlackClient) -> bool:
     """Map one new hub user with ``users.lookupByEmail``; whether Slack knows them."""
     person = hubdata.person(session, org_id, int(user["id"]))
     if person is None:  # deleted since the event
@@ -70,7 +70,7 @@ def sync_one(session: Session, org_id: int, user: dict[str, Any], slack: SlackCl
     return True
 
 
-def slack_id_of(session: Session, org_id: int, user_id: int) -> str | None:
+def slack_id_of(session: Db, org_id: int, user_id: int) -> str | None:
     return session.scalar(
         select(SlackUser.slack_user_id).where(
             SlackUser.org_id == org_id, SlackUser.user_id == user_id
@@ -78,7 +78,7 @@ def slack_id_of(session: Session, org_id: int, user_id: int) -> str | None:
     )
 
 
-def hub_user_of(session: Session, org_id: int, slack_user_id: str) -> int | None:
+def hub_user_of(session: Db, org_id: int, slack_user_id: str) -> int | None:
     """The hub user a Slack member maps to (the first, should two emails differ in case)."""
     return session.scalar(
         select(SlackUser.user_id)
@@ -88,7 +88,7 @@ def hub_user_of(session: Session, org_id: int, slack_user_id: str) -> int | None
     )
 
 
-def mention_for(session: Session, org_id: int, who: dict[str, Any] | None) -> str:
+def mention_for(session: Db, org_id: int, who: dict[str, Any] | None) -> str:
     """``<@U…>`` for a mapped person, else their name, else "Unassigned"."""
     if not who:
         return "Unassigned"
@@ -97,7 +97,7 @@ def mention_for(session: Session, org_id: int, who: dict[str, Any] | None) -> st
     return mention(slack_id, who.get("name"))
 
 
-def mapping(session: Session, org_id: int) -> list[dict[str, Any]]:
+def mapping(session: Db, org_id: int) -> list[dict[str, Any]]:
     """Every hub user with their Slack account, if mapped: what ``GET .../users`` shows."""
     rows = session.scalars(select(SlackUser).where(SlackUser.org_id == org_id))
     mapped = {row.user_id: row for row in rows}
