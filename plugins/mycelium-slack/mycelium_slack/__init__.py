@@ -74,7 +74,8 @@ def on_client_created(ctx: PluginContext, event: EventInfo, client: dict[str, An
 @hookimpl
 def on_event(ctx: PluginContext, event: EventInfo) -> None:
     """Admin alerts and any other event the organization chose to see in Slack."""
-    if event.type not in OWN_HOOKS:
+    about_slack = event.type.startswith("integration.") and event.data.get("plugin") == "slack"
+    if event.type not in OWN_HOOKS and not about_slack:  # Slack cannot report its own outage
         notify.notify(ctx, event, event.data)
 
 

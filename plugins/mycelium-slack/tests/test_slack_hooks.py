@@ -168,6 +168,7 @@ def test_hook_on_event(app, api, connected):
     )
     call(app, "on_event", "client.updated", {"name": "Globex"}, "evt_b")  # not chosen
     call(app, "on_event", "deliverable.overdue", {"id": 1, "title": "x"}, "evt_c")  # own hook
+    call(app, "on_event", "integration.disabled", {"plugin": "slack"}, "evt_e")  # itself
     assert [m["text"] for m in connected.messages] == [
         "🔑 Reconnect Dropbox: its credentials were refused"
     ]
