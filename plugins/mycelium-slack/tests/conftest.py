@@ -6,13 +6,11 @@ from typing import Any
 
 import pytest
 from slack_emulator import Member, SlackEmulator
-from slack_helpers import connect, context
+from slack_helpers import ADA, CLIENT_URL, connect, context
 
 from hub import now
 
 pytest_plugins = ["hub.testing"]
-
-CLIENT_URL = "https://app.mycelium.test"
 
 
 @pytest.fixture
@@ -27,9 +25,6 @@ def slack() -> Iterator[SlackEmulator]:
 def hub_config(hub_config: dict[str, Any], slack: SlackEmulator) -> dict[str, Any]:
     """The hub pointed at the emulator."""
     return {**hub_config, **slack.settings(), "HUB_CLIENT_URL": CLIENT_URL}
-
-
-ADA = "U0ADA"
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from hub import EventInfo, PluginContext, find_integration
 if TYPE_CHECKING:
     from hub.testing import ApiClient
 
+CLIENT_URL = "https://app.mycelium.test"  # HUB_CLIENT_URL in these tests
+ADA = "U0ADA"  # the test org's admin in Slack
+
 
 def connect(client: FlaskClient, api: ApiClient, slack: SlackEmulator) -> None:
     """An admin connects Slack: connect, consent at Slack, the browser follows the callback."""

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from conftest import ADA
+from slack_helpers import ADA
 from werkzeug.serving import make_server
 
 

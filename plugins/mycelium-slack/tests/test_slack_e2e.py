@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ADA, CLIENT_URL
 from slack_emulator import Member
+from slack_helpers import ADA, CLIENT_URL
 from werkzeug.serving import make_server
 
 from hub.jobs import scan_deadlines
