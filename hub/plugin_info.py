@@ -37,7 +37,14 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
 
 def _provider_data(provider: Provider | None) -> dict[str, Any]:
     if provider is None:
-        return {"auth": {"kind": "none"}, "events": [], "config": [], "rate_limits": None}
+        return {
+            "auth": {"kind": "none"},
+            "events": [],
+            "event_types": {},
+            "config": [],
+            "rate_limits": None,
+            "settings": [],
+        }
     limits = provider.rate_limits
     return {
         "auth": _auth(provider.auth, provider.oauth2),

@@ -362,3 +362,17 @@ class TempConfig(Schema):
 def test_register_plugin_fixture_cleans_up(app: Any, register_plugin: Any) -> None:
     register_plugin(ProviderOnly(), "temp")
     assert "temp" in get_plugins(app).names()
+
+
+def test_every_description_has_the_same_shape(installed: Path) -> None:
+    from hub.plugin_info import describe_all
+
+    plugins = Plugins()
+    plugins.add(HooksOnly(), "hooks_only")  # a plugin without a Provider
+    shapes = {name: set(d) for name, d in zip(plugins.names(), describe_all(plugins), strict=True)}
+    assert len({frozenset(keys) for keys in shapes.values()}) == 1, shapes
+
+
+class HooksOnly:
+    @hub.hookimpl
+    def on_event(self, event: Any) -> None: ...
