@@ -227,13 +227,13 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "HUB_RUN_TIMEOUT",
-        lambda c: 30.0,
+        lambda c: 25.0,
         _positive_float,
         "Seconds a hook may run; past it, that run fails with a timeout and is retried.",
     ),
     Setting(
         "HUB_RUN_LEASE",
-        lambda c: 45.0,
+        lambda c: 35.0,
         _positive_float,
         "Seconds a worker holds a claimed run (renewed while its batch runs); a run whose "
         "lease expired (worker killed) is queued again by the run sweeper.",
@@ -264,7 +264,7 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "HUB_RUN_REQUEUE_AFTER",
-        lambda c: 30.0,
+        lambda c: 20.0,
         _positive_float,
         "Seconds after which a due run still `queued` (its job lost, e.g. Redis flushed) "
         "is enqueued again by the run sweeper.",
