@@ -7,7 +7,7 @@ from typing import Any
 from hub import EgressRefused, HealthResult, NeedsReauth, PermanentError, PluginContext, now
 from mycelium_smtp.compose import render_for, require_type, sender_of
 from mycelium_smtp.delivery import open_connection
-from mycelium_smtp.messages import Body, build, new_message_id
+from mycelium_smtp.messages import Body, build, new_message_id, to_bytes
 from mycelium_smtp.transport import AuthFailure, SmtpFailure
 
 
@@ -39,7 +39,7 @@ def send_test(ctx: PluginContext, user: dict[str, Any] | None) -> str:
         connection = open_connection(ctx, "SMTP_TEST_TIMEOUT")
         try:
             accepted = connection.send(
-                sender.address, [address], build(body, sender, now()).as_bytes()
+                sender.address, [address], to_bytes(build(body, sender, now()))
             )
         finally:
             connection.close()

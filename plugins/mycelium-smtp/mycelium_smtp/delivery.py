@@ -10,7 +10,7 @@ from hub import PluginContext, now
 from mycelium_smtp import queue, ratelimit
 from mycelium_smtp.compose import sender_of
 from mycelium_smtp.config import normalized
-from mycelium_smtp.messages import Body, build
+from mycelium_smtp.messages import Body, build, to_bytes
 from mycelium_smtp.models import Email
 from mycelium_smtp.transport import (
     EGRESS_SETTINGS,
@@ -90,7 +90,7 @@ def _bytes(row: Email, mailer: Mailer) -> bytes:
     body = Body(
         row.subject, row.html, row.text, row.message_id, row.to, row.cc, row.unsubscribe_url
     )
-    return build(body, mailer.sender, now()).as_bytes()
+    return to_bytes(build(body, mailer.sender, now()))
 
 
 def send_rows(ctx: PluginContext, mailer: Mailer, rows: list[Email], report: Report) -> None:

@@ -17,6 +17,7 @@ from mycelium_smtp.messages import (
     new_message_id,
     parse_address,
     read_unsubscribe,
+    to_bytes,
     unsubscribe_url,
 )
 
@@ -42,7 +43,7 @@ def sample(**changes: object) -> bytes:
         **changes,
     }
     body = Body(**values)  # type: ignore[arg-type]
-    return build(body, SENDER, datetime(2026, 3, 5, 9, 0, tzinfo=UTC)).as_bytes()
+    return to_bytes(build(body, SENDER, datetime(2026, 3, 5, 9, 0, tzinfo=UTC)))
 
 
 def test_headers_are_well_formed_and_ascii_on_the_wire() -> None:
