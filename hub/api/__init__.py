@@ -18,13 +18,15 @@ from hub.api import (
     plugins,
     runs,
     users,
+    webhooks,
 )
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-# runs before any /integrations/<name> route: /integrations/runs is the core's.
+# runs and webhooks before any /integrations/<name> route: those names are the core's.
 for module in (
     runs,
+    webhooks,
     me,
     org,
     users,

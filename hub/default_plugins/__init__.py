@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 
 # (plugin name, module path); always registered, whatever HUB_LOAD_PLUGINS says.
-DEFAULT_PLUGINS: list[tuple[str, str]] = []
+DEFAULT_PLUGINS: list[tuple[str, str]] = [
+    ("webhooks", "hub.default_plugins.webhooks"),
+]
 
 
 def load_default_plugins() -> list[tuple[str, ModuleType]]:

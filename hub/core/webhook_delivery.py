@@ -1,0 +1,214 @@
+"""Sending webhook deliveries: claim the due ones in bulk, POST them signed, record in bulk.
+
+Claims are one ``UPDATE ... RETURNING`` that sets a lease, so two workers never send the
+same attempt; results are one bulk insert of attempts and one bulk update of deliveries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import func, select, update
+
+from hub.core import clock
+from hub.core.crypto import DecryptionError, KeyRing
+from hub.core.db import AnySession
+from hub.core.signatures import sign_webhook
+from hub.core.webhook_models import (
+    DELIVERIES,
+    PENDING,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from hub.core.webhook_schedule import Policy, parse_retry_after
+from hub.core.webhooks import signing_secrets
+from hub.errors import EgressRefused
+
+log = logging.getLogger(__name__)
+MAX_RESPONSE_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    timeout: float
+    user_agent: str
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    org_id: int
+    endpoint_id: int
+    event_id: str
+    event_type: str
+    body: str
+    attempts: int
+    manual: bool
+    lease_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """An endpoint as it stood when its deliveries were claimed, secrets decrypted."""
+
+    id: int
+    url: str
+    secrets: list[str]
+    enabled: bool
+    failing_since: datetime | None
+    problem: str | None = None  # why nothing can be sent to it (disabled, secret unreadable)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Claimed
+    attempted_at: datetime
+    status: int | None = None
+    duration_ms: int = 0
+    response_body: str | None = None
+    error: str | None = None
+    timed_out: bool = False
+    retry_after: float | None = None
+    sent: bool = True  # False: the endpoint was disabled, nothing went out
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _due(now: datetime) -> Any:
+    return (
+        (WebhookDelivery.state == PENDING)
+        & (WebhookDelivery.next_attempt_at <= now)
+        & (WebhookDelivery.lease_until.is_(None) | (WebhookDelivery.lease_until < now))
+    )
+
+
+def claim(session: AnySession, limit: int, lease: timedelta) -> list[Claimed]:
+    """Lease up to `limit` due deliveries, oldest due first, and commit."""
+    now = clock.now()
+    until = now + lease
+    due = _due(now)
+    ids = (
+        select(WebhookDelivery.id)
+        .where(due)
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id.in_(ids.scalar_subquery()), due)
+        .values(lease_until=until)
+        .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
+    )
+    rows = session.execute(stmt).mappings().all()
+    session.commit()
+    return [Claimed(**row) for row in rows]
+
+
+def load_targets(
+    session: AnySession, keyring: KeyRing, endpoint_ids: set[int], now: datetime
+) -> dict[int, Target]:
+    """The endpoints of a claimed batch, with their signing secrets."""
+    found = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
+    targets = {e.id: _target(keyring, e, now) for e in found}
+    session.commit()
+    return targets
+
+
+def _target(keyring: KeyRing, endpoint: WebhookEndpoint, now: datetime) -> Target:
+    problem = None if endpoint.enabled else "The endpoint is disabled."
+    try:
+        secrets = signing_secrets(keyring, endpoint, now)
+    except DecryptionError:
+        log.error("webhook endpoint %s: its secret cannot be decrypted", endpoint.id)
+        secrets, problem = [], "The endpoint's secret cannot be decrypted (key ring)."
+    return Target(
+        endpoint.id, endpoint.url, secrets, endpoint.enabled, endpoint.failing_since, problem
+    )
+
+
+def next_due(session: AnySession) -> datetime | None:
+    """When the earliest pending delivery no worker holds is due (None: nothing pending)."""
+    now = clock.now()
+    free = WebhookDelivery.lease_until.is_(None) | (WebhookDelivery.lease_until < now)
+    stmt = select(func.min(WebhookDelivery.next_attempt_at)).where(
+        WebhookDelivery.state == PENDING, free
+    )
+    when = session.scalar(stmt)
+    session.commit()
+    return when
+
+
+def headers_for(target: Target, delivery: Claimed, body: bytes, user_agent: str) -> dict[str, str]:
+    """Standard Webhooks headers; the timestamp (and so the signature) is this attempt's."""
+    stamp = int(clock.now().timestamp())
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": user_agent,
+        "webhook-id": delivery.event_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign_webhook(target.secrets, delivery.event_id, stamp, body),
+        "X-Mycelium-Event": delivery.event_type,
+    }
+
+
+def send(
+    http: requests.Session, target: Target, delivery: Claimed, settings: SendSettings
+) -> Outcome:
+    """POST one delivery; every failure becomes an Outcome, nothing raises."""
+    attempted_at, started = clock.now(), time.monotonic()
+    if target.problem is not None:
+        return Outcome(delivery, attempted_at, error=target.problem, sent=False)
+    body = delivery.body.encode()
+    headers = headers_for(target, delivery, body, settings.user_agent)
+    try:
+        response = http.post(
+            target.url, data=body, headers=headers, timeout=settings.timeout, stream=True
+        )
+        text = read_limited(response, started + 2 * settings.timeout)
+    except requests.Timeout:
+        return _failed(delivery, attempted_at, started, f"Timed out after {settings.timeout:g} s.")
+    except requests.RequestException as exc:
+        return _failed(delivery, attempted_at, started, f"Connection failed: {_reason(exc)}")
+    except EgressRefused as exc:
+        return _failed(delivery, attempted_at, started, f"Refused by the egress guard: {exc}")
+    retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
+    return Outcome(
+        delivery, attempted_at, response.status_code, _ms(started), text, None, False, retry_after
+    )
+
+
+def _failed(delivery: Claimed, at: datetime, started: float, error: str) -> Outcome:
+    return Outcome(delivery, at, duration_ms=_ms(started), error=error, timed_out="Timed" in error)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _reason(exc: Exception) -> str:
+    inner: BaseException = exc
+    while inner.__context__ is not None and len(str(inner)) > 300:
+        inner = inner.__context__
+    return str(inner)[:500] or type(exc).__name__
+
+
+def read_limited(response: requests.Response, deadline: float) -> str:
+    """The response body, truncated; a body too long or too slow closes the connection."""
+    chunks: list[bytes] = []
+    size, limit = 0, MAX_RESPONSE_CHARS * 4
+    for chunk in response.iter_content(16384):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit or time.monotonic() > deadline:
+            break
+    response.close()  # fully read: back to the pool; cut short: the connection is dropped
+    return b"".join(chunks)[:limit].decode("utf-8", "replace")[:MAX_RESPONSE_CHARS]

@@ -1,0 +1,158 @@
+"""The delivery pump: one job sends the due deliveries through a small pool of threads.
+
+A job per delivery costs more than the POST itself, so one job claims due deliveries in
+batches, keeps up to a few batches in flight on reused keep-alive connections, and
+records results in bulk as they complete (a slow endpoint holds one thread, not the
+batch). The database stays the truth: a pump that dies leaves leases that expire.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import requests
+
+from hub.core import clock
+from hub.core.crypto import KeyRing
+from hub.core.db import AnySession
+from hub.core.webhook_delivery import (
+    Claimed,
+    Outcome,
+    SendSettings,
+    Target,
+    claim,
+    load_targets,
+    send,
+)
+from hub.core.webhook_models import WebhookDelivery
+from hub.core.webhook_record import record
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.05  # results wait at most this long to be recorded with others
+
+
+@dataclass(frozen=True)
+class PumpSettings:
+    send: SendSettings
+    concurrency: int = 16
+    budget_seconds: float = 5.0  # then the pump yields the worker to other jobs
+
+    @property
+    def lease(self) -> timedelta:
+        """Longer than the worst case of one claimed batch: every request timing out."""
+        rounds = 4  # claims fill up to 4x concurrency
+        return timedelta(seconds=self.budget_seconds + rounds * 2 * self.send.timeout + 60)
+
+
+@dataclass
+class PumpReport:
+    sent: int = 0
+    retries: list[datetime] = field(default_factory=list)
+
+
+class Pump:
+    """Sends due deliveries until none is left or the time budget is spent."""
+
+    def __init__(
+        self,
+        session: AnySession,
+        keyring: KeyRing,
+        http: requests.Session,
+        settings: PumpSettings,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session, self.keyring, self.http = session, keyring, http
+        self.settings, self.rng = settings, rng
+        self.targets: dict[int, Target] = {}
+        self.report = PumpReport()
+
+    def run(self) -> PumpReport:
+        deadline = time.monotonic() + self.settings.budget_seconds
+        low = self.settings.concurrency
+        inflight: dict[Future[Outcome], Claimed] = {}
+        buffer: list[Outcome] = []
+        oldest = 0.0
+        more = True
+        with ThreadPoolExecutor(low, thread_name_prefix="webhooks") as pool:
+            while True:
+                if more and len(inflight) <= low and time.monotonic() < deadline:
+                    more = self._fill(pool, inflight, 4 * low - len(inflight))
+                if not inflight:
+                    break
+                done, _ = wait(inflight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                if done and not buffer:
+                    oldest = time.monotonic()
+                buffer.extend(self._collect(done, inflight))
+                if buffer and self._flush_due(buffer, inflight, oldest):
+                    self._record(buffer)
+                    buffer = []
+            self._record(buffer)
+        return self.report
+
+    def _fill(
+        self, pool: ThreadPoolExecutor, inflight: dict[Future[Outcome], Claimed], room: int
+    ) -> bool:
+        """Claim and submit up to `room` deliveries; whether more may be due."""
+        batch = claim(self.session, room, self.settings.lease)
+        wanted = {d.endpoint_id for d in batch}
+        if wanted:  # re-read every time: an endpoint may have been disabled meanwhile
+            self.targets.update(load_targets(self.session, self.keyring, wanted, clock.now()))
+        for delivery in batch:
+            future = pool.submit(self._send, self.targets[delivery.endpoint_id], delivery)
+            inflight[future] = delivery
+        return len(batch) == room
+
+    def _send(self, target: Target, delivery: Claimed) -> Outcome:
+        try:
+            return send(self.http, target, delivery, self.settings.send)
+        except Exception as exc:  # a bug must not lose the batch: the attempt fails instead
+            log.exception("webhook delivery %s failed unexpectedly", delivery.id)
+            return Outcome(delivery, clock.now(), error=f"Internal error: {type(exc).__name__}")
+
+    @staticmethod
+    def _collect(
+        done: set[Future[Outcome]], inflight: dict[Future[Outcome], Claimed]
+    ) -> list[Outcome]:
+        for future in done:
+            inflight.pop(future)
+        return [future.result() for future in done]
+
+    def _flush_due(
+        self, buffer: list[Outcome], inflight: dict[Future[Outcome], Claimed], oldest: float
+    ) -> bool:
+        full = len(buffer) >= self.settings.concurrency
+        return full or not inflight or time.monotonic() - oldest >= FLUSH_SECONDS
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        touched = {o.delivery.endpoint_id: self.targets[o.delivery.endpoint_id] for o in outcomes}
+        retries = record(self.session, outcomes, touched, self.settings.send.policy, self.rng)
+        self.report.sent += sum(1 for o in outcomes if o.sent)
+        self.report.retries.extend(retries)
+
+
+def send_now(
+    session: AnySession,
+    keyring: KeyRing,
+    http: requests.Session,
+    settings: SendSettings,
+    delivery: WebhookDelivery,
+) -> None:
+    """Send one delivery now, in this process (an admin's test), and record its attempt.
+
+    The delivery must carry a lease so no pump sends it too; nothing is held open
+    while the request is in flight.
+    """
+    claimed = Claimed(**{name: getattr(delivery, name) for name in Claimed.__dataclass_fields__})
+    targets = load_targets(session, keyring, {delivery.endpoint_id}, clock.now())
+    target = targets[delivery.endpoint_id]
+    if not target.enabled:  # an admin may test an endpoint before enabling it again
+        target = replace(target, enabled=True, problem=None if target.secrets else target.problem)
+    outcome = send(http, target, claimed, settings)
+    record(session, [outcome], targets, settings.policy)

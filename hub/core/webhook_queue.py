@@ -1,0 +1,68 @@
+"""Waking the delivery pump: a flag in Redis and at most one queued pump job at a time.
+
+Deliveries are committed first, then the pump is kicked (after the commit, so the job
+finds them). The flag is cleared when a pump starts, so rows committed from then on get a
+pump of their own. If Redis is down nothing is lost: the sweeper kicks the pump later.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from hub.core import clock
+from hub.core.db import AnySession
+from hub.core.dispatch import enqueue_job
+from hub.core.webhook_delivery import next_due
+
+log = logging.getLogger(__name__)
+
+KICK = "hub:webhooks:kick"  # set while a pump job is queued
+KICK_TTL = 10  # seconds: a pump job lost with its flag is replaced after this
+PUMP_JOB = "hub.default_plugins.webhooks.deliver_due"
+PUMP_JOB_TIMEOUT = 300
+_AFTER_COMMIT = "hub.webhooks.kick"
+
+
+def kick(client: redis.Redis) -> bool:
+    """Queue a pump job unless one is queued already; never raises (the sweeper is there)."""
+    try:
+        if client.set(KICK, "1", nx=True, ex=KICK_TTL):
+            enqueue_job(client, PUMP_JOB, timeout=PUMP_JOB_TIMEOUT)
+            return True
+    except redis.RedisError as exc:
+        log.warning("webhook pump not queued (%s); the sweeper will start it", exc)
+    return False
+
+
+def take_kick(client: redis.Redis) -> None:
+    """A pump is starting: deliveries committed from now on queue another."""
+    client.delete(KICK)
+
+
+def kick_after_commit(session: AnySession, client: Any) -> None:
+    """Kick the pump once `session` commits what it holds (deliveries made ready)."""
+    if client is not None:
+        session.info[_AFTER_COMMIT] = client
+
+
+def kick_if_due(session: AnySession, client: redis.Redis) -> bool:
+    """Kick the pump when a delivery no worker holds is due (the sweeper; a pump's end)."""
+    when = next_due(session)
+    return when is not None and when <= clock.now() and kick(client)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    client = session.info.pop(_AFTER_COMMIT, None)
+    if client is not None:
+        kick(client)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

@@ -1,0 +1,193 @@
+"""Recording webhook attempts: one bulk insert, one bulk update, and the endpoints' health.
+
+A success resets an endpoint's failure clock; an endpoint that has only failed for the
+policy's ``disable_after``, or that answered 410 Gone, is disabled and admins are told.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.exc import IntegrityError
+
+from hub.core import clock
+from hub.core.db import AnySession
+from hub.core.webhook_delivery import Outcome, Target
+from hub.core.webhook_models import (
+    ATTEMPTS,
+    DELIVERIES,
+    ENDPOINTS,
+    FAILED,
+    MANUAL,
+    PENDING,
+    SCHEDULED,
+    SUCCEEDED,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from hub.core.webhook_schedule import Policy
+from hub.core.webhooks import disable_endpoint
+
+GONE = 410
+CHANGED = (
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "lease_until",
+    "manual",
+    "last_status",
+    "last_error",
+    "updated_at",
+    "finished_at",
+)
+# Only the worker holding the lease records its attempt's result.
+UPDATE_DELIVERY = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("d_id"), DELIVERIES.c.lease_until == bindparam("d_lease"))
+    .values({name: bindparam(name) for name in CHANGED})
+)
+INSERT_ATTEMPT = ATTEMPTS.insert()
+
+
+def record(
+    session: AnySession,
+    outcomes: list[Outcome],
+    targets: dict[int, Target],
+    policy: Policy,
+    rng: random.Random | None = None,
+) -> list[datetime]:
+    """Store the attempts and the deliveries' new state, and commit; the retry times set."""
+    try:
+        return _record(session, outcomes, targets, policy, rng)
+    except IntegrityError:  # a delivery's endpoint was deleted meanwhile: keep the others
+        session.rollback()
+        ids = [o.delivery.id for o in outcomes]
+        alive = set(
+            session.scalars(
+                WebhookDelivery.__table__.select()
+                .with_only_columns(WebhookDelivery.id)
+                .where(WebhookDelivery.id.in_(ids))
+            )
+        )
+        kept = [o for o in outcomes if o.delivery.id in alive]
+        return _record(session, kept, targets, policy, rng) if kept else []
+
+
+def _record(
+    session: AnySession,
+    outcomes: list[Outcome],
+    targets: dict[int, Target],
+    policy: Policy,
+    rng: random.Random | None,
+) -> list[datetime]:
+    now = clock.now()
+    disabled = update_health(session, outcomes, targets, policy, now)
+    changes = []
+    for outcome in outcomes:
+        stopped = outcome.delivery.endpoint_id in disabled
+        changes.append(
+            delivery_change(outcome, None if stopped else retry_at(outcome, policy, rng), now)
+        )
+    attempts = [attempt_row(o) for o in outcomes if o.sent]
+    if attempts:
+        session.execute(INSERT_ATTEMPT, attempts)
+    if changes:
+        session.execute(UPDATE_DELIVERY, changes)
+    session.commit()
+    return [c["next_attempt_at"] for c in changes if c["next_attempt_at"] is not None]
+
+
+def retry_at(outcome: Outcome, policy: Policy, rng: random.Random | None) -> datetime | None:
+    """When a failed scheduled attempt is tried again (None: done, or a manual attempt)."""
+    d = outcome.delivery
+    if outcome.ok or d.manual or not outcome.sent:
+        return None
+    overloaded = outcome.status == 429 or outcome.timed_out
+    delay = policy.retry_delay(
+        d.attempts + 1, overloaded=overloaded, retry_after=outcome.retry_after, rng=rng
+    )
+    return None if delay is None else outcome.attempted_at + timedelta(seconds=delay)
+
+
+def delivery_change(outcome: Outcome, retry: datetime | None, now: datetime) -> dict[str, Any]:
+    d = outcome.delivery
+    state = SUCCEEDED if outcome.ok else (PENDING if retry else FAILED)
+    error = outcome.error or (None if outcome.ok else f"HTTP {outcome.status}")
+    return {
+        "d_id": d.id,
+        "d_lease": d.lease_until,
+        "state": state,
+        "attempts": d.attempts + (1 if outcome.sent else 0),
+        "next_attempt_at": retry,
+        "lease_until": None,
+        "manual": False,
+        "last_status": outcome.status,
+        "last_error": error,
+        "updated_at": now,
+        "finished_at": None if retry else now,
+    }
+
+
+def attempt_row(outcome: Outcome) -> dict[str, Any]:
+    d = outcome.delivery
+    return {
+        "org_id": d.org_id,
+        "delivery_id": d.id,
+        "attempt": d.attempts + 1,
+        "trigger": MANUAL if d.manual else SCHEDULED,
+        "attempted_at": outcome.attempted_at,
+        "status_code": outcome.status,
+        "duration_ms": outcome.duration_ms,
+        "response_body": outcome.response_body,
+        "error": outcome.error,
+    }
+
+
+def update_health(
+    session: AnySession,
+    outcomes: list[Outcome],
+    targets: dict[int, Target],
+    policy: Policy,
+    now: datetime,
+) -> set[int]:
+    """Reset or start endpoints' failure clocks, disable the hopeless; the disabled ids."""
+    by_endpoint: dict[int, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.sent:
+            by_endpoint[outcome.delivery.endpoint_id].append(outcome)
+    disabled = {eid for eid, target in targets.items() if not target.enabled}
+    healthy, starting = [], []
+    for eid, results in by_endpoint.items():
+        target = targets[eid]
+        if any(o.status == GONE for o in results):
+            _disable(session, eid, "The endpoint answered 410 Gone.", disabled)
+        elif any(o.ok for o in results):
+            healthy.append(eid)
+        elif target.failing_since is None:
+            starting.append(eid)
+        elif policy.should_disable(target.failing_since, now):
+            _disable(session, eid, _failing_reason(policy, target.failing_since), disabled)
+    _mark(session, healthy, {"failing_since": None, "last_success_at": now})
+    _mark(session, starting, {"failing_since": now}, ENDPOINTS.c.failing_since.is_(None))
+    return disabled
+
+
+def _failing_reason(policy: Policy, since: datetime) -> str:
+    days = policy.disable_after / timedelta(days=1)
+    return f"Every delivery failed for {days:g} days, since {since:%Y-%m-%d %H:%M} UTC."
+
+
+def _mark(session: AnySession, ids: list[int], values: dict[str, Any], *where: Any) -> None:
+    if ids:
+        session.execute(update(ENDPOINTS).where(ENDPOINTS.c.id.in_(ids), *where).values(values))
+
+
+def _disable(session: AnySession, endpoint_id: int, reason: str, disabled: set[int]) -> None:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is not None and endpoint.enabled:
+        disable_endpoint(session, endpoint, reason)
+    disabled.add(endpoint_id)

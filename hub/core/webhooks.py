@@ -1,0 +1,288 @@
+"""Outgoing webhooks: endpoints, their secrets, and one delivery per (event x endpoint).
+
+Sending is :mod:`hub.core.webhook_delivery`'s job; the retry rules are
+:mod:`hub.core.webhook_schedule`'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.core import clock, events
+from hub.core.crypto import KeyRing
+from hub.core.db import AnySession
+from hub.core.egress import EgressPolicy
+from hub.core.scoping import get_owned
+from hub.core.signatures import generate_webhook_secret
+from hub.core.webhook_models import (
+    DELIVERIES,
+    FAILED,
+    PENDING,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from hub.errors import Conflict, ValidationError
+
+ALL_EVENTS = "*"
+DISABLED_EVENT = "webhook.endpoint_disabled"
+TEST_EVENT = "webhook.test"
+MAX_PREVIOUS_SECRETS = 10
+RECOVER_LIMIT = 10_000
+EVENT_TYPES = {
+    TEST_EVENT: "A test event an admin sent to one webhook endpoint.",
+    DISABLED_EVENT: "A webhook endpoint was disabled: it answered 410, or failed for days.",
+}
+
+
+class EventLike(Protocol):
+    """An event as hooks see it (hub.EventInfo)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def org_id(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def secret_aad(org_id: int, endpoint_id: int) -> bytes:
+    """Associated data binding an endpoint secret to its org and endpoint."""
+    return f"org={org_id};webhook_endpoint={endpoint_id};field=secret".encode()
+
+
+def check_events(requested: Iterable[str], catalogue: Iterable[str]) -> list[str]:
+    """The subscription list, deduplicated; unknown types are a 400 naming them."""
+    wanted = list(dict.fromkeys(requested))
+    known = set(catalogue) | {ALL_EVENTS}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        message = f"Unknown event types: {', '.join(unknown)} (see GET /api/events/types)."
+        raise ValidationError(message, {"events": [message]})
+    if not wanted:
+        raise ValidationError("Subscribe to at least one event.", {"events": ["Empty."]})
+    return [ALL_EVENTS] if ALL_EVENTS in wanted else wanted
+
+
+def create_endpoint(
+    session: AnySession, keyring: KeyRing, egress: EgressPolicy, org_id: int, fields: dict[str, Any]
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret, shown this once."""
+    endpoint = WebhookEndpoint(
+        org_id=org_id,
+        url=egress.check_url(fields["url"], "url"),
+        events=fields["events"],
+        description=fields.get("description") or "",
+    )
+    session.add(endpoint)
+    session.flush()
+    secret = generate_webhook_secret()
+    endpoint.secret = keyring.encrypt(secret, secret_aad(org_id, endpoint.id))
+    return endpoint, secret
+
+
+def update_endpoint(
+    session: AnySession, egress: EgressPolicy, endpoint: WebhookEndpoint, changes: dict[str, Any]
+) -> WebhookEndpoint:
+    """Change url, events, description or enabled; re-enabling starts the failure clock anew."""
+    if "url" in changes:
+        endpoint.url = egress.check_url(changes["url"], "url")
+    if "events" in changes:
+        endpoint.events = changes["events"]
+    if "description" in changes:
+        endpoint.description = changes["description"] or ""
+    if changes.get("enabled") is True and not endpoint.enabled:
+        endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = True, None, None
+        endpoint.failing_since = None
+    elif changes.get("enabled") is False and endpoint.enabled:
+        disable_endpoint(session, endpoint, "Disabled by an admin.", notify=False)
+    return endpoint
+
+
+def disable_endpoint(
+    session: AnySession, endpoint: WebhookEndpoint, reason: str, notify: bool = True
+) -> None:
+    """Stop sending to `endpoint`: pending deliveries fail; admins hear of it unless they did it."""
+    endpoint.enabled, endpoint.disabled_reason = False, reason
+    endpoint.disabled_at = clock.now()
+    fail_pending(session, [endpoint.id], "The endpoint is disabled.")
+    if notify:
+        events.record(session, endpoint.org_id, DISABLED_EVENT, disabled_payload(endpoint))
+
+
+def disabled_payload(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    failing = endpoint.failing_since
+    return {
+        "endpoint": {"id": endpoint.id, "url": endpoint.url, "description": endpoint.description},
+        "reason": endpoint.disabled_reason,
+        "failing_since": failing.isoformat() if failing else None,
+    }
+
+
+def fail_pending(session: AnySession, endpoint_ids: list[int], reason: str) -> None:
+    """Pending deliveries of these endpoints that no worker holds now fail with `reason`."""
+    now = clock.now()
+    session.execute(
+        update(DELIVERIES)
+        .where(
+            WebhookDelivery.endpoint_id.in_(endpoint_ids),
+            WebhookDelivery.state == PENDING,
+            (WebhookDelivery.lease_until.is_(None)) | (WebhookDelivery.lease_until < now),
+        )
+        .values(state=FAILED, last_error=reason, next_attempt_at=None, finished_at=now)
+    )
+
+
+def rotate_secret(
+    keyring: KeyRing, endpoint: WebhookEndpoint, grace: timedelta
+) -> tuple[str, datetime]:
+    """A new secret; the old one keeps signing until the returned time."""
+    now = clock.now()
+    expires = now + grace
+    kept = [p for p in endpoint.previous_secrets if _expiry(p) > now]
+    if grace > timedelta(0):
+        kept.insert(0, {"secret": endpoint.secret, "expires_at": expires.isoformat()})
+    endpoint.previous_secrets = kept[:MAX_PREVIOUS_SECRETS]
+    secret = generate_webhook_secret()
+    endpoint.secret = keyring.encrypt(secret, secret_aad(endpoint.org_id, endpoint.id))
+    return secret, expires
+
+
+def _expiry(previous: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(previous["expires_at"]).astimezone(UTC)
+
+
+def signing_secrets(keyring: KeyRing, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The current secret, then every previous one still in its grace period."""
+    aad = secret_aad(endpoint.org_id, endpoint.id)
+    stored = [endpoint.secret] + [
+        p["secret"] for p in endpoint.previous_secrets if _expiry(p) > now
+    ]
+    return [keyring.decrypt(token, aad) for token in stored]
+
+
+def envelope(event: EventLike) -> str:
+    """The body every endpoint receives for `event`, serialised once."""
+    stamp = event.created_at.astimezone(UTC).isoformat(timespec="microseconds")
+    body = {
+        "id": event.id,
+        "type": event.type,
+        "timestamp": stamp.replace("+00:00", "Z"),
+        "organization_id": event.org_id,
+        "data": event.data,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return ALL_EVENTS in endpoint.events or event_type in endpoint.events
+
+
+def fan_out(session: AnySession, event: EventLike) -> int:
+    """One pending delivery per enabled endpoint subscribed to `event` (idempotent); how many."""
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.org_id == event.org_id, WebhookEndpoint.enabled.is_(True)
+        )
+    ).all()
+    targets = [e.id for e in endpoints if subscribed(e, event.type)]
+    if not targets:
+        return 0
+    body, now = envelope(event), clock.now()
+    rows = [_new_delivery(event, endpoint_id, body, now) for endpoint_id in targets]
+    session.execute(_insert_ignoring_duplicates(session), rows)
+    return len(rows)
+
+
+def _new_delivery(event: EventLike, endpoint_id: int, body: str, now: datetime) -> dict[str, Any]:
+    return {
+        "org_id": event.org_id,
+        "endpoint_id": endpoint_id,
+        "event_id": event.id,
+        "event_type": event.type,
+        "body": body,
+        "state": PENDING,
+        "attempts": 0,
+        "manual": False,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_ignoring_duplicates(session: AnySession) -> Any:
+    """INSERT that skips a delivery already made for (event, endpoint): a run may repeat."""
+    table = DELIVERIES
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
+def add_manual_delivery(
+    session: AnySession, endpoint: WebhookEndpoint, event: EventLike
+) -> WebhookDelivery:
+    """A delivery an admin asked for (a test): one attempt, never retried."""
+    delivery = WebhookDelivery(
+        org_id=endpoint.org_id,
+        endpoint_id=endpoint.id,
+        event_id=event.id,
+        event_type=event.type,
+        body=envelope(event),
+        manual=True,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def resend(session: AnySession, org_id: int, delivery_id: int) -> WebhookDelivery:
+    """Send a finished delivery once more, now (a manual attempt, not retried)."""
+    delivery = get_owned(session, WebhookDelivery, org_id, delivery_id)
+    endpoint = get_owned(session, WebhookEndpoint, org_id, delivery.endpoint_id)
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it first.")
+    if delivery.state == PENDING:
+        raise Conflict("The delivery is still pending; its next attempt is scheduled.")
+    _requeue(delivery)
+    return delivery
+
+
+def _requeue(delivery: WebhookDelivery) -> None:
+    delivery.state, delivery.manual, delivery.finished_at = PENDING, True, None
+    delivery.next_attempt_at, delivery.lease_until = clock.now(), None
+
+
+def recover(
+    session: AnySession, endpoint: WebhookEndpoint, since: datetime, until: datetime | None
+) -> int:
+    """Queue a manual attempt of every failed delivery created since `since` (capped)."""
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it first.")
+    stmt = select(WebhookDelivery.id).where(
+        WebhookDelivery.endpoint_id == endpoint.id,
+        WebhookDelivery.state == FAILED,
+        WebhookDelivery.created_at >= since,
+    )
+    if until is not None:
+        stmt = stmt.where(WebhookDelivery.created_at < until)
+    ids = list(session.scalars(stmt.order_by(WebhookDelivery.id).limit(RECOVER_LIMIT)))
+    now = clock.now()
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        session.execute(
+            update(DELIVERIES)
+            .where(WebhookDelivery.id.in_(chunk), WebhookDelivery.state == FAILED)
+            .values(state=PENDING, manual=True, next_attempt_at=now, finished_at=None)
+        )
+    return len(ids)
