@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 from apitools import assert_error, event_count, fill, snapshot, warm_up
+from dispatch_tools import make_plugin
 from flask import Flask
 from sqlalchemy import select
+from webhook_tools import LOOPBACK, deliver, running_receiver
 
-from hub.core.models import Base
+from hub.core.models import Base, Run
+from hub.core.webhook_models import WebhookDelivery
 from hub.extensions import db
 
 MARK = "zq9victim"  # in every object the victim owns, so a leak shows in any response
@@ -27,13 +30,16 @@ class Call:
 
     expect: "404" (the victim's object is not found), "refused" (a body refers to the
     victim's object: the same field error as a missing one), "read" (a read of the attacker's
-    own org: no victim data in it), "own" (a change of the attacker's own org only).
+    own org: no victim data in it), "own" (the attacker's own org, whatever the answer: the
+    victim's rows and events stay as they were). `absent` names the victim ids (in the setup)
+    that no listed item may have.
     """
 
     path: str
     expect: str = "404"
     body: Callable[[Ids], dict[str, Any]] | None = None
     field: str | None = None
+    absent: str | None = None
 
 
 def _body(**fields: Any) -> Callable[[Ids], dict[str, Any]]:
@@ -42,6 +48,7 @@ def _body(**fields: Any) -> Callable[[Ids], dict[str, Any]]:
 
 
 PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET")}
+WEBHOOK = "/api/integrations/webhooks/{endpoint}"
 
 ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/me", "GET"): [Call("/api/me", "read")],
@@ -130,20 +137,61 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/integrations/<name>", "PATCH"): [Call("/api/integrations/nosuch", body=_body())],
     ("/api/integrations/<name>", "DELETE"): [Call("/api/integrations/nosuch")],
     ("/api/integrations/<name>/test", "POST"): [Call("/api/integrations/nosuch/test")],
+    ("/api/integrations/runs", "GET"): [
+        Call("/api/integrations/runs", "read", absent="runs"),
+        Call("/api/integrations/runs?plugin=alpha", "read", absent="runs"),
+    ],
+    ("/api/integrations/runs/<int:run_id>/retry", "POST"): [
+        Call("/api/integrations/runs/{run}/retry")
+    ],
+    ("/api/integrations/webhooks", "GET"): [
+        Call("/api/integrations/webhooks", "read", absent="endpoints")
+    ],
+    ("/api/integrations/webhooks", "POST"): [
+        Call(
+            "/api/integrations/webhooks",
+            "own",
+            _body(url="http://127.0.0.1:9/mine", events=["*"]),
+        )
+    ],
+    ("/api/integrations/webhooks/<int:endpoint_id>", "GET"): [Call(WEBHOOK)],
+    ("/api/integrations/webhooks/<int:endpoint_id>", "PATCH"): [
+        Call(WEBHOOK, body=_body(enabled=False))
+    ],
+    ("/api/integrations/webhooks/<int:endpoint_id>", "DELETE"): [Call(WEBHOOK)],
+    ("/api/integrations/webhooks/<int:endpoint_id>/deliveries", "GET"): [
+        Call(WEBHOOK + "/deliveries")
+    ],
+    ("/api/integrations/webhooks/<int:endpoint_id>/recover", "POST"): [
+        Call(WEBHOOK + "/recover?since=2000-01-01T00:00:00Z")
+    ],
+    ("/api/integrations/webhooks/<int:endpoint_id>/rotate-secret", "POST"): [
+        Call(WEBHOOK + "/rotate-secret", body=_body(grace_period_seconds=0))
+    ],
+    ("/api/integrations/webhooks/<int:endpoint_id>/test", "POST"): [Call(WEBHOOK + "/test")],
+    ("/api/integrations/webhooks/deliveries/<int:delivery_id>", "GET"): [
+        Call("/api/integrations/webhooks/deliveries/{delivery}")
+    ],
+    ("/api/integrations/webhooks/deliveries/<int:delivery_id>/resend", "POST"): [
+        Call("/api/integrations/webhooks/deliveries/{delivery}/resend")
+    ],
 }
 
 
-def api_routes(app: Flask) -> set[tuple[str, str]]:
+def api_routes(app: Flask, exclude: set[str]) -> set[tuple[str, str]]:
     return {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api")
+        if rule.rule.startswith("/api") and rule.endpoint not in exclude
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
 
 
 def test_every_api_route_is_walked(app):
-    routes = api_routes(app)
+    # routes that installed plugins mount under /api/integrations/<plugin>/ are each plugin's
+    # to test; every route of the hub itself must be walked here
+    mounted = set(app.extensions.get("hub.plugin_endpoints", {}))
+    routes = api_routes(app, exclude=mounted)
     missing = routes - PUBLIC - set(ROUTES)
     assert not missing, f"add these routes to ROUTES in {__file__}: {sorted(missing)}"
     assert set(ROUTES) <= routes, f"stale entries: {sorted(set(ROUTES) - routes)}"
@@ -157,8 +205,42 @@ def test_public_routes_really_are_public_and_carry_no_org_data(client, org, path
 
 
 @pytest.fixture
-def victim(api, org) -> Ids:
+def hub_config(hub_config: dict[str, Any]) -> dict[str, Any]:
+    return {**hub_config, **LOOPBACK}  # webhook endpoints on a loopback receiver
+
+
+@pytest.fixture
+def receiver() -> Any:
+    yield from running_receiver()
+
+
+def _victim_integrations(app: Flask, api: Any, register_plugin: Any, enable_plugin: Any) -> None:
+    """A plugin only the victim enabled, and a webhook endpoint of the victim's."""
+    register_plugin(make_plugin("alpha", hooks=("on_event",)).obj, "alpha")
+    enable_plugin("alpha")
+
+
+def _dispatched(app: Flask, org_id: int, endpoint_id: int) -> Ids:
+    """Let the workers run; the victim's runs and one delivery to its endpoint."""
+    deliver(app)
+    with app.app_context():
+        runs = list(db.session.scalars(select(Run.id).where(Run.org_id == org_id)))
+        delivery = db.session.scalar(
+            select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id)
+        )
+        db.session.remove()
+    assert runs and delivery, "the setup must give the victim runs and a delivery"
+    return {"runs": runs, "run": runs[0], "delivery": delivery}
+
+
+@pytest.fixture
+def victim(app, api, org, register_plugin, enable_plugin, receiver) -> Ids:
     """The victim organization's objects, every one carrying MARK."""
+    _victim_integrations(app, api, register_plugin, enable_plugin)
+    endpoint = api.post(
+        "/api/integrations/webhooks",
+        json={"url": receiver.url(f"/{MARK}"), "events": ["*"], "description": f"Hook {MARK}"},
+    ).get_json()
     service_type = api.post("/api/service-types", json={"name": f"Type {MARK}"}).get_json()
     client = api.post(
         "/api/clients",
@@ -183,6 +265,9 @@ def victim(api, org) -> Ids:
         "client": client["id"],
         "user": user["id"],
         "deliverable": deliverable["id"],
+        "endpoint": endpoint["id"],
+        "endpoints": [endpoint["id"]],
+        **_dispatched(app, org.id, endpoint["id"]),
     }
 
 
@@ -247,8 +332,11 @@ def test_another_orgs_key_cannot_reach_the_victim(
     elif call.expect == "read":
         assert response.status_code == 200
         assert snapshot(app) == before
+        if call.absent:
+            listed = {item.get("id") for item in response.get_json()["items"]}
+            assert not listed & set(setup[call.absent]), "the victim's rows are listed"
     else:
-        assert response.status_code in (200, 201), text
+        assert response.status_code < 500, text
 
 
 def test_no_cursor_reaches_the_victims_rows(api, other_api, setup):
@@ -259,3 +347,11 @@ def test_no_cursor_reaches_the_victims_rows(api, other_api, setup):
         if cursor:
             page = other_api.get(f"{path}?cursor={cursor}&limit=200")
             assert MARK not in page.get_data(as_text=True)
+
+
+def test_another_orgs_integration_is_not_shown_as_enabled(other_api, setup):
+    """Control for the integration routes: the victim enabled alpha, the attacker did not."""
+    listed = {i["plugin"]: i for i in other_api.get("/api/integrations").get_json()["items"]}
+    assert not listed.get("alpha", {}).get("enabled")
+    answer = other_api.get("/api/integrations/alpha")
+    assert answer.status_code == 404 or answer.get_json()["enabled"] is False
