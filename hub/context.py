@@ -13,7 +13,6 @@ from hub.core import events
 from hub.core.crypto import KeyRing, associated_data
 from hub.core.db import AnySession
 from hub.core.models import Event, Integration, Organization
-from hub.errors import NeedsReauth
 from hub.provider import Provider
 
 
@@ -102,19 +101,25 @@ class PluginContext:
         self._settings = settings
 
     def secret(self, name: str) -> str | None:
-        """A secret config field (or kept token field), decrypted on demand."""
+        """A secret config field (or kept token field), decrypted on demand.
+
+        The refresh token is not among them: only the ``refresh_token`` hook receives it.
+        """
         stored = (self._row.secrets or {}).get(name)
-        if stored is None:
+        if stored is None or name == "oauth.refresh_token":
             return None
         aad = associated_data(self._row.org_id, self._row.id, name)
         return self._keyring.decrypt(stored, aad)
 
     def access_token(self) -> str:
-        """A valid OAuth access token for this integration."""
-        token = self.secret("oauth.access_token")
-        if token is None:
-            raise NeedsReauth(f"{self.provider.title} is not connected.")
-        return token
+        """A valid OAuth access token, refreshed first when it expires within the margin.
+
+        Raises NeedsReauth when the integration is not connected or the provider refused
+        the refresh; ServiceUnavailable or RateLimited when the refresh should be retried.
+        """
+        from hub.core import tokens  # the vault imports this module's type
+
+        return tokens.access_token(self)
 
     def setting(self, name: str) -> Any:
         """A hub or plugin setting (``SLACK_API_BASE``), with its declared default."""

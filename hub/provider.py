@@ -44,6 +44,13 @@ class OAuth2:
     # Turns the token endpoint's JSON into a Token, raising for errors reported with 200
     # (Slack's {"ok": false}); None: the standard RFC 6749 response.
     parse_token_response: Callable[[dict[str, Any]], Token] | None = None
+    # Standard responses: the field naming the account (Dropbox's "account_id"), and the
+    # other fields kept as secrets ``oauth.<field>``.
+    account_id_field: str | None = None
+    keep_fields: tuple[str, ...] = ()
+    # "rfc7009": POST token=<refresh or access token> with client credentials;
+    # "bearer": POST with the access token as ``Authorization: Bearer``.
+    revoke_style: Literal["rfc7009", "bearer"] = "rfc7009"
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ class Token:
     token_type: str = "bearer"
     external_account_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # kept as secrets (webhook URLs, ids)
+    # Seconds until expiry, when the parser has no clock: the core sets ``expires_at``.
+    expires_in: int | None = None
 
 
 @dataclass(frozen=True)

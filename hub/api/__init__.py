@@ -6,6 +6,7 @@ from flask import Blueprint, Flask
 
 from hub.api import (
     clients,
+    connections,
     deliverables,
     errors,
     events,
@@ -17,6 +18,7 @@ from hub.api import (
     plugin_routes,
     plugins,
     runs,
+    status,
     users,
     webhooks,
 )
@@ -35,6 +37,8 @@ for module in (
     events,
     health,
     openapi,
+    connections,
+    status,
     plugins,
     integrations,
 ):
@@ -44,4 +48,5 @@ for module in (
 def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(api)
+    app.register_blueprint(status.metrics_bp)
     plugin_routes.init_app(app)

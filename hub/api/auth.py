@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import update
 
 from hub.core import clock
@@ -48,6 +48,9 @@ def _touch(key: ApiKey) -> None:
 def authenticate(role: str | None = None) -> Caller:
     """The caller of this request; Unauthorized or Forbidden otherwise."""
     key = find_api_key(db.session, _bearer())
+    limiter = current_app.extensions.get("hub.limiter")
+    if limiter is not None:  # per key: 429 with Retry-After past HUB_API_RATE_LIMIT
+        limiter.check_api_key(key.id)
     org = db.session.get(Organization, key.org_id)
     if org is None:
         raise Unauthorized("Unknown API key.")

@@ -6,6 +6,7 @@ from types import ModuleType
 
 # (plugin name, module path); always registered, whatever HUB_LOAD_PLUGINS says.
 DEFAULT_PLUGINS: list[tuple[str, str]] = [
+    ("oauth_refresh", "hub.default_plugins.oauth_refresh"),
     ("webhooks", "hub.default_plugins.webhooks"),
 ]
 

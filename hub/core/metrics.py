@@ -1,0 +1,119 @@
+"""``/metrics`` in Prometheus' text format, computed at scrape time.
+
+Web and workers are separate processes, so nothing is counted in process memory: runs
+and integrations come from the database, the provider-call latency histogram and the
+rate-limit deferrals from Redis counters the recorder and the limiter keep, the queue
+depth from RQ. Every scrape builds its own registry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from rq import Queue
+from sqlalchemy import func, select
+
+from hub.core.db import AnySession
+from hub.core.models import Integration, Run
+from hub.core.ratelimit import DEFERRALS_KEY
+from hub.core.usage import LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
+
+QUEUES = ("hub",)
+
+
+def _hash(client: redis.Redis, key: str) -> dict[str, str]:
+    raw: dict[Any, Any] = client.hgetall(key)
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def _latency(client: redis.Redis) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(
+        "hub_provider_call_duration_seconds",
+        "Duration of provider calls made through ctx.http.",
+        labels=["plugin"],
+    )
+    counts: dict[str, dict[str, float]] = defaultdict(dict)
+    for field, value in _hash(client, LATENCY_KEY).items():
+        plugin, _, bucket = field.rpartition("|")
+        counts[plugin][bucket] = float(value)
+    for plugin, buckets in sorted(counts.items()):
+        running, cumulative = 0.0, []
+        for bound in [*(str(b) for b in LATENCY_BUCKETS), "+Inf"]:
+            running += buckets.get(bound, 0.0)
+            cumulative.append((bound, running))
+        family.add_metric([plugin], cumulative, sum_value=buckets.get("sum", 0.0))
+    return family
+
+
+def _deferrals(client: redis.Redis) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "hub_rate_limit_deferrals",
+        "Provider calls deferred by a rate limit: our quota, or the provider's 429.",
+        labels=["plugin", "source"],
+    )
+    for field, value in sorted(_hash(client, DEFERRALS_KEY).items()):
+        plugin, _, source = field.rpartition("|")
+        family.add_metric([plugin, source], float(value))
+    return family
+
+
+def _queues(client: redis.Redis) -> GaugeMetricFamily:
+    family = GaugeMetricFamily("hub_queue_depth", "Jobs and items waiting.", labels=["queue"])
+    for name in QUEUES:
+        family.add_metric([name], float(Queue(name, connection=client).count))
+    family.add_metric(["usage_pending"], float(client.llen(PENDING_KEY)))
+    return family
+
+
+def _runs(session: AnySession) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "hub_runs", "Runs by plugin and state (outcome).", labels=["plugin", "state"]
+    )
+    stmt = select(Run.plugin, Run.state, func.count()).group_by(Run.plugin, Run.state)
+    for plugin, state, count in sorted(session.execute(stmt)):
+        family.add_metric([plugin, state], float(count))
+    return family
+
+
+def _integrations(session: AnySession) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "hub_integrations", "Integrations by plugin and status.", labels=["plugin", "status"]
+    )
+    stmt = select(Integration.plugin, Integration.status, func.count()).group_by(
+        Integration.plugin, Integration.status
+    )
+    for plugin, status, count in sorted(session.execute(stmt)):
+        family.add_metric([plugin, status], float(count))
+    return family
+
+
+class ScrapeCollector(Collector):
+    """Reads everything once per scrape."""
+
+    def __init__(self, session: AnySession, client: redis.Redis) -> None:
+        self.session = session
+        self.client = client
+
+    def collect(self) -> Iterator[Metric]:
+        yield _runs(self.session)
+        yield _integrations(self.session)
+        yield _latency(self.client)
+        yield _deferrals(self.client)
+        yield _queues(self.client)
+
+
+def render(session: AnySession, client: redis.Redis) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ScrapeCollector(session, client))
+    return generate_latest(registry)

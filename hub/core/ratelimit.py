@@ -1,0 +1,116 @@
+"""Rate limits in Redis (the ``limits`` library): provider quotas per org, the API per key.
+
+A provider's :class:`hub.RateLimits` become one window each, per organization x provider.
+Seconds and minutes are moving windows (exact, bounded memory); hours and days are fixed
+windows (one counter each, since a moving window of a million calls is a million entries).
+Every window is first tested and only then hit, so a call refused by one window does not
+use up the others; each hit is one atomic Lua script, so concurrent workers never overshoot.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from limits import RateLimitItem, parse_many
+from limits.limits import (
+    RateLimitItemPerDay,
+    RateLimitItemPerHour,
+    RateLimitItemPerMinute,
+    RateLimitItemPerSecond,
+)
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
+
+from hub.errors import RateLimited
+from hub.provider import Provider, RateLimits
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "hub:limits"
+DEFERRALS_KEY = "hub:metrics:rate_limit_deferrals"  # hash: "<plugin>|<source>" -> count
+
+Window = tuple[RateLimiter, RateLimitItem]
+
+
+def parse_api_limit(value: str) -> tuple[RateLimitItem, ...]:
+    """``HUB_API_RATE_LIMIT``: ``600/minute`` (``;`` for several); empty or ``off``: none."""
+    if value.strip().lower() in ("", "off", "0", "none"):
+        return ()
+    try:
+        return tuple(parse_many(value))
+    except ValueError as exc:
+        raise ValueError("expected e.g. `600/minute` or `600/minute;20/second`") from exc
+
+
+def count_deferral(client: redis.Redis, plugin: str, source: str) -> None:
+    """One more run deferred by a rate limit (``source``: quota or provider), for /metrics."""
+    try:
+        client.hincrby(DEFERRALS_KEY, f"{plugin}|{source}", 1)
+    except redis.RedisError as exc:
+        log.warning("rate-limit deferral not counted: %s", exc)
+
+
+class Limiter:
+    """The windows of every provider and API key, on the app's Redis."""
+
+    def __init__(self, client: redis.Redis, api_limit: tuple[RateLimitItem, ...] = ()) -> None:
+        storage = RedisStorage(
+            "redis://", connection_pool=client.connection_pool, key_prefix=KEY_PREFIX
+        )
+        self.redis = client
+        self.moving = MovingWindowRateLimiter(storage)
+        self.fixed = FixedWindowRateLimiter(storage)
+        self.api_windows: list[Window] = [(self.moving, item) for item in api_limit]
+        self._provider_windows: dict[RateLimits, list[Window]] = {}
+
+    def windows_of(self, limits: RateLimits) -> list[Window]:
+        if limits not in self._provider_windows:
+            spec: list[tuple[int | None, type[RateLimitItem], RateLimiter]] = [
+                (limits.per_second, RateLimitItemPerSecond, self.moving),
+                (limits.per_minute, RateLimitItemPerMinute, self.moving),
+                (limits.per_hour, RateLimitItemPerHour, self.fixed),
+                (limits.per_day, RateLimitItemPerDay, self.fixed),
+            ]
+            self._provider_windows[limits] = [
+                (strategy, item(amount)) for amount, item, strategy in spec if amount
+            ]
+        return self._provider_windows[limits]
+
+    def _take(self, windows: list[Window], ids: tuple[str, ...]) -> float | None:
+        """Use one call of every window; None, or the seconds until the full one has room."""
+        for strategy, item in windows:
+            if not strategy.test(item, *ids):
+                return self._wait(strategy, item, ids)
+        for strategy, item in windows:
+            if not strategy.hit(item, *ids):  # another process took the last slot meanwhile
+                return self._wait(strategy, item, ids)
+        return None
+
+    def _wait(self, strategy: RateLimiter, item: RateLimitItem, ids: tuple[str, ...]) -> float:
+        reset = strategy.get_window_stats(item, *ids).reset_time
+        return max(0.1, round(reset - time.time(), 3))
+
+    def check_provider(self, org_id: int, provider: Provider) -> None:
+        """``app.extensions["hub.quota"]``: take one call of the org's quota, or RateLimited."""
+        if provider.rate_limits is None:
+            return
+        wait = self._take(
+            self.windows_of(provider.rate_limits), ("provider", provider.name, str(org_id))
+        )
+        if wait is not None:
+            count_deferral(self.redis, provider.name, "quota")
+            raise RateLimited(wait, f"{provider.title}: this organization's quota is used up.")
+
+    def check_api_key(self, key_id: int) -> None:
+        """One request of an API key; RateLimited (429 with Retry-After) past the limit."""
+        if not self.api_windows:
+            return
+        try:
+            wait = self._take(self.api_windows, ("api", str(key_id)))
+        except redis.RedisError as exc:  # the API keeps answering without Redis
+            log.warning("API rate limit not checked: %s", exc)
+            return
+        if wait is not None:
+            raise RateLimited(wait, "Too many requests for this API key; slow down.")

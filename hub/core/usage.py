@@ -1,0 +1,177 @@
+"""Usage of providers: every ctx.http call recorded cheaply in Redis, then moved to the DB.
+
+The recorder runs inside ``ctx.http``, so it does one pipelined Redis round trip (a list
+push and the latency histogram's counters) and never touches the database. ``drain``
+moves the pending records into ``usage_records`` in batches, exactly once even when
+several workers drain at the same time (a Redis lock, and each record's unique ``uid``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import BigInteger, Float, Index, String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from hub.core import clock
+from hub.core.models import Base, OrgScoped
+from hub.core.ratelimit import DEFERRALS_KEY
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "hub:usage:pending"
+DRAIN_LOCK = "hub:usage:drain"
+LATENCY_KEY = "hub:metrics:provider_latency"  # hash: "<plugin>|<bucket>" -> count
+# Upper bounds (seconds) of the provider call latency histogram.
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+BATCH = 500
+
+
+class UsageRecord(OrgScoped, Base):
+    """One provider call made through ``ctx.http``."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (
+        Index("ix_usage_records_org_plugin_at", "org_id", "plugin", "created_at"),
+        Index("ix_usage_records_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    plugin: Mapped[str] = mapped_column(String(64))
+    feature: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10))
+    status: Mapped[int]  # the HTTP status; 0 when no answer came (timeout, refused)
+    ok: Mapped[bool]
+    duration_ms: Mapped[float] = mapped_column(Float)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    hour: Mapped[int]  # hours since the epoch: per-hour breakdowns on any database
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the recorder is told about one call."""
+
+    uid: str  # makes moving it to the database idempotent
+    org_id: int
+    plugin: str
+    feature: str
+    method: str
+    status: int
+    duration_ms: float
+    bytes: int
+    at: float  # epoch seconds
+
+
+def latency_bucket(seconds: float) -> str:
+    """The histogram bucket (its upper bound, as Prometheus spells it) of a duration."""
+    for bound in LATENCY_BUCKETS:
+        if seconds <= bound:
+            return str(bound)
+    return "+Inf"
+
+
+class UsageRecorder:
+    """``app.extensions["hub.usage"]``: called by ``ctx.http`` after every provider call."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def __call__(
+        self,
+        *,
+        org_id: int,
+        plugin: str,
+        feature: str | None = None,
+        method: str = "GET",
+        status: int = 0,
+        duration: float = 0.0,
+        size: int = 0,
+    ) -> None:
+        usage = Usage(
+            secrets.token_hex(12),
+            org_id,
+            plugin,
+            (feature or "other")[:100],
+            method.upper()[:10],
+            int(status),
+            round(duration * 1000, 3),
+            int(size),
+            clock.now().timestamp(),
+        )
+        self.record(usage)
+
+    def record(self, usage: Usage) -> None:
+        """One round trip; a Redis failure is logged, never raised into the plugin's call."""
+        bucket = latency_bucket(usage.duration_ms / 1000)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.rpush(PENDING_KEY, json.dumps(asdict(usage), separators=(",", ":")))
+            pipe.hincrby(LATENCY_KEY, f"{usage.plugin}|{bucket}", 1)
+            pipe.hincrbyfloat(LATENCY_KEY, f"{usage.plugin}|sum", usage.duration_ms / 1000)
+            if usage.status == 429:  # the provider deferred the run (ctx.http raises RateLimited)
+                pipe.hincrby(DEFERRALS_KEY, f"{usage.plugin}|provider", 1)
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("usage not recorded: %s", exc)
+
+
+def _row(raw: Any) -> dict[str, Any]:
+    data = json.loads(raw)
+    at = datetime.fromtimestamp(data["at"], UTC)
+    return {
+        "uid": data["uid"],
+        "org_id": data["org_id"],
+        "plugin": data["plugin"],
+        "feature": data["feature"],
+        "method": data["method"],
+        "status": data["status"],
+        "ok": 0 < data["status"] < 400,
+        "duration_ms": data["duration_ms"],
+        "bytes": data["bytes"],
+        "created_at": at,
+        "hour": int(data["at"] // 3600),
+    }
+
+
+def _insert(session: Session, raws: list[Any]) -> int:
+    """Insert a batch, skipping records a crashed drain already wrote."""
+    rows = [_row(raw) for raw in raws]
+    uids = [row["uid"] for row in rows]
+    seen = set(session.scalars(select(UsageRecord.uid).where(UsageRecord.uid.in_(uids))))
+    fresh = [UsageRecord(**row) for row in rows if row["uid"] not in seen]
+    session.add_all(fresh)
+    session.commit()
+    return len(fresh)
+
+
+def drain(session: Session, client: redis.Redis, limit: int = 50_000) -> int:
+    """Move pending records into the database; how many were written."""
+    lock = client.lock(DRAIN_LOCK, timeout=300)
+    if not lock.acquire(blocking=False):
+        return 0  # another process is draining
+    written = 0
+    try:
+        while written < limit:
+            raws = list(client.lrange(PENDING_KEY, 0, BATCH - 1))
+            if not raws:
+                break
+            written += _insert(session, raws)
+            client.ltrim(PENDING_KEY, len(raws), -1)
+    finally:
+        lock.release()
+    return written
+
+
+def prune(session: Session, days: int) -> None:
+    """Forget usage older than the retention period."""
+    cutoff = clock.now() - timedelta(days=days)
+    session.execute(delete(UsageRecord).where(UsageRecord.created_at < cutoff))
+    session.commit()
