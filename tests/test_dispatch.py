@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dispatch_tools import events_of, integration_of, make_plugin, runs_of
+from rq import Queue
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
@@ -93,6 +94,7 @@ def test_the_request_succeeds_when_redis_is_down_and_the_sweeper_dispatches_late
     alpha = make_plugin("alpha", hooks=("on_client_created",))
     register_plugin(alpha.obj, "alpha")
     enable_plugin("alpha")
+    run_jobs(app)
     working = app.extensions["hub.redis"]
     app.extensions["hub.redis"] = type(working).from_url("unix:///nonexistent/redis.sock")
     try:
@@ -110,6 +112,7 @@ def test_the_request_succeeds_when_redis_is_down_and_the_sweeper_dispatches_late
 
 def test_the_outbox_sweeper_leaves_fresh_events_to_their_own_push(app, api, hub_clock):
     create_client(api)
+    app.extensions["hub.redis"].delete(dispatch.PENDING)  # the push was lost
     with app.app_context():
         assert dispatch.sweep_outbox(db.session, app) == 0
         hub_clock.advance(seconds=app.config["HUB_OUTBOX_GRACE"] + 1)
@@ -187,3 +190,18 @@ def test_dispatch_cost_does_not_grow_with_the_number_of_organizations(
     for number in range(40):
         enable_plugin("alpha", org=make_org(app, f"Agency {number}"))
     assert _statements_to_dispatch_one_event(app, api) == few
+
+
+def test_the_outbox_sweeper_does_not_repush_a_backlog_but_keeps_it_draining(app, api, hub_clock):
+    create_client(api)  # its id waits in the pending list
+    redis = app.extensions["hub.redis"]
+    queue = Queue(dispatch.QUEUE, connection=redis)
+    queue.empty()  # the drain job was lost
+    redis.delete(dispatch.KICK)
+    hub_clock.advance(seconds=app.config["HUB_OUTBOX_GRACE"] + 1)
+    with app.app_context():
+        assert dispatch.sweep_outbox(db.session, app) == 0
+    assert redis.llen(dispatch.PENDING) == 1  # not pushed twice
+    assert queue.count == 1  # a drain job again
+    run_jobs(app)
+    assert events_of(app, "client.created")[0].dispatched_at is not None

@@ -42,8 +42,22 @@ def target_plugin(event: Event) -> str | None:
     return None
 
 
+class HookTable:
+    """The event hooks each plugin implements, looked up once per batch (pluggy's is slow)."""
+
+    def __init__(self, plugins: Plugins) -> None:
+        self.plugins = plugins
+        self._found: dict[tuple[str, str], list[str]] = {}
+
+    def event_hooks(self, plugin: str, event_type: str) -> list[str]:
+        key = (plugin, event_type)
+        if key not in self._found:
+            self._found[key] = self.plugins.event_hooks(plugin, event_type)
+        return self._found[key]
+
+
 def hooks_to_call(
-    plugins: Plugins, integration: Integration, event: Event
+    table: HookTable, integration: Integration, event: Event
 ) -> list[tuple[str, dict[str, Any]]]:
     """(hook, resource kwargs) a run of `event` calls: its event hook, then on_event.
 
@@ -53,7 +67,7 @@ def hooks_to_call(
     target = target_plugin(event)
     noun = event.type.partition(".")[0]
     calls: list[tuple[str, dict[str, Any]]] = []
-    for hook in plugins.event_hooks(integration.plugin, event.type):
+    for hook in table.event_hooks(integration.plugin, event.type):
         if hook == "on_event" and integration.enabled:
             calls.append((hook, {}))
         elif hook != "on_event" and target in (None, integration.plugin):
@@ -118,8 +132,9 @@ def insert_ignoring_conflicts(
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(rows).on_conflict_do_nothing().returning(returning)
-    return list(session.scalars(stmt))
+    # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues")
+    stmt = insert(model).on_conflict_do_nothing().returning(returning)
+    return list(session.scalars(stmt, rows))
 
 
 def _always_on_rows(
@@ -160,13 +175,13 @@ def integrations_by_org(
     return grouped
 
 
-def wants(plugins: Plugins, integration: Integration, event: Event) -> bool:
+def wants(table: HookTable, integration: Integration, event: Event) -> bool:
     """Does this integration get a run of `event`? (a disabled one only for news about itself)"""
-    if integration.plugin not in plugins.providers:
+    if integration.plugin not in table.plugins.providers:
         return False
     if not integration.enabled and target_plugin(event) != integration.plugin:
         return False
-    return bool(hooks_to_call(plugins, integration, event))
+    return bool(hooks_to_call(table, integration, event))
 
 
 def _run_row(event: Event, integration: Integration, now: datetime) -> dict[str, Any]:
@@ -201,11 +216,12 @@ def dispatch_events(session: AnySession, plugins: Plugins, event_ids: list[str])
         session.commit()
         return []
     by_org = integrations_by_org(session, plugins, {e.org_id for e in events}, now)
+    table = HookTable(plugins)
     rows = [
         _run_row(event, integration, now)
         for event in events
         for integration in by_org[event.org_id]
-        if wants(plugins, integration, event)
+        if wants(table, integration, event)
     ]
     run_ids = insert_ignoring_conflicts(session, Run, rows, Run.id)
     session.execute(
@@ -237,8 +253,15 @@ def sweep_outbox(session: AnySession, app: AppLike, everything: bool = False) ->
 
     Events younger than HUB_OUTBOX_GRACE are left to their own push unless `everything`.
     """
+    client = app.extensions["hub.redis"]
+    if not everything and client.llen(PENDING):
+        # Workers are behind, not lost: re-pushing the backlog would only duplicate it.
+        # Make sure a drain job exists; lost pushes are found once the list is empty.
+        if client.set(KICK, "1", nx=True, ex=KICK_TTL):
+            enqueue_job(client, "hub.jobs.drain_events", timeout=drain_job_timeout(app.config))
+        return 0
     ids = undispatched(session, None if everything else float(app.config["HUB_OUTBOX_GRACE"]))
     if ids:
         log.info("outbox sweeper: %d undispatched event(s)", len(ids))
-        push_events(app.extensions["hub.redis"], ids, drain_job_timeout(app.config))
+        push_events(client, ids, drain_job_timeout(app.config))
     return len(ids)

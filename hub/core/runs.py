@@ -3,19 +3,22 @@ and records every outcome (policy in outcomes.py).
 
 A batch costs a handful of statements however many runs it holds: one UPDATE claims
 them all (``WHERE state = 'queued'``, so a duplicated job finds nothing), one SELECT loads
-what the hooks need, and the successes are written together at the end. A hook that
-touched the database (``ctx.emit``, its own tables) is committed with its run's success;
-a hook that failed has its changes rolled back before its failure is recorded.
+what the hooks need, and the successes are written together at the end. What a hook did
+in the database (``ctx.emit``, its own tables) is committed as soon as it returns; a hook
+that failed has its changes rolled back before its failure is recorded. A worker dying
+between a hook and the batch's end leaves the run to be performed again (hooks are
+idempotent by event id).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import scoped_session
 
@@ -23,7 +26,7 @@ from hub.context import EventInfo
 from hub.core import clock
 from hub.core.contexts import AppLike, build_context
 from hub.core.db import AnySession, scope_to_org
-from hub.core.dispatch import hooks_to_call, target_plugin
+from hub.core.dispatch import HookTable, hooks_to_call, target_plugin
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.outcomes import OK, Claimed, Outcome, outcome_of, record_failure
 from hub.core.timeouts import HookTimeout, deadline
@@ -85,8 +88,9 @@ def _refusal(plugins: Plugins, item: Claimed) -> Outcome | None:
     return None
 
 
-def _call_hooks(app: AppLike, session: AnySession, plugins: Plugins, item: Claimed) -> None:
-    calls = hooks_to_call(plugins, item.integration, item.event)
+def _call_hooks(app: AppLike, session: AnySession, table: HookTable, item: Claimed) -> None:
+    plugins = table.plugins
+    calls = hooks_to_call(table, item.integration, item.event)
     if not calls:
         return
     ctx = build_context(app, session, item.integration)
@@ -102,15 +106,17 @@ def _call_hooks(app: AppLike, session: AnySession, plugins: Plugins, item: Claim
                 )
 
 
-def perform(app: AppLike, session: AnySession, item: Claimed) -> Outcome:
+def perform(
+    app: AppLike, session: AnySession, item: Claimed, table: HookTable | None = None
+) -> Outcome:
     """Call the run's hooks (its event hook, then on_event) under one deadline."""
-    plugins: Plugins = app.extensions["hub.plugins"]
-    refusal = _refusal(plugins, item)
+    table = table or HookTable(app.extensions["hub.plugins"])
+    refusal = _refusal(table.plugins, item)
     if refusal is not None:
         return refusal
     scope_to_org(session, item.org.id)
     try:
-        _call_hooks(app, session, plugins, item)
+        _call_hooks(app, session, table, item)
     except (Exception, HookTimeout) as exc:
         log.warning("run %s (%s, %s) failed: %r", item.run.id, item.run.plugin, item.event.id, exc)
         return outcome_of(exc)
@@ -126,7 +132,11 @@ def _touched(session: AnySession) -> bool:
 
 
 def _fence(items: Sequence[Claimed]) -> Any:
-    return tuple_(Run.id, Run.attempts).in_([(i.run.id, i.attempts) for i in items])
+    """These runs at the attempt we claimed (a re-claimed run has moved on)."""
+    by_attempt: dict[int, list[int]] = defaultdict(list)
+    for item in items:
+        by_attempt[item.attempts].append(item.run.id)
+    return or_(*(and_(Run.attempts == n, Run.id.in_(ids)) for n, ids in by_attempt.items()))
 
 
 class Batch:
@@ -140,14 +150,12 @@ class Batch:
 
     def record(self, item: Claimed, outcome: Outcome) -> None:
         if outcome.ok:
-            self.successes.append(item)
-            if not _touched(self.session):
-                return
             try:
-                self.commit()
+                if _touched(self.session):
+                    self.session.commit()  # the hook's own work, before the next hook runs
+                self.successes.append(item)
                 return
             except SQLAlchemyError as exc:
-                self.successes.remove(item)
                 outcome = Outcome("error", f"Saving the hook's changes failed: {exc}"[:2000])
         self.rollback()
         self.write_successes()
@@ -225,11 +233,12 @@ def execute_runs(
     items = load(session, app.extensions["hub.plugins"], claimed) if claimed else []
     session.commit()
     batch = Batch(app, session, clock.now() + timedelta(seconds=lease))
+    table = HookTable(app.extensions["hub.plugins"])
     for index, item in enumerate(items):
         if should_stop is not None and should_stop():
             batch.release(items[index:])
             break
         batch.keep_lease(items[index:])
-        batch.record(item, perform(app, session, item))
+        batch.record(item, perform(app, session, item, table))
     batch.commit()
     return len(items)
