@@ -21,6 +21,7 @@ from hub.core.migrations import upgrade
 from hub.core.models import Organization, User
 from hub.core.orgs import create_org
 from hub.extensions import db
+from hub.plugins import get_plugins
 
 DEMO_SLUG = "demo-agency"
 
@@ -74,7 +75,7 @@ def run_up(host: str, port: int) -> None:
         click.echo(f"embedded Redis on {redis_server.url}", err=True)
     app = create_app({"REDIS_URL": env["REDIS_URL"]})
     with app.app_context():
-        upgrade(app.config["HUB_DATABASE_URL"])
+        upgrade(app.config["HUB_DATABASE_URL"], get_plugins(app).migration_dirs())
         key = ensure_demo_org(var)
     children = [
         _spawn(["serve", "--host", host, "--port", str(port)], env),
