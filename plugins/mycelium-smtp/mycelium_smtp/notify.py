@@ -128,10 +128,13 @@ def admin_alert(ctx: PluginContext, event: EventInfo) -> int:
 
 def _alert_message(event: EventInfo) -> str:
     data = event.data or {}
+    endpoint = data.get("endpoint")
+    url = endpoint.get("url") if isinstance(endpoint, dict) else None
+    where = f"{url}: " if url else ""
     for key in ("disabled_reason", "error", "reason", "last_error", "message"):
         if data.get(key):
-            return str(data[key])
-    return f"Event {event.type} at {event.created_at:%Y-%m-%d %H:%M} UTC."
+            return f"{where}{data[key]}"
+    return f"{where}Event {event.type} at {event.created_at:%Y-%m-%d %H:%M} UTC."
 
 
 def welcome_admins(ctx: PluginContext, event: EventInfo) -> int:

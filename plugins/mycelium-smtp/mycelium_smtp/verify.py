@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from hub import EgressRefused
+from hub import EgressRefused, check_host
 from mycelium_smtp.transport import AuthFailure, Connection, Server, SmtpFailure, guarded_connect
 
 
@@ -33,4 +34,17 @@ def connection_problem(config: Mapping[str, Any], settings: Mapping[str, Any]) -
         return {"password": failure.message}
     except SmtpFailure as failure:
         return {"host": failure.message}
+    return {}
+
+
+def literal_refused(host: str, port: int, settings: Mapping[str, Any]) -> dict[str, str]:
+    """{"host": why} if `host` is an IP address the egress guard refuses (no DNS asked)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return {}
+    try:
+        check_host(host, port, settings)
+    except EgressRefused as refused:
+        return {"host": refused.message}
     return {}

@@ -203,6 +203,17 @@ def test_hook_on_event(
     assert received.rcpt_tos == [org.admin.email]
     assert received.message["Subject"] == "[Acme Studio] slack needs reconnecting"
     assert "token revoked" in received.message.get_body(("plain",)).get_content()
+    ctx = plugin_context("smtp")
+    disabled = {"endpoint": {"id": 3, "url": "https://example.com/hook"}, "reason": "410 Gone"}
+    ctx.emit("webhook.endpoint_disabled", disabled)
+    ctx.emit("client.updated", {"id": 1, "name": "Globex"})  # not an alert: nothing
+    ctx.db.commit()
+    ctx.db.close()
+    run_jobs(app)
+    assert len(smtp_server.mailbox.received) == 2
+    alert = smtp_server.mailbox.received[1].message
+    assert alert["Subject"] == "[Acme Studio] A webhook endpoint was disabled"
+    assert "https://example.com/hook: 410 Gone" in alert.get_body(("plain",)).get_content()
 
 
 def test_failed_email_alerts_admins_without_a_loop(
