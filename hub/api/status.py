@@ -155,6 +155,7 @@ def flush_usage() -> None:
     finally:
         session.close()
         set_read_mode(True)
+    db.session.commit()  # a new snapshot (SQLite): the request's reads see what was moved
 
 
 @bp.get("/integrations/analytics")

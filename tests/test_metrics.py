@@ -1,0 +1,99 @@
+"""/metrics: Prometheus text computed at scrape time from the database and Redis, so what
+another process did (a worker) shows in the web process's scrape."""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+from rq import Queue
+
+from hub.core.ratelimit import DEFERRALS_KEY
+from hub.core.usage import UsageRecorder
+
+
+def samples(client, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    found = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def _calls_in_another_process(url: str, org_id: int) -> None:
+    """A worker's view: provider calls recorded by this process's own recorder."""
+    recorder = UsageRecorder(redis.Redis.from_url(url))
+    for seconds in (0.03, 0.2, 0.2, 3.0):
+        recorder(
+            org_id=org_id,
+            plugin="files",
+            feature="file.upload",
+            method="PUT",
+            status=200,
+            duration=seconds,
+            size=10,
+        )
+    recorder(
+        org_id=org_id,
+        plugin="files",
+        feature="file.upload",
+        method="PUT",
+        status=429,
+        duration=0.01,
+        size=0,
+    )
+
+
+def test_provider_latency_from_another_process_is_a_histogram(client, org, hub_redis_url):
+    process = multiprocessing.get_context("spawn").Process(
+        target=_calls_in_another_process, args=(hub_redis_url, org.id)
+    )
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    found = samples(client)
+    bucket = "hub_provider_call_duration_seconds_bucket"
+    assert found[(bucket, (("le", "0.05"), ("plugin", "files")))] == 2
+    assert found[(bucket, (("le", "0.25"), ("plugin", "files")))] == 4
+    assert found[(bucket, (("le", "2.5"), ("plugin", "files")))] == 4
+    assert found[(bucket, (("le", "+Inf"), ("plugin", "files")))] == 5
+    assert found[("hub_provider_call_duration_seconds_count", (("plugin", "files"),))] == 5
+    total = found[("hub_provider_call_duration_seconds_sum", (("plugin", "files"),))]
+    assert total == pytest.approx(3.44, abs=0.01)
+    deferrals = ("hub_rate_limit_deferrals_total", (("plugin", "files"), ("source", "provider")))
+    assert found[deferrals] == 1
+
+
+def test_runs_queue_depth_and_quota_deferrals(app, client, org, redis_client):
+    from test_analytics import _runs, integration_row
+
+    files = integration_row(app, org.id, "files")
+    _runs(app, org.id, files, ["queued", "failed", "failed", "succeeded"])
+    Queue("hub", connection=redis_client).enqueue("hub.jobs.drain_events")
+    redis_client.hincrby(DEFERRALS_KEY, "files|quota", 3)
+    found = samples(client)
+    assert found[("hub_runs", (("plugin", "files"), ("state", "failed")))] == 2
+    assert found[("hub_runs", (("plugin", "files"), ("state", "succeeded")))] == 1
+    assert found[("hub_integrations", (("plugin", "files"), ("status", "enabled")))] == 1
+    assert found[("hub_queue_depth", (("queue", "hub"),))] == 1
+    assert (
+        found[("hub_rate_limit_deferrals_total", (("plugin", "files"), ("source", "quota")))] == 3
+    )
+
+
+class TestToken:
+    @pytest.fixture
+    def hub_config(self, hub_config: dict[str, Any]) -> dict[str, Any]:
+        return {**hub_config, "HUB_METRICS_TOKEN": "scrape-me"}
+
+    def test_a_metrics_token_is_required_when_set(self, client):
+        assert client.get("/metrics").status_code == 401
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert samples(client, Authorization="Bearer scrape-me")
