@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import requests
@@ -52,8 +53,9 @@ class Budget:
 
     @classmethod
     def of(cls, ctx: PluginContext) -> Budget:
-        # a third of the hook's deadline: a slow target must not time the run out
-        seconds = float(ctx.setting("HUB_RUN_TIMEOUT") or 30.0) / 3
+        # the last attempt may start at the budget's end and take two timeouts (connect,
+        # then a slow body): a quarter each keeps the worst case inside the hook's deadline
+        seconds = float(ctx.setting("HUB_RUN_TIMEOUT") or 30.0) / 4
         timeout = float(ctx.setting("HUB_WEBHOOK_TIMEOUT") or 15.0)
         return cls(seconds, min(timeout, seconds))
 
@@ -167,12 +169,24 @@ def record(
 class Sender:
     """Sends one organization's due deliveries until none is left or the budget is spent."""
 
-    def __init__(self, ctx: PluginContext, http: requests.Session, budget: Budget) -> None:
-        self.ctx, self.http, self.budget = ctx, http, budget
+    def __init__(self, ctx: PluginContext, budget: Budget) -> None:
+        self.ctx, self.budget = ctx, budget
         self.policy = Policy.from_settings(ctx.setting)
-        self.master = subscriptions.master_secret(ctx)
         self.deadline = time.monotonic() + budget.seconds
         self.attempts = 0
+
+    @cached_property
+    def master(self) -> str:
+        """Decrypted only when something is to be sent."""
+        return subscriptions.master_secret(self.ctx)
+
+    @cached_property
+    def http(self) -> requests.Session:
+        return egress_session(timeout=self.budget.timeout)
+
+    def close(self) -> None:
+        if "http" in self.__dict__:
+            self.http.close()
 
     def run(self) -> int:
         while time.monotonic() < self.deadline:
@@ -218,6 +232,8 @@ class Sender:
 
 def deliver_due(ctx: PluginContext) -> int:
     """Send the organization's due deliveries within the budget; how many attempts."""
-    budget = Budget.of(ctx)
-    with egress_session(timeout=budget.timeout) as http:
-        return Sender(ctx, http, budget).run()
+    sender = Sender(ctx, Budget.of(ctx))
+    try:
+        return sender.run()
+    finally:
+        sender.close()

@@ -134,3 +134,31 @@ def test_another_org_never_gets_your_events(
     assert receiver.at("/theirs") == []
     samples = other_api.get("/api/integrations/zapier/samples/client.created").get_json()
     assert all("Acme secret client" not in str(item) for item in samples)
+
+
+def test_a_timeout_is_a_failed_attempt_retried_after_a_minute(
+    api, org, zapier, receiver, hub_clock, make_app, plugin_context
+):
+    hasty = make_app(HUB_RUN_TIMEOUT="2")  # attempts time out after a quarter: 0.5 s
+    subscribe(api, receiver.url("/slow"))
+    receiver.slow["/slow"] = 1.5
+    make_client(api)
+    run_jobs(hasty)
+    (row,) = deliveries(plugin_context("zapier"))
+    assert (row.state, row.attempts, row.last_status) == ("pending", 1, None)
+    assert row.last_error.startswith("Timed out")
+    assert (row.next_attempt_at - hub_clock.now()).total_seconds() >= 60
+
+
+def test_deliveries_go_through_the_egress_guard_at_connect_time(
+    api, zapier, receiver, make_app, plugin_context
+):
+    """A target allowed when subscribed but refused when sent to is never reached."""
+    subscribe(api, receiver.url("/walled"))
+    walled = make_app(HUB_EGRESS_ALLOWED_CIDRS="")
+    make_client(api)
+    run_jobs(walled)
+    assert receiver.at("/walled") == []
+    (row,) = deliveries(plugin_context("zapier"))
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert "egress" in row.last_error

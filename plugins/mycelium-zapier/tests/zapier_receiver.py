@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ class Receiver:
         self.received: list[Received] = []
         self.answers: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
         self.lock = threading.Lock()
+        self.slow: dict[str, float] = {}  # path -> seconds to wait before answering
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server.server_port}{path}"
@@ -47,6 +49,7 @@ class Receiver:
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         received = Received(request.path, dict(request.headers), request.get_data())
+        time.sleep(self.slow.get(request.path, 0))
         with self.lock:
             self.received.append(received)
             queued = self.answers[request.path]
