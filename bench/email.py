@@ -9,6 +9,12 @@ emptied before and after). Emails are queued through ``POST /api/integrations/sm
 delivery code exactly as its queue job runs it.
 
     .venv/bin/python bench/email.py [--emails 10000] [--per-email 2000]
+                                    [--far-emails 500] [--rtt-ms 5]
+
+Loopback answers in microseconds, so a new connection (TCP, STARTTLS, login: five more
+replies to wait for) costs little there; the last two runs delay every server reply by
+``--rtt-ms`` to show what reusing the connection saves against a server that is not on
+the same machine.
 """
 
 from __future__ import annotations
@@ -38,25 +44,36 @@ from cryptography.x509.oid import NameOID  # noqa: E402
 
 USERNAME, PASSWORD = "bench@acme.example", "bench-password"
 SERVER = r"""
-import socket, ssl, sys
+import asyncio, socket, ssl, sys
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 import logging; logging.getLogger("mail.log").setLevel(logging.ERROR)
 cert, key = sys.argv[1], sys.argv[2]
+delay = 0.0  # seconds before every reply: a server farther away than loopback
 class Count:
     n = 0
     async def handle_DATA(self, server, session, envelope):
         Count.n += len(envelope.rcpt_tos)
         return "250 OK"
+class Far(SMTP):
+    async def push(self, status):
+        if delay:
+            await asyncio.sleep(delay)
+        await super().push(status)
+class FarController(Controller):
+    def factory(self):
+        return Far(self.handler, **self.SMTP_kwargs)
 def auth(server, session, envelope, mechanism, data):
     return AuthResult(success=data.password == b"bench-password", handled=False)
 probe = socket.socket(); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]; probe.close()
 context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH); context.load_cert_chain(cert, key)
-controller = Controller(Count(), hostname="127.0.0.1", port=port, tls_context=context,
-                        require_starttls=True, authenticator=auth, auth_required=True)
+controller = FarController(Count(), hostname="127.0.0.1", port=port, tls_context=context,
+                           require_starttls=True, authenticator=auth, auth_required=True)
 controller.start()
 print(port, flush=True)
 for line in sys.stdin:
+    if line.startswith("delay "):
+        delay = float(line.split()[1])
     print(Count.n, flush=True)
 controller.stop()
 """
@@ -111,11 +128,14 @@ class SmtpSink:
         assert self.child.stdout is not None
         self.port = int(self.child.stdout.readline())
 
-    def received(self) -> int:
+    def received(self, command: str = "count") -> int:
         assert self.child.stdin is not None and self.child.stdout is not None
-        self.child.stdin.write("count\n")
+        self.child.stdin.write(f"{command}\n")
         self.child.stdin.flush()
         return int(self.child.stdout.readline())
+
+    def delay_replies(self, milliseconds: float) -> None:
+        self.received(f"delay {milliseconds / 1000}")
 
     def stop(self) -> None:
         assert self.child.stdin is not None
@@ -251,6 +271,18 @@ def main() -> None:
         default=2_000,
         help="emails sent with one connection each (TLS + login every time)",
     )
+    parser.add_argument(
+        "--far-emails",
+        type=int,
+        default=500,
+        help="emails per run against a server whose replies are delayed",
+    )
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=5.0,
+        help="delay before each server reply in those runs (a distant server)",
+    )
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -268,28 +300,20 @@ def run(args: argparse.Namespace, folder: Path, redis: str, ca: Path, sink: Smtp
     app = make_app(folder, args.database_url, redis, ca)
     client = app.test_client()
     rows = []
-    for label, count, reuse in (
-        ("one reused connection", args.emails, True),
-        ("one connection per email", args.per_email, False),
+    far = args.far_emails
+    for label, count, reuse, delay in (
+        ("one reused connection", args.emails, True, 0.0),
+        ("one connection per email", args.per_email, False, 0.0),
+        (f"reused, replies +{args.rtt_ms:g} ms", far, True, args.rtt_ms),
+        (f"per email, replies +{args.rtt_ms:g} ms", far, False, args.rtt_ms),
     ):
-        key = make_org(app)
-        config = {
-            "host": "127.0.0.1",
-            "port": sink.port,
-            "security": "starttls",
-            "username": USERNAME,
-            "password": PASSWORD,
-            "from_address": "studio@bench.example",
-            "from_name": "Bench Stüdio",
-            "rate_limit_per_minute": 100_000,
-        }
-        enabled = client.put(
-            "/api/integrations/smtp", json=config, headers={"Authorization": f"Bearer {key}"}
-        )
-        if enabled.status_code != 200:
-            raise SystemExit(f"enabling failed: {enabled.get_json()}")
+        if count <= 0:
+            continue
+        sink.delay_replies(0)  # enabling tests the connection: not part of the measure
+        key = enable(client, sink)
         before = sink.received()
         queued_seconds = queue(client, key, count)
+        sink.delay_replies(delay)
         sent, sent_seconds = send(app, org_id_of(app, key), reuse)
         received = sink.received() - before
         if sent != count or received != count:
@@ -297,9 +321,29 @@ def run(args: argparse.Namespace, folder: Path, redis: str, ca: Path, sink: Smtp
         rows.append((label, count, count / queued_seconds, sent / sent_seconds))
     backend = (args.database_url or "sqlite").split(":")[0]
     print(f"\nemail queue, {backend}, STARTTLS + AUTH to aiosmtpd on loopback (child process)")
-    print(f"{'delivery':<26} {'emails':>7} {'queued/s':>9} {'sent/s':>8}")
+    print(f"{'delivery':<30} {'emails':>7} {'queued/s':>9} {'sent/s':>8}")
     for label, count, queued, sent_rate in rows:
-        print(f"{label:<26} {count:>7} {queued:>9.0f} {sent_rate:>8.0f}")
+        print(f"{label:<30} {count:>7} {queued:>9.0f} {sent_rate:>8.0f}")
+
+
+def enable(client: Any, sink: SmtpSink) -> str:
+    """A new organization with email on (its own queue); its admin key."""
+    key = make_org(client.application)
+    config = {
+        "host": "127.0.0.1",
+        "port": sink.port,
+        "security": "starttls",
+        "username": USERNAME,
+        "password": PASSWORD,
+        "from_address": "studio@bench.example",
+        "from_name": "Bench Stüdio",
+        "rate_limit_per_minute": 100_000,
+    }
+    headers = {"Authorization": f"Bearer {key}"}
+    enabled = client.put("/api/integrations/smtp", json=config, headers=headers)
+    if enabled.status_code != 200:
+        raise SystemExit(f"enabling failed: {enabled.get_json()}")
+    return key
 
 
 if __name__ == "__main__":
