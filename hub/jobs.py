@@ -46,8 +46,7 @@ def drain_events() -> int:
     client = app.extensions["hub.redis"]
     batch = int(app.config["HUB_RUN_BATCH"])
     event_ids = dispatch.take_pending(client, batch, dispatch.drain_job_timeout(app.config))
-    run_ids = dispatch.dispatch_events(db.session, app.extensions["hub.plugins"], event_ids)
-    return runs.execute_runs(app, db.session, run_ids, _should_stop)
+    return runs.dispatch_and_execute(app, db.session, event_ids, _should_stop)
 
 
 def execute_runs(run_ids: list[int]) -> int:
@@ -59,7 +58,7 @@ def execute_runs(run_ids: list[int]) -> int:
 
 
 def sweep_outbox(app: Flask) -> None:
-    dispatch.sweep_outbox(db.session, app)
+    recovery.sweep_outbox(db.session, app)
 
 
 def sweep_runs(app: Flask) -> None:

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from rq.job import Job
 
-from hub.core import clock, dispatch, recovery
+from hub.core import clock, recovery
 from hub.extensions import db
 from hub.worker import make_worker
 
@@ -25,7 +25,7 @@ from hub.worker import make_worker
 def _queue_due_work(app: Flask) -> None:
     """Everything due by the hub's clock, queued now (what the sweepers would find)."""
     with app.app_context():
-        dispatch.sweep_outbox(db.session, app, everything=True)
+        recovery.sweep_outbox(db.session, app, everything=True)
         recovery.sweep_runs(db.session, app, requeue_after=0)
         db.session.remove()
 

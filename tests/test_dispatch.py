@@ -7,7 +7,7 @@ from rq import Queue
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from hub.core import dispatch, integrations
+from hub.core import dispatch, integrations, recovery
 from hub.core.models import Event
 from hub.extensions import db
 from hub.plugins import get_plugins
@@ -104,7 +104,7 @@ def test_the_request_succeeds_when_redis_is_down_and_the_sweeper_dispatches_late
     assert [e.dispatched_at for e in events_of(app, "client.created")] == [None]
     hub_clock.advance(seconds=app.config["HUB_OUTBOX_GRACE"] + 1)
     with app.app_context():
-        assert dispatch.sweep_outbox(db.session, app) >= 1
+        assert recovery.sweep_outbox(db.session, app) >= 1
     run_jobs(app)
     assert [c.hook for c in alpha.calls] == ["on_client_created"]
     assert events_of(app, "client.created")[0].dispatched_at is not None
@@ -114,9 +114,9 @@ def test_the_outbox_sweeper_leaves_fresh_events_to_their_own_push(app, api, hub_
     create_client(api)
     app.extensions["hub.redis"].delete(dispatch.PENDING)  # the push was lost
     with app.app_context():
-        assert dispatch.sweep_outbox(db.session, app) == 0
+        assert recovery.sweep_outbox(db.session, app) == 0
         hub_clock.advance(seconds=app.config["HUB_OUTBOX_GRACE"] + 1)
-        assert dispatch.sweep_outbox(db.session, app) == 1
+        assert recovery.sweep_outbox(db.session, app) == 1
 
 
 def test_an_always_on_plugin_counts_as_enabled_with_a_row_of_its_own(
@@ -200,7 +200,7 @@ def test_the_outbox_sweeper_does_not_repush_a_backlog_but_keeps_it_draining(app,
     redis.delete(dispatch.KICK)
     hub_clock.advance(seconds=app.config["HUB_OUTBOX_GRACE"] + 1)
     with app.app_context():
-        assert dispatch.sweep_outbox(db.session, app) == 0
+        assert recovery.sweep_outbox(db.session, app) == 0
     assert redis.llen(dispatch.PENDING) == 1  # not pushed twice
     assert queue.count == 1  # a drain job again
     run_jobs(app)

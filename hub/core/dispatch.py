@@ -11,18 +11,19 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
 from rq import Queue
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
 from hub.core.contexts import AppLike
-from hub.core.db import AnySession, read_only_transactions
-from hub.core.models import Event, Integration, Run
+from hub.core.db import AnySession
+from hub.core.models import Event, Integration, Organization, Run
 from hub.plugins import Plugins
 
 log = logging.getLogger(__name__)
@@ -125,16 +126,19 @@ def take_pending(client: redis.Redis, batch: int, job_timeout: float) -> list[st
 
 
 def insert_ignoring_conflicts(
-    session: AnySession, model: Any, rows: list[dict[str, Any]], returning: Any
+    session: AnySession, model: Any, rows: list[dict[str, Any]], *returning: Any
 ) -> list[Any]:
-    """Insert rows, skipping any that violate a unique constraint; what was inserted."""
+    """Insert rows, skipping any that violate a unique constraint; the `returning` columns
+    of those inserted (values for one column, rows for several)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues")
-    stmt = insert(model).on_conflict_do_nothing().returning(returning)
-    return list(session.scalars(stmt, rows))
+    stmt = insert(model).on_conflict_do_nothing().returning(*returning)
+    if len(returning) == 1:
+        return list(session.scalars(stmt, rows))
+    return list(session.execute(stmt, rows))
 
 
 def _always_on_rows(
@@ -161,17 +165,23 @@ def _always_on_rows(
 
 def integrations_by_org(
     session: AnySession, plugins: Plugins, org_ids: set[int], now: datetime
-) -> dict[int, list[Integration]]:
-    """Every integration of these organizations; an always-on plugin gets its row here."""
-    stmt: Select[Any] = select(Integration).where(Integration.org_id.in_(org_ids))
-    found = list(session.scalars(stmt))
-    missing = _always_on_rows(plugins, org_ids, {(i.org_id, i.plugin) for i in found}, now)
+) -> dict[int, list[tuple[Integration, Organization]]]:
+    """Every integration of these organizations (with its org); always-on plugins get
+    their row here."""
+    stmt = (
+        select(Integration, Organization)
+        .join(Organization, Organization.id == Integration.org_id)
+        .where(Integration.org_id.in_(org_ids))
+    )
+    found = list(session.execute(stmt).all())
+    existing = {(i.org_id, i.plugin) for i, _ in found}
+    missing = _always_on_rows(plugins, org_ids, existing, now)
     if missing:
         insert_ignoring_conflicts(session, Integration, missing, Integration.id)
-        found = list(session.scalars(stmt))
-    grouped: dict[int, list[Integration]] = defaultdict(list)
-    for integration in found:
-        grouped[integration.org_id].append(integration)
+        found = list(session.execute(stmt).all())
+    grouped: dict[int, list[tuple[Integration, Organization]]] = defaultdict(list)
+    for integration, org in found:
+        grouped[integration.org_id].append((integration, org))
     return grouped
 
 
@@ -184,15 +194,29 @@ def wants(table: HookTable, integration: Integration, event: Event) -> bool:
     return bool(hooks_to_call(table, integration, event))
 
 
-def _run_row(event: Event, integration: Integration, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NewRun:
+    """A run dispatch created (``run`` is a detached copy of its row) and what it needs."""
+
+    run: Run
+    event: Event
+    integration: Integration
+    org: Organization
+
+
+def _run_row(
+    event: Event, integration: Integration, now: datetime, lease_until: datetime | None
+) -> dict[str, Any]:
     return {
         "org_id": event.org_id,
         "event_id": event.id,
         "integration_id": integration.id,
         "plugin": integration.plugin,
         "event_type": event.type,
-        "state": "queued",
-        "attempts": 0,
+        # claimed at birth when the dispatcher performs it itself (one statement less)
+        "state": "queued" if lease_until is None else "running",
+        "attempts": 0 if lease_until is None else 1,
+        "lease_until": lease_until,
         "next_attempt_at": now,
         "enqueued_at": now,  # the caller runs them now; the sweeper steps in if it dies
         "created_at": now,
@@ -200,30 +224,40 @@ def _run_row(event: Event, integration: Integration, now: datetime) -> dict[str,
     }
 
 
-def dispatch_events(session: AnySession, plugins: Plugins, event_ids: list[str]) -> list[int]:
-    """Create the runs of these events (idempotent) and mark them dispatched; new run ids."""
-    if not event_ids:
-        return []
-    now = clock.now()
-    events = list(
-        session.scalars(
-            select(Event)
-            .where(Event.id.in_(event_ids), Event.dispatched_at.is_(None))
-            .order_by(Event.seq)
-        )
+def _undispatched_events(session: AnySession, event_ids: list[str]) -> list[Event]:
+    """The events not dispatched yet; on PostgreSQL, rows another dispatcher holds are skipped."""
+    stmt = (
+        select(Event)
+        .where(Event.id.in_(event_ids), Event.dispatched_at.is_(None))
+        .order_by(Event.seq)
+        .with_for_update(skip_locked=True)
     )
+    return list(session.scalars(stmt))
+
+
+def create_runs(
+    session: AnySession, plugins: Plugins, event_ids: list[str], lease: float | None = None
+) -> list[NewRun]:
+    """Create the runs of these events (idempotent) and mark them dispatched, in one commit.
+
+    With `lease` (seconds) the runs are created already claimed by the caller.
+    """
+    now = clock.now()
+    events = _undispatched_events(session, event_ids) if event_ids else []
     if not events:
         session.commit()
         return []
     by_org = integrations_by_org(session, plugins, {e.org_id for e in events}, now)
-    table = HookTable(plugins)
-    rows = [
-        _run_row(event, integration, now)
-        for event in events
-        for integration in by_org[event.org_id]
-        if wants(table, integration, event)
-    ]
-    run_ids = insert_ignoring_conflicts(session, Run, rows, Run.id)
+    lease_until = now + timedelta(seconds=lease) if lease is not None else None
+    table, wanted = HookTable(plugins), {}
+    for event in events:
+        for integration, org in by_org[event.org_id]:
+            if wants(table, integration, event):
+                wanted[(event.id, integration.id)] = (event, integration, org)
+    rows = [_run_row(e, i, now, lease_until) for e, i, _ in wanted.values()]
+    inserted = insert_ignoring_conflicts(
+        session, Run, rows, Run.id, Run.event_id, Run.integration_id
+    )
     session.execute(
         update(Event)
         .where(Event.id.in_([e.id for e in events]))
@@ -231,37 +265,16 @@ def dispatch_events(session: AnySession, plugins: Plugins, event_ids: list[str])
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return run_ids
+    return [_new_run(row, wanted[(row[1], row[2])]) for row in inserted]
 
 
-# ----- the outbox sweeper -----
+def _new_run(row: Any, found: tuple[Event, Integration, Organization]) -> NewRun:
+    event, integration, org = found
+    run = Run(id=row[0], event_id=event.id, integration_id=integration.id, org_id=org.id)
+    run.plugin, run.event_type = integration.plugin, event.type
+    return NewRun(run, event, integration, org)
 
 
-def undispatched(session: AnySession, older_than: float | None) -> list[str]:
-    """Ids of events never dispatched, committed more than `older_than` seconds ago (None: any)."""
-    stmt = select(Event.id).where(Event.dispatched_at.is_(None))
-    if older_than is not None:
-        stmt = stmt.where(Event.created_at <= clock.now() - timedelta(seconds=older_than))
-    with read_only_transactions():
-        ids = list(session.scalars(stmt.order_by(Event.seq).limit(SWEEP_LIMIT)))
-        session.commit()
-    return ids
-
-
-def sweep_outbox(session: AnySession, app: AppLike, everything: bool = False) -> int:
-    """Hand undispatched events to the workers again (their push was lost); how many.
-
-    Events younger than HUB_OUTBOX_GRACE are left to their own push unless `everything`.
-    """
-    client = app.extensions["hub.redis"]
-    if not everything and client.llen(PENDING):
-        # Workers are behind, not lost: re-pushing the backlog would only duplicate it.
-        # Make sure a drain job exists; lost pushes are found once the list is empty.
-        if client.set(KICK, "1", nx=True, ex=KICK_TTL):
-            enqueue_job(client, "hub.jobs.drain_events", timeout=drain_job_timeout(app.config))
-        return 0
-    ids = undispatched(session, None if everything else float(app.config["HUB_OUTBOX_GRACE"]))
-    if ids:
-        log.info("outbox sweeper: %d undispatched event(s)", len(ids))
-        push_events(client, ids, drain_job_timeout(app.config))
-    return len(ids)
+def dispatch_events(session: AnySession, plugins: Plugins, event_ids: list[str]) -> list[int]:
+    """Create the runs of these events, queued for any worker; the new runs' ids."""
+    return [new.run.id for new in create_runs(session, plugins, event_ids)]

@@ -1,28 +1,65 @@
-"""The run sweeper and manual retry: nothing committed is lost when jobs or workers are.
+"""The sweepers and manual retry: nothing committed is lost when jobs or workers are.
 
-Every few seconds the sweeper puts back runs whose worker died (lease expired), resumes
-runs that waited for a reconnect once their integration is enabled again, and enqueues
-due runs that have no live job (retries coming due, jobs lost with a flushed Redis).
+Every few seconds the outbox sweeper hands undispatched events to the workers again (their
+push was lost: Redis down or flushed), and the run sweeper puts back runs whose worker
+died (lease expired), resumes runs that waited for a reconnect once their integration is
+enabled again, and enqueues due runs that have no live job (retries coming due, jobs lost
+with a flushed Redis).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from hub.core import clock
+from hub.core import clock, dispatch
 from hub.core.contexts import AppLike
-from hub.core.db import AnySession
+from hub.core.db import AnySession, read_only_transactions
 from hub.core.dispatch import drain_job_timeout, enqueue_job
-from hub.core.models import Integration, Run
+from hub.core.models import Event, Integration, Run
 from hub.core.scoping import get_owned
 from hub.errors import Conflict
 
+log = logging.getLogger(__name__)
 SWEEP_LIMIT = 20_000
 RETRYABLE = ("failed", "queued")
+
+
+def undispatched(session: AnySession, older_than: float | None) -> list[str]:
+    """Ids of events never dispatched, committed more than `older_than` seconds ago (None: any)."""
+    stmt = select(Event.id).where(Event.dispatched_at.is_(None))
+    if older_than is not None:
+        stmt = stmt.where(Event.created_at <= clock.now() - timedelta(seconds=older_than))
+    with read_only_transactions():
+        ids = list(session.scalars(stmt.order_by(Event.seq).limit(SWEEP_LIMIT)))
+        session.commit()
+    return ids
+
+
+def sweep_outbox(session: AnySession, app: AppLike, everything: bool = False) -> int:
+    """Hand undispatched events to the workers again (their push was lost); how many.
+
+    Events younger than HUB_OUTBOX_GRACE are left to their own push unless `everything`.
+    """
+    client = app.extensions["hub.redis"]
+    if not everything and client.llen(dispatch.PENDING):
+        # Workers are behind, not lost: re-pushing the backlog would only duplicate it.
+        # Make sure a drain job exists; lost pushes are found once the list is empty.
+        if client.set(dispatch.KICK, "1", nx=True, ex=dispatch.KICK_TTL):
+            enqueue_job(client, "hub.jobs.drain_events", timeout=drain_job_timeout(app.config))
+        return 0
+    ids = undispatched(session, None if everything else float(app.config["HUB_OUTBOX_GRACE"]))
+    if ids:
+        log.info("outbox sweeper: %d undispatched event(s)", len(ids))
+        dispatch.push_events(client, ids, drain_job_timeout(app.config))
+    return len(ids)
+
+
+# ----- runs -----
 
 
 def _bulk(session: AnySession, stmt: Any) -> int:

@@ -26,7 +26,7 @@ from hub.context import EventInfo
 from hub.core import clock
 from hub.core.contexts import AppLike, build_context
 from hub.core.db import AnySession, scope_to_org
-from hub.core.dispatch import HookTable, hooks_to_call, target_plugin
+from hub.core.dispatch import HookTable, create_runs, hooks_to_call, target_plugin
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.outcomes import OK, Claimed, Outcome, outcome_of, record_failure
 from hub.core.timeouts import HookTimeout, deadline
@@ -68,12 +68,15 @@ def load(session: AnySession, plugins: Plugins, claimed: dict[int, int]) -> list
         .order_by(Run.id)
         .execution_options(populate_existing=True)
     )
-    items = []
-    for run, event, integration, org in session.execute(stmt):
-        provider = plugins.provider(run.plugin)
-        always_on = provider is not None and provider.always_on
-        items.append(Claimed(run, claimed[run.id], event, integration, org, always_on))
-    return items
+    return [
+        Claimed(run, claimed[run.id], event, integration, org, _always_on(plugins, run))
+        for run, event, integration, org in session.execute(stmt)
+    ]
+
+
+def _always_on(plugins: Plugins, run: Run) -> bool:
+    provider = plugins.provider(run.plugin)
+    return provider is not None and provider.always_on
 
 
 def _refusal(plugins: Plugins, item: Claimed) -> Outcome | None:
@@ -228,10 +231,37 @@ def execute_runs(
     if not run_ids:
         return 0
     scope_to_org(session, None)
-    lease = float(app.config["HUB_RUN_LEASE"])
-    claimed = claim(session, run_ids, lease)
+    claimed = claim(session, run_ids, float(app.config["HUB_RUN_LEASE"]))
     items = load(session, app.extensions["hub.plugins"], claimed) if claimed else []
     session.commit()
+    return perform_batch(app, session, items, should_stop)
+
+
+def dispatch_and_execute(
+    app: AppLike,
+    session: AnySession,
+    event_ids: list[str],
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Create these events' runs already claimed by this worker, and perform them."""
+    scope_to_org(session, None)
+    plugins: Plugins = app.extensions["hub.plugins"]
+    created = create_runs(session, plugins, event_ids, float(app.config["HUB_RUN_LEASE"]))
+    items = [
+        Claimed(new.run, 1, new.event, new.integration, new.org, _always_on(plugins, new.run))
+        for new in created
+    ]
+    return perform_batch(app, session, items, should_stop)
+
+
+def perform_batch(
+    app: AppLike,
+    session: AnySession,
+    items: Sequence[Claimed],
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Perform claimed runs one by one, stopping early when asked; how many there were."""
+    lease = float(app.config["HUB_RUN_LEASE"])
     batch = Batch(app, session, clock.now() + timedelta(seconds=lease))
     table = HookTable(app.extensions["hub.plugins"])
     for index, item in enumerate(items):
