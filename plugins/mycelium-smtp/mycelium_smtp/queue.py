@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 
 from hub import now
+from mycelium_smtp.messages import parse_address
 from mycelium_smtp.models import Email
 from mycelium_smtp.transport import Accepted, SmtpFailure
 
@@ -45,10 +46,9 @@ def claim(session: Any, org_id: int, limit: int, ids: list[int] | None = None) -
     )
     session.commit()
     stmt = select(Email).where(Email.claim_token == token, Email.status == "sending")
-    claimed = list(session.scalars(stmt.order_by(_RANK, Email.next_attempt_at, Email.id)))
-    for row in claimed:
-        session.refresh(row)
-    return claimed
+    stmt = stmt.order_by(_RANK, Email.next_attempt_at, Email.id)
+    # populate_existing: rows already in the session must show the claim just written
+    return list(session.scalars(stmt.execution_options(populate_existing=True)))
 
 
 def has_due(session: Any, org_id: int, ids: list[int] | None = None) -> bool:
@@ -69,8 +69,6 @@ def due_org_ids(session: Any, limit: int = 10_000) -> list[int]:
 
 def envelope(row: Email) -> list[str]:
     """Who the message still goes to (all recipients, or those a 4xx deferred)."""
-    from mycelium_smtp.messages import parse_address
-
     if row.pending_rcpts is not None:
         return list(row.pending_rcpts)
     everyone = [*row.to, *row.cc, *row.bcc]

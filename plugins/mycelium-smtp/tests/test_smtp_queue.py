@@ -287,3 +287,35 @@ def test_cancelled_and_scheduled_emails(
     assert status(ctx, later).status == "sent" and status(ctx, cancelled).status == "cancelled"
     rows = ctx.db.scalars(select(Email).where(Email.org_id == ctx.org.id)).all()
     assert len(rows) == 2
+
+
+def test_two_workers_at_once_send_each_email_once(
+    app: Any, enable_plugin: Any, org: Any, smtp_server: SmtpServer
+) -> None:
+    """Two workers deliver the same organization's queue at the same time (each with its
+    own session and SMTP connection): every email goes exactly once."""
+    import threading
+
+    from mycelium_smtp.hubapi import integration_context
+
+    from hub import db_session
+
+    enable_plugin("smtp", smtp_config(smtp_server.port))
+    with app.app_context():
+        ctx = integration_context(db_session(), org.id)
+        rows = [queue_one(ctx, to=[f"p{n}@acme.example"]) for n in range(40)]
+    reports: list[Any] = []
+
+    def worker() -> None:
+        with app.app_context():
+            reports.append(delivery.deliver(integration_context(db_session(), org.id), chunk=4))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(r.sent for r in reports) == 40
+    ids = [r.message["Message-ID"] for r in smtp_server.mailbox.received]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    assert set(ids) == {row.message_id for row in rows}
