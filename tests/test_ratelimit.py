@@ -43,7 +43,7 @@ def test_a_quota_defers_past_its_window_per_org(redis_client):
     assert take(limiter, 1) is None
 
 
-def test_a_call_refused_by_one_window_uses_none_of_the_others(redis_client):
+def test_a_call_refused_by_the_seconds_window_uses_none_of_the_minutes(redis_client):
     limiter = Limiter(redis_client)
     assert [take(limiter, 1) for _ in range(3)] == [None, None, None]
     assert take(limiter, 1) is not None  # the second's window is full: the minute's is not used

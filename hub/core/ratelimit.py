@@ -3,8 +3,7 @@
 A provider's :class:`hub.RateLimits` become one window each, per organization x provider.
 Seconds and minutes are moving windows (exact, bounded memory); hours and days are fixed
 windows (one counter each, since a moving window of a million calls is a million entries).
-Every window is first tested and only then hit, so a call refused by one window does not
-use up the others; each hit is one atomic Lua script, so concurrent workers never overshoot.
+Each hit is one atomic Lua script (or INCR), so concurrent workers never overshoot.
 """
 
 from __future__ import annotations
@@ -62,7 +61,8 @@ class Limiter:
         self.redis = client
         self.moving = MovingWindowRateLimiter(storage)
         self.fixed = FixedWindowRateLimiter(storage)
-        self.api_windows: list[Window] = [(self.moving, item) for item in api_limit]
+        shortest_first = sorted(api_limit, key=lambda item: item.get_expiry())
+        self.api_windows: list[Window] = [(self.moving, item) for item in shortest_first]
         self._provider_windows: dict[RateLimits, list[Window]] = {}
 
     def windows_of(self, limits: RateLimits) -> list[Window]:
@@ -79,12 +79,14 @@ class Limiter:
         return self._provider_windows[limits]
 
     def _take(self, windows: list[Window], ids: tuple[str, ...]) -> float | None:
-        """Use one call of every window; None, or the seconds until the full one has room."""
+        """Use one call of every window; None, or the seconds until the full one has room.
+
+        Windows go from the shortest to the longest and stop at the first that is full, so
+        a refusal never uses a longer window's calls; the shorter ones it used refill
+        before the longer one could (one round trip per window, no read-then-write).
+        """
         for strategy, item in windows:
-            if not strategy.test(item, *ids):
-                return self._wait(strategy, item, ids)
-        for strategy, item in windows:
-            if not strategy.hit(item, *ids):  # another process took the last slot meanwhile
+            if not strategy.hit(item, *ids):
                 return self._wait(strategy, item, ids)
         return None
 

@@ -1,0 +1,143 @@
+"""Usage recording and quota checks in ctx.http: calls per second through the hub's provider
+session to a loopback server, bare, with the usage recorder, and with recorder + the org x
+provider quota (a quota large enough never to refuse); plus the recorder alone and how fast
+the flush moves recorded calls into the database.
+
+    .venv/bin/python bench/usage.py [--calls 3000] [--rounds 3]
+
+An embedded Redis and a throwaway SQLite database are made and removed by the script. The
+loopback server answers a small JSON body over keep-alive connections, so the numbers show
+what recording costs next to the cheapest possible provider call (a real provider's call
+takes 50-500 ms, where the recorder's share vanishes).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+# bench/ holds scripts named like standard modules (email.py): keep it off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import redis  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.wrappers import Request, Response  # noqa: E402
+
+from hub import Provider, RateLimits  # noqa: E402
+from hub.core.embedded_redis import EmbeddedRedis  # noqa: E402
+from hub.core.http import ProviderSession  # noqa: E402
+from hub.core.models import Organization  # noqa: E402
+from hub.core.ratelimit import Limiter  # noqa: E402
+from hub.core.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain  # noqa: E402
+
+BIG = 10**9
+PROVIDER = Provider(
+    name="bench",
+    title="Bench",
+    rate_limits=RateLimits(per_second=BIG, per_minute=BIG, per_hour=BIG, per_day=BIG),
+)
+
+
+@Request.application
+def answer(request: Request) -> Response:
+    return Response('{"ok": true}', mimetype="application/json")
+
+
+def serve() -> tuple[str, Callable[[], None]]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
+    server = make_server("127.0.0.1", 0, answer, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.server_port}/ping", server.shutdown
+
+
+def session(usage: Any = None, quota: Any = None) -> ProviderSession:
+    return ProviderSession(
+        org_id=1, provider=PROVIDER, timeout=10, default_retry_after=60, usage=usage, quota=quota
+    )
+
+
+def rate(calls: int, one: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        one()
+    return calls / (time.perf_counter() - started)
+
+
+def http_rates(url: str, client: redis.Redis, calls: int, rounds: int) -> dict[str, float]:
+    limiter = Limiter(client)
+    variants = {
+        "bare": session(),
+        "recorder": session(UsageRecorder(client)),
+        "recorder+quota": session(UsageRecorder(client), limiter.check_provider),
+    }
+    found: dict[str, list[float]] = {name: [] for name in variants}
+    for http in variants.values():  # warm up connections and scripts
+        rate(50, lambda http=http: http.get(url))
+    for _ in range(rounds):  # interleaved, so drift hits every variant alike
+        for name, http in variants.items():
+            found[name].append(rate(calls, lambda http=http: http.get(url)))
+    return {name: statistics.median(values) for name, values in found.items()}
+
+
+def flush_rate(client: redis.Redis, database: str) -> tuple[int, float]:
+    engine = create_engine(f"sqlite:///{database}")
+    Organization.metadata.create_all(engine, tables=[Organization.__table__, UsageRecord.__table__])
+    with Session(engine) as db:
+        db.add(Organization(id=1, name="Bench", slug="bench"))
+        db.commit()
+        pending = int(client.llen(PENDING_KEY))
+        started = time.perf_counter()
+        moved = drain(db, client, limit=10**7)
+        return pending if moved == pending else -1, moved / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(Path(tmp) / "redis.sock").start()
+        stop = lambda: None  # noqa: E731
+        try:
+            client = redis.Redis.from_url(server.url)
+            url, stop = serve()
+            rates = http_rates(url, client, args.calls, args.rounds)
+            recorder = UsageRecorder(client)
+            alone = rate(args.calls, lambda: recorder(org_id=1, plugin="bench", status=200))
+            ping = rate(args.calls, client.ping)
+            moved, per_second = flush_rate(client, str(Path(tmp) / "bench.db"))
+        finally:
+            stop()
+            server.stop()
+    report(args, rates, alone, ping, moved, per_second)
+
+
+def report(
+    args: Any, rates: dict[str, float], alone: float, ping: float, moved: int, flush: float
+) -> None:
+    bare = rates["bare"]
+    print(f"ctx.http to a loopback server, {args.calls} calls x {args.rounds} rounds (median):")
+    for name, value in rates.items():
+        extra = (1 / value - 1 / bare) * 1e6
+        print(f"  {name:15s} {value:8.0f} calls/s   {extra:+7.1f} us per call vs bare")
+    print(f"recorder alone: {alone:8.0f} records/s ({1e6 / alone:.1f} us each)")
+    print(f"Redis PING:     {ping:8.0f} round trips/s ({1e6 / ping:.1f} us each)")
+    print(f"flush to SQLite: {moved} records at {flush:8.0f} records/s")
+
+
+if __name__ == "__main__":
+    main()
