@@ -64,9 +64,10 @@ def test_the_connection_jobs_fill_the_schedulers_slots(app):
 
 
 def _fill(url: str, org_id: int, count: int) -> None:
-    recorder = UsageRecorder(redis.Redis.from_url(url))
-    for _ in range(count):
-        recorder(org_id=org_id, plugin="files", feature="file.upload", status=200)
+    with redis.Redis.from_url(url) as client:
+        recorder = UsageRecorder(client)
+        for _ in range(count):
+            recorder(org_id=org_id, plugin="files", feature="file.upload", status=200)
 
 
 def _drain(database_url: str, redis_url: str) -> int:
