@@ -51,5 +51,7 @@ def on_event(ctx: PluginContext, event: EventInfo) -> None:
 
 
 def retry_due(ctx: PluginContext) -> None:
-    """Every minute, per organization with Zapier enabled: send the retries that are due."""
-    delivery.deliver_due(ctx)
+    """Every minute, per organization with Zapier enabled: send the retries that are due,
+    and forget all but the newest events of each type."""
+    samples.prune(ctx.db, ctx.org.id)
+    delivery.deliver_due(ctx)  # commits the prune with its first claim

@@ -18,12 +18,12 @@ import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm.exc import ObjectDeletedError
 
-from hub import EventInfo, PluginContext, egress_session, now
+from hub import EventInfo, PluginContext, now
 from mycelium_zapier import subscriptions
 from mycelium_zapier.health import record_health
 from mycelium_zapier.models import DELIVERIES, FAILED, PENDING, SUCCEEDED, ZapierHook
 from mycelium_zapier.retry import Policy
-from mycelium_zapier.sender import Message, Outcome, send
+from mycelium_zapier.sender import Message, Outcome, pooled_http, send
 from mycelium_zapier.store import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
@@ -99,20 +99,14 @@ def _due(org_id: int, at: datetime) -> Any:
 def claim(session: Any, org_id: int, limit: int, lease: timedelta) -> list[Claimed]:
     """Lease up to `limit` of the org's due deliveries, oldest due first, and commit."""
     at = now()
-    ids = list(
-        session.scalars(
-            select(C.id).where(_due(org_id, at)).order_by(C.next_attempt_at, C.id).limit(limit)
-        )
+    due = select(C.id).where(_due(org_id, at)).order_by(C.next_attempt_at, C.id).limit(limit)
+    stmt = (
+        update(DELIVERIES)
+        .where(C.id.in_(due.scalar_subquery()), _due(org_id, at))
+        .values(lease_until=at + lease)
+        .returning(*(C[name] for name in COLUMNS))
     )
-    rows: list[Any] = []
-    if ids:
-        stmt = (
-            update(DELIVERIES)
-            .where(C.id.in_(ids), _due(org_id, at))
-            .values(lease_until=at + lease)
-            .returning(*(C[name] for name in COLUMNS))
-        )
-        rows = list(session.execute(stmt).mappings())
+    rows = list(session.execute(stmt).mappings())
     session.commit()
     return sorted((Claimed(**row) for row in rows), key=lambda d: d.id)
 
@@ -182,18 +176,15 @@ class Sender:
 
     @cached_property
     def http(self) -> requests.Session:
-        return egress_session(timeout=self.budget.timeout)
-
-    def close(self) -> None:
-        if "http" in self.__dict__:
-            self.http.close()
+        return pooled_http(self.budget.timeout)
 
     def run(self) -> int:
         while time.monotonic() < self.deadline:
             batch = claim(self.ctx.db, self.ctx.org.id, BATCH, self.budget.lease)
-            if not batch:
+            if batch:
+                self._send_batch(batch)
+            if len(batch) < BATCH:  # that was all that is due
                 break
-            self._send_batch(batch)
         return self.attempts
 
     def _hooks(self, batch: list[Claimed]) -> dict[int, ZapierHook]:
@@ -232,8 +223,4 @@ class Sender:
 
 def deliver_due(ctx: PluginContext) -> int:
     """Send the organization's due deliveries within the budget; how many attempts."""
-    sender = Sender(ctx, Budget.of(ctx))
-    try:
-        return sender.run()
-    finally:
-        sender.close()
+    return Sender(ctx, Budget.of(ctx)).run()

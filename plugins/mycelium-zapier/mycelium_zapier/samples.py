@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from hub import EventInfo
 from mycelium_zapier import payloads
 from mycelium_zapier.models import RECENT, ZapierRecentEvent
 from mycelium_zapier.store import insert_ignoring_conflicts
 
-KEEP = 100  # recent events kept per organization and type
+KEEP = 100  # recent events kept per organization and type (a few more between prunes)
 SAMPLE_AT = datetime(2026, 1, 21, 9, 0, tzinfo=UTC)
 _PERSON = {"id": 7, "name": "Ada Lovelace", "email": "ada@agency.example"}
 _CLIENT = {
@@ -83,7 +83,7 @@ def documented(event_type: str) -> dict[str, Any]:
 
 
 def remember(session: Any, event: EventInfo, payload: dict[str, Any]) -> None:
-    """Keep this event's payload; only the newest KEEP of its type stay."""
+    """Keep this event's payload (a run executed twice keeps it once)."""
     row = {
         "org_id": event.org_id,
         "event_id": event.id,
@@ -92,14 +92,15 @@ def remember(session: Any, event: EventInfo, payload: dict[str, Any]) -> None:
         "occurred_at": event.created_at,
     }
     insert_ignoring_conflicts(session, ZapierRecentEvent, [row])
-    kept = _newest(event.org_id, event.type).with_only_columns(RECENT.c.id).limit(KEEP)
-    session.execute(
-        delete(RECENT).where(
-            RECENT.c.org_id == event.org_id,
-            RECENT.c.event_type == event.type,
-            RECENT.c.id.not_in(kept.scalar_subquery()),
-        )
-    )
+
+
+def prune(session: Any, org_id: int) -> None:
+    """Keep only the newest KEEP events of each type (the minute job: off the event path)."""
+    newest_first = (RECENT.c.occurred_at.desc(), RECENT.c.id.desc())
+    rank = func.row_number().over(partition_by=RECENT.c.event_type, order_by=newest_first)
+    ranked = select(RECENT.c.id, rank.label("rank")).where(RECENT.c.org_id == org_id).subquery()
+    old = select(ranked.c.id).where(ranked.c.rank > KEEP)
+    session.execute(delete(RECENT).where(RECENT.c.org_id == org_id, RECENT.c.id.in_(old)))
 
 
 def _newest(org_id: int, event_type: str) -> Any:

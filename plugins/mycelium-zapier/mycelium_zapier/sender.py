@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import requests
+from flask import current_app
 
-from hub import EgressRefused, now, sign_webhook
+from hub import EgressRefused, egress_session, now, sign_webhook
 from mycelium_zapier.provider import __version__
 from mycelium_zapier.retry import parse_retry_after
 
 USER_AGENT = f"Mycelium-Zapier/{__version__}"
 MAX_RESPONSE_BYTES = 16_384  # kept for the error message; the rest is not read
+_HTTP = "mycelium_zapier.http"  # app.extensions: the worker's session, kept between jobs
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,24 @@ class Outcome:
     def gone(self) -> bool:
         """Zapier's answer once the Zap is off: the subscription must be deleted."""
         return self.status == 410
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """One organization's Zap must never receive cookies another one set."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def pooled_http(timeout: float) -> requests.Session:
+    """The app's session through the egress guard, kept so connections to Zapier are reused
+    (one TLS handshake per worker, not per event); workers send from one thread."""
+    session: requests.Session | None = current_app.extensions.get(_HTTP)
+    if session is None:
+        session = egress_session(timeout=timeout)
+        session.cookies.set_policy(_NoCookies())
+        current_app.extensions[_HTTP] = session
+    return session
 
 
 def headers(message: Message, body: bytes) -> dict[str, str]:
