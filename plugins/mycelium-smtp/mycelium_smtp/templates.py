@@ -154,7 +154,10 @@ def _context(
         app_url=branding.app_url,
         support_email=branding.support_email or "",
     )
-    values.update({k: v for k, v in variables.items() if k in email_type.all_variables()})
+    # the branding is the organization's own: only the type's variables and the
+    # recipient's can be given
+    settable = set(email_type.variables) | CALLER_SET | {"recipient_email"}
+    values.update({k: v for k, v in variables.items() if k in settable})
     return values
 
 
