@@ -16,16 +16,11 @@ from sqlalchemy.orm import Session, scoped_session
 from hub import (
     Client,
     Deliverable,
-    PluginContext,
     User,
     complete_deliverable,
     render_client,
     render_deliverable,
 )
-
-# TEMPORARY: the public API has no "disconnect" yet; the plugin's only hub.core import.
-from hub.core import integrations, tokens
-from hub.plugins import get_plugins
 
 Resource = dict[str, Any]
 # The hub's session as hooks and routes get it (``ctx.db``, ``hub.db_session()``).
@@ -105,9 +100,3 @@ def complete(session: Db, org: Any, deliverable_id: int, user_id: int) -> Resour
     Raises ``NotFound`` (not this org's) or ``Conflict`` (already completed).
     """
     return render_deliverable(complete_deliverable(session, org, deliverable_id, user_id))
-
-
-def disconnect(ctx: PluginContext, reason: str) -> None:
-    """Forget the tokens and disable the integration: Slack already revoked them."""
-    tokens.clear_tokens(ctx._row)
-    integrations.disable(ctx.db, get_plugins(), ctx.org.id, ctx.provider.name, reason)

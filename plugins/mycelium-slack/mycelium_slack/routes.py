@@ -8,8 +8,14 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, jsonify, request
 
-from hub import ValidationError, current_context, find_integration, public_route
-from mycelium_slack import hubdata, slash, users
+from hub import (
+    ValidationError,
+    current_context,
+    disable_integration,
+    find_integration,
+    public_route,
+)
+from mycelium_slack import slash, users
 from mycelium_slack.signature import verify_request
 
 bp = Blueprint("slack", __name__)
@@ -73,7 +79,7 @@ def _disconnect_if_gone(payload: dict[str, Any]) -> None:
     ctx = find_integration("slack", team)
     if ctx is None or (kind == "tokens_revoked" and not _bot_revoked(ctx, event)):
         return
-    hubdata.disconnect(ctx, UNINSTALLED if kind == "app_uninstalled" else REVOKED)
+    disable_integration(ctx, UNINSTALLED if kind == "app_uninstalled" else REVOKED)
     ctx.db.commit()
 
 

@@ -176,7 +176,7 @@ def test_uninstall_disconnects_the_organization(api, client, connected, event):
     )
     assert answer.status_code == 200
     slack = api.get("/api/integrations/slack").get_json()
-    assert slack["enabled"] is False
+    assert slack["enabled"] is False and slack["connected"] is False  # the tokens are gone
     reply = send(client, connected, "/mycelium-tasks")
     assert "not connected to Mycelium" in reply["text"]
 
