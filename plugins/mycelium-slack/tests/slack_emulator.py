@@ -62,6 +62,8 @@ class SlackEmulator:
     rotation: bool = False  # token rotation on: 12-hour tokens and refresh tokens
     refresh_tokens: set[str] = field(default_factory=set)
     url: str = ""
+    team: dict[str, str] = field(default_factory=lambda: dict(TEAM))  # who installs next
+    token_teams: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._counter = itertools.count(1)
@@ -85,7 +87,7 @@ class SlackEmulator:
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.url}/services/{TEAM['id']}/B0HOOK/emulated"
+        return f"{self.url}/services/{self.team['id']}/B0HOOK/emulated"
 
     def settings(self) -> dict[str, str]:
         """Hub settings that point the Slack plugin here."""
@@ -239,6 +241,7 @@ class SlackEmulator:
         n = next(self._counter)
         token = f"xoxe.xoxb-emulated-{n}" if self.rotation else f"xoxb-emulated-{n}"
         self.valid_tokens.add(token)
+        self.token_teams[token] = dict(self.team)
         answer: dict[str, Any] = {
             "ok": True,
             "access_token": token,
@@ -246,7 +249,7 @@ class SlackEmulator:
             "scope": "chat:write,commands",
             "bot_user_id": BOT_USER,
             "app_id": "A0EMU",
-            "team": TEAM,
+            "team": dict(self.team),
             "enterprise": None,
             "is_enterprise_install": False,
         }
@@ -288,13 +291,15 @@ class SlackEmulator:
         )
 
     def _auth_test(self, request: Request, body: bytes) -> Response:
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        team = self.token_teams.get(token, self.team)
         return self._json(
             {
                 "ok": True,
                 "url": "https://emulated.slack.test/",
-                "team": TEAM["name"],
+                "team": team["name"],
                 "user": "mycelium",
-                "team_id": TEAM["id"],
+                "team_id": team["id"],
                 "user_id": BOT_USER,
             }
         )
