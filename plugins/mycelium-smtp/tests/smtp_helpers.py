@@ -1,4 +1,4 @@
-"""A real SMTP server on loopback (aiosmtpd) with STARTTLS, AUTH and a test CA, for every test."""
+"""Helpers of the SMTP plugin tests (their own module: several plugins have a conftest)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-pytest_plugins = ["hub.testing"]
 
 USERNAME, PASSWORD = "mailer@acme.example", "s3cret-pässword"
 APP_URL = "https://hub.acme.example"

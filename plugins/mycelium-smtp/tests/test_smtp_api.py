@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SmtpServer, smtp_config
 from rq import Queue
+from smtp_helpers import SmtpServer, smtp_config
 
 from hub.testing import ApiClient, OrgHandle
 

@@ -8,10 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import SmtpServer, smtp_config
 from mycelium_smtp import jobs
 from mycelium_smtp.digests import due_kinds
 from mycelium_smtp.models import Email
+from smtp_helpers import SmtpServer, smtp_config
 from sqlalchemy import select
 
 from hub.testing import ApiClient, FrozenClock, OrgHandle

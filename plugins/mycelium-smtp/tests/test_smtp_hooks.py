@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import SmtpServer, smtp_config
 from mycelium_smtp import jobs
+from smtp_helpers import SmtpServer, smtp_config
 
 from hub.testing import ApiClient, FrozenClock, OrgHandle, run_jobs
 

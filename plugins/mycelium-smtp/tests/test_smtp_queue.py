@@ -6,10 +6,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from conftest import SmtpServer, smtp_config, start_server
 from mycelium_smtp import delivery, queue
 from mycelium_smtp.compose import Outgoing, queue_email
 from mycelium_smtp.models import Email
+from smtp_helpers import SmtpServer, smtp_config, start_server
 from sqlalchemy import select, text
 
 from hub.testing import FrozenClock

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, SmtpServer, free_port, smtp_config
+from smtp_helpers import PASSWORD, SmtpServer, free_port, smtp_config
 from sqlalchemy import text
 
 from hub.testing import OrgHandle

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, USERNAME, Certificates, SmtpServer, free_port, start_server
 from mycelium_smtp.transport import (
     AuthFailure,
     Connection,
@@ -13,6 +12,7 @@ from mycelium_smtp.transport import (
     SmtpFailure,
     guarded_connect,
 )
+from smtp_helpers import PASSWORD, USERNAME, Certificates, SmtpServer, free_port, start_server
 
 from hub import EgressRefused
 
@@ -91,7 +91,7 @@ def test_server_down_is_temporary(certificates: Certificates) -> None:
 def test_plain_server_without_starttls_is_refused(certificates: Certificates) -> None:
     """A server that does not offer STARTTLS when the config asks for it: never send in clear."""
     from aiosmtpd.controller import Controller
-    from conftest import Mailbox
+    from smtp_helpers import Mailbox
 
     port, mailbox = free_port(), Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)

@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import SmtpServer, smtp_config
 from mycelium_smtp import jobs
+from smtp_helpers import SmtpServer, smtp_config
 
 from hub.testing import ApiClient, OrgHandle
 
