@@ -211,7 +211,7 @@ def test_status_reports_standing_health_and_runs(app, api, org, other_org, plugi
         db.session.remove()
     items = {i["plugin"]: i for i in api.get("/api/integrations/status").json["integrations"]}
     status = items["files"]
-    assert (status["enabled"], status["status"], status["connected"]) == (True, "enabled", False)
+    assert (status["enabled"], status["status"], status["connected"]) == (True, "enabled", None)
     assert status["runs"] == {"queued": 2, "running": 0, "waiting": 1, "failed": 1}
     assert status["health"]["ok"] is True  # the newest check
     assert (status["last_error"], status["consecutive_errors"]) == ("Timeout", 2)

@@ -309,6 +309,19 @@ def test_disconnect_revokes_forgets_the_tokens_and_disables(
     assert "integration.disabled" in types
 
 
+def test_status_shows_the_connection_and_its_expiry(api, client, plugin):
+    def mine() -> dict[str, Any]:
+        items = api.get("/api/integrations/status").json["integrations"]
+        return next(item for item in items if item["plugin"] == NAME)
+
+    assert (mine()["connected"], mine()["token_expires_at"]) == (False, None)
+    callback(client, authorize(start(api)))
+    assert mine()["connected"] is True and mine()["token_expires_at"] is not None
+    assert mine()["external_account_id"] == "acct-42"
+    api.delete(f"/api/integrations/{NAME}/connection")
+    assert (mine()["connected"], mine()["enabled"]) == (False, False)
+
+
 def test_disconnect_is_an_admins_and_only_for_its_own_organization(
     api, other_api, member_api, client, plugin
 ):

@@ -14,7 +14,7 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import connections, integrations, oauth
 from hub.core.db import set_read_mode
-from hub.errors import NotFound
+from hub.errors import Conflict, NotFound
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
 from hub.provider import Provider
@@ -100,8 +100,8 @@ def disconnect(name: str) -> dict[str, Any]:
     row = integrations.find(db.session, caller().org.id, name)
     if row is None:
         raise NotFound(f"{provider.title} is not set up for this organization.")
-    revoked = False
-    if provider.oauth2 is not None:
-        keyring = current_app.extensions["hub.keyring"]
-        revoked = connections.disconnect(db.session, keyring, current_app.config, provider, row)
+    if provider.oauth2 is None:
+        raise Conflict(f"{provider.title} does not connect with OAuth 2.0; disable it instead.")
+    keyring = current_app.extensions["hub.keyring"]
+    revoked = connections.disconnect(db.session, keyring, current_app.config, provider, row)
     return {"plugin": name, "connected": False, "revoked": revoked}

@@ -18,6 +18,7 @@ from hub.core.models import Integration, Run
 from hub.errors import Unauthorized
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
+from hub.provider import Provider
 
 bp = Blueprint("status", __name__)
 metrics_bp = Blueprint("metrics", __name__)
@@ -40,7 +41,9 @@ class IntegrationStatusSchema(Schema):
     title = fields.String()
     enabled = fields.Boolean()
     status = fields.String(metadata={"enum": ["enabled", "disabled", "needs_reauth"]})
-    connected = fields.Boolean()
+    connected = fields.Boolean(
+        allow_none=True, metadata={"description": "OAuth 2.0 plugins only; null for others."}
+    )
     external_account_id = fields.String(allow_none=True)
     token_expires_at = fields.DateTime(allow_none=True)
     health = fields.Dict(allow_none=True, metadata={"description": "ok, message, checked_at"})
@@ -101,13 +104,14 @@ def _health(check: health.HealthCheck | None) -> dict[str, Any] | None:
     return {"ok": check.ok, "message": check.message, "checked_at": _when(check.checked_at)}
 
 
-def _status_of(name: str, title: str, row: Integration | None, **extra: Any) -> dict[str, Any]:
+def _status_of(provider: Provider, row: Integration | None, **extra: Any) -> dict[str, Any]:
+    oauth = provider.oauth2 is not None
     return {
-        "plugin": name,
-        "title": title,
+        "plugin": provider.name,
+        "title": provider.title,
         "enabled": bool(row and row.enabled),
         "status": row.status if row else "disabled",
-        "connected": bool(row and tokens.is_connected(row)),
+        "connected": bool(row and tokens.is_connected(row)) if oauth else None,
         "external_account_id": row.external_account_id if row else None,
         "token_expires_at": _when(row.token_expires_at if row else None),
         "last_error": row.last_error if row else None,
@@ -136,8 +140,7 @@ def status() -> dict[str, Any]:
         check = checks.get(row.id) if row else None
         found.append(
             _status_of(
-                name,
-                provider.title,
+                provider,
                 row,
                 health=_health(check),
                 runs={**empty, **runs.get(name, {})},
