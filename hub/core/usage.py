@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,7 +113,7 @@ class UsageRecorder:
         bucket = latency_bucket(usage.duration_ms / 1000)
         try:
             pipe = self.redis.pipeline(transaction=False)
-            pipe.rpush(PENDING_KEY, json.dumps(asdict(usage), separators=(",", ":")))
+            pipe.rpush(PENDING_KEY, json.dumps(vars(usage), separators=(",", ":")))
             pipe.hincrby(LATENCY_KEY, f"{usage.plugin}|{bucket}", 1)
             pipe.hincrbyfloat(LATENCY_KEY, f"{usage.plugin}|sum", usage.duration_ms / 1000)
             if usage.status == 429:  # the provider deferred the run (ctx.http raises RateLimited)
