@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
 from webhook_tools import LOOPBACK, Answer, deliver, deliveries, emit, register, running_receiver
 
+from hub.core.crypto import KeyRing, generate_entry
+from hub.core.keyrotation import rotate_all
 from hub.core.webhook_models import WebhookEndpoint
+from hub.core.webhooks import secret_aad
 from hub.extensions import db
 
 BASE = "/api/integrations/webhooks"
@@ -229,3 +233,20 @@ def test_an_orgs_events_reach_only_its_own_endpoints(app, api, other_api, receiv
     deliver(app)
     assert [r.path for r in receiver.received] == ["/mine"]
     assert [d.endpoint_id for d in deliveries(app)] == [mine["id"]]
+
+
+def test_key_rotation_re_encrypts_current_and_previous_secrets(app, api, hub_config, receiver):
+    endpoint = register(api, receiver.url())
+    new = api.post(f"{BASE}/{endpoint['id']}/rotate-secret", json={}).json["secret"]
+    ring = KeyRing.parse(f"{generate_entry()},{hub_config['HUB_ENCRYPTION_KEYS']}")
+    with app.app_context():
+        report = rotate_all(sessionmaker(bind=db.engine), ring)
+        assert (report.rotated, report.failed) == (2, [])
+        row = db.session.get(WebhookEndpoint, endpoint["id"])
+        db.session.close()
+    tokens = [row.secret, row.previous_secrets[0]["secret"]]
+    assert {ring.key_id_of(token) for token in tokens} == {ring.newest}
+    aad = secret_aad(row.org_id, row.id)
+    assert [ring.decrypt(token, aad) for token in tokens] == [new, endpoint["secret"]]
+    with app.app_context():
+        assert rotate_all(sessionmaker(bind=db.engine), ring).rotated == 0

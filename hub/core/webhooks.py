@@ -22,6 +22,7 @@ from hub.core.scoping import get_owned
 from hub.core.signatures import generate_webhook_secret
 from hub.core.webhook_models import (
     DELIVERIES,
+    ENDPOINTS,
     FAILED,
     PENDING,
     WebhookDelivery,
@@ -183,18 +184,15 @@ def envelope(event: EventLike) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
-    return ALL_EVENTS in endpoint.events or event_type in endpoint.events
-
-
 def fan_out(session: AnySession, event: EventLike) -> int:
     """One pending delivery per enabled endpoint subscribed to `event` (idempotent); how many."""
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.org_id == event.org_id, WebhookEndpoint.enabled.is_(True)
+    # columns, not ORM objects: this runs for every event of every organization
+    found = session.execute(
+        select(ENDPOINTS.c.id, ENDPOINTS.c.events).where(
+            ENDPOINTS.c.org_id == event.org_id, ENDPOINTS.c.enabled.is_(True)
         )
-    ).all()
-    targets = [e.id for e in endpoints if subscribed(e, event.type)]
+    )
+    targets = [eid for eid, types in found if ALL_EVENTS in types or event.type in types]
     if not targets:
         return 0
     body, now = envelope(event), clock.now()

@@ -18,6 +18,7 @@ from flask import Flask, current_app
 
 from hub import __version__
 from hub.context import EventInfo, PluginContext
+from hub.core import webhook_keys  # noqa: F401  (registers the key rotation of endpoint secrets)
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
 from hub.core.egress_http import EgressAdapter, EgressSession

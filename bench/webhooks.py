@@ -1,0 +1,347 @@
+"""Outgoing webhooks: deliveries per second from committed events to a fast loopback receiver,
+with 1 and 2 `hub worker` processes and 1 and 50 endpoints, and p50/p99 latency from commit
+to receipt at a steady load; beside a plain Python loop POSTing the same payloads with
+keep-alive (requests.Session) to the same receiver, measured in the same run.
+
+    .venv/bin/python bench/webhooks.py [--events 3000] [--rate 100] [--seconds 10]
+                                       [--database-url URL]
+
+- capacity: with the workers stopped, events are created through the API (client.created,
+  one org per endpoint count: --events events for 1 endpoint, --events/10 for 50); then
+  the workers start and the rate is deliveries / (last receipt - first receipt). Every
+  delivery goes the production way: outbox, dispatch, the webhooks plugin's run, its
+  delivery rows, the pump (signed, through the egress guard), attempts recorded.
+- latency: workers running, events created at --rate per second for --seconds (1 endpoint);
+  latency is the receipt time minus the event's timestamp (stamped in the request's
+  transaction, just before the commit).
+The receiver is an asyncio HTTP/1.1 server in a child process (keep-alive, answers 200 at
+once). A fresh SQLite database (or --database-url's, one you can throw away) and an
+embedded Redis are made and removed by the script.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+# bench/ holds scripts named like standard modules (email.py): keep it off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+import redis  # noqa: E402
+import requests  # noqa: E402
+from rq import Worker  # noqa: E402
+
+# ----- the receiver (a child process) -----
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+STAMP = b'"timestamp":"'
+
+
+class Receiving(asyncio.Protocol):
+    """Minimal HTTP/1.1: keep-alive, Content-Length bodies; GET /stats, /dump, /reset."""
+
+    log: list[tuple[float, bytes]] = []
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = self.buffer[:end]
+            size = self.content_length(head)
+            if len(self.buffer) < end + 4 + size:
+                return
+            body = self.buffer[end + 4 : end + 4 + size]
+            self.buffer = self.buffer[end + 4 + size :]
+            self.transport.write(self.answer(head, body))
+
+    @staticmethod
+    def content_length(head: bytes) -> int:
+        at = head.lower().find(b"content-length:")
+        if at < 0:
+            return 0
+        line_end = head.find(b"\r\n", at)
+        return int(head[at + 15 : line_end if line_end >= 0 else len(head)])
+
+    def answer(self, head: bytes, body: bytes) -> bytes:
+        if head.startswith(b"POST"):
+            start = body.find(STAMP) + len(STAMP)
+            self.log.append((time.time(), body[start : body.find(b'"', start)]))
+            return OK
+        if head.startswith(b"GET /reset"):
+            self.log.clear()
+            return self.json({})
+        if head.startswith(b"GET /dump"):
+            return self.json([[at, stamp.decode()] for at, stamp in self.log])
+        return self.json({"count": len(self.log)})
+
+    @staticmethod
+    def json(data: Any) -> bytes:
+        raw = json.dumps(data).encode()
+        return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(raw), raw)
+
+
+def serve(port_pipe: Any) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Receiving, "127.0.0.1", 0, backlog=1024)
+        port_pipe.send(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class Receiver:
+    def __init__(self) -> None:
+        parent, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(
+            target=serve, args=(child,), daemon=True
+        )
+        self.process.start()
+        self.port = parent.recv()
+        self.control = requests.Session()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def count(self) -> int:
+        return int(self.control.get(self.url("/stats")).json()["count"])
+
+    def dump(self) -> list[tuple[float, float]]:
+        rows = self.control.get(self.url("/dump")).json()
+        return [(at, datetime.fromisoformat(stamp).timestamp()) for at, stamp in rows]
+
+    def reset(self) -> None:
+        self.control.get(self.url("/reset"))
+
+    def wait_for(self, count: int, timeout: float = 900) -> list[tuple[float, float]]:
+        deadline = time.monotonic() + timeout
+        while (seen := self.count()) < count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {seen} of {count} deliveries arrived")
+            time.sleep(0.05)
+        return self.dump()
+
+    def stop(self) -> None:
+        self.process.terminate()
+
+
+# ----- the baseline: a plain keep-alive loop -----
+
+
+def plain_loop(receiver: Receiver, body: bytes, count: int) -> float:
+    session = requests.Session()
+    headers = {"Content-Type": "application/json", "webhook-id": "evt_bench"}
+    started = time.perf_counter()
+    for _ in range(count):
+        response = session.post(receiver.url("/plain"), data=body, headers=headers, timeout=15)
+        response.raise_for_status()
+    return count / (time.perf_counter() - started)
+
+
+# ----- the hub -----
+
+
+class Hub:
+    """A migrated database, an app, orgs with endpoints on the receiver, `hub worker`s."""
+
+    def __init__(self, tmp: Path, redis_url: str, database_url: str | None) -> None:
+        from hub.core.migrations import upgrade
+        from hub.testing import plugin_migration_dirs
+
+        self.settings = {
+            "HUB_VAR_DIR": str(tmp / "var"),
+            "HUB_DATABASE_URL": database_url or f"sqlite:///{tmp / 'hub.db'}",
+            "REDIS_URL": redis_url,
+            "HUB_SECRET_KEY": "bench",
+            "HUB_ENCRYPTION_KEYS": "bench:" + "A" * 43 + "=",
+            "HUB_LOG_LEVEL": "WARNING",
+            "HUB_API_RATE_LIMIT": "off",
+            "HUB_EGRESS_ALLOW_HTTP": "true",
+            "HUB_EGRESS_ALLOWED_CIDRS": "127.0.0.0/8",
+        }
+        upgrade(self.settings["HUB_DATABASE_URL"], plugin_migration_dirs())
+        self.env = {**os.environ, **self.settings}
+        self.logs = tmp
+        self.workers: list[subprocess.Popen[bytes]] = []
+        from hub.app import create_app
+
+        self.app = create_app(self.settings)
+        self.client = self.app.test_client()
+        self.redis: redis.Redis = self.app.extensions["hub.redis"]
+        self.created = 0
+
+    def org_with_endpoints(self, name: str, urls: list[str]) -> str:
+        """A new org whose admin key registered an endpoint for every URL; the key."""
+        from hub.core.apikeys import create_api_key
+        from hub.core.orgs import create_org
+        from hub.extensions import db
+
+        with self.app.app_context():
+            org = create_org(db.session, name, "UTC")
+            _, key = create_api_key(db.session, org.id, "admin", "bench")
+            db.session.commit()
+        for url in urls:
+            body = {"url": url, "events": ["client.created"]}
+            response = self.post("/api/integrations/webhooks", key, body)
+            assert response.status_code == 201, response.json
+        return key
+
+    def post(self, path: str, key: str, body: dict[str, Any]) -> Any:
+        return self.client.post(path, json=body, headers={"Authorization": f"Bearer {key}"})
+
+    def post_client(self, key: str) -> None:
+        self.created += 1
+        response = self.post("/api/clients", key, {"name": f"Client {self.created}"})
+        assert response.status_code == 201, response.json
+
+    def start_workers(self, count: int) -> None:
+        for number in range(count):
+            with open(self.logs / f"worker-{len(self.workers)}-{number}.log", "wb") as log:
+                command = [sys.executable, "-m", "hub.cli", "worker"]
+                child = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+                self.workers.append(child)
+        deadline = time.monotonic() + 60
+        while len(Worker.all(connection=self.redis)) < count:
+            if time.monotonic() > deadline:
+                raise SystemExit("the workers did not start; see their logs in " + str(self.logs))
+            time.sleep(0.1)
+
+    def stop_workers(self) -> None:
+        for child in self.workers:
+            child.send_signal(signal.SIGTERM)
+        for child in self.workers:
+            child.wait(60)
+        self.workers = []
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def capacity(
+    hub: Hub, receiver: Receiver, key: str, endpoints: int, workers: int, events: int
+) -> dict[str, float]:
+    """A backlog of `events` events for `endpoints` endpoints, drained by `workers` workers."""
+    progress(f"capacity: {endpoints} endpoint(s), {workers} worker(s), {events} events")
+    receiver.reset()
+    started = time.perf_counter()
+    for _ in range(events):
+        hub.post_client(key)
+    post_rate = events / (time.perf_counter() - started)
+    hub.start_workers(workers)
+    began = time.time()
+    received = receiver.wait_for(events * endpoints)
+    hub.stop_workers()
+    times = [at for at, _ in received]
+    first, last = min(times), max(times)
+    return {
+        "deliveries/s": len(times) / (last - first),
+        "from start/s": len(times) / (last - began),
+        "post/s": post_rate,
+    }
+
+
+def latency(
+    hub: Hub, receiver: Receiver, key: str, workers: int, rate: float, seconds: float
+) -> dict[str, float]:
+    """Events created at a steady `rate` (1 endpoint) while `workers` workers run."""
+    progress(f"latency: {workers} worker(s) at {rate:g} events/s")
+    hub.start_workers(workers)
+    time.sleep(2)  # the schedulers' first ticks
+    receiver.reset()
+    count = int(rate * seconds)
+    started = time.perf_counter()
+    for number in range(count):
+        pause = started + number / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        hub.post_client(key)
+    lags = sorted(at - stamp for at, stamp in receiver.wait_for(count))
+    hub.stop_workers()
+    return {
+        "p50 ms": statistics.median(lags) * 1000,
+        "p99 ms": lags[int(0.99 * (len(lags) - 1))] * 1000,
+        "max ms": lags[-1] * 1000,
+    }
+
+
+def sample_body() -> bytes:
+    """A body like the hub's: the envelope of a client.created event."""
+    data = {"id": 1, "name": "Client 1", "contact_person": None, "contact_email": None}
+    envelope = {
+        "id": "evt_01jbench0000000000000000",
+        "type": "client.created",
+        "timestamp": "2026-01-01T00:00:00.000000Z",
+        "organization_id": 1,
+        "data": {**data, "notes": None, "service_types": [], "created_at": "2026-01-01"},
+    }
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3000, help="backlog, 1-endpoint runs")
+    parser.add_argument("--rate", type=float, default=100.0, help="events/s for latency")
+    parser.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    parser.add_argument("--database-url", default=None, help="a throwaway database")
+    args = parser.parse_args()
+
+    from hub.core.embedded_redis import EmbeddedRedis
+
+    receiver = Receiver()
+    with tempfile.TemporaryDirectory(prefix="hub-bench-webhooks-") as folder:
+        tmp = Path(folder)
+        server = EmbeddedRedis(tmp / "redis.sock").start()
+        try:
+            plain = plain_loop(receiver, sample_body(), 3000)
+            hub = Hub(tmp, server.url, args.database_url)
+            keys = {
+                n: hub.org_with_endpoints(f"Bench {n}", [receiver.url(f"/e/{i}") for i in range(n)])
+                for n in (1, 50)
+            }
+            results = {}
+            for endpoints, events in ((1, args.events), (50, max(1, args.events // 10))):
+                for workers in (1, 2):
+                    row = capacity(hub, receiver, keys[endpoints], endpoints, workers, events)
+                    results[(endpoints, workers)] = (events, row)
+            lags = {n: latency(hub, receiver, keys[1], n, args.rate, args.seconds) for n in (1, 2)}
+            plain_after = plain_loop(receiver, sample_body(), 3000)
+        finally:
+            server.stop()
+            receiver.stop()
+    backend = (args.database_url or "sqlite").split(":")[0]
+    print(f"plain keep-alive POST loop: {plain:.0f}/s before, {plain_after:.0f}/s after")
+    print(f"hub ({backend}), deliveries from committed events (first to last receipt):")
+    for (endpoints, workers), (events, row) in results.items():
+        print(
+            f"  {endpoints:>2} endpoint(s), {workers} worker(s): {row['deliveries/s']:.0f}/s "
+            f"({row['deliveries/s'] / plain:.2f}x the plain loop; {row['from start/s']:.0f}/s "
+            f"counting worker start-up), {events} events"
+        )
+    print(f"latency, commit -> receipt, 1 endpoint at {args.rate:.0f} events/s:")
+    for n, row in lags.items():
+        print(
+            f"  {n} worker(s): p50 {row['p50 ms']:.1f} ms, p99 {row['p99 ms']:.1f} ms, "
+            f"max {row['max ms']:.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
