@@ -74,9 +74,11 @@ class Mailer:
     def send(self, row: Email) -> str:
         """Try one claimed row; its outcome ("sent", "retry" or "failed") is recorded on it."""
         try:
-            accepted = self._open().send(
-                self.sender.address, queue.envelope(row), _bytes(row, self)
-            )
+            recipients, data = queue.envelope(row), _bytes(row, self)
+        except (ValueError, TypeError, LookupError) as exc:  # a row no message can be made of
+            return queue.record_failure(row, SmtpFailure(f"Unsendable: {exc}", temporary=False))
+        try:
+            accepted = self._open().send(self.sender.address, recipients, data)
         except SmtpFailure as failure:
             return queue.record_failure(row, failure)
         return queue.record_accepted(row, accepted)

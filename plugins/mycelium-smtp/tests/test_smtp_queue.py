@@ -319,3 +319,16 @@ def test_two_workers_at_once_send_each_email_once(
     ids = [r.message["Message-ID"] for r in smtp_server.mailbox.received]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert set(ids) == {row.message_id for row in rows}
+
+
+def test_a_row_no_message_can_be_made_of_fails_alone(
+    smtp_ctx: Any, smtp_server: SmtpServer
+) -> None:
+    ctx = smtp_ctx()
+    broken, fine = queue_one(ctx), queue_one(ctx, to=["ok@acme.example"])
+    broken.to = ["not an address"]  # as if the row had been edited by hand
+    ctx.db.commit()
+    report = delivery.deliver(ctx)
+    assert (report.sent, [r.id for r in report.failed]) == (1, [broken.id])
+    assert "Unsendable" in (status(ctx, broken).last_error or "")
+    assert status(ctx, fine).status == "sent"
