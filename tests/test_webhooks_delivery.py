@@ -21,7 +21,7 @@ from webhook_tools import (
 
 from hub import EventInfo, __version__
 from hub.core import clock
-from hub.core.webhook_queue import KICK
+from hub.core.webhook_queue import KICK, flush_deferred_kick
 from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
 from hub.testing import run_jobs
@@ -48,13 +48,15 @@ def test_hook_on_event(app, api, receiver, plugin_context, redis_client):
     plugin.on_event(ctx, event)
     plugin.on_event(ctx, event)  # a run may execute twice: still one delivery per endpoint
     ctx.db.commit()
+    assert redis_client.get(KICK) is None  # not per run: once, when the job ends
+    flush_deferred_kick()
+    assert redis_client.get(KICK)  # the pump is asked for
 
     made = deliveries(app)
     assert [(d.endpoint_id, d.event_id, d.state) for d in made] == [
         (every["id"], "evt_test1", "pending")
     ]
     assert only_deliverables["id"] not in {d.endpoint_id for d in made}
-    assert redis_client.get(KICK)  # the pump was asked for, after the commit
 
 
 def test_an_event_reaches_its_endpoints_signed_as_standard_webhooks(app, api, receiver, org):

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app
+from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +22,7 @@ from hub.core.schemas import ListQuerySchema
 from hub.core.scoping import get_owned
 from hub.core.webhook_models import WebhookDelivery, WebhookEndpoint
 from hub.core.webhook_pump import send_now
-from hub.core.webhook_queue import kick_after_commit
+from hub.core.webhook_queue import flush_deferred_kick, kick_after_commit
 from hub.core.webhook_schemas import (
     DeliveryQuerySchema,
     DeliverySchema,
@@ -39,6 +40,12 @@ from hub.extensions import db
 
 bp = Blueprint("webhooks", __name__, url_prefix="/integrations/webhooks")
 TEST_TIMEOUT = 10.0  # an admin waits for the answer: shorter than a worker's attempt
+
+
+@bp.record_once
+def _init_app(state: BlueprintSetupState) -> None:
+    """Every app context (a worker's job, a request) ends by kicking the pump if deferred."""
+    state.app.teardown_appcontext(lambda error: flush_deferred_kick())
 
 
 def _egress() -> EgressPolicy:

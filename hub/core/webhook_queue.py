@@ -8,6 +8,7 @@ pump of their own. If Redis is down nothing is lost: the sweeper kicks the pump 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import redis
@@ -26,6 +27,8 @@ KICK_TTL = 10  # seconds: a pump job lost with its flag is replaced after this
 PUMP_JOB = "hub.default_plugins.webhooks.deliver_due"
 PUMP_JOB_TIMEOUT = 300
 _AFTER_COMMIT = "hub.webhooks.kick"
+# a kick deferred to the end of the current job (one per thread and context)
+_deferred: ContextVar[Any] = ContextVar("hub_webhooks_deferred_kick", default=None)
 
 
 def kick(client: redis.Redis) -> bool:
@@ -44,10 +47,22 @@ def take_kick(client: redis.Redis) -> None:
     client.delete(KICK)
 
 
-def kick_after_commit(session: AnySession, client: Any) -> None:
-    """Kick the pump once `session` commits what it holds (deliveries made ready)."""
+def kick_after_commit(session: AnySession, client: Any, defer: bool = False) -> None:
+    """Kick the pump once `session` commits what it holds (deliveries made ready).
+
+    ``defer``: not at once but when the current job ends (:func:`flush_deferred_kick`), so
+    a job that commits a hundred runs costs one Redis round trip, not a hundred.
+    """
     if client is not None:
-        session.info[_AFTER_COMMIT] = client
+        session.info[_AFTER_COMMIT] = (client, defer)
+
+
+def flush_deferred_kick() -> None:
+    """Kick the pump if a commit of this job (or request) deferred it; at its teardown."""
+    client = _deferred.get()
+    if client is not None:
+        _deferred.set(None)
+        kick(client)
 
 
 def kick_if_due(session: AnySession, client: redis.Redis) -> bool:
@@ -58,8 +73,12 @@ def kick_if_due(session: AnySession, client: redis.Redis) -> bool:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    client = session.info.pop(_AFTER_COMMIT, None)
-    if client is not None:
+    client, defer = session.info.pop(_AFTER_COMMIT, (None, False))
+    if client is None:
+        return
+    if defer:
+        _deferred.set(client)
+    else:
         kick(client)
 
 

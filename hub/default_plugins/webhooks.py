@@ -52,7 +52,8 @@ def register_providers(register: Callable[[Provider], None]) -> None:
 def on_event(ctx: PluginContext, event: EventInfo) -> None:
     """One delivery per enabled endpoint subscribed to the event; the pump sends them."""
     if fan_out(ctx.db, event):
-        kick_after_commit(ctx.db, ctx.redis)
+        # once per job, at its end (a job performs up to a batch of runs)
+        kick_after_commit(ctx.db, ctx.redis, defer=True)
 
 
 @hookimpl
