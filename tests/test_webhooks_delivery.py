@@ -21,7 +21,7 @@ from webhook_tools import (
 
 from hub import EventInfo, __version__
 from hub.core import clock
-from hub.core.webhook_queue import KICK, flush_deferred_kick
+from hub.core.webhook_queue import KICK, job_ended
 from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
 from hub.testing import run_jobs
@@ -49,7 +49,7 @@ def test_hook_on_event(app, api, receiver, plugin_context, redis_client):
     plugin.on_event(ctx, event)  # a run may execute twice: still one delivery per endpoint
     ctx.db.commit()
     assert redis_client.get(KICK) is None  # not per run: once, when the job ends
-    flush_deferred_kick()
+    job_ended()
     assert redis_client.get(KICK)  # the pump is asked for
 
     made = deliveries(app)

@@ -22,7 +22,7 @@ from hub.core.schemas import ListQuerySchema
 from hub.core.scoping import get_owned
 from hub.core.webhook_models import WebhookDelivery, WebhookEndpoint
 from hub.core.webhook_pump import send_now
-from hub.core.webhook_queue import flush_deferred_kick, kick_after_commit
+from hub.core.webhook_queue import job_ended, kick_after_commit
 from hub.core.webhook_schemas import (
     DeliveryQuerySchema,
     DeliverySchema,
@@ -45,7 +45,7 @@ TEST_TIMEOUT = 10.0  # an admin waits for the answer: shorter than a worker's at
 @bp.record_once
 def _init_app(state: BlueprintSetupState) -> None:
     """Every app context (a worker's job, a request) ends by kicking the pump if deferred."""
-    state.app.teardown_appcontext(lambda error: flush_deferred_kick())
+    state.app.teardown_appcontext(lambda error: job_ended())
 
 
 def _egress() -> EgressPolicy:

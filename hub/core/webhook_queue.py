@@ -19,6 +19,7 @@ from hub.core import clock
 from hub.core.db import AnySession
 from hub.core.dispatch import enqueue_job
 from hub.core.webhook_delivery import next_due
+from hub.core.webhooks import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ PUMP_JOB_TIMEOUT = 300
 _AFTER_COMMIT = "hub.webhooks.kick"
 # a kick deferred to the end of the current job (one per thread and context)
 _deferred: ContextVar[Any] = ContextVar("hub_webhooks_deferred_kick", default=None)
+# endpoints read by the current job: an endpoint changed meanwhile counts from the next job
+_subscriptions: ContextVar[Subscriptions | None] = ContextVar(
+    "hub_webhooks_subscriptions", default=None
+)
 
 
 def kick(client: redis.Redis) -> bool:
@@ -50,15 +55,26 @@ def take_kick(client: redis.Redis) -> None:
 def kick_after_commit(session: AnySession, client: Any, defer: bool = False) -> None:
     """Kick the pump once `session` commits what it holds (deliveries made ready).
 
-    ``defer``: not at once but when the current job ends (:func:`flush_deferred_kick`), so
+    ``defer``: not at once but when the current job ends (:func:`job_ended`), so
     a job that commits a hundred runs costs one Redis round trip, not a hundred.
     """
     if client is not None:
         session.info[_AFTER_COMMIT] = (client, defer)
 
 
-def flush_deferred_kick() -> None:
-    """Kick the pump if a commit of this job (or request) deferred it; at its teardown."""
+def job_subscriptions() -> Subscriptions:
+    """A cache of orgs' subscriptions for the current job (:func:`job_ended` drops it)."""
+    known = _subscriptions.get()
+    if known is None:
+        known = {}
+        _subscriptions.set(known)
+    return known
+
+
+def job_ended() -> None:
+    """At the end of each job (or request): kick the pump if a commit deferred it, and
+    forget the subscriptions read meanwhile."""
+    _subscriptions.set(None)
     client = _deferred.get()
     if client is not None:
         _deferred.set(None)

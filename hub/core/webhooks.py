@@ -41,6 +41,10 @@ EVENT_TYPES = {
 }
 
 
+Endpoints = list[tuple[int, list[str]]]  # (endpoint id, event types)
+Subscriptions = dict[int, Endpoints]  # org id -> its enabled endpoints
+
+
 class EventLike(Protocol):
     """An event as hooks see it (hub.EventInfo)."""
 
@@ -184,14 +188,26 @@ def envelope(event: EventLike) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def fan_out(session: AnySession, event: EventLike) -> int:
-    """One pending delivery per enabled endpoint subscribed to `event` (idempotent); how many."""
+def subscriptions(session: AnySession, org_id: int, known: Subscriptions | None) -> Endpoints:
+    """The org's enabled endpoints and their event types, read once per `known` (a job)."""
+    if known is not None and org_id in known:
+        return known[org_id]
     # columns, not ORM objects: this runs for every event of every organization
-    found = session.execute(
-        select(ENDPOINTS.c.id, ENDPOINTS.c.events).where(
-            ENDPOINTS.c.org_id == event.org_id, ENDPOINTS.c.enabled.is_(True)
-        )
+    stmt = select(ENDPOINTS.c.id, ENDPOINTS.c.events).where(
+        ENDPOINTS.c.org_id == org_id, ENDPOINTS.c.enabled.is_(True)
     )
+    found = [(eid, list(types)) for eid, types in session.execute(stmt).tuples()]
+    if known is not None:
+        known[org_id] = found
+    return found
+
+
+def fan_out(session: AnySession, event: EventLike, known: Subscriptions | None = None) -> int:
+    """One pending delivery per enabled endpoint subscribed to `event` (idempotent); how many.
+
+    `known` caches each org's subscriptions across the events of one job.
+    """
+    found = subscriptions(session, event.org_id, known)
     targets = [eid for eid, types in found if ALL_EVENTS in types or event.type in types]
     if not targets:
         return 0

@@ -24,7 +24,7 @@ from hub.core.egress import EgressPolicy
 from hub.core.egress_http import EgressAdapter, EgressSession
 from hub.core.webhook_delivery import SendSettings
 from hub.core.webhook_pump import Pump, PumpSettings
-from hub.core.webhook_queue import kick_after_commit, kick_if_due, take_kick
+from hub.core.webhook_queue import job_subscriptions, kick_after_commit, kick_if_due, take_kick
 from hub.core.webhook_schedule import Policy
 from hub.core.webhooks import EVENT_TYPES, fan_out
 from hub.extensions import db
@@ -51,7 +51,7 @@ def register_providers(register: Callable[[Provider], None]) -> None:
 @hookimpl
 def on_event(ctx: PluginContext, event: EventInfo) -> None:
     """One delivery per enabled endpoint subscribed to the event; the pump sends them."""
-    if fan_out(ctx.db, event):
+    if fan_out(ctx.db, event, job_subscriptions()):
         # once per job, at its end (a job performs up to a batch of runs)
         kick_after_commit(ctx.db, ctx.redis, defer=True)
 
