@@ -22,7 +22,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
-import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -43,6 +42,7 @@ from hub.core.ratelimit import Limiter  # noqa: E402
 from hub.core.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain  # noqa: E402
 
 BIG = 10**9
+CHUNK = 100
 PROVIDER = Provider(
     name="bench",
     title="Bench",
@@ -77,19 +77,22 @@ def rate(calls: int, one: Callable[[], Any]) -> float:
 
 
 def http_rates(url: str, client: redis.Redis, calls: int, rounds: int) -> dict[str, float]:
+    """Calls/s of each variant; they take turns every CHUNK calls, so load drift on a busy
+    machine hits them alike."""
     limiter = Limiter(client)
     variants = {
         "bare": session(),
         "recorder": session(UsageRecorder(client)),
         "recorder+quota": session(UsageRecorder(client), limiter.check_provider),
     }
-    found: dict[str, list[float]] = {name: [] for name in variants}
+    spent = dict.fromkeys(variants, 0.0)
     for http in variants.values():  # warm up connections and scripts
         rate(50, lambda http=http: http.get(url))
-    for _ in range(rounds):  # interleaved, so drift hits every variant alike
+    turns = max(1, calls * rounds // CHUNK)
+    for _ in range(turns):
         for name, http in variants.items():
-            found[name].append(rate(calls, lambda http=http: http.get(url)))
-    return {name: statistics.median(values) for name, values in found.items()}
+            spent[name] += CHUNK / rate(CHUNK, lambda http=http: http.get(url))
+    return {name: turns * CHUNK / seconds for name, seconds in spent.items()}
 
 
 def flush_rate(client: redis.Redis, database: str) -> tuple[int, float]:
@@ -130,7 +133,7 @@ def report(
     args: Any, rates: dict[str, float], alone: float, ping: float, moved: int, flush: float
 ) -> None:
     bare = rates["bare"]
-    print(f"ctx.http to a loopback server, {args.calls} calls x {args.rounds} rounds (median):")
+    print(f"ctx.http to a loopback server, {args.calls * args.rounds} calls per variant:")
     for name, value in rates.items():
         extra = (1 / value - 1 / bare) * 1e6
         print(f"  {name:15s} {value:8.0f} calls/s   {extra:+7.1f} us per call vs bare")
