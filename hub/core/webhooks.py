@@ -196,7 +196,7 @@ def subscriptions(session: AnySession, org_id: int, known: Subscriptions | None)
     stmt = select(ENDPOINTS.c.id, ENDPOINTS.c.events).where(
         ENDPOINTS.c.org_id == org_id, ENDPOINTS.c.enabled.is_(True)
     )
-    found = [(eid, list(types)) for eid, types in session.execute(stmt).tuples()]
+    found = [(eid, list(types)) for eid, types in session.execute(stmt)]
     if known is not None:
         known[org_id] = found
     return found
