@@ -244,3 +244,19 @@ def test_a_stopping_worker_gives_back_the_runs_it_has_not_started(app, api, plug
     assert states == [("queued", 0)] * (len(run_ids) - 1) + [("succeeded", 1)]
     run_jobs(app)
     assert len(alpha.calls) == len(beta.calls) == 3
+
+
+def test_a_hook_never_starts_inside_a_transaction_even_after_a_failure(app, api, plugins):
+    alpha, _ = plugins
+    seen: list[bool] = []
+
+    def behaviour(hook, event, ctx):
+        session = ctx.db() if callable(ctx.db) else ctx.db  # the app's scoped session
+        seen.append(session.in_transaction())  # on SQLite an open one holds the write lock
+        if len(seen) == 1:
+            raise ValueError("the first one fails")
+
+    alpha.behaviour = behaviour
+    create_clients(api, 3)
+    run_jobs(app)
+    assert seen == [False, False, False]

@@ -98,6 +98,7 @@ def _call_hooks(app: AppLike, session: AnySession, table: HookTable, item: Claim
         return
     ctx = build_context(app, session, item.integration)
     info = EventInfo.of(item.event)
+    _end_reads(session)
     with deadline(float(app.config["HUB_RUN_TIMEOUT"])):
         for hook, resource in calls:
             if hasattr(ctx.http, "feature"):
@@ -126,6 +127,14 @@ def perform(
     finally:
         scope_to_org(session, None)
     return OK
+
+
+def _end_reads(session: AnySession) -> None:
+    """Close a transaction only reads opened (objects reloaded after an earlier rollback),
+    so a hook never starts inside one: on SQLite it would hold the write lock."""
+    real = session() if isinstance(session, scoped_session) else session
+    if real.in_transaction() and not (real.new or real.dirty or real.deleted):
+        real.commit()
 
 
 def _touched(session: AnySession) -> bool:
