@@ -12,12 +12,13 @@ from contextvars import ContextVar
 from typing import Any
 
 import redis
+from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from hub.core import clock
 from hub.core.db import AnySession
-from hub.core.dispatch import enqueue_job
+from hub.core.dispatch import QUEUE, enqueue_job
 from hub.core.webhook_delivery import next_due
 from hub.core.webhooks import Subscriptions
 
@@ -36,15 +37,29 @@ _subscriptions: ContextVar[Subscriptions | None] = ContextVar(
 )
 
 
-def kick(client: redis.Redis) -> bool:
-    """Queue a pump job unless one is queued already; never raises (the sweeper is there)."""
+def kick(client: redis.Redis, first: bool = False) -> bool:
+    """Queue a pump job unless one is queued already; never raises (the sweeper is there).
+
+    ``first``: at the front of the queue, so deliveries a job just made go out before the
+    next batch of events is dispatched (a backlog's later pumps queue at the back).
+    """
     try:
         if client.set(KICK, "1", nx=True, ex=KICK_TTL):
-            enqueue_job(client, PUMP_JOB, timeout=PUMP_JOB_TIMEOUT)
+            _enqueue_pump(client, first)
             return True
     except redis.RedisError as exc:
         log.warning("webhook pump not queued (%s); the sweeper will start it", exc)
     return False
+
+
+def _enqueue_pump(client: redis.Redis, first: bool) -> None:
+    if not first:
+        enqueue_job(client, PUMP_JOB, timeout=PUMP_JOB_TIMEOUT)
+        return
+    # as dispatch.enqueue_job does, only at the front
+    Queue(QUEUE, connection=client).enqueue(
+        PUMP_JOB, job_timeout=PUMP_JOB_TIMEOUT, result_ttl=0, failure_ttl=7 * 86400, at_front=True
+    )
 
 
 def take_kick(client: redis.Redis) -> None:
@@ -78,7 +93,7 @@ def job_ended() -> None:
     client = _deferred.get()
     if client is not None:
         _deferred.set(None)
-        kick(client)
+        kick(client, first=True)
 
 
 def kick_if_due(session: AnySession, client: redis.Redis) -> bool:
