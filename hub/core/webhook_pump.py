@@ -100,11 +100,14 @@ class Pump:
         """Claim and submit up to `room` deliveries; whether more may be due."""
         batch = claim(self.session, room, self.settings.lease)
         wanted = {d.endpoint_id for d in batch}
-        if wanted:  # re-read every time: an endpoint may have been disabled meanwhile
-            self.targets.update(load_targets(self.session, self.keyring, wanted, clock.now()))
+        # re-read every time: an endpoint may have been disabled or deleted meanwhile
+        fresh = load_targets(self.session, self.keyring, wanted, clock.now()) if wanted else {}
+        self.targets.update(fresh)
         for delivery in batch:
-            future = pool.submit(self._send, self.targets[delivery.endpoint_id], delivery)
-            inflight[future] = delivery
+            target = fresh.get(delivery.endpoint_id)
+            if target is None:  # the endpoint was deleted meanwhile, its deliveries with it
+                continue
+            inflight[pool.submit(self._send, target, delivery)] = delivery
         return len(batch) == room
 
     def _send(self, target: Target, delivery: Claimed) -> Outcome:
