@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from zapier_helpers import HOOKS, hooks_of, subscribe
 
+from hub.testing import run_jobs
+
 TARGET = "http://127.0.0.1:9/hooks/standard/535583948/f4cb/"
 
 
@@ -124,3 +126,38 @@ def test_another_org_cannot_list_or_delete_your_hooks(
     assert other_api.get(HOOKS).get_json()["items"] == []
     assert other_api.delete(f"{HOOKS}/{hook['id']}").status_code == 404
     assert [h["id"] for h in hooks_of(api)] == [hook["id"]]
+
+
+ROUTES = {
+    ("/api/integrations/zapier/hooks", "GET"),
+    ("/api/integrations/zapier/hooks", "POST"),
+    ("/api/integrations/zapier/hooks/<int:hook_id>", "DELETE"),
+    ("/api/integrations/zapier/samples/<event>", "GET"),
+}
+
+
+def test_every_zapier_route_is_walked_with_another_orgs_key(
+    app, api, other_api, zapier, enable_plugin, other_org
+):
+    """A new route fails here until it is added to ROUTES and walked below."""
+    mounted = {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/integrations/zapier/")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    assert mounted == ROUTES
+    mark = "zq9victim"
+    hook = subscribe(api, f"{TARGET}{mark}")
+    api.post("/api/clients", json={"name": f"Client {mark}"})
+    run_jobs(app)
+    enable_plugin("zapier", org=other_org)
+    answers = [
+        other_api.get(HOOKS),
+        other_api.post(HOOKS, json={"target_url": TARGET, "event": "client.created"}),
+        other_api.delete(f"{HOOKS}/{hook['id']}"),
+        other_api.get("/api/integrations/zapier/samples/client.created"),
+    ]
+    assert [a.status_code for a in answers] == [200, 201, 404, 200]
+    assert all(mark not in a.get_data(as_text=True) for a in answers)
+    assert [h["id"] for h in hooks_of(api)] == [hook["id"]]  # the attacker's is its own
