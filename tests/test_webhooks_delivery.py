@@ -24,6 +24,7 @@ from hub.core import clock
 from hub.core.webhook_queue import KICK, job_ended
 from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
+from hub.jobs import recurring
 from hub.testing import run_jobs
 
 
@@ -347,8 +348,8 @@ def test_http_refused_at_delivery_once_no_longer_allowed(app, api, receiver, hub
 
 
 def test_the_sweeper_starts_the_pump_for_due_retries(app, api, receiver, hub_clock):
-    jobs = {(job.plugin, job.name, job.cron) for job in app.extensions["hub.plugins"].jobs()}
-    assert ("webhooks", "sweep", "* * * * *") in jobs
+    job = recurring(app)["webhook_sweep"]
+    assert job.schedule == app.config["HUB_SWEEP_SECONDS"] == 5
     register(api, receiver.url())
     receiver.answer(Answer(500))
     emit(api)
@@ -357,7 +358,7 @@ def test_the_sweeper_starts_the_pump_for_due_retries(app, api, receiver, hub_clo
     run_jobs(app)  # no job is waiting for the retry: the database holds it
     assert len(receiver.received) == 1
     with app.app_context():
-        plugin.sweep()
+        job.function(app)  # what the scheduler runs
         db.session.remove()
     run_jobs(app)
     assert len(receiver.received) == 2

@@ -18,6 +18,7 @@ from hub.core.deliverables import in_org_zone
 from hub.core.egress import EgressPolicy
 from hub.core.ids import new_id
 from hub.core.pagination import paginate
+from hub.core.scheduling import register_core_job
 from hub.core.schemas import ListQuerySchema
 from hub.core.scoping import get_owned
 from hub.core.webhook_models import WebhookDelivery, WebhookEndpoint
@@ -35,7 +36,7 @@ from hub.core.webhook_schemas import (
     RotateSchema,
     SecretSchema,
 )
-from hub.default_plugins.webhooks import egress_http, send_settings
+from hub.default_plugins.webhooks import egress_http, send_settings, sweep
 from hub.extensions import db
 
 bp = Blueprint("webhooks", __name__, url_prefix="/integrations/webhooks")
@@ -44,8 +45,12 @@ TEST_TIMEOUT = 10.0  # an admin waits for the answer: shorter than a worker's at
 
 @bp.record_once
 def _init_app(state: BlueprintSetupState) -> None:
-    """Every app context (a worker's job, a request) ends by kicking the pump if deferred."""
-    state.app.teardown_appcontext(lambda error: job_ended())
+    """The webhooks subsystem's share of the app: every app context (a worker's job, a
+    request) ends by kicking the pump if a commit deferred it, and the sweeper runs every
+    HUB_SWEEP_SECONDS in the workers' scheduler (retries are timed by the database)."""
+    app = state.app
+    app.teardown_appcontext(lambda error: job_ended())
+    register_core_job(app, "webhook_sweep", int(app.config["HUB_SWEEP_SECONDS"]), sweep)
 
 
 def _egress() -> EgressPolicy:

@@ -56,16 +56,11 @@ def on_event(ctx: PluginContext, event: EventInfo) -> None:
         kick_after_commit(ctx.db, ctx.redis, defer=True)
 
 
-@hookimpl
-def register_jobs(register: Callable[..., None]) -> None:
-    # Safety net: pending deliveries whose pump job was lost, and retries come due.
-    register("sweep", "* * * * *", sweep)
-
-
-def sweep() -> None:
-    """Start the pump if a delivery is due that no worker holds."""
+def sweep(app: Flask) -> None:
+    """The core job ``webhook_sweep`` (every HUB_SWEEP_SECONDS): start the pump when a
+    delivery no worker holds is due: a retry's time came, or its pump job was lost."""
     scope_to_org(db.session, None)
-    kick_if_due(db.session, current_app.extensions["hub.redis"])
+    kick_if_due(db.session, app.extensions["hub.redis"])
 
 
 def deliver_due() -> int:
