@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis
@@ -44,7 +45,10 @@ def _after_commit(session: Session) -> None:
     if event_ids and has_app_context():
         notify: Any = current_app.extensions.get("hub.on_events_committed")
         if notify is not None:
-            notify(event_ids)
+            try:
+                notify(event_ids)
+            except Exception:  # the change is committed; the outbox sweeper dispatches it
+                logging.getLogger(__name__).exception("dispatch after commit failed")
 
 
 @event.listens_for(Session, "after_rollback")

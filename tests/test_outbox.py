@@ -96,11 +96,6 @@ def test_events_of_one_transaction_are_notified_together_in_order(app, org, noti
     assert notified == [[event_id for event_id, _ in stored]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/extensions.py _after_commit lets the notifier's error escape: a committed change "
-    "answers 500 when Redis is down (DESIGN: the request still succeeds, the sweeper catches up)",
-)
 def test_a_notifier_that_fails_does_not_fail_the_committed_request(app, api):
     def broken(event_ids: list[Any]) -> None:
         raise ConnectionError("redis is down")
