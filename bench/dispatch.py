@@ -10,8 +10,8 @@ measured in the same run, on the same Redis.
   Flask stack in this process: auth, validation, transaction, outbox, after-commit push);
   then the workers start and the rate is events / (last hook call - first hook call).
 - latency: workers running, clients created at --rate per second for --seconds; latency
-  is the hook call's time minus its event's ``created_at`` (stamped inside the request's
-  transaction, just before the commit).
+  is the hook call's time minus the time its request's commit returned (the bench wraps
+  the app's after-commit notifier to note it).
 Every event also gets a run of each always-on built-in plugin (e.g. outgoing webhooks), as
 in production; runs/s counts those too. A fresh SQLite database (or --database-url's, a
 database you can throw away) and an embedded Redis are made and removed by the script.
@@ -43,7 +43,7 @@ from sqlalchemy import func, select  # noqa: E402
 from hub import EventInfo, PluginContext, Provider, hookimpl  # noqa: E402
 
 PLUGIN_MODULE = "hub_bench_dispatch"  # this file, as the workers import it
-CALLS = "bench:dispatch:calls"  # "<hook time> <latency>" per hook call
+CALLS = "bench:dispatch:calls"  # "<event id> <hook time>" per hook call
 
 # ----- the no-op plugin (loaded with HUB_EXTRA_PLUGINS=noop=hub_bench_dispatch) -----
 
@@ -55,9 +55,8 @@ def register_providers(register: Callable[[Provider], None]) -> None:
 
 @hookimpl
 def on_client_created(ctx: PluginContext, event: EventInfo, client: dict[str, Any]) -> None:
-    """Nothing but one Redis push, so the bench can see when and how late it was called."""
-    now = time.time()
-    ctx.redis.rpush(CALLS, f"{now} {now - event.created_at.timestamp()}")
+    """Nothing but one Redis push, so the bench can see when it was called."""
+    ctx.redis.rpush(CALLS, f"{event.id} {time.time()}")
 
 
 def noop() -> None:
@@ -119,6 +118,15 @@ class Hub:
         self.client = self.app.test_client()
         self.redis: redis.Redis = self.app.extensions["hub.redis"]
         self.created = 0
+        self.committed: dict[str, float] = {}  # event id -> when its commit returned
+        notify = self.app.extensions["hub.on_events_committed"]
+
+        def noted(event_ids: list[str]) -> None:
+            at = time.time()
+            self.committed.update(dict.fromkeys(event_ids, at))
+            notify(event_ids)
+
+        self.app.extensions["hub.on_events_committed"] = noted
 
     def _app(self) -> tuple[Any, str]:
         from hub.app import create_app
@@ -176,11 +184,15 @@ class Hub:
             db.session.remove()
             return count
 
-    def calls(self) -> list[tuple[float, float]]:
-        pairs = (raw.split() for raw in self.redis.lrange(CALLS, 0, -1))
-        return [(float(at), float(latency)) for at, latency in pairs]
+    def calls(self) -> dict[str, float]:
+        """{event id: when its hook was called} (the first call, should one repeat)."""
+        found: dict[str, float] = {}
+        for raw in self.redis.lrange(CALLS, 0, -1):
+            event_id, at = raw.decode().split()
+            found.setdefault(event_id, float(at))
+        return found
 
-    def wait_for_calls(self, count: int, timeout: float = 600) -> list[tuple[float, float]]:
+    def wait_for_calls(self, count: int, timeout: float = 600) -> dict[str, float]:
         deadline = time.monotonic() + timeout
         while self.redis.llen(CALLS) < count:
             if time.monotonic() > deadline:
@@ -190,19 +202,26 @@ class Hub:
 
 
 def capacity(hub: Hub, workers: int, events: int, builtins: bool) -> dict[str, float]:
-    """A backlog of `events` created through the API, drained by `workers` workers."""
+    """A backlog of `events` created through the API, drained by `workers` workers; RQ's
+    SimpleWorker rate is measured right before, so both see the same machine load."""
     hub.redis.delete(CALLS)
     runs_before = hub.runs()
     started = time.perf_counter()
     for _ in range(events):
         hub.post_client()
     post_rate = events / (time.perf_counter() - started)
+    rq = rq_rate(hub.redis, SimpleWorker, 1000)
     hub.start_workers(workers, builtins)
-    calls = hub.wait_for_calls(events)
-    first, last = min(at for at, _ in calls), max(at for at, _ in calls)
+    calls = hub.wait_for_calls(events).values()
+    first, last = min(calls), max(calls)
     runs = hub.runs() - runs_before
     hub.stop_workers()
-    return {"post/s": post_rate, "events/s": events / (last - first), "runs/event": runs / events}
+    return {
+        "post/s": post_rate,
+        "events/s": events / (last - first),
+        "runs/event": runs / events,
+        "rq/s": rq,
+    }
 
 
 def latency(hub: Hub, workers: int, rate: float, seconds: float) -> dict[str, float]:
@@ -217,7 +236,8 @@ def latency(hub: Hub, workers: int, rate: float, seconds: float) -> dict[str, fl
         if pause > 0:
             time.sleep(pause)
         hub.post_client()
-    lags = sorted(latency for _, latency in hub.wait_for_calls(count))
+    called = hub.wait_for_calls(count)
+    lags = sorted(at - hub.committed[event_id] for event_id, at in called.items())
     hub.stop_workers()
     return {
         "p50 ms": statistics.median(lags) * 1000,
@@ -241,7 +261,7 @@ def main() -> None:
         server = EmbeddedRedis(tmp / "redis.sock").start()
         try:
             client = redis.Redis.from_url(server.url)
-            simple = rq_rate(client, SimpleWorker, 2000)
+            simple = rq_rate(client, SimpleWorker, 1000)
             forking = rq_rate(client, Worker, 300)
             hub = Hub(tmp, server.url, args.database_url)
             results = {
@@ -258,11 +278,12 @@ def main() -> None:
     for (builtins, n), row in results.items():
         label = "no-op + built-ins" if builtins else "no-op plugin only"
         print(
-            f"  {label}, {n} worker(s): {row['events/s']:.0f} events/s to hook calls "
-            f"({row['events/s'] / simple:.1f}x RQ SimpleWorker, {row['events/s'] / forking:.1f}x "
-            f"forking), {row['runs/event']:.0f} run(s)/event; API created {row['post/s']:.0f}/s"
+            f"  {label}, {n} worker(s): {row['events/s']:.0f} events/s to hook calls, "
+            f"{row['events/s'] / row['rq/s']:.1f}x RQ SimpleWorker's {row['rq/s']:.0f} jobs/s "
+            f"measured just before; {row['runs/event']:.0f} run(s)/event; "
+            f"the API created {row['post/s']:.0f} clients/s"
         )
-    print(f"latency, no-op + built-ins, event created -> hook called, at {args.rate:.0f}/s:")
+    print(f"latency, no-op + built-ins, commit -> hook called, at {args.rate:.0f} events/s:")
     for n, row in lags.items():
         print(
             f"  {n} worker(s): p50 {row['p50 ms']:.1f} ms, p99 {row['p99 ms']:.1f} ms, "
