@@ -27,6 +27,7 @@ from hub.core.db import AnySession
 from hub.core.integrations import render_event
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.timeouts import HookTimeout
+from hub.core.tokens import mark_needs_reauth
 from hub.errors import HubError, NeedsReauth, PermanentError, RateLimited
 
 MAX_MESSAGE = 2000
@@ -151,12 +152,9 @@ def _reauth(session: AnySession, config: Any, item: Claimed, outcome: Outcome) -
         enqueued_at=None,
         last_error=outcome.message,
     ):
-        row = _locked_integration(session, item)
-        if row is not None and row.enabled and row.status != "needs_reauth":
-            row.status, row.last_error = "needs_reauth", outcome.message
-            row.last_error_at = clock.now()
-            payload = {**render_event(row), "reason": outcome.message}
-            events.record(session, row.org_id, "integration.needs_reauth", payload)
+        row = session.get(Integration, item.integration.id)
+        if row is not None:  # the connections' own marker: once, under a row lock
+            mark_needs_reauth(session, row, outcome.message)
 
 
 def _cancelled(session: AnySession, config: Any, item: Claimed, outcome: Outcome) -> None:
