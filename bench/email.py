@@ -319,7 +319,7 @@ def run(args: argparse.Namespace, folder: Path, redis: str, ca: Path, sink: Smtp
         if sent != count or received != count:
             raise SystemExit(f"{label}: queued {count}, sent {sent}, server got {received}")
         rows.append((label, count, count / queued_seconds, sent / sent_seconds))
-    backend = (args.database_url or "sqlite").split(":")[0]
+    backend = (args.database_url or "sqlite").split(":")[0].split("+")[0]
     print(f"\nemail queue, {backend}, STARTTLS + AUTH to aiosmtpd on loopback (child process)")
     print(f"{'delivery':<30} {'emails':>7} {'queued/s':>9} {'sent/s':>8}")
     for label, count, queued, sent_rate in rows:
