@@ -1,6 +1,6 @@
 """The egress guard, public API: check every destination an organization supplies.
 
-``check_url`` when a destination is registered (a webhook URL, a Zapier target),
+``check_url`` when a destination is registered (a webhook URL, an automation target),
 ``egress_session`` to call it (each connection re-checks the address the name resolves to
 then, and redirects are never followed), ``check_host`` / ``create_connection`` for
 non-HTTP destinations (an SMTP server). ``settings`` is any mapping holding

@@ -176,7 +176,7 @@ def on_integration_disabled(ctx: PluginContext, event: EventInfo, integration: R
 
 @hookspec
 def on_event(ctx: PluginContext, event: EventInfo) -> None:
-    """Every event of the organization, for plugins that want them all (webhooks, Zapier).
+    """Every event of the organization, for plugins that want them all (outgoing webhooks).
 
     Runs in: worker.
     """

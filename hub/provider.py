@@ -42,9 +42,9 @@ class OAuth2:
     token_endpoint_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
     refresh_margin_seconds: int = 300
     # Turns the token endpoint's JSON into a Token, raising for errors reported with 200
-    # (Slack's {"ok": false}); None: the standard RFC 6749 response.
+    # (e.g. {"ok": false} with HTTP 200); None: the standard RFC 6749 response.
     parse_token_response: Callable[[dict[str, Any]], Token] | None = None
-    # Standard responses: the field naming the account (Dropbox's "account_id"), and the
+    # Standard responses: the field naming the account (e.g. "account_id"), and the
     # other fields kept as secrets ``oauth.<field>``.
     account_id_field: str | None = None
     keep_fields: tuple[str, ...] = ()

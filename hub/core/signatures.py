@@ -155,7 +155,7 @@ def verify_hmac_signature(
     re-serialised) and ``{timestamp}`` placeholders; ``signature`` is the header value (or
     several candidates); ``prefix`` is what precedes the digest in it (``v0=``). When the
     scheme has a timestamp, pass it: it must be Unix seconds within ``tolerance`` of now.
-    Slack: ``base="v0:{timestamp}:{body}", prefix="v0=", timestamp=<X-Slack-Request-Timestamp>``.
+    A v0 scheme: ``base="v0:{timestamp}:{body}", prefix="v0=", timestamp=<request timestamp>``.
     Raises :class:`InvalidSignature`; comparisons are constant-time.
     """
     if "{timestamp}" in base or timestamp is not None:
