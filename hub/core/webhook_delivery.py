@@ -62,6 +62,7 @@ class Target:
     secrets: list[str]
     enabled: bool
     failing_since: datetime | None
+    last_success_at: datetime | None = None
     problem: str | None = None  # why nothing can be sent to it (disabled, secret unreadable)
 
 
@@ -131,7 +132,13 @@ def _target(keyring: KeyRing, endpoint: WebhookEndpoint, now: datetime) -> Targe
         log.error("webhook endpoint %s: its secret cannot be decrypted", endpoint.id)
         secrets, problem = [], "The endpoint's secret cannot be decrypted (key ring)."
     return Target(
-        endpoint.id, endpoint.url, secrets, endpoint.enabled, endpoint.failing_since, problem
+        endpoint.id,
+        endpoint.url,
+        secrets,
+        endpoint.enabled,
+        endpoint.failing_since,
+        endpoint.last_success_at,
+        problem,
     )
 
 

@@ -33,7 +33,7 @@ from hub.core.webhook_models import WebhookDelivery
 from hub.core.webhook_record import record
 
 log = logging.getLogger(__name__)
-FLUSH_SECONDS = 0.05  # results wait at most this long to be recorded with others
+FLUSH_SECONDS = 0.1  # results wait at most this long to be recorded with others
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Pump:
     def _flush_due(
         self, buffer: list[Outcome], inflight: dict[Future[Outcome], Claimed], oldest: float
     ) -> bool:
-        full = len(buffer) >= self.settings.concurrency
+        full = len(buffer) >= 2 * self.settings.concurrency
         return full or not inflight or time.monotonic() - oldest >= FLUSH_SECONDS
 
     def _record(self, outcomes: list[Outcome]) -> None:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
@@ -26,7 +26,6 @@ from hub.core.webhook_models import (
     PENDING,
     SCHEDULED,
     SUCCEEDED,
-    WebhookDelivery,
     WebhookEndpoint,
 )
 from hub.core.webhook_schedule import Policy
@@ -51,6 +50,15 @@ UPDATE_DELIVERY = (
     .values({name: bindparam(name) for name in CHANGED})
 )
 INSERT_ATTEMPT = ATTEMPTS.insert()
+DONE = {
+    "state": SUCCEEDED,
+    "next_attempt_at": None,
+    "lease_until": None,
+    "manual": False,
+    "last_error": None,
+}
+# last_success_at is kept to the minute: touching the endpoint row on every batch costs
+HEALTHY_TOUCH = timedelta(minutes=1)
 
 
 def record(
@@ -66,13 +74,7 @@ def record(
     except IntegrityError:  # a delivery's endpoint was deleted meanwhile: keep the others
         session.rollback()
         ids = [o.delivery.id for o in outcomes]
-        alive = set(
-            session.scalars(
-                WebhookDelivery.__table__.select()
-                .with_only_columns(WebhookDelivery.id)
-                .where(WebhookDelivery.id.in_(ids))
-            )
-        )
+        alive = set(session.scalars(select(DELIVERIES.c.id).where(DELIVERIES.c.id.in_(ids))))
         kept = [o for o in outcomes if o.delivery.id in alive]
         return _record(session, kept, targets, policy, rng) if kept else []
 
@@ -95,10 +97,30 @@ def _record(
     attempts = [attempt_row(o) for o in outcomes if o.sent]
     if attempts:
         session.execute(INSERT_ATTEMPT, attempts)
-    if changes:
-        session.execute(UPDATE_DELIVERY, changes)
+    write_changes(session, changes, now)
     session.commit()
     return [c["next_attempt_at"] for c in changes if c["next_attempt_at"] is not None]
+
+
+def write_changes(session: AnySession, changes: list[dict[str, Any]], now: datetime) -> None:
+    """Successes differ only by status: one UPDATE per (claim, status); the rest row by row."""
+    succeeded: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+    others = []
+    for change in changes:
+        if change["state"] == SUCCEEDED:
+            succeeded[(change["d_lease"], change["last_status"])].append(change["d_id"])
+        else:
+            others.append(change)
+    for (lease, status), ids in succeeded.items():
+        session.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.lease_until == lease)
+            .values(DONE)
+            .values(attempts=DELIVERIES.c.attempts + 1, last_status=status)
+            .values(updated_at=now, finished_at=now)
+        )
+    if others:
+        session.execute(UPDATE_DELIVERY, others)
 
 
 def retry_at(outcome: Outcome, policy: Policy, rng: random.Random | None) -> datetime | None:
@@ -166,7 +188,8 @@ def update_health(
         if any(o.status == GONE for o in results):
             _disable(session, eid, "The endpoint answered 410 Gone.", disabled)
         elif any(o.ok for o in results):
-            healthy.append(eid)
+            if target.failing_since is not None or _stale(target.last_success_at, now):
+                healthy.append(eid)
         elif target.failing_since is None:
             starting.append(eid)
         elif policy.should_disable(target.failing_since, now):
@@ -174,6 +197,10 @@ def update_health(
     _mark(session, healthy, {"failing_since": None, "last_success_at": now})
     _mark(session, starting, {"failing_since": now}, ENDPOINTS.c.failing_since.is_(None))
     return disabled
+
+
+def _stale(when: datetime | None, now: datetime) -> bool:
+    return when is None or now - when >= HEALTHY_TOUCH
 
 
 def _failing_reason(policy: Policy, since: datetime) -> str:
