@@ -9,9 +9,10 @@ batch). The database stays the truth: a pump that dies leaves leases that expire
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -69,66 +70,77 @@ class Pump:
         self.session, self.keyring, self.http = session, keyring, http
         self.settings, self.rng = settings, rng
         self.targets: dict[int, Target] = {}
+        self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self.report = PumpReport()
 
     def run(self) -> PumpReport:
         deadline = time.monotonic() + self.settings.budget_seconds
         low = self.settings.concurrency
-        inflight: dict[Future[Outcome], Claimed] = {}
         buffer: list[Outcome] = []
-        oldest = 0.0
-        more = True
+        inflight, oldest, more = 0, 0.0, True
         with ThreadPoolExecutor(low, thread_name_prefix="webhooks") as pool:
             while True:
-                if more and len(inflight) <= low and time.monotonic() < deadline:
-                    more = self._fill(pool, inflight, 4 * low - len(inflight))
+                if more and inflight <= low and time.monotonic() < deadline:
+                    submitted, more = self._fill(pool, 4 * low - inflight)
+                    inflight += submitted
                 if not inflight:
                     break
-                done, _ = wait(inflight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                done = self._collect()
+                inflight -= len(done)
                 if done and not buffer:
                     oldest = time.monotonic()
-                buffer.extend(self._collect(done, inflight))
-                if buffer and self._flush_due(buffer, inflight, oldest):
+                buffer.extend(done)
+                if buffer and self._flush_due(len(buffer), inflight, oldest):
                     self._record(buffer)
                     buffer = []
             self._record(buffer)
         return self.report
 
-    def _fill(
-        self, pool: ThreadPoolExecutor, inflight: dict[Future[Outcome], Claimed], room: int
-    ) -> bool:
-        """Claim and submit up to `room` deliveries; whether more may be due."""
+    def _fill(self, pool: ThreadPoolExecutor, room: int) -> tuple[int, bool]:
+        """Claim and submit up to `room` deliveries: (how many, whether more may be due)."""
         batch = claim(self.session, room, self.settings.lease)
         wanted = {d.endpoint_id for d in batch}
         # re-read every time: an endpoint may have been disabled or deleted meanwhile
         fresh = load_targets(self.session, self.keyring, wanted, clock.now()) if wanted else {}
         self.targets.update(fresh)
+        submitted = 0
         for delivery in batch:
             target = fresh.get(delivery.endpoint_id)
             if target is None:  # the endpoint was deleted meanwhile, its deliveries with it
                 continue
-            inflight[pool.submit(self._send, target, delivery)] = delivery
-        return len(batch) == room
+            pool.submit(self._send, target, delivery)
+            submitted += 1
+        return submitted, len(batch) == room
 
-    def _send(self, target: Target, delivery: Claimed) -> Outcome:
+    def _send(self, target: Target, delivery: Claimed) -> None:
+        """In a pool thread: send, and hand the outcome over (never raises)."""
+        outcome = None
         try:
-            return send(self.http, target, delivery, self.settings.send)
+            outcome = send(self.http, target, delivery, self.settings.send)
         except Exception as exc:  # a bug must not lose the batch: the attempt fails instead
             log.exception("webhook delivery %s failed unexpectedly", delivery.id)
-            return Outcome(delivery, clock.now(), error=f"Internal error: {type(exc).__name__}")
+            outcome = Outcome(delivery, clock.now(), error=f"Internal error: {type(exc).__name__}")
+        finally:  # the pump counts outcomes: one comes back for every delivery, whatever happens
+            self.results.put(outcome or Outcome(delivery, clock.now(), error="Interrupted."))
 
-    @staticmethod
-    def _collect(
-        done: set[Future[Outcome]], inflight: dict[Future[Outcome], Claimed]
-    ) -> list[Outcome]:
-        for future in done:
-            inflight.pop(future)
-        return [future.result() for future in done]
+    def _collect(self) -> list[Outcome]:
+        """The outcomes that arrived, waiting at most FLUSH_SECONDS for the first one.
 
-    def _flush_due(
-        self, buffer: list[Outcome], inflight: dict[Future[Outcome], Claimed], oldest: float
-    ) -> bool:
-        full = len(buffer) >= 2 * self.settings.concurrency
+        A queue rather than waiting on futures: one wake-up per batch of results, not a
+        waiter installed on every future in flight each time.
+        """
+        try:
+            done = [self.results.get(timeout=FLUSH_SECONDS)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                done.append(self.results.get_nowait())
+            except queue.Empty:
+                return done
+
+    def _flush_due(self, buffered: int, inflight: int, oldest: float) -> bool:
+        full = buffered >= 2 * self.settings.concurrency
         return full or not inflight or time.monotonic() - oldest >= FLUSH_SECONDS
 
     def _record(self, outcomes: list[Outcome]) -> None:
