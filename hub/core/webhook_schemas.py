@@ -53,7 +53,9 @@ class EndpointSchema(Schema):
     failing_since = fields.DateTime(
         allow_none=True, metadata={"description": "First failure since the last success."}
     )
-    last_success_at = fields.DateTime(allow_none=True)
+    last_success_at = fields.DateTime(
+        allow_none=True, metadata={"description": "The last successful attempt, to the minute."}
+    )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
