@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from hub.api.auth import caller
 from hub.api.routing import endpoint, page
 from hub.context import EventInfo
-from hub.core import clock, webhooks
+from hub.core import clock, webhook_replay, webhooks
 from hub.core.deliverables import in_org_zone
 from hub.core.egress import EgressPolicy
 from hub.core.ids import new_id
@@ -151,7 +151,7 @@ def test(endpoint_id: int) -> dict[str, Any]:
     now = clock.now()
     data = {"endpoint_id": row.id, "message": "A test event sent by an admin."}
     event = EventInfo(new_id("evt"), webhooks.TEST_EVENT, row.org_id, now, data)
-    delivery = webhooks.add_manual_delivery(db.session, row, event)
+    delivery = webhook_replay.add_manual_delivery(db.session, row, event)
     delivery.lease_until = now + timedelta(seconds=2 * TEST_TIMEOUT + 60)
     db.session.commit()  # nothing stays open while the request is in flight
     settings = send_settings(current_app.config, TEST_TIMEOUT)
@@ -208,7 +208,7 @@ def get_delivery(delivery_id: int) -> dict[str, Any]:
     role="admin",
 )
 def resend(delivery_id: int) -> dict[str, Any]:
-    webhooks.resend(db.session, caller().org.id, delivery_id)
+    webhook_replay.resend(db.session, caller().org.id, delivery_id)
     kick_after_commit(db.session, current_app.extensions["hub.redis"])
     db.session.commit()
     return DeliverySchema().dump(_delivery(delivery_id))
@@ -225,7 +225,7 @@ def resend(delivery_id: int) -> dict[str, Any]:
 def recover(endpoint_id: int, query: dict[str, Any]) -> dict[str, Any]:
     org = caller().org
     since, until = in_org_zone(org, query["since"]), in_org_zone(org, query.get("until"))
-    count = webhooks.recover(db.session, _owned(endpoint_id), since, until)  # type: ignore[arg-type]
+    count = webhook_replay.recover(db.session, _owned(endpoint_id), since, until)  # type: ignore[arg-type]
     kick_after_commit(db.session, current_app.extensions["hub.redis"])
     db.session.commit()
     return {"recovered": count}

@@ -177,13 +177,9 @@ def update_health(
     now: datetime,
 ) -> set[int]:
     """Reset or start endpoints' failure clocks, disable the hopeless; the disabled ids."""
-    by_endpoint: dict[int, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        if outcome.sent:
-            by_endpoint[outcome.delivery.endpoint_id].append(outcome)
     disabled = {eid for eid, target in targets.items() if not target.enabled}
     healthy, starting = [], []
-    for eid, results in by_endpoint.items():
+    for eid, results in _sent_by_endpoint(outcomes).items():
         target = targets[eid]
         if any(o.status == GONE for o in results):
             _disable(session, eid, "The endpoint answered 410 Gone.", disabled)
@@ -197,6 +193,14 @@ def update_health(
     _mark(session, healthy, {"failing_since": None, "last_success_at": now})
     _mark(session, starting, {"failing_since": now}, ENDPOINTS.c.failing_since.is_(None))
     return disabled
+
+
+def _sent_by_endpoint(outcomes: list[Outcome]) -> dict[int, list[Outcome]]:
+    grouped: dict[int, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.sent:
+            grouped[outcome.delivery.endpoint_id].append(outcome)
+    return grouped
 
 
 def _stale(when: datetime | None, now: datetime) -> bool:
