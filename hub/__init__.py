@@ -18,6 +18,9 @@ from hub.core.signatures import (
     verify_hmac_signature,
     verify_webhook,
 )
+from hub.core.webhook_schedule import DEFAULT_SCHEDULE as WEBHOOK_RETRY_SCHEDULE
+from hub.core.webhook_schedule import Policy as RetryPolicy
+from hub.core.webhook_schedule import parse_retry_after
 from hub.egress import EgressPolicy, check_host, check_url, egress_session
 from hub.errors import (
     Conflict,
@@ -48,6 +51,7 @@ from hub.web import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "WEBHOOK_RETRY_SCHEDULE",
     "Caller",
     "Client",
     "Conflict",
@@ -71,6 +75,7 @@ __all__ = [
     "Provider",
     "RateLimited",
     "RateLimits",
+    "RetryPolicy",
     "Setting",
     "Token",
     "User",
@@ -90,6 +95,7 @@ __all__ = [
     "generate_webhook_secret",
     "hookimpl",
     "now",
+    "parse_retry_after",
     "public_route",
     "render_client",
     "render_deliverable",

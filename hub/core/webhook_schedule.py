@@ -9,9 +9,11 @@ once on 410.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 DEFAULT_SCHEDULE: tuple[int, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 JITTER = 0.2
@@ -25,6 +27,13 @@ class Policy:
 
     schedule: tuple[int, ...] = DEFAULT_SCHEDULE
     disable_after: timedelta = timedelta(days=5)
+
+    @classmethod
+    def from_settings(cls, setting: Callable[[str], Any]) -> Policy:
+        """The policy from ``HUB_WEBHOOK_RETRY_SCHEDULE`` / ``_DISABLE_AFTER`` (or defaults)."""
+        schedule = setting("HUB_WEBHOOK_RETRY_SCHEDULE") or DEFAULT_SCHEDULE
+        disable_after = setting("HUB_WEBHOOK_DISABLE_AFTER") or cls.disable_after.total_seconds()
+        return cls(tuple(int(s) for s in schedule), timedelta(seconds=float(disable_after)))
 
     @property
     def max_attempts(self) -> int:

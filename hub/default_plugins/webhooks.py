@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.cookiejar
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import requests
@@ -83,10 +82,7 @@ def settings(app: Flask) -> PumpSettings:
 
 
 def send_settings(config: Any, timeout: float | None = None) -> SendSettings:
-    policy = Policy(
-        schedule=tuple(config["HUB_WEBHOOK_RETRY_SCHEDULE"]),
-        disable_after=timedelta(seconds=float(config["HUB_WEBHOOK_DISABLE_AFTER"])),
-    )
+    policy = Policy.from_settings(config.get)
     return SendSettings(
         timeout=timeout or float(config["HUB_WEBHOOK_TIMEOUT"]),
         user_agent=f"Mycelium-Webhooks/{__version__}",
