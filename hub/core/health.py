@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Float, ForeignKey, Index, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core import clock, events, tokens
+from hub.core import clock, tokens
 from hub.core.contexts import AppLike, build_context
 from hub.core.db import AnySession
-from hub.core.integrations import render_event
+from hub.core.integrations import count_consecutive_error
 from hub.core.models import Base, Integration, OrgScoped
 from hub.core.timeouts import HookTimeout, deadline
 from hub.errors import HubError, NeedsReauth, RateLimited
@@ -101,18 +101,10 @@ def _apply_policy(app: AppLike, session: AnySession, row: Integration, record: H
     if record.ok:
         row.consecutive_errors, row.last_success_at = 0, record.checked_at or clock.now()
         return
-    row.consecutive_errors += 1
-    row.last_error = f"Health check failed: {record.message}"[:MAX_MESSAGE]
-    row.last_error_at = clock.now()
     provider = app.extensions["hub.plugins"].provider(row.plugin)
     limit = int(app.config["HUB_MAX_CONSECUTIVE_ERRORS"])
-    if row.consecutive_errors >= limit and row.enabled and not (provider and provider.always_on):
-        row.enabled, row.status = False, "disabled"
-        row.disabled_reason = (
-            f"Disabled after {row.consecutive_errors} consecutive errors; the last: "
-            f"{row.last_error}"
-        )[:MAX_MESSAGE]
-        events.record(session, row.org_id, "integration.disabled", render_event(row))
+    message = f"Health check failed: {record.message}"
+    count_consecutive_error(session, row, message, limit, bool(provider and provider.always_on))
 
 
 def due_for_checks(session: AnySession, plugin_names: list[str]) -> list[int]:

@@ -20,6 +20,8 @@ from hub.errors import Conflict, NotFound, ValidationError
 from hub.plugins import Plugins
 from hub.provider import Provider
 
+MAX_ERROR_MESSAGE = 2000
+
 EMPTY_SCHEMA = marshmallow.Schema.from_dict({}, name="NoConfigSchema")
 # The token vault keeps its secrets under this prefix; config fields never use it.
 TOKEN_PREFIX = "oauth."
@@ -170,6 +172,20 @@ def forget_credentials(row: Integration) -> None:
     """Drop the OAuth tokens kept for `row` (config secrets stay): it must reconnect."""
     row.secrets = {k: v for k, v in (row.secrets or {}).items() if not k.startswith(TOKEN_PREFIX)}
     row.token_expires_at = row.connected_at = row.external_account_id = None
+
+
+def count_consecutive_error(
+    session: AnySession, row: Integration, message: str, limit: int, always_on: bool
+) -> None:
+    """One more consecutive error on `row`; at `limit` it is disabled (once), with its event."""
+    row.consecutive_errors += 1
+    row.last_error, row.last_error_at = message[:MAX_ERROR_MESSAGE], clock.now()
+    if row.consecutive_errors >= limit and row.enabled and not always_on:
+        row.enabled, row.status = False, "disabled"
+        row.disabled_reason = (
+            f"Disabled after {row.consecutive_errors} consecutive errors; the last: {message}"
+        )[:MAX_ERROR_MESSAGE]
+        events.record(session, row.org_id, "integration.disabled", render_event(row))
 
 
 def render_event(row: Integration) -> dict[str, Any]:

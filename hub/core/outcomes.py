@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import update
 
-from hub.core import clock, events
+from hub.core import clock
 from hub.core.db import AnySession
-from hub.core.integrations import render_event
+from hub.core.integrations import count_consecutive_error
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.timeouts import HookTimeout
 from hub.core.tokens import mark_needs_reauth
@@ -109,15 +109,8 @@ def count_error(session: AnySession, config: Any, item: Claimed, message: str) -
     row = _locked_integration(session, item)
     if row is None:
         return
-    row.consecutive_errors += 1
-    row.last_error, row.last_error_at = message, clock.now()
     limit = int(config["HUB_MAX_CONSECUTIVE_ERRORS"])
-    if row.consecutive_errors >= limit and row.enabled and not item.always_on:
-        row.enabled, row.status = False, "disabled"
-        row.disabled_reason = (
-            f"Disabled after {row.consecutive_errors} consecutive errors; the last: {message}"
-        )[:MAX_MESSAGE]
-        events.record(session, row.org_id, "integration.disabled", render_event(row))
+    count_consecutive_error(session, row, message, limit, item.always_on)
 
 
 def _rate_limited(session: AnySession, config: Any, item: Claimed, outcome: Outcome) -> None:
