@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -41,12 +42,19 @@ def _should_stop() -> bool:
 
 
 def drain_events() -> int:
-    """Dispatch a batch of pending events and perform the runs this created; how many runs."""
+    """Dispatch pending events a batch at a time and perform the runs this created, while
+    events are pending, for up to DRAIN_SECONDS; how many runs."""
     app = _app()
     client = app.extensions["hub.redis"]
-    batch = int(app.config["HUB_RUN_BATCH"])
-    event_ids = dispatch.take_pending(client, batch, dispatch.drain_job_timeout(app.config))
-    return runs.dispatch_and_execute(app, db.session, event_ids, _should_stop)
+    batch, timeout = int(app.config["HUB_RUN_BATCH"]), dispatch.drain_job_timeout(app.config)
+    until = time.monotonic() + dispatch.DRAIN_SECONDS
+    performed, first = 0, True
+    while True:
+        event_ids = dispatch.take_pending(client, batch, timeout, first)
+        performed += runs.dispatch_and_execute(app, db.session, event_ids, _should_stop)
+        if len(event_ids) < batch or time.monotonic() >= until or _should_stop():
+            return performed
+        first = False
 
 
 def execute_runs(run_ids: list[int]) -> int:

@@ -32,6 +32,9 @@ QUEUE = "hub"
 PENDING = "hub:dispatch:pending"  # event ids waiting for a drain job
 KICK = "hub:dispatch:kick"  # set while a drain job is pending
 KICK_TTL = 10  # seconds: a drain job lost with its flag is replaced after this
+# A drain job takes batch after batch while events are pending, for up to this long: a
+# job costs RQ about 2 ms of CPU, as much as a few runs, so a backlog is drained in few.
+DRAIN_SECONDS = 0.5
 SWEEP_LIMIT = 10_000
 
 
@@ -97,8 +100,10 @@ def push_events(client: redis.Redis, event_ids: list[str], job_timeout: float) -
 
 
 def drain_job_timeout(config: Mapping[str, Any]) -> float:
-    """RQ's outer limit for a batch job; each hook has its own, shorter deadline."""
-    return float(config["HUB_RUN_BATCH"]) * float(config["HUB_RUN_TIMEOUT"]) + 120
+    """RQ's outer limit for a drain job (its last batch may start just before DRAIN_SECONDS
+    end); each hook has its own, shorter deadline."""
+    batch = float(config["HUB_RUN_BATCH"]) * float(config["HUB_RUN_TIMEOUT"])
+    return batch + DRAIN_SECONDS + 120
 
 
 def on_events_committed(app: AppLike, event_ids: list[str]) -> None:
@@ -113,9 +118,16 @@ def on_events_committed(app: AppLike, event_ids: list[str]) -> None:
         )
 
 
-def take_pending(client: redis.Redis, batch: int, job_timeout: float) -> list[str]:
-    """Up to `batch` pending event ids; another drain job is queued if more remain."""
-    client.delete(KICK)  # first, so ids pushed from now on get a job of their own
+def take_pending(
+    client: redis.Redis, batch: int, job_timeout: float, first: bool = True
+) -> list[str]:
+    """Up to `batch` pending event ids; another drain job is queued if more remain.
+
+    A job's `first` take clears the flag of the job now running, so ids pushed from then
+    on get a job of their own; its later takes leave the flag of the job it queued.
+    """
+    if first:
+        client.delete(KICK)
     taken = client.lpop(PENDING, batch) or []
     if client.llen(PENDING) and client.set(KICK, "1", nx=True, ex=KICK_TTL):
         enqueue_job(client, "hub.jobs.drain_events", timeout=job_timeout)
