@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,7 +81,7 @@ class PluginContext:
         provider: Provider,
         keyring: KeyRing,
         settings: dict[str, Any],
-        http: requests.Session,
+        http: requests.Session | Callable[[], requests.Session],
         redis: Any = None,
     ) -> None:
         self.db = session
@@ -90,7 +91,14 @@ class PluginContext:
         )
         self.config: dict[str, Any] = dict(integration.config or {})
         self.provider = provider
-        self.http = http
+        # made on first use: most runs never call their provider (the session costs ~0.1 ms)
+        self._http: requests.Session | None = None
+        self._make_http: Callable[[], requests.Session] | None = None
+        if isinstance(http, requests.Session):
+            self._http = http
+        else:
+            self._make_http = http
+        self._feature: str | None = None
         self.redis = redis
         self.log = logging.LoggerAdapter(
             logging.getLogger(f"hub.plugin.{provider.name}"),
@@ -99,6 +107,24 @@ class PluginContext:
         self._row = integration
         self._keyring = keyring
         self._settings = settings
+
+    @property
+    def http(self) -> requests.Session:
+        """The HTTP session for calls to this plugin's provider (timeouts, usage, quotas)."""
+        if self._http is None:
+            assert self._make_http is not None
+            self._http = self._make_http()
+            self._label_http()
+        return self._http
+
+    def calls_are_for(self, feature: str) -> None:
+        """Name what provider calls made from now on are for (the worker names the hook)."""
+        self._feature = feature
+        self._label_http()
+
+    def _label_http(self) -> None:
+        if self._http is not None and self._feature and hasattr(self._http, "feature"):
+            self._http.feature = self._feature
 
     def secret(self, name: str) -> str | None:
         """A secret config field (or kept token field), decrypted on demand.

@@ -79,6 +79,10 @@ class Provider:
     rate_limits: RateLimits | None = None
     settings: tuple[Setting, ...] = ()
     always_on: bool = False
+    # The plugin's event hooks only read and write the hub's database: no network call, no
+    # waiting. Workers then commit many of its runs in one transaction (each hook inside a
+    # savepoint) instead of one commit per run; a hook that waits would hold the write lock.
+    db_only_hooks: bool = False
 
     def secret_fields(self) -> tuple[str, ...]:
         """Config fields marked ``metadata={"secret": True}``: encrypted, never returned."""

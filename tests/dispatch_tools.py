@@ -81,6 +81,7 @@ def make_plugin(
     hooks: tuple[str, ...] = ("on_client_created", "on_event"),
     behaviour: Behaviour | None = None,
     always_on: bool = False,
+    db_only_hooks: bool = False,
 ) -> RecordingPlugin:
     """A plugin implementing `hooks`; each call is recorded, then `behaviour` runs."""
     plugin = RecordingPlugin(name, SimpleNamespace(), behaviour=behaviour)
@@ -91,7 +92,9 @@ def make_plugin(
         )
         return plugin.behaviour(hook, event, ctx) if plugin.behaviour else None
 
-    provider = Provider(name=name, title=name.title(), always_on=always_on)
+    provider = Provider(
+        name=name, title=name.title(), always_on=always_on, db_only_hooks=db_only_hooks
+    )
     plugin.obj.register_providers = hookimpl(lambda register: register(provider))
     for hook in hooks:
         setattr(plugin.obj, hook, hookimpl(_impl(hook, record)))

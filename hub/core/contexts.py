@@ -29,6 +29,7 @@ def build_context(app: AppLike, session: AnySession, integration: Integration) -
     org = session.get(Organization, integration.org_id)
     if org is None:
         raise NotFound(f"No organization with id {integration.org_id}.")
+    org_id = org.id
     return PluginContext(
         session=session,
         org=org,
@@ -36,6 +37,6 @@ def build_context(app: AppLike, session: AnySession, integration: Integration) -
         provider=provider,
         keyring=app.extensions["hub.keyring"],
         settings=app.config,
-        http=provider_session(app.config, app.extensions, org.id, provider),
+        http=lambda: provider_session(app.config, app.extensions, org_id, provider),
         redis=app.extensions.get("hub.redis"),
     )

@@ -44,6 +44,7 @@ class Claimed:
     integration: Integration
     org: Organization
     always_on: bool = False  # built-in plugins are never disabled for errors
+    grouped: bool = False  # the plugin's hooks are db-only: committed with other runs
 
 
 @dataclass(frozen=True)
