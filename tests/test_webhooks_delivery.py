@@ -21,6 +21,7 @@ from webhook_tools import (
 
 from hub import EventInfo, __version__
 from hub.core import clock
+from hub.core.webhook_models import WebhookDelivery
 from hub.core.webhook_queue import KICK, job_ended
 from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
@@ -60,6 +61,23 @@ def test_hook_on_event(app, api, receiver, plugin_context, redis_client):
     assert only_deliverables["id"] not in {d.endpoint_id for d in made}
 
 
+def test_fanned_out_deliveries_are_written_at_commit_and_dropped_by_a_rollback(
+    app, api, receiver, plugin_context
+):
+    register(api, receiver.url())
+    ctx = plugin_context("webhooks")
+    first = EventInfo("evt_rolled_back", "client.created", ctx.org.id, clock.now(), {})
+    second = EventInfo("evt_kept", "client.created", ctx.org.id, clock.now(), {})
+
+    assert plugin.on_event(ctx, first) is None
+    assert ctx.db().in_transaction()  # the caller sees work to commit or roll back
+    ctx.db.rollback()
+    plugin.on_event(ctx, second)
+    assert ctx.db.scalars(db.select(WebhookDelivery)).all() == []  # not before the commit
+    ctx.db.commit()  # one statement for every event fanned out in the transaction
+    assert [d.event_id for d in deliveries(app)] == ["evt_kept"]
+
+
 def test_an_event_reaches_its_endpoints_signed_as_standard_webhooks(app, api, receiver, org):
     star = register(api, receiver.url("/all"))
     register(api, receiver.url("/other"), ("deliverable.created",))
@@ -92,6 +110,27 @@ def test_many_events_share_keep_alive_connections(app, api, receiver):
     assert len(receiver.received) == 30
     assert len({r.header("webhook-id") for r in receiver.received}) == 30
     assert receiver.connections <= 16  # reused, not one connection per delivery
+
+
+def test_a_slow_endpoint_gets_deliveries_side_by_side_a_fast_one_in_turn(app, api, receiver):
+    slow = register(api, receiver.url("/slow"))
+    receiver.answer(*[Answer(delay=0.3)] * 6)
+    for number in range(6):
+        emit(api, f"Client {number}")
+    deliver(app)
+    assert len(receiver.received) == 6
+    assert receiver.most_in_flight >= 3  # not one after the other: 6 x 0.3 s
+
+    api.patch(f"/api/integrations/webhooks/{slow['id']}", json={"enabled": False})
+    fast = register(api, receiver.url("/fast"))
+    # as a worker knows it after its first deliveries: answers in a millisecond
+    app.extensions.setdefault("hub.webhooks.response_times", {})[fast["id"]] = 0.001
+    receiver.most_in_flight = 0
+    for number in range(40):
+        emit(api, f"Fast client {number}")
+    deliver(app)
+    assert [r.path for r in receiver.received[6:]] == ["/fast"] * 40
+    assert receiver.most_in_flight == 1  # one thread sent them all on one connection
 
 
 def test_a_500_is_retried_on_schedule_with_the_same_id(app, api, receiver, hub_clock):

@@ -49,6 +49,8 @@ class Receiver:
         self.received: list[Received] = []
         self.script: deque[Answer] = deque()
         self.connections = 0
+        self.in_flight = self.most_in_flight = 0  # requests being answered at once
+        lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +61,16 @@ class Receiver:
                 receiver.connections += 1
 
             def do_POST(self) -> None:
+                with lock:
+                    receiver.in_flight += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
+                try:
+                    self.answer()
+                finally:
+                    with lock:
+                        receiver.in_flight -= 1
+
+            def answer(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
                 answer = receiver.script.popleft() if receiver.script else Answer()

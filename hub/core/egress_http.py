@@ -1,8 +1,11 @@
-"""A requests session for org-supplied URLs: every connection re-checks the resolved address.
+"""HTTP clients for org-supplied URLs: every connection re-checks the resolved address.
 
 The connection classes resolve the host themselves, check every address against the
 :class:`EgressPolicy`, then connect to a vetted address while TLS (SNI, certificate) and
 the Host header keep the hostname. Redirects are never followed; proxies are never used.
+Plugins get a requests session (:func:`egress_session`); the webhook pump, whose every
+delivery is one POST, uses :class:`EgressPoolManager`: the same connections through
+urllib3 alone, without requests' per-request merging (about 0.3 ms of CPU per POST).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import socket
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -102,3 +106,26 @@ class EgressSession(requests.Session):
 def egress_session(policy: EgressPolicy, timeout: float = 10.0) -> requests.Session:
     """A requests session for destinations an organization supplied."""
     return EgressSession(policy, timeout)
+
+
+class EgressPoolManager(urllib3.PoolManager):
+    """A urllib3 pool manager for org-supplied URLs: the URL's scheme and host are checked
+    per request, each new connection's address when it is made; no redirects, no retries,
+    no proxies. Cheaper per request than a requests session; nothing else differs."""
+
+    def __init__(self, policy: EgressPolicy, timeout: float, num_pools: int, maxsize: int) -> None:
+        super().__init__(
+            num_pools=num_pools,
+            maxsize=maxsize,
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        )
+        self.policy = policy
+        self.pool_classes_by_scheme = _pool_classes(policy)
+
+    def urlopen(  # type: ignore[override]  # the same signature as urllib3's own
+        self, method: str, url: str, redirect: bool = False, **kwargs: Any
+    ) -> urllib3.BaseHTTPResponse:
+        self.policy.split_url(url)
+        kwargs["retries"] = False
+        return super().urlopen(method, url, redirect=False, **kwargs)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
+import urllib3
 from sqlalchemy import func, select, update
 
 from hub.core import clock
 from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
+from hub.core.egress_http import EgressPoolManager
 from hub.core.signatures import sign_webhook
 from hub.core.webhook_models import (
     DELIVERIES,
@@ -168,7 +169,7 @@ def headers_for(target: Target, delivery: Claimed, body: bytes, user_agent: str)
 
 
 def send(
-    http: requests.Session, target: Target, delivery: Claimed, settings: SendSettings
+    http: EgressPoolManager, target: Target, delivery: Claimed, settings: SendSettings
 ) -> Outcome:
     """POST one delivery; every failure becomes an Outcome, nothing raises."""
     attempted_at, started = clock.now(), time.monotonic()
@@ -176,20 +177,21 @@ def send(
         return Outcome(delivery, attempted_at, error=target.problem, sent=False)
     body = delivery.body.encode()
     headers = headers_for(target, delivery, body, settings.user_agent)
+    timeout = urllib3.Timeout(connect=settings.timeout, read=settings.timeout)
     try:
-        response = http.post(
-            target.url, data=body, headers=headers, timeout=settings.timeout, stream=True
+        response = http.urlopen(
+            "POST", target.url, body=body, headers=headers, timeout=timeout, preload_content=False
         )
         text = read_limited(response, started + 2 * settings.timeout)
-    except requests.Timeout:
+    except urllib3.exceptions.TimeoutError:
         return _failed(delivery, attempted_at, started, f"Timed out after {settings.timeout:g} s.")
-    except requests.RequestException as exc:
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         return _failed(delivery, attempted_at, started, f"Connection failed: {_reason(exc)}")
     except EgressRefused as exc:
         return _failed(delivery, attempted_at, started, f"Refused by the egress guard: {exc}")
     retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
     return Outcome(
-        delivery, attempted_at, response.status_code, _ms(started), text, None, False, retry_after
+        delivery, attempted_at, response.status, _ms(started), text, None, False, retry_after
     )
 
 
@@ -208,14 +210,19 @@ def _reason(exc: Exception) -> str:
     return str(inner)[:500] or type(exc).__name__
 
 
-def read_limited(response: requests.Response, deadline: float) -> str:
+def read_limited(response: urllib3.BaseHTTPResponse, deadline: float) -> str:
     """The response body, truncated; a body too long or too slow closes the connection."""
     chunks: list[bytes] = []
-    size, limit = 0, MAX_RESPONSE_CHARS * 4
-    for chunk in response.iter_content(16384):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit or time.monotonic() > deadline:
-            break
-    response.close()  # fully read: back to the pool; cut short: the connection is dropped
+    size, limit, whole = 0, MAX_RESPONSE_CHARS * 4, True
+    try:
+        for chunk in response.stream(16384):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit or time.monotonic() > deadline:
+                whole = False
+                break
+    finally:
+        if not whole:
+            response.close()  # cut short: the connection is dropped, not reused
+        response.release_conn()  # fully read: back to the pool for the next delivery
     return b"".join(chunks)[:limit].decode("utf-8", "replace")[:MAX_RESPONSE_CHARS]

@@ -4,6 +4,11 @@ A job per delivery costs more than the POST itself, so one job claims due delive
 batches, keeps up to a few batches in flight on reused keep-alive connections, and
 records results in bulk as they complete (a slow endpoint holds one thread, not the
 batch). The database stays the truth: a pump that dies leaves leases that expire.
+
+A thread takes one endpoint's deliveries a few at a time, as many as it can send in about
+TASK_SECONDS at the endpoint's recent response time: a slow endpoint's deliveries spread
+over all the threads, a fast one's go a chunk per thread, since threads that all wake
+at once for answers that came back at once spend more on the GIL than on HTTP.
 """
 
 from __future__ import annotations
@@ -12,15 +17,15 @@ import logging
 import queue
 import random
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-import requests
-
 from hub.core import clock
 from hub.core.crypto import KeyRing
 from hub.core.db import AnySession
+from hub.core.egress_http import EgressPoolManager
 from hub.core.webhook_delivery import (
     Claimed,
     Outcome,
@@ -35,6 +40,9 @@ from hub.core.webhook_record import record
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.1  # results wait at most this long to be recorded with others
+TASK_SECONDS = 0.05  # what one thread's chunk of an endpoint's deliveries should take
+SMOOTHING = 0.2  # weight of the newest response time in an endpoint's running average
+MAX_REMEMBERED = 10_000  # endpoints whose response times a worker keeps
 
 
 @dataclass(frozen=True)
@@ -63,12 +71,15 @@ class Pump:
         self,
         session: AnySession,
         keyring: KeyRing,
-        http: requests.Session,
+        http: EgressPoolManager,
         settings: PumpSettings,
         rng: random.Random | None = None,
+        response_times: dict[int, float] | None = None,
     ) -> None:
         self.session, self.keyring, self.http = session, keyring, http
         self.settings, self.rng = settings, rng
+        # endpoint id -> running average of its response time, in seconds (kept by the worker)
+        self.response_times = {} if response_times is None else response_times
         self.targets: dict[int, Target] = {}
         self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self.report = PumpReport()
@@ -103,25 +114,50 @@ class Pump:
         # re-read every time: an endpoint may have been disabled or deleted meanwhile
         fresh = load_targets(self.session, self.keyring, wanted, clock.now()) if wanted else {}
         self.targets.update(fresh)
-        submitted = 0
+        by_endpoint: dict[int, list[Claimed]] = defaultdict(list)
         for delivery in batch:
-            target = fresh.get(delivery.endpoint_id)
-            if target is None:  # the endpoint was deleted meanwhile, its deliveries with it
-                continue
-            pool.submit(self._send, target, delivery)
-            submitted += 1
-        return submitted, len(batch) == room
+            if delivery.endpoint_id in fresh:  # else deleted meanwhile, its deliveries with it
+                by_endpoint[delivery.endpoint_id].append(delivery)
+        for endpoint_id, deliveries in by_endpoint.items():
+            size = self._chunk(endpoint_id)
+            for start in range(0, len(deliveries), size):
+                pool.submit(self._send_all, fresh[endpoint_id], deliveries[start : start + size])
+        return sum(map(len, by_endpoint.values())), len(batch) == room
+
+    def _chunk(self, endpoint_id: int) -> int:
+        """How many of an endpoint's deliveries one thread sends in turn (1 until timed)."""
+        seconds = self.response_times.get(endpoint_id)
+        if seconds is None:
+            return 1
+        return max(1, min(4 * self.settings.concurrency, int(TASK_SECONDS / max(seconds, 1e-4))))
+
+    def _send_all(self, target: Target, deliveries: list[Claimed]) -> None:
+        """In a pool thread: send these, one after the other."""
+        for delivery in deliveries:
+            self._send(target, delivery)
 
     def _send(self, target: Target, delivery: Claimed) -> None:
-        """In a pool thread: send, and hand the outcome over (never raises)."""
+        """Send, and hand the outcome over (never raises)."""
         outcome = None
         try:
             outcome = send(self.http, target, delivery, self.settings.send)
+            self._time(target.id, outcome)
         except Exception as exc:  # a bug must not lose the batch: the attempt fails instead
             log.exception("webhook delivery %s failed unexpectedly", delivery.id)
             outcome = Outcome(delivery, clock.now(), error=f"Internal error: {type(exc).__name__}")
         finally:  # the pump counts outcomes: one comes back for every delivery, whatever happens
             self.results.put(outcome or Outcome(delivery, clock.now(), error="Interrupted."))
+
+    def _time(self, endpoint_id: int, outcome: Outcome) -> None:
+        if not outcome.sent:
+            return
+        seconds = outcome.duration_ms / 1000
+        known = self.response_times.get(endpoint_id)
+        if known is None and len(self.response_times) >= MAX_REMEMBERED:
+            self.response_times.clear()
+        self.response_times[endpoint_id] = (
+            seconds if known is None else known + SMOOTHING * (seconds - known)
+        )
 
     def _collect(self) -> list[Outcome]:
         """The outcomes that arrived, waiting at most FLUSH_SECONDS for the first one.
@@ -155,7 +191,7 @@ class Pump:
 def send_now(
     session: AnySession,
     keyring: KeyRing,
-    http: requests.Session,
+    http: EgressPoolManager,
     settings: SendSettings,
     delivery: WebhookDelivery,
 ) -> None:

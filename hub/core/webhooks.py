@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from hub.core import clock, events
 from hub.core.crypto import KeyRing
@@ -33,6 +35,7 @@ ALL_EVENTS = "*"
 DISABLED_EVENT = "webhook.endpoint_disabled"
 TEST_EVENT = "webhook.test"
 MAX_PREVIOUS_SECRETS = 10
+_FANNED_OUT = "hub.webhooks.fanned_out"  # session.info: delivery rows inserted at commit
 EVENT_TYPES = {
     TEST_EVENT: "A test event an admin sent to one webhook endpoint.",
     DISABLED_EVENT: "A webhook endpoint was disabled: it answered 410, or failed for days.",
@@ -203,16 +206,38 @@ def subscriptions(session: AnySession, org_id: int, known: Subscriptions | None)
 def fan_out(session: AnySession, event: EventLike, known: Subscriptions | None = None) -> int:
     """One pending delivery per enabled endpoint subscribed to `event` (idempotent); how many.
 
-    `known` caches each org's subscriptions across the events of one job.
+    `known` caches each org's subscriptions across the events of one job. The rows are
+    inserted when the session commits, together with those of the other events fanned out
+    in the same transaction: one statement for a batch of runs, not one per event.
     """
     found = subscriptions(session, event.org_id, known)
     targets = [eid for eid, types in found if ALL_EVENTS in types or event.type in types]
     if not targets:
         return 0
     body, now = envelope(event), clock.now()
-    rows = [_new_delivery(event, endpoint_id, body, now) for endpoint_id in targets]
-    session.execute(_insert_ignoring_duplicates(session), rows)
-    return len(rows)
+    pending: dict[tuple[str, int], dict[str, Any]] = session.info.setdefault(_FANNED_OUT, {})
+    for endpoint_id in targets:
+        pending[(event.id, endpoint_id)] = _new_delivery(event, endpoint_id, body, now)
+    session.connection()  # the transaction is open: the caller sees work to commit
+    return len(targets)
+
+
+def insert_fanned_out(session: Session) -> None:
+    """Insert the deliveries fanned out in this transaction (called just before commit)."""
+    pending = session.info.pop(_FANNED_OUT, None)
+    if pending:
+        session.execute(_insert_ignoring_duplicates(session), list(pending.values()))
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    insert_fanned_out(session)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous: Any) -> None:
+    if not previous.nested:
+        session.info.pop(_FANNED_OUT, None)
 
 
 def _new_delivery(event: EventLike, endpoint_id: int, body: str, now: datetime) -> dict[str, Any]:

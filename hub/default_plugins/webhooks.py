@@ -8,11 +8,9 @@ core's API at ``/api/integrations/webhooks``.
 
 from __future__ import annotations
 
-import http.cookiejar
 from collections.abc import Callable
 from typing import Any
 
-import requests
 from flask import Flask, current_app
 
 from hub import __version__
@@ -20,7 +18,7 @@ from hub.context import EventInfo, PluginContext
 from hub.core import webhook_keys  # noqa: F401  (registers the key rotation of endpoint secrets)
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
-from hub.core.egress_http import EgressAdapter, EgressSession
+from hub.core.egress_http import EgressPoolManager
 from hub.core.webhook_delivery import SendSettings
 from hub.core.webhook_pump import Pump, PumpSettings
 from hub.core.webhook_queue import job_subscriptions, kick_after_commit, kick_if_due, take_kick
@@ -38,8 +36,10 @@ PROVIDER = Provider(
     version=__version__,
     event_types=EVENT_TYPES,
     always_on=True,
+    db_only_hooks=True,  # on_event only inserts delivery rows; the pump does the sending
 )
-_HTTP = "hub.webhooks.http"  # app.extensions: the worker's pooled session
+_HTTP = "hub.webhooks.http"  # app.extensions: the worker's pooled connections
+_TIMES = "hub.webhooks.response_times"  # app.extensions: endpoints' response times
 
 
 @hookimpl
@@ -68,7 +68,8 @@ def deliver_due() -> int:
     client = app.extensions["hub.redis"]
     take_kick(client)
     scope_to_org(db.session, None)
-    report = Pump(db.session, app.extensions["hub.keyring"], pooled_http(app), settings(app)).run()
+    keyring, timings = app.extensions["hub.keyring"], app.extensions.setdefault(_TIMES, {})
+    report = Pump(db.session, keyring, pooled_http(app), settings(app), None, timings).run()
     kick_if_due(db.session, client)  # more than one pump's budget was due
     return report.sent
 
@@ -90,27 +91,21 @@ def send_settings(config: Any, timeout: float | None = None) -> SendSettings:
     )
 
 
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    """One receiver's cookies must never reach another organization's endpoint."""
+def egress_http(app: Flask, timeout: float, pool_size: int) -> EgressPoolManager:
+    """HTTP through the egress guard with a pool of keep-alive connections per host.
 
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return False
-
-
-def egress_http(app: Flask, timeout: float, pool_size: int) -> requests.Session:
-    """A session through the egress guard with a connection pool per destination host."""
-    session = EgressSession(EgressPolicy.from_settings(app.config), timeout)
-    adapter = EgressAdapter(session.policy, pool_connections=64, pool_maxsize=pool_size)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.cookies.set_policy(_NoCookies())
-    return session
+    urllib3, not requests: a delivery is one POST and needs no cookies (which must never
+    carry one receiver's state to another organization's endpoint anyway), sessions or
+    redirects, and requests' per-request merging costs more than the POST itself.
+    """
+    policy = EgressPolicy.from_settings(app.config)
+    return EgressPoolManager(policy, timeout, num_pools=64, maxsize=pool_size)
 
 
-def pooled_http(app: Flask) -> requests.Session:
-    """The worker's session, kept between pump jobs so keep-alive connections are reused."""
+def pooled_http(app: Flask) -> EgressPoolManager:
+    """The worker's pool, kept between pump jobs so keep-alive connections are reused."""
     if _HTTP not in app.extensions:
         size = int(app.config["HUB_WEBHOOK_CONCURRENCY"])
         app.extensions[_HTTP] = egress_http(app, float(app.config["HUB_WEBHOOK_TIMEOUT"]), size)
-    session: requests.Session = app.extensions[_HTTP]
-    return session
+    http: EgressPoolManager = app.extensions[_HTTP]
+    return http
