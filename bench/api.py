@@ -27,13 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-# bench/ holds scripts named like standard modules (email.py): never import from it
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import redis
+import requests
 
-import redis  # noqa: E402
-import requests  # noqa: E402
-
-from hub.core.embedded_redis import EmbeddedRedis  # noqa: E402
+from hub.core.embedded_redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"

@@ -19,28 +19,23 @@ database you can throw away) and an embedded Redis are made and removed by the s
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-# bench/ holds scripts named like standard modules (email.py): keep it off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+import redis
+from rq import Queue, SimpleWorker, Worker
+from sqlalchemy import func, select
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
-
-import redis  # noqa: E402
-from rq import Queue, SimpleWorker, Worker  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-
-from hub import EventInfo, PluginContext, Provider, hookimpl  # noqa: E402
+from hub import EventInfo, PluginContext, Provider, hookimpl
 
 PLUGIN_MODULE = "hub_bench_dispatch"  # this file, as the workers import it
 CALLS = "bench:dispatch:calls"  # "<event id> <hook time>" per hook call

@@ -9,24 +9,18 @@ to a new key exactly as ``hub keys rotate`` does, and checks every secret reads 
 
 from __future__ import annotations
 
-import os
-import sys
+import argparse
+import tempfile
+import time
+from pathlib import Path
 
-# bench/email.py would shadow the standard library's `email`: keep this folder off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(__file__)]
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from sqlalchemy import create_engine, select  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
-
-from hub.core.crypto import KeyRing, associated_data, generate_entry  # noqa: E402
-from hub.core.keyrotation import rotate_all  # noqa: E402
-from hub.core.migrations import upgrade  # noqa: E402
-from hub.core.models import Integration, Organization  # noqa: E402
+from hub.core.crypto import KeyRing, associated_data, generate_entry
+from hub.core.keyrotation import rotate_all
+from hub.core.migrations import upgrade
+from hub.core.models import Integration, Organization
 
 
 def populate(session: Session, ring: KeyRing, orgs: int, fields: int) -> None:

@@ -13,33 +13,27 @@ takes 50-500 ms, where the recorder's share vanishes).
 
 from __future__ import annotations
 
-import sys
+import argparse
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-# bench/ holds scripts named like standard modules (email.py): keep it off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+import redis
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
-
-import redis  # noqa: E402
-from sqlalchemy import create_engine  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
-from werkzeug.wrappers import Request, Response  # noqa: E402
-
-from hub import Provider, RateLimits  # noqa: E402
-from hub.core.embedded_redis import EmbeddedRedis  # noqa: E402
-from hub.core.http import ProviderSession  # noqa: E402
-from hub.core.models import Organization  # noqa: E402
-from hub.core.ratelimit import Limiter  # noqa: E402
-from hub.core.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain  # noqa: E402
+from hub import Provider, RateLimits
+from hub.core.embedded_redis import EmbeddedRedis
+from hub.core.http import ProviderSession
+from hub.core.models import Organization
+from hub.core.ratelimit import Limiter
+from hub.core.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain
 
 BIG = 10**9
 CHUNK = 100

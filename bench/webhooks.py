@@ -8,12 +8,15 @@ keep-alive (requests.Session) to the same receiver, measured in the same run.
 
 - capacity: with the workers stopped, events are created through the API (client.created,
   one org per endpoint count: --events events for 1 endpoint, --events/10 for 50); then
-  the workers start and the rate is deliveries / (last receipt - first receipt). Every
+  the workers start and the rate is deliveries / (last receipt - the moment every worker
+  had registered with Redis, polled every 10 ms: before that no job can start). Every
   delivery goes the production way: outbox, dispatch, the webhooks plugin's run, its
   delivery rows, the pump (signed, through the egress guard), attempts recorded.
 - latency: workers running, events created at --rate per second for --seconds (1 endpoint);
   latency is the receipt time minus the event's timestamp (stamped in the request's
   transaction, just before the commit).
+- baselines, right before each capacity run: the plain loop (one thread, a keep-alive
+  requests.Session), and the same loop with urllib3 alone (what the pump sends with).
 The receiver is an asyncio HTTP/1.1 server in a child process (keep-alive, answers 200 at
 once). A fresh SQLite database (or --database-url's, one you can throw away) and an
 embedded Redis are made and removed by the script.
@@ -21,29 +24,25 @@ embedded Redis are made and removed by the script.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-# bench/ holds scripts named like standard modules (email.py): keep it off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from datetime import datetime  # noqa: E402
-from typing import Any  # noqa: E402
-
-import redis  # noqa: E402
-import requests  # noqa: E402
-from rq import Worker  # noqa: E402
+import redis
+import requests
+import urllib3
+from rq import Worker
 
 # ----- the receiver (a child process) -----
 
@@ -145,13 +144,24 @@ class Receiver:
 # ----- the baseline: a plain keep-alive loop -----
 
 
+HEADERS = {"Content-Type": "application/json", "webhook-id": "evt_bench"}
+
+
 def plain_loop(receiver: Receiver, body: bytes, count: int) -> float:
     session = requests.Session()
-    headers = {"Content-Type": "application/json", "webhook-id": "evt_bench"}
     started = time.perf_counter()
     for _ in range(count):
-        response = session.post(receiver.url("/plain"), data=body, headers=headers, timeout=15)
+        response = session.post(receiver.url("/plain"), data=body, headers=HEADERS, timeout=15)
         response.raise_for_status()
+    return count / (time.perf_counter() - started)
+
+
+def urllib3_loop(receiver: Receiver, body: bytes, count: int) -> float:
+    pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(15))
+    started = time.perf_counter()
+    for _ in range(count):
+        response = pool.urlopen("POST", receiver.url("/plain"), body=body, headers=HEADERS)
+        assert response.status == 200
     return count / (time.perf_counter() - started)
 
 
@@ -221,7 +231,7 @@ class Hub:
         while len(Worker.all(connection=self.redis)) < count:
             if time.monotonic() > deadline:
                 raise SystemExit("the workers did not start; see their logs in " + str(self.logs))
-            time.sleep(0.1)
+            time.sleep(0.01)
 
     def stop_workers(self) -> None:
         for child in self.workers:
@@ -246,14 +256,13 @@ def capacity(
         hub.post_client(key)
     post_rate = events / (time.perf_counter() - started)
     hub.start_workers(workers)
-    began = time.time()
+    ready = time.time()
     received = receiver.wait_for(events * endpoints)
     hub.stop_workers()
     times = [at for at, _ in received]
-    first, last = min(times), max(times)
     return {
-        "deliveries/s": len(times) / (last - first),
-        "from start/s": len(times) / (last - began),
+        "deliveries/s": len(times) / (max(times) - ready),
+        "first receipt s": min(times) - ready,
         "post/s": post_rate,
     }
 
@@ -320,21 +329,23 @@ def main() -> None:
                 for workers in (1, 2):
                     # the box is shared: the baseline is measured right before each run
                     plain = plain_loop(receiver, sample_body(), 2000)
+                    bare = urllib3_loop(receiver, sample_body(), 2000)
                     row = capacity(hub, receiver, keys[endpoints], endpoints, workers, events)
-                    results[(endpoints, workers)] = (events, {**row, "plain/s": plain})
+                    results[(endpoints, workers)] = (events, {**row, "plain/s": plain, "u/s": bare})
             lags = {n: latency(hub, receiver, keys[1], n, args.rate, args.seconds) for n in (1, 2)}
         finally:
             server.stop()
             receiver.stop()
     backend = (args.database_url or "sqlite").split(":")[0]
-    print(f"hub ({backend}), deliveries from committed events (first to last receipt),")
-    print("beside a plain keep-alive POST loop to the same receiver just before:")
+    print(f"hub ({backend}), deliveries/s from committed events (workers ready to last receipt),")
+    print("beside plain keep-alive POST loops to the same receiver just before:")
     for (endpoints, workers), (events, row) in results.items():
+        rate = row["deliveries/s"]
         print(
-            f"  {endpoints:>2} endpoint(s), {workers} worker(s), {events} events: "
-            f"{row['deliveries/s']:.0f}/s, plain loop {row['plain/s']:.0f}/s, "
-            f"{row['deliveries/s'] / row['plain/s']:.2f}x ({row['from start/s']:.0f}/s "
-            "counting worker start-up)"
+            f"  {endpoints:>2} endpoint(s), {workers} worker(s), {events} events: {rate:.0f}/s; "
+            f"plain loop {row['plain/s']:.0f}/s: {rate / row['plain/s']:.2f}x; "
+            f"urllib3 loop {row['u/s']:.0f}/s: {rate / row['u/s']:.2f}x "
+            f"(first receipt after {row['first receipt s']:.2f} s)"
         )
     print(f"latency, commit -> receipt, 1 endpoint at {args.rate:.0f} events/s:")
     for n, row in lags.items():

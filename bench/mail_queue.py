@@ -8,7 +8,7 @@ emptied before and after). Emails are queued through ``POST /api/integrations/sm
 (the Flask test client: the whole request path, no network) and sent by the plugin's
 delivery code exactly as its queue job runs it.
 
-    .venv/bin/python bench/email.py [--emails 10000] [--per-email 2000]
+    .venv/bin/python bench/mail_queue.py [--emails 10000] [--per-email 2000]
                                     [--far-emails 500] [--rtt-ms 5]
 
 Loopback answers in microseconds, so a new connection (TCP, STARTTLS, login: five more
@@ -19,28 +19,23 @@ the same machine.
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import ipaddress
 import os
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-# This file is named email.py: keep its folder off the import path, or it would shadow the
-# standard library's `email` package for everything imported below.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(__file__)]
-
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import ipaddress  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 USERNAME, PASSWORD = "bench@acme.example", "bench-password"
 SERVER = r"""
