@@ -10,7 +10,10 @@ import base64
 import os
 import secrets
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,9 @@ from hub.plugin_testing import (  # noqa: F401  (fixtures of this pytest plugin)
     register_plugin,
 )
 
-TEST_REDIS_DB = 9
+TEST_REDIS_DBS = (9, 10, 11, 12, 13, 14, 8, 7, 6, 5, 4, 3, 2)  # 0 is the hub's default
+CLAIMS_DB = 15  # where sessions claim their database
+CLAIM_SECONDS = 120
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,16 +63,54 @@ def _with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _redis_db_url(url: str, number: int) -> str:
+    if url.startswith("unix"):
+        return _with_query(url, db=str(number))
+    return urlunsplit(urlsplit(url)._replace(path=f"/{number}"))
+
+
+@contextmanager
+def _claimed_redis_db(url: str) -> Iterator[int]:
+    """A database number no other test session on this Redis is using, held while in use.
+
+    Tests flush their database, so two suites on one server (a developer's and CI's) must
+    not share one. Claims are keys in database CLAIMS_DB that expire unless renewed, so a
+    killed session's claim lapses by itself.
+    """
+    claims = redis.Redis.from_url(_redis_db_url(url, CLAIMS_DB))
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    for number in TEST_REDIS_DBS:
+        key = f"hub:test-session:{number}"
+        if claims.set(key, owner, nx=True, ex=CLAIM_SECONDS):
+            break
+    else:
+        raise RuntimeError(f"every test database of {url} is in use by another test session")
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(CLAIM_SECONDS / 4):
+            with suppress(redis.RedisError):
+                claims.expire(key, CLAIM_SECONDS)
+
+    threading.Thread(target=renew, name="redis-db-claim", daemon=True).start()
+    try:
+        yield number
+    finally:
+        stop.set()
+        with suppress(redis.RedisError):
+            if claims.get(key) == owner.encode():
+                claims.delete(key)
+        claims.close()
+
+
 @pytest.fixture(scope="session")
 def hub_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Redis for the test session: `REDIS_URL` (database 9) or an embedded server."""
+    """Redis for the test session: a database of `REDIS_URL`'s server that no other test
+    session uses (9, or the next free one), or an embedded server."""
     url = os.environ.get("REDIS_URL")
     if url:
-        yield (
-            _with_query(url, db=str(TEST_REDIS_DB))
-            if url.startswith("unix")
-            else (urlunsplit(urlsplit(url)._replace(path=f"/{TEST_REDIS_DB}")))
-        )
+        with _claimed_redis_db(url) as number:
+            yield _redis_db_url(url, number)
         return
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "redis.sock").start()
     yield server.url
