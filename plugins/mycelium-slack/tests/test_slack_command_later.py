@@ -20,7 +20,7 @@ def test_slow_answers_come_through_response_url(app, connected, work):
     """Over real HTTP: Slack gets "working on it" at once, then the answer at response_url."""
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         answer = connected.slash_command(
             f"http://127.0.0.1:{server.server_port}", "/mycelium-tasks", "", ADA

@@ -30,7 +30,7 @@ def hub_server() -> Iterator[dict[str, Any]]:
         "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
     )
     holder["url"] = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield holder
     server.shutdown()
     server.server_close()

@@ -29,7 +29,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.received: list[Received] = []
         self.answers: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
         self.lock = threading.Lock()
