@@ -41,6 +41,7 @@ from hub.core.webhook_record import record
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.1  # results wait at most this long to be recorded with others
 TASK_SECONDS = 0.05  # what one thread's chunk of an endpoint's deliveries should take
+SLOW_CHUNK_SECONDS = 1.0  # a chunk still going after this: its endpoint slowed down
 SMOOTHING = 0.2  # weight of the newest response time in an endpoint's running average
 MAX_REMEMBERED = 10_000  # endpoints whose response times a worker keeps
 
@@ -121,7 +122,8 @@ class Pump:
         for endpoint_id, deliveries in by_endpoint.items():
             size = self._chunk(endpoint_id)
             for start in range(0, len(deliveries), size):
-                pool.submit(self._send_all, fresh[endpoint_id], deliveries[start : start + size])
+                chunk = deliveries[start : start + size]
+                pool.submit(self._send_all, pool, fresh[endpoint_id], chunk)
         return sum(map(len, by_endpoint.values())), len(batch) == room
 
     def _chunk(self, endpoint_id: int) -> int:
@@ -131,9 +133,17 @@ class Pump:
             return 1
         return max(1, min(4 * self.settings.concurrency, int(TASK_SECONDS / max(seconds, 1e-4))))
 
-    def _send_all(self, target: Target, deliveries: list[Claimed]) -> None:
-        """In a pool thread: send these, one after the other."""
-        for delivery in deliveries:
+    def _send_all(
+        self, pool: ThreadPoolExecutor, target: Target, deliveries: list[Claimed]
+    ) -> None:
+        """In a pool thread: send these one after the other; if the endpoint has become slow,
+        hand the rest back to the pool, a delivery per task, so they go out side by side."""
+        started = time.monotonic()
+        for index, delivery in enumerate(deliveries):
+            if index and time.monotonic() - started > SLOW_CHUNK_SECONDS:
+                for rest in deliveries[index:]:
+                    pool.submit(self._send, target, rest)
+                return
             self._send(target, delivery)
 
     def _send(self, target: Target, delivery: Claimed) -> None:
