@@ -98,6 +98,16 @@ def _cron(value: str) -> str:
     return expression
 
 
+def _days_or_off(value: str) -> int | None:
+    """Whole days, or `off` (None). 0 is refused: it would read as "keep nothing"."""
+    text = value.strip()
+    if text.lower() == "off":
+        return None
+    if not text.isdecimal() or int(text) == 0:
+        raise ValueError("expected a whole number of days >= 1, or `off` to keep everything")
+    return int(text)
+
+
 def _plugin_modules(value: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for entry in (part.strip() for part in value.split(",")):
@@ -305,6 +315,19 @@ SETTINGS: list[Setting] = [
         lambda c: "*/15 * * * *",
         _cron,
         "When every enabled integration's health check runs (UTC cron).",
+    ),
+    Setting(
+        "HUB_RETENTION_DAYS",
+        lambda c: 30,
+        _days_or_off,
+        "Days finished runs, dispatched events and finished webhook deliveries (with their "
+        "attempts) are kept before the retention job deletes them; `off` keeps them forever.",
+    ),
+    Setting(
+        "HUB_RETENTION_CRON",
+        lambda c: "47 3 * * *",
+        _cron,
+        "When the retention job deletes what is older than `HUB_RETENTION_DAYS` (UTC cron).",
     ),
     Setting(
         "HUB_SCHEDULER_CATCHUP",

@@ -9,12 +9,12 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g
 
-from hub.core import deadlines, dispatch, recovery, runs
+from hub.core import clock, deadlines, dispatch, recovery, retention, runs
 from hub.core.contexts import build_context
 from hub.core.db import scope_to_org
 from hub.core.models import Integration
@@ -79,6 +79,23 @@ def scan_deadlines(app: Flask) -> None:
         log.info("deadline scan: %d event(s)", count)
 
 
+def prune_finished(app: Flask) -> None:
+    """Delete finished runs, events and deliveries past HUB_RETENTION_DAYS, within a time
+    budget so the job ends well inside RQ's limit; what is left goes at the next slot."""
+    days = app.config["HUB_RETENTION_DAYS"]
+    if days is None:
+        return
+    until = time.monotonic() + retention.JOB_SECONDS
+    counts = retention.prune(
+        db.session,
+        clock.now(),
+        timedelta(days=days),
+        stop=lambda: time.monotonic() >= until or _should_stop(),
+    )
+    if any(counts.values()):
+        log.info("retention: deleted %s", counts)
+
+
 def placeholder(app: Flask) -> None:
     """A slot kept for a subsystem that registers its own job under this name."""
 
@@ -92,6 +109,7 @@ def recurring(app: Flask) -> dict[str, RecurringJob]:
         register_core_job(
             app, "deadline_scan", app.config["HUB_DEADLINE_SCAN_CRON"], scan_deadlines
         )
+        register_core_job(app, "retention", app.config["HUB_RETENTION_CRON"], prune_finished)
         for name, setting in (
             ("token_refresh", "TOKEN_REFRESH"),
             ("health_checks", "HEALTH_CHECK"),
