@@ -209,6 +209,11 @@ def test_test_runs_health_then_message_to_the_callers_user(
     slug, channel, secret, user = crm.sent[0]
     assert (slug, channel, secret) == (org.org.slug, "general", GOOD["api_key"])
     assert user["email"] == org.admin.email
+    # the check is kept: the integration shows it, alone and in the list
+    shown = api.get(f"/api/integrations/{NAME}").json["health"]
+    assert (shown["ok"], shown["message"]) == (True, "reachable") and shown["checked_at"]
+    listed = {i["plugin"]: i for i in api.get("/api/integrations").json["items"]}
+    assert listed[NAME]["health"] == shown
 
 
 def test_test_turns_plugin_errors_into_results(api: Any, crm: CrmPlugin) -> None:
@@ -220,11 +225,18 @@ def test_test_turns_plugin_errors_into_results(api: Any, crm: CrmPlugin) -> None
         "message": "The API key was revoked.",
         "error": "needs_reauth",
     }
+    shown = api.get(f"/api/integrations/{NAME}").json
+    assert shown["health"]["ok"] is False
+    assert shown["health"]["message"] == "NeedsReauth: The API key was revoked."
+    assert shown["consecutive_errors"] == 1  # it counts, like a scheduled check's failure
     crm.health = ZeroDivisionError("boom")
     report = api.post(f"/api/integrations/{NAME}/test").json
     assert report["health"]["ok"] is False
     assert report["health"]["error"] == "plugin_error"
     assert report["test_message"]["ok"] is True
+    assert api.get(f"/api/integrations/{NAME}").json["health"]["message"] == (
+        "ZeroDivisionError: boom"
+    )
 
 
 def test_enable_plugin_fixture(enable_plugin: Any, api: Any, crm: CrmPlugin) -> None:

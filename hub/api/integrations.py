@@ -9,7 +9,7 @@ from marshmallow import INCLUDE, Schema, fields
 
 from hub.api.auth import caller
 from hub.api.routing import endpoint
-from hub.core import integrations
+from hub.core import health, integrations
 from hub.core.checks import run_checks
 from hub.core.models import Integration
 from hub.core.people import render_user
@@ -56,8 +56,15 @@ def _plugins() -> Plugins:
     return get_plugins(current_app)
 
 
+def _newest_checks(integration_ids: list[int]) -> dict[int, dict[str, Any] | None]:
+    newest = health.latest(db.session, integration_ids)
+    return {integration_id: health.render(newest.get(integration_id)) for integration_id in newest}
+
+
 def _render(name: str, row: Integration | None) -> dict[str, Any]:
-    return integrations.render(integrations.require_provider(_plugins(), name), row)
+    checks = _newest_checks([row.id]) if row is not None else {}
+    provider = integrations.require_provider(_plugins(), name)
+    return integrations.render(provider, row, checks.get(row.id) if row else None)
 
 
 @bp.get("/integrations")
@@ -67,7 +74,7 @@ def _render(name: str, row: Integration | None) -> dict[str, Any]:
     many=True,
 )
 def list_integrations() -> dict[str, Any]:
-    items = integrations.list_for_org(db.session, _plugins(), caller().org.id)
+    items = integrations.list_for_org(db.session, _plugins(), caller().org.id, _newest_checks)
     return {"items": items, "next_cursor": None}
 
 

@@ -98,12 +98,6 @@ def _run_counts(org_id: int) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _health(check: health.HealthCheck | None) -> dict[str, Any] | None:
-    if check is None:
-        return None
-    return {"ok": check.ok, "message": check.message, "checked_at": _when(check.checked_at)}
-
-
 def _status_of(provider: Provider, row: Integration | None, **extra: Any) -> dict[str, Any]:
     oauth = provider.oauth2 is not None
     return {
@@ -142,7 +136,7 @@ def status() -> dict[str, Any]:
             _status_of(
                 provider,
                 row,
-                health=_health(check),
+                health=health.render(check),
                 runs={**empty, **runs.get(name, {})},
             )
         )

@@ -1,15 +1,23 @@
-"""Proving an integration works now: its health check, then its test message."""
+"""Proving an integration works now: its health check, then its test message.
+
+The health check's result is kept with the scheduled ones (GET /api/integrations shows the
+newest) and counts toward the failure policy like them.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+from hub.core import health
 from hub.core.contexts import AppLike, build_context
 from hub.core.db import AnySession
 from hub.core.models import Integration
+from hub.core.outcomes import describe
 from hub.errors import HubError
+from hub.provider import HealthResult
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +42,25 @@ def run_checks(
     plugins = app.extensions["hub.plugins"]
     ctx = build_context(app, session, row)
 
-    def health() -> dict[str, Any]:
-        result = plugins.health_check(row.plugin, ctx)
+    def check() -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            result = plugins.health_check(row.plugin, ctx)
+        except Exception as exc:  # kept in the history like a scheduled check's failure
+            session.rollback()
+            failed = HealthResult(ok=False, message=describe(exc))
+            health.record(app, session, row, failed, started)
+            raise
         if result is None:
             return {"ok": None, "message": "This plugin has no health check."}
+        health.record(app, session, row, result, started)
         return {"ok": result.ok, "message": result.message, "details": result.details}
 
     def message() -> dict[str, Any]:
         sent = plugins.send_test_message(row.plugin, ctx, user)
         return {"ok": True, "message": sent or "Sent."}
 
-    report: dict[str, Any] = {"health": _attempt(session, health), "test_message": None}
+    report: dict[str, Any] = {"health": _attempt(session, check), "test_message": None}
     if plugins.implements(row.plugin, "send_test_message"):
         report["test_message"] = _attempt(session, message)
     return report

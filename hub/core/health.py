@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,8 +22,9 @@ from hub.core.contexts import AppLike, build_context
 from hub.core.db import AnySession
 from hub.core.integrations import count_consecutive_error
 from hub.core.models import Base, Integration, OrgScoped
+from hub.core.outcomes import describe
 from hub.core.timeouts import HookTimeout, deadline
-from hub.errors import HubError, NeedsReauth, RateLimited
+from hub.errors import NeedsReauth, RateLimited
 from hub.provider import HealthResult
 
 log = logging.getLogger(__name__)
@@ -47,11 +49,6 @@ class HealthCheck(OrgScoped, Base):
     checked_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-def _describe(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, HubError) else str(exc)
-    return f"{type(exc).__name__}: {text}"[:MAX_MESSAGE]
-
-
 def _ask(app: AppLike, session: AnySession, row: Integration) -> HealthResult | None:
     """The plugin's answer; its exceptions become a failed result (None: nothing to record)."""
     plugins = app.extensions["hub.plugins"]
@@ -63,11 +60,11 @@ def _ask(app: AppLike, session: AnySession, row: Integration) -> HealthResult | 
     except NeedsReauth as exc:
         session.rollback()  # re-reads the row: the token vault may have marked it already
         tokens.mark_needs_reauth(session, row, exc.message)
-        return HealthResult(ok=False, message=_describe(exc))
+        return HealthResult(ok=False, message=describe(exc))
     except (Exception, HookTimeout) as exc:
         session.rollback()
         log.info("health check of %s for org %s failed: %s", row.plugin, row.org_id, exc)
-        return HealthResult(ok=False, message=_describe(exc))
+        return HealthResult(ok=False, message=describe(exc))
 
 
 def check(app: AppLike, session: AnySession, row: Integration) -> HealthCheck | None:
@@ -79,6 +76,14 @@ def check(app: AppLike, session: AnySession, row: Integration) -> HealthCheck | 
     if result is None:
         session.rollback()
         return None
+    return record(app, session, row, result, started)
+
+
+def record(
+    app: AppLike, session: AnySession, row: Integration, result: HealthResult, started: float
+) -> HealthCheck | None:
+    """Keep a check's result (begun at perf_counter `started`), apply the failure policy,
+    and commit; None if the integration was deleted meanwhile."""
     fresh = session.get(Integration, row.id, populate_existing=True, with_for_update=True)
     if fresh is None:  # deleted meanwhile
         session.rollback()
@@ -105,6 +110,13 @@ def _apply_policy(app: AppLike, session: AnySession, row: Integration, record: H
     limit = int(app.config["HUB_MAX_CONSECUTIVE_ERRORS"])
     message = f"Health check failed: {record.message}"
     count_consecutive_error(session, row, message, limit, bool(provider and provider.always_on))
+
+
+def render(check: HealthCheck | None) -> dict[str, Any] | None:
+    """The newest check as the API shows it (None: never checked)."""
+    if check is None:
+        return None
+    return {"ok": check.ok, "message": check.message, "checked_at": check.checked_at.isoformat()}
 
 
 def due_for_checks(session: AnySession, plugin_names: list[str]) -> list[int]:

@@ -7,6 +7,7 @@ only whether each one is set.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow
@@ -205,8 +206,11 @@ def _when(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def render(provider: Provider, row: Integration | None) -> dict[str, Any]:
-    """An integration as the API shows it; secret fields only as ``{"set": bool}``."""
+def render(
+    provider: Provider, row: Integration | None, health: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An integration as the API shows it; secret fields only as ``{"set": bool}``;
+    `health`: its newest health check, rendered."""
     enabled = provider.always_on or bool(row and row.enabled)
     config: dict[str, Any] = dict(row.config or {}) if row else {}
     stored = _stored_secrets(row)
@@ -227,14 +231,23 @@ def render(provider: Provider, row: Integration | None) -> dict[str, Any]:
         "last_success_at": _when(row.last_success_at if row else None),
         "consecutive_errors": row.consecutive_errors if row else 0,
         "disabled_reason": row.disabled_reason if row else None,
-        "health": None,  # filled by the health checks (status issue)
+        "health": health if row is not None else None,
     }
 
 
-def list_for_org(session: AnySession, plugins: Plugins, org_id: int) -> list[dict[str, Any]]:
-    """This org's integration of every installed plugin that declares a Provider."""
+def list_for_org(
+    session: AnySession,
+    plugins: Plugins,
+    org_id: int,
+    health: Callable[[list[int]], dict[int, dict[str, Any] | None]] | None = None,
+) -> list[dict[str, Any]]:
+    """This org's integration of every installed plugin that declares a Provider;
+    `health` gives the rendered newest check of integration ids."""
     stmt = select(Integration).where(Integration.org_id == org_id)
     rows = {row.plugin: row for row in session.scalars(stmt)}
+    checks = health([row.id for row in rows.values()]) if health else {}
     return [
-        render(provider, rows.get(name)) for name, provider in sorted(plugins.providers.items())
+        render(provider, row, checks.get(row.id) if row else None)
+        for name, provider in sorted(plugins.providers.items())
+        for row in [rows.get(name)]
     ]
