@@ -33,6 +33,8 @@ PROVIDER = Provider(
         *notify.ALERTS,
     ),
     event_types={"email.failed": "An email failed for good (refused, or out of retries)."},
+    # the event hooks only queue rows (sending is the queue jobs' work): runs share commits
+    db_only_hooks=True,
     settings=(
         Setting("SMTP_CA_FILE", None, "Extra CA certificates (PEM) trusted for SMTP TLS."),
         Setting("SMTP_TIMEOUT", "15", "Seconds an SMTP command may take while sending."),
