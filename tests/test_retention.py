@@ -13,10 +13,12 @@ from webhook_tools import LOOPBACK, deliver, emit, register, running_receiver
 
 from hub.app import create_app
 from hub.config import load_config
-from hub.core import retention
+from hub.core import health, retention, usage
+from hub.core.health import HealthCheck
 from hub.core.ids import new_id
 from hub.core.models import Event, Integration, Run
 from hub.core.scheduling import Scheduler
+from hub.core.usage import UsageRecord
 from hub.core.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from hub.errors import ConfigError
 from hub.extensions import db
@@ -314,3 +316,52 @@ def test_days_default_to_30_and_off_turns_pruning_off():
     assert load_config({})["HUB_RETENTION_DAYS"] == 30
     assert load_config({"HUB_RETENTION_DAYS": " 7 "})["HUB_RETENTION_DAYS"] == 7
     assert load_config({"HUB_RETENTION_DAYS": "OFF"})["HUB_RETENTION_DAYS"] is None
+
+
+def test_usage_and_health_history_is_pruned_in_batches_past_its_own_retention(
+    app, rows, monkeypatch
+):
+    def usage_at(age: timedelta) -> int:
+        when = rows.now - age
+        return rows.add(
+            UsageRecord(
+                org_id=rows.org_id,
+                uid=new_id("use"),
+                plugin="alpha",
+                feature="other",
+                method="GET",
+                status=200,
+                ok=True,
+                duration_ms=1.0,
+                bytes=0,
+                created_at=when,
+                hour=int(when.timestamp() // 3600),
+            )
+        )
+
+    def check_at(age: timedelta) -> int:
+        return rows.add(
+            HealthCheck(
+                org_id=rows.org_id,
+                integration_id=rows.integration_ids[0],
+                plugin="alpha",
+                ok=True,
+                message="",
+                duration_ms=1.0,
+                checked_at=rows.now - age,
+            )
+        )
+
+    days = 90
+    old = [usage_at(timedelta(days=days + 1, minutes=n)) for n in range(5)]
+    kept_usage = {usage_at(timedelta(days=days - 1))}
+    old_checks = [check_at(timedelta(days=days + 2, minutes=n)) for n in range(3)]
+    kept_check = {check_at(timedelta(days=1))}
+    assert old and old_checks
+    monkeypatch.setattr(retention, "BATCH", 2)  # several batches, each its own transaction
+    with app.app_context():
+        assert usage.prune(db.session(), days) == 5
+        assert health.prune(db.session, days) == 3
+        db.session.remove()
+    assert remaining(app, UsageRecord.id) == kept_usage
+    assert remaining(app, HealthCheck.id) == kept_check

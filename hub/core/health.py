@@ -14,10 +14,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, delete, func, select
+from sqlalchemy import Float, ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core import clock, tokens
+from hub.core import clock, retention, tokens
 from hub.core.contexts import AppLike, build_context
 from hub.core.db import AnySession
 from hub.core.integrations import count_consecutive_error
@@ -143,8 +143,9 @@ def latest(session: AnySession, integration_ids: list[int]) -> dict[int, HealthC
     return {row.integration_id: row for row in rows}
 
 
-def prune(session: AnySession, days: int) -> None:
-    """Forget checks older than the retention period."""
+def prune(session: AnySession, days: int) -> int:
+    """Forget checks older than the retention period, a batch per short transaction."""
     cutoff = clock.now() - timedelta(days=days)
-    session.execute(delete(HealthCheck).where(HealthCheck.checked_at < cutoff))
-    session.commit()
+    return retention.delete_older(
+        session, HealthCheck, HealthCheck.id, HealthCheck.checked_at, cutoff
+    )

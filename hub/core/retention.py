@@ -119,6 +119,13 @@ def _prune_table(
     return counts
 
 
+def delete_older(session: AnySession, model: Any, key: Any, when: Any, cutoff: datetime) -> int:
+    """Delete `model`'s rows whose `when` column is before `cutoff`, BATCH at a time (a
+    history table nothing else refers to); how many."""
+    table = Pruned(model, key, lambda before: [when < before])
+    return sum(_prune_table(session, table, cutoff, BATCH, _never).values())
+
+
 def names() -> list[str]:
     """The tables `prune` deletes from, children included."""
     found = []

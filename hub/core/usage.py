@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import BigInteger, Float, Index, String, delete, select
+from sqlalchemy import BigInteger, Float, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hub.core import clock
+from hub.core import clock, retention
 from hub.core.models import Base, OrgScoped
 from hub.core.ratelimit import DEFERRALS_KEY
 
@@ -170,8 +170,9 @@ def drain(session: Session, client: redis.Redis, limit: int = 50_000) -> int:
     return written
 
 
-def prune(session: Session, days: int) -> None:
-    """Forget usage older than the retention period."""
+def prune(session: Session, days: int) -> int:
+    """Forget usage older than the retention period, a batch per short transaction."""
     cutoff = clock.now() - timedelta(days=days)
-    session.execute(delete(UsageRecord).where(UsageRecord.created_at < cutoff))
-    session.commit()
+    return retention.delete_older(
+        session, UsageRecord, UsageRecord.id, UsageRecord.created_at, cutoff
+    )
