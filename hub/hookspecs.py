@@ -5,7 +5,8 @@ Name families tell how a hook is called:
 - registration ``register_<things>(register)``: once per process at start-up;
 - events ``on_<noun>_<past participle>(ctx, event, ...)``: one job per enabled plugin;
 - collection (a noun phrase): every implementation is called and results are listed;
-- query (a verb phrase, ``firstresult``): the owning plugin answers.
+- query (a verb phrase, ``firstresult``): the owning plugin answers; ``check_config`` runs
+  before the integration exists, so it gets ``(config, settings)`` instead of ``ctx``.
 
 Implementations accept only the arguments they need, so hooks grow by adding arguments,
 never by renaming them. ``ctx`` is a :class:`hub.PluginContext` for one organization's
@@ -15,7 +16,7 @@ integration; ``event`` is a :class:`hub.EventInfo` whose ``id`` is the idempoten
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -202,6 +203,18 @@ def refresh_token(ctx: PluginContext, token: Token) -> Token | None:
 
     Raise :class:`hub.NeedsReauth` when the provider refuses the grant.
     Runs in: worker, under a lock.
+    """
+
+
+@hookspec(firstresult=True)
+def check_config(config: Resource, settings: Mapping[str, Any]) -> None:
+    """Check a config an admin is saving against the outside world (connect, log in);
+    raise :class:`hub.ValidationError` naming the field that is wrong.
+
+    ``config`` is what would be stored, validated by the provider's schema, with secret
+    fields in clear (those already stored included). No database transaction is open, so
+    a slow server holds nothing up. Runs in: web request (``PUT``/``PATCH
+    /api/integrations/<name>``), before anything is written.
     """
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -198,6 +198,10 @@ class Plugins:
         if isinstance(result, bool):
             return HealthResult(ok=result)
         raise TypeError(f"plugin {name!r}: health_check returned {type(result).__name__}")
+
+    def check_config(self, name: str, config: dict[str, Any], settings: Mapping[str, Any]) -> None:
+        """`name`'s check of a config about to be saved (raises ValidationError)."""
+        self.call_one(name, "check_config", config=config, settings=settings)
 
     def send_test_message(
         self, name: str, ctx: PluginContext, user: dict[str, Any] | None

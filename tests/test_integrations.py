@@ -45,6 +45,20 @@ class CrmPlugin:
         return f"sent to #{ctx.config['channel']}"
 
 
+class CheckedCrm(CrmPlugin):
+    """Tests its config against the (pretend) server before it is saved."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[dict[str, Any], bool]] = []
+
+    @hub.hookimpl
+    def check_config(self, config: dict[str, Any], settings: Any) -> None:
+        self.seen.append((dict(config), db.session().in_transaction()))
+        if "refused" in config["base_url"]:
+            raise hub.ValidationError("The server refused.", {"base_url": ["Unknown account."]})
+
+
 class AlwaysOn:
     @hub.hookimpl
     def register_providers(self, register: Any) -> None:
@@ -243,3 +257,26 @@ def test_enable_plugin_fixture(enable_plugin: Any, api: Any, crm: CrmPlugin) -> 
     shown = enable_plugin(NAME, GOOD)
     assert shown["enabled"] is True and shown["config"]["api_key"] == {"set": True}
     assert api.get(f"/api/integrations/{NAME}").json["enabled"] is True
+
+
+def test_hook_check_config(app: Any, api: Any, register_plugin: Any) -> None:
+    plugin = CheckedCrm()
+    register_plugin(plugin, NAME)
+    refused = api.put(f"/api/integrations/{NAME}", json={**GOOD, "base_url": "https://refused.io"})
+    assert refused.status_code == 400
+    assert refused.json["error"]["details"] == {"base_url": ["Unknown account."]}
+    assert api.get(f"/api/integrations/{NAME}").json["enabled"] is False  # nothing saved
+
+    assert api.put(f"/api/integrations/{NAME}", json=GOOD).status_code == 200
+    assert api.patch(f"/api/integrations/{NAME}", json={"channel": "ops"}).status_code == 200
+    # the PATCH is checked merged with what is stored, the kept secret in clear
+    assert plugin.seen[-1][0] == {**GOOD, "channel": "ops"}
+    assert [open_ for _, open_ in plugin.seen] == [False, False, False]  # no lock held
+
+    checked = len(plugin.seen)
+    bad_schema = api.patch(f"/api/integrations/{NAME}", json={"base_url": "not a url"})
+    assert bad_schema.status_code == 400 and "base_url" in bad_schema.json["error"]["details"]
+    assert len(plugin.seen) == checked  # the schema refused it before the hook was asked
+    refused = api.patch(f"/api/integrations/{NAME}", json={"base_url": "https://refused.io"})
+    assert refused.status_code == 400
+    assert api.get(f"/api/integrations/{NAME}").json["config"]["channel"] == "ops"  # unchanged

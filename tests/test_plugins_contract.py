@@ -23,6 +23,7 @@ PLUGIN_DIRS = sorted(p.parent for p in REPO.glob("plugins/*/pyproject.toml"))
 PACKAGE_DIRS = PLUGIN_DIRS + sorted(p.parent for p in REPO.glob("examples/*/pyproject.toml"))
 
 QUERY = {"refresh_token", "send_test_message"}
+QUERY_BEFORE_CONTEXT = {"check_config"}  # runs before the integration exists: no ctx
 COLLECTION = {"health_check"}
 PARTICIPLES_WITHOUT_ED = {"due", "overdue"}  # deliverable.due_soon / deliverable.overdue
 
@@ -87,6 +88,8 @@ def test_naming_families_hold(name: str) -> None:
         assert params == ["ctx", "event", noun] and not firstresult
     elif name in QUERY:
         assert firstresult and params[0] == "ctx"
+    elif name in QUERY_BEFORE_CONTEXT:
+        assert firstresult and params == ["config", "settings"]
     else:
         assert name in COLLECTION and not firstresult and params[0] == "ctx"
 

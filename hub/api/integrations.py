@@ -11,6 +11,7 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import health, integrations
 from hub.core.checks import run_checks
+from hub.core.db import set_read_mode
 from hub.core.models import Integration
 from hub.core.people import render_user
 from hub.errors import Conflict
@@ -56,6 +57,26 @@ def _plugins() -> Plugins:
     return get_plugins(current_app)
 
 
+def _check_config(name: str, body: dict[str, Any], partial: bool) -> None:
+    """The plugin's ``check_config`` (a network test, say), run with no transaction open: on
+    SQLite a write request holds the write lock from its first statement, so the request's
+    reads so far are committed first, and the candidate config is read without the lock."""
+    plugins = _plugins()
+    if not plugins.implements(name, "check_config"):
+        return
+    org_id, keyring = caller().org.id, current_app.extensions["hub.keyring"]
+    db.session.commit()
+    set_read_mode(True)
+    try:
+        config = integrations.candidate_config(
+            db.session, plugins, keyring, org_id, name, body, partial
+        )
+        db.session.commit()
+    finally:
+        set_read_mode(False)
+    plugins.check_config(name, config, current_app.config)
+
+
 def _newest_checks(integration_ids: list[int]) -> dict[int, dict[str, Any] | None]:
     newest = health.latest(db.session, integration_ids)
     return {integration_id: health.render(newest.get(integration_id)) for integration_id in newest}
@@ -94,6 +115,7 @@ def get_integration(name: str) -> dict[str, Any]:
 )
 def put_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     keyring = current_app.extensions["hub.keyring"]
+    _check_config(name, body, partial=False)
     row = integrations.enable(db.session, _plugins(), keyring, caller().org.id, name, body)
     db.session.commit()
     return _render(name, row)
@@ -108,6 +130,7 @@ def put_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
 )
 def patch_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     keyring = current_app.extensions["hub.keyring"]
+    _check_config(name, body, partial=True)
     row = integrations.change(db.session, _plugins(), keyring, caller().org.id, name, body)
     db.session.commit()
     return _render(name, row)

@@ -108,6 +108,40 @@ def _stored_secrets(row: Integration | None) -> set[str]:
     return set() if row is None else set(row.secrets or {})
 
 
+def _checked(
+    provider: Provider, row: Integration | None, data: dict[str, Any], partial: bool
+) -> dict[str, Any]:
+    """`data` validated as a PUT (whole) or, `partial`, a PATCH (merged into the stored)."""
+    if not partial:
+        return validate_config(provider, data, _stored_secrets(row))
+    if row is None:
+        raise NotFound(f"{provider.title} is not set up for this organization; PUT it first.")
+    merged = {**(row.config or {}), **data}
+    return validate_config(provider, merged, _stored_secrets(row) - set(data))
+
+
+def candidate_config(
+    session: AnySession,
+    plugins: Plugins,
+    keyring: KeyRing,
+    org_id: int,
+    name: str,
+    data: dict[str, Any],
+    partial: bool,
+) -> dict[str, Any]:
+    """The config a PUT (or, `partial`, a PATCH) of `data` would store, with the secret
+    fields it keeps decrypted in: what the plugin's ``check_config`` is shown."""
+    provider = require_provider(plugins, name)
+    row = find(session, org_id, name)
+    config = _checked(provider, row, data, partial)
+    for field in provider.secret_fields():
+        stored = (row.secrets or {}).get(field) if row is not None else None
+        if field not in config and stored is not None:
+            aad = associated_data(row.org_id, row.id, field)  # type: ignore[union-attr]
+            config[field] = keyring.decrypt(stored, aad)
+    return config
+
+
 def enable(
     session: AnySession,
     plugins: Plugins,
@@ -119,7 +153,7 @@ def enable(
     """PUT: enable `name` for the org with a whole new config; emits integration.enabled."""
     provider = require_provider(plugins, name)
     row = find(session, org_id, name)
-    config = validate_config(provider, data, _stored_secrets(row))
+    config = _checked(provider, row, data, partial=False)
     row = row or _new_row(session, org_id, name)
     _store(keyring, row, provider, config)
     was_enabled = row.enabled
@@ -143,10 +177,8 @@ def change(
     """PATCH: change some config fields; secret fields keep their value unless given."""
     provider = require_provider(plugins, name)
     row = find(session, org_id, name)
-    if row is None:
-        raise NotFound(f"{provider.title} is not set up for this organization; PUT it first.")
-    merged = {**(row.config or {}), **data}
-    config = validate_config(provider, merged, _stored_secrets(row) - set(data))
+    config = _checked(provider, row, data, partial=True)
+    assert row is not None  # _checked refuses a PATCH of nothing
     _store(keyring, row, provider, config)
     row.updated_at = clock.now()
     return row

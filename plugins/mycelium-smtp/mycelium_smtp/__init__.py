@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hub import EventInfo, HealthResult, PluginContext, Provider, Setting, hookimpl
-from mycelium_smtp import checks, jobs, notify, people_routes, routes
+from mycelium_smtp import checks, jobs, notify, people_routes, routes, verify
 from mycelium_smtp.config import SmtpConfigSchema
 
 __version__ = "0.1.0"
@@ -107,6 +107,11 @@ def on_integration_enabled(
 @hookimpl
 def on_event(ctx: PluginContext, event: EventInfo) -> None:
     notify.admin_alert(ctx, event)
+
+
+@hookimpl
+def check_config(config: dict[str, Any], settings: Any) -> None:
+    verify.check(config, settings)
 
 
 @hookimpl

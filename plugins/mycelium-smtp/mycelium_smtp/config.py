@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, has_app_context
 from marshmallow import (
     Schema,
     ValidationError,
@@ -14,8 +13,6 @@ from marshmallow import (
     validate,
     validates_schema,
 )
-
-from mycelium_smtp.verify import connection_problem, literal_refused
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -82,21 +79,6 @@ class SmtpConfigSchema(Schema):
             raise ValidationError(
                 "A password is never sent unencrypted: choose ssl or starttls.", "security"
             )
-        self._test_connection(data)
-
-    def _test_connection(self, data: dict[str, Any]) -> None:
-        """Enabling tests connect, TLS and login now, and refuses with the server's reason
-        (only inside the app: the hub validates a PUT or PATCH there). Without the test, an
-        IP address is still checked by the egress guard (a name is checked when used)."""
-        if not has_app_context() or not data.get("host") or "port" not in data:
-            return
-        settings = current_app.config
-        if str(settings.get("SMTP_VERIFY_ON_ENABLE", "true")).lower() in ("0", "false", "no"):
-            problem = literal_refused(str(data["host"]), int(data["port"]), settings)
-        else:
-            problem = connection_problem({"security": "starttls", **data}, settings)
-        if problem:
-            raise ValidationError({field: [message] for field, message in problem.items()})
 
     @post_load
     def drop_empty_password(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

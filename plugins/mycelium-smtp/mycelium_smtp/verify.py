@@ -1,4 +1,5 @@
-"""The connection test run when an admin enables or changes the integration."""
+"""The connection test run when an admin enables or changes the integration (the
+``check_config`` hook: the hub calls it with no database transaction open)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,27 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from hub import EgressRefused, check_host
+from hub import EgressRefused, ValidationError, check_host
 from mycelium_smtp.transport import AuthFailure, Connection, Server, SmtpFailure, guarded_connect
+
+
+def check(config: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    """Connect, TLS and login with `config` now; a ValidationError naming the field the
+    server refused. With SMTP_VERIFY_ON_ENABLE off, only an IP address is checked against
+    the egress guard (a name is checked when it is used)."""
+    if str(settings.get("SMTP_VERIFY_ON_ENABLE", "true")).lower() in ("0", "false", "no"):
+        problem = literal_refused(str(config["host"]), int(config["port"]), settings)
+    else:
+        problem = connection_problem({"security": "starttls", **config}, settings)
+    if problem:
+        details = {field: [message] for field, message in problem.items()}
+        raise ValidationError("The mail server refused these settings.", details)
 
 
 def connection_problem(config: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
     """{field: the server's reason} if connect, TLS or login fails with `config`, else {}.
 
-    Without a password in `config` (kept from before), only connect and TLS are tested.
+    Without a password in `config`, only connect and TLS are tested.
     """
     password = str(config.get("password") or "")
     server = Server(
