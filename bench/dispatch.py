@@ -20,10 +20,7 @@ database you can throw away) and an embedded Redis are made and removed by the s
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -90,28 +87,19 @@ class Hub:
     """A migrated database, an app with the no-op plugin enabled, and `hub worker`s."""
 
     def __init__(self, tmp: Path, redis_url: str, database_url: str | None) -> None:
-        from hub.core.migrations import upgrade
-        from hub.testing import plugin_migration_dirs
+        # here, not at the top: workers import this file as the no-op plugin, without bench/
+        from benchhub import Workers, environment, migrated_settings
 
-        self.settings = {
-            "HUB_VAR_DIR": str(tmp / "var"),
-            "HUB_DATABASE_URL": database_url or f"sqlite:///{tmp / 'hub.db'}",
-            "REDIS_URL": redis_url,
-            "HUB_SECRET_KEY": "bench",
-            "HUB_ENCRYPTION_KEYS": "bench:" + "A" * 43 + "=",
-            "HUB_LOG_LEVEL": "WARNING",
-            "HUB_API_RATE_LIMIT": "off",  # the API's own per-key limit is not measured here
-            "HUB_EXTRA_PLUGINS": f"noop={PLUGIN_MODULE}",
-        }
         (tmp / f"{PLUGIN_MODULE}.py").symlink_to(Path(__file__).resolve())
         sys.path.insert(0, str(tmp))
-        upgrade(self.settings["HUB_DATABASE_URL"], plugin_migration_dirs())
-        self.env = {**os.environ, **self.settings, "PYTHONPATH": str(tmp)}
-        self.logs = tmp
-        self.workers: list[subprocess.Popen[bytes]] = []
+        self.settings = migrated_settings(
+            tmp, redis_url, database_url, HUB_EXTRA_PLUGINS=f"noop={PLUGIN_MODULE}"
+        )
+        env = environment(self.settings, PYTHONPATH=str(tmp))
         self.app, self.key = self._app()
         self.client = self.app.test_client()
         self.redis: redis.Redis = self.app.extensions["hub.redis"]
+        self.workers = Workers(self.redis, env, tmp)
         self.created = 0
         self.committed: dict[str, float] = {}  # event id -> when its commit returned
         notify = self.app.extensions["hub.on_events_committed"]
@@ -150,25 +138,10 @@ class Hub:
 
     def start_workers(self, count: int, builtins: bool = True) -> None:
         """`hub worker` processes; without `builtins`, workers whose only plugin is no-op."""
-        command = [sys.executable, "-m", "hub.cli", "worker"]
-        if not builtins:
-            command = [sys.executable, "-c", NOOP_ONLY_WORKER]
-        for number in range(count):
-            with open(self.logs / f"worker-{len(self.workers)}-{number}.log", "wb") as log:
-                child = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
-                self.workers.append(child)
-        deadline = time.monotonic() + 60
-        while len(Worker.all(connection=self.redis)) < count:
-            if time.monotonic() > deadline:
-                raise SystemExit("the workers did not start; see their logs in " + str(self.logs))
-            time.sleep(0.1)
+        self.workers.start(count, None if builtins else [sys.executable, "-c", NOOP_ONLY_WORKER])
 
     def stop_workers(self) -> None:
-        for child in self.workers:
-            child.send_signal(signal.SIGTERM)
-        for child in self.workers:
-            child.wait(60)
-        self.workers = []
+        self.workers.stop()
 
     def runs(self) -> int:
         from hub.core.models import Run

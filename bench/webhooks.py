@@ -28,10 +28,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +39,7 @@ from typing import Any
 import redis
 import requests
 import urllib3
-from rq import Worker
+from benchhub import Workers, environment, migrated_settings
 
 # ----- the receiver (a child process) -----
 
@@ -172,29 +169,19 @@ class Hub:
     """A migrated database, an app, orgs with endpoints on the receiver, `hub worker`s."""
 
     def __init__(self, tmp: Path, redis_url: str, database_url: str | None) -> None:
-        from hub.core.migrations import upgrade
-        from hub.testing import plugin_migration_dirs
-
-        self.settings = {
-            "HUB_VAR_DIR": str(tmp / "var"),
-            "HUB_DATABASE_URL": database_url or f"sqlite:///{tmp / 'hub.db'}",
-            "REDIS_URL": redis_url,
-            "HUB_SECRET_KEY": "bench",
-            "HUB_ENCRYPTION_KEYS": "bench:" + "A" * 43 + "=",
-            "HUB_LOG_LEVEL": "WARNING",
-            "HUB_API_RATE_LIMIT": "off",
-            "HUB_EGRESS_ALLOW_HTTP": "true",
-            "HUB_EGRESS_ALLOWED_CIDRS": "127.0.0.0/8",
-        }
-        upgrade(self.settings["HUB_DATABASE_URL"], plugin_migration_dirs())
-        self.env = {**os.environ, **self.settings}
-        self.logs = tmp
-        self.workers: list[subprocess.Popen[bytes]] = []
         from hub.app import create_app
 
+        self.settings = migrated_settings(
+            tmp,
+            redis_url,
+            database_url,
+            HUB_EGRESS_ALLOW_HTTP="true",
+            HUB_EGRESS_ALLOWED_CIDRS="127.0.0.0/8",
+        )
         self.app = create_app(self.settings)
         self.client = self.app.test_client()
         self.redis: redis.Redis = self.app.extensions["hub.redis"]
+        self.workers = Workers(self.redis, environment(self.settings), tmp)
         self.created = 0
 
     def org_with_endpoints(self, name: str, urls: list[str]) -> str:
@@ -222,23 +209,10 @@ class Hub:
         assert response.status_code == 201, response.json
 
     def start_workers(self, count: int) -> None:
-        for number in range(count):
-            with open(self.logs / f"worker-{len(self.workers)}-{number}.log", "wb") as log:
-                command = [sys.executable, "-m", "hub.cli", "worker"]
-                child = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
-                self.workers.append(child)
-        deadline = time.monotonic() + 60
-        while len(Worker.all(connection=self.redis)) < count:
-            if time.monotonic() > deadline:
-                raise SystemExit("the workers did not start; see their logs in " + str(self.logs))
-            time.sleep(0.01)
+        self.workers.start(count)
 
     def stop_workers(self) -> None:
-        for child in self.workers:
-            child.send_signal(signal.SIGTERM)
-        for child in self.workers:
-            child.wait(60)
-        self.workers = []
+        self.workers.stop()
 
 
 def progress(message: str) -> None:

@@ -1,0 +1,75 @@
+"""What the hub benchmarks share: a throwaway hub's settings, and `hub worker` processes.
+
+Imported by bench scripts run as ``python bench/<script>.py`` (their folder is on the path).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Worker
+
+from hub.core.migrations import upgrade
+from hub.testing import plugin_migration_dirs
+
+
+def migrated_settings(
+    tmp: Path, redis_url: str, database_url: str | None, **extra: str
+) -> dict[str, Any]:
+    """Settings for a hub on a new SQLite file in `tmp` (or `database_url`, one you can throw
+    away), migrated; the API's per-key rate limit is off (it is not what is measured)."""
+    settings = {
+        "HUB_VAR_DIR": str(tmp / "var"),
+        "HUB_DATABASE_URL": database_url or f"sqlite:///{tmp / 'hub.db'}",
+        "REDIS_URL": redis_url,
+        "HUB_SECRET_KEY": "bench",
+        "HUB_ENCRYPTION_KEYS": "bench:" + "A" * 43 + "=",
+        "HUB_LOG_LEVEL": "WARNING",
+        "HUB_API_RATE_LIMIT": "off",
+        **extra,
+    }
+    upgrade(settings["HUB_DATABASE_URL"], plugin_migration_dirs())
+    return settings
+
+
+class Workers:
+    """`hub worker` processes (or `command`), logging to files in `logs`."""
+
+    def __init__(self, client: redis.Redis, env: dict[str, str], logs: Path) -> None:
+        self.client, self.env, self.logs = client, env, logs
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.started = 0
+
+    def start(self, count: int, command: list[str] | None = None) -> None:
+        """Start `count` and wait until all have registered with Redis (polled every 10 ms;
+        no job starts before)."""
+        command = command or [sys.executable, "-m", "hub.cli", "worker"]
+        for _ in range(count):
+            self.started += 1
+            with open(self.logs / f"worker-{self.started}.log", "wb") as log:
+                child = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+                self.children.append(child)
+        deadline = time.monotonic() + 60
+        while len(Worker.all(connection=self.client)) < count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the workers did not start; see their logs in {self.logs}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        for child in self.children:
+            child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            child.wait(60)
+        self.children = []
+
+
+def environment(settings: dict[str, Any], **extra: str) -> dict[str, str]:
+    """The workers' environment: this one, the hub's settings and `extra`."""
+    return {**os.environ, **{k: str(v) for k, v in settings.items()}, **extra}
