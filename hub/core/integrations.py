@@ -134,11 +134,11 @@ def candidate_config(
     provider = require_provider(plugins, name)
     row = find(session, org_id, name)
     config = _checked(provider, row, data, partial)
-    for field in provider.secret_fields():
-        stored = (row.secrets or {}).get(field) if row is not None else None
-        if field not in config and stored is not None:
-            aad = associated_data(row.org_id, row.id, field)  # type: ignore[union-attr]
-            config[field] = keyring.decrypt(stored, aad)
+    if row is not None:
+        kept = row.secrets or {}
+        for field in set(provider.secret_fields()) & set(kept) - set(config):
+            aad = associated_data(row.org_id, row.id, field)
+            config[field] = keyring.decrypt(kept[field], aad)
     return config
 
 
