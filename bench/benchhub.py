@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,32 @@ class Workers:
 def environment(settings: dict[str, Any], **extra: str) -> dict[str, str]:
     """The workers' environment: this one, the hub's settings and `extra`."""
     return {**os.environ, **{k: str(v) for k, v in settings.items()}, **extra}
+
+
+def paced(count: int, rate: float, action: Callable[[], Any]) -> None:
+    """Call `action` `count` times at a steady `rate` per second."""
+    started = time.perf_counter()
+    for number in range(count):
+        pause = started + number / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        action()
+
+
+def latency_summary(lags: list[float]) -> dict[str, float]:
+    """p50, p99 and max of `lags` (seconds), in milliseconds."""
+    ordered = sorted(lags)
+    return {
+        "p50 ms": statistics.median(ordered) * 1000,
+        "p99 ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
+        "max ms": ordered[-1] * 1000,
+    }
+
+
+def print_latencies(title: str, by_workers: dict[int, dict[str, float]]) -> None:
+    print(title)
+    for n, row in by_workers.items():
+        print(
+            f"  {n} worker(s): p50 {row['p50 ms']:.1f} ms, p99 {row['p99 ms']:.1f} ms, "
+            f"max {row['max ms']:.1f} ms"
+        )

@@ -20,7 +20,6 @@ database you can throw away) and an embedded Redis are made and removed by the s
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -197,21 +196,14 @@ def latency(hub: Hub, workers: int, rate: float, seconds: float) -> dict[str, fl
     hub.start_workers(workers)
     time.sleep(2)  # let the schedulers' first sweeps pass
     hub.redis.delete(CALLS)
+    from benchhub import latency_summary, paced  # see Hub.__init__
+
     count = int(rate * seconds)
-    started = time.perf_counter()
-    for number in range(count):
-        pause = started + number / rate - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        hub.post_client()
+    paced(count, rate, hub.post_client)
     called = hub.wait_for_calls(count)
-    lags = sorted(at - hub.committed[event_id] for event_id, at in called.items())
+    lags = [at - hub.committed[event_id] for event_id, at in called.items()]
     hub.stop_workers()
-    return {
-        "p50 ms": statistics.median(lags) * 1000,
-        "p99 ms": lags[int(0.99 * (len(lags) - 1))] * 1000,
-        "max ms": lags[-1] * 1000,
-    }
+    return latency_summary(lags)
 
 
 def main() -> None:
@@ -251,12 +243,10 @@ def main() -> None:
             f"measured just before; {row['runs/event']:.0f} run(s)/event; "
             f"the API created {row['post/s']:.0f} clients/s"
         )
-    print(f"latency, no-op + built-ins, commit -> hook called, at {args.rate:.0f} events/s:")
-    for n, row in lags.items():
-        print(
-            f"  {n} worker(s): p50 {row['p50 ms']:.1f} ms, p99 {row['p99 ms']:.1f} ms, "
-            f"max {row['max ms']:.1f} ms"
-        )
+    from benchhub import print_latencies  # see Hub.__init__
+
+    title = f"latency, no-op + built-ins, commit -> hook called, at {args.rate:.0f} events/s:"
+    print_latencies(title, lags)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import statistics
 import sys
 import tempfile
 import time
@@ -39,7 +38,14 @@ from typing import Any
 import redis
 import requests
 import urllib3
-from benchhub import Workers, environment, migrated_settings
+from benchhub import (
+    Workers,
+    environment,
+    latency_summary,
+    migrated_settings,
+    paced,
+    print_latencies,
+)
 
 # ----- the receiver (a child process) -----
 
@@ -250,19 +256,10 @@ def latency(
     time.sleep(2)  # the schedulers' first ticks
     receiver.reset()
     count = int(rate * seconds)
-    started = time.perf_counter()
-    for number in range(count):
-        pause = started + number / rate - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        hub.post_client(key)
-    lags = sorted(at - stamp for at, stamp in receiver.wait_for(count))
+    paced(count, rate, lambda: hub.post_client(key))
+    lags = [at - stamp for at, stamp in receiver.wait_for(count)]
     hub.stop_workers()
-    return {
-        "p50 ms": statistics.median(lags) * 1000,
-        "p99 ms": lags[int(0.99 * (len(lags) - 1))] * 1000,
-        "max ms": lags[-1] * 1000,
-    }
+    return latency_summary(lags)
 
 
 def sample_body() -> bytes:
@@ -321,12 +318,7 @@ def main() -> None:
             f"urllib3 loop {row['u/s']:.0f}/s: {rate / row['u/s']:.2f}x "
             f"(first receipt after {row['first receipt s']:.2f} s)"
         )
-    print(f"latency, commit -> receipt, 1 endpoint at {args.rate:.0f} events/s:")
-    for n, row in lags.items():
-        print(
-            f"  {n} worker(s): p50 {row['p50 ms']:.1f} ms, p99 {row['p99 ms']:.1f} ms, "
-            f"max {row['max ms']:.1f} ms"
-        )
+    print_latencies(f"latency, commit -> receipt, 1 endpoint at {args.rate:.0f} events/s:", lags)
 
 
 if __name__ == "__main__":
