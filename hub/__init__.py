@@ -8,7 +8,9 @@ from __future__ import annotations
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
 from hub.core.clients import render_client
 from hub.core.clock import now
+from hub.core.db import after_commit, before_commit
 from hub.core.deliverables import complete_deliverable, render_deliverable
+from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
 from hub.core.models import Client, Deliverable, OrgScoped, User
 from hub.core.signatures import (
@@ -39,10 +41,13 @@ from hub.web import (
     Caller,
     UserInfo,
     admin_route,
+    context_for,
     current_caller,
     current_context,
     db_session,
     disable_integration,
+    enqueue,
+    event_types,
     find_integration,
     public_route,
     set_external_account_id,
@@ -83,17 +88,23 @@ __all__ = [
     "ValidationError",
     "__version__",
     "admin_route",
+    "after_commit",
+    "before_commit",
     "check_host",
     "check_url",
     "complete_deliverable",
+    "context_for",
     "current_caller",
     "current_context",
     "db_session",
     "disable_integration",
     "egress_session",
+    "enqueue",
+    "event_types",
     "find_integration",
     "generate_webhook_secret",
     "hookimpl",
+    "insert_ignoring_conflicts",
     "now",
     "parse_retry_after",
     "public_route",

@@ -1,4 +1,5 @@
-"""What a plugin's own routes use: public routes, the caller, its context, the session.
+"""What a plugin's own routes and jobs use: public routes, the caller, contexts, the
+session, the job queue and the event catalogue.
 
 A plugin's blueprint is mounted at ``/api/integrations/<name>/``. Its routes need an API
 key of the organization (and are scoped to it) unless marked :func:`public_route`, in which
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import current_app, g
+from rq import Queue
 
 from hub.context import OrgInfo, PluginContext
 from hub.core import integrations
 from hub.core.contexts import build_context
 from hub.core.db import AnySession, scope_to_org
+from hub.core.dispatch import QUEUE
 from hub.core.models import Integration
 from hub.errors import NotFound
 from hub.extensions import db
@@ -119,3 +122,39 @@ def set_external_account_id(ctx: PluginContext, account_id: str | None) -> None:
     :func:`find_integration` finds it when the provider calls a public route."""
     ctx._row.external_account_id = account_id
     ctx.integration = dataclasses.replace(ctx.integration, external_account_id=account_id)
+
+
+def context_for(plugin: str, org_id: int) -> PluginContext | None:
+    """The context `plugin`'s hooks get for organization `org_id`, for work that has none (a
+    job, a provider's call to a public route); the session is then scoped to that
+    organization. None unless the plugin is enabled there."""
+    row = integrations.find(db.session, org_id, plugin)
+    if row is None or not row.enabled or row.status != "enabled":
+        return None
+    scope_to_org(db.session, org_id)
+    return build_context(current_app, db.session, row)
+
+
+def enqueue(
+    function: str | Callable[..., Any], *args: Any, at_front: bool = False, timeout: int = 600
+) -> None:
+    """Queue `function(*args)` for a worker, which runs it inside the app's context.
+
+    Pass ids, not objects (the database is the truth; a job may run twice or, if Redis is
+    lost, not at all, so keep the state a sweep can resume from in your tables). `function`
+    is a callable or its dotted path.
+    """
+    queue = Queue(QUEUE, connection=current_app.extensions["hub.redis"])
+    queue.enqueue(
+        function,  # type: ignore[type-var]  # RQ takes a dotted path or a callable
+        *args,
+        job_timeout=timeout,
+        result_ttl=0,
+        failure_ttl=7 * 86400,
+        at_front=at_front,
+    )
+
+
+def event_types() -> dict[str, str]:
+    """Every event type the hub and its installed plugins emit, with its description."""
+    return dict(current_app.extensions["hub.event_types"])

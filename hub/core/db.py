@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -12,6 +13,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
 
 from hub.core.models import OrgScoped
+
+log = logging.getLogger(__name__)
 
 # SQLite: web and workers write at once, so a write transaction takes the lock at BEGIN
 # (BEGIN IMMEDIATE) and waits for it, instead of failing when it upgrades from a read.
@@ -82,3 +85,47 @@ def _add_org_criteria(state: ORMExecuteState) -> None:
 
 # What core functions accept: a Session, or the app's scoped session that proxies one.
 AnySession = Session | scoped_session[Any]
+
+
+# ----- callbacks of one transaction -----
+
+_AFTER_COMMIT = "hub.after_commit"
+_BEFORE_COMMIT = "hub.before_commit"
+
+
+def after_commit(session: AnySession, callback: Callable[[], Any]) -> None:
+    """Call `callback()` once this session's transaction commits; forget it on rollback.
+
+    For work that must not happen unless the change is kept (enqueue a job for a new row).
+    The commit has happened when it runs, so a callback that raises is logged, not raised.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def before_commit(session: AnySession, callback: Callable[[], Any]) -> None:
+    """Call `callback()` just before this session's transaction commits (it may still write,
+    and an error it raises aborts the commit); forget it on rollback."""
+    session.info.setdefault(_BEFORE_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_before_commit(session: Session) -> None:
+    # a callback may register another (or flush rows that do): loop until none is left
+    while callbacks := session.info.pop(_BEFORE_COMMIT, None):
+        for callback in callbacks:
+            callback()
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed (the transaction is committed)")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_callbacks(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_BEFORE_COMMIT, None)
