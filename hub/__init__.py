@@ -34,7 +34,7 @@ from hub.errors import (
     ValidationError,
 )
 from hub.plugins import hookimpl
-from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token
+from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token, Work
 from hub.web import (
     Caller,
     UserInfo,
@@ -81,6 +81,7 @@ __all__ = [
     "User",
     "UserInfo",
     "ValidationError",
+    "Work",
     "__version__",
     "admin_route",
     "check_host",
