@@ -92,7 +92,9 @@ def notify(ctx: PluginContext, event: EventInfo, resource: dict[str, Any]) -> bo
     """Post the event's message if the org wants it and it was not posted yet (runs may repeat)."""
     if not wants(ctx, event.type) or already_posted(ctx, event.id):
         return False
-    message = alerts.for_event(event.type, resource, frame_for(ctx))
+    # who acted (the event's actor) is part of what a message may say
+    about = {**resource, "actor": event.data.get("actor")}
+    message = alerts.for_event(event.type, about, frame_for(ctx))
     sent = deliver(ctx, message, event.type)
     record(ctx, event.id, sent)
     return True
