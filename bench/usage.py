@@ -1,7 +1,8 @@
 """Usage recording and quota checks in ctx.http: calls per second through the hub's provider
 session to a loopback server, bare, with the usage recorder, and with recorder + the org x
-provider quota (a quota large enough never to refuse); plus the recorder alone and how fast
-the flush moves recorded calls into the database.
+provider quota (a quota large enough never to refuse); plus the recorder alone, the
+recorder in batches as the webhook pump uses it (one round trip per flush of outcomes), and
+how fast the flush moves recorded calls into the database.
 
     .venv/bin/python bench/usage.py [--calls 3000] [--rounds 3]
 
@@ -33,10 +34,11 @@ from hub.core.embedded_redis import EmbeddedRedis
 from hub.core.http import ProviderSession
 from hub.core.models import Organization
 from hub.core.ratelimit import Limiter
-from hub.core.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain
+from hub.core.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain, usage
 
 BIG = 10**9
 CHUNK = 100
+PUMP_BATCH = 32  # outcomes the pump records at once at its default concurrency (2 x 16)
 PROVIDER = Provider(
     name="bench",
     title="Bench",
@@ -115,23 +117,42 @@ def main() -> None:
             rates = http_rates(url, client, args.calls, args.rounds)
             recorder = UsageRecorder(client)
             alone = rate(args.calls, lambda: recorder(org_id=1, plugin="bench", status=200))
+            batched = PUMP_BATCH * rate(args.calls // PUMP_BATCH, lambda: batch(recorder))
             ping = rate(args.calls, client.ping)
             moved, per_second = flush_rate(client, str(Path(tmp) / "bench.db"))
         finally:
             stop()
             server.stop()
-    report(args, rates, alone, ping, moved, per_second)
+    report(args, rates, (alone, batched), ping, moved, per_second)
+
+
+def batch(recorder: UsageRecorder) -> None:
+    """What the pump records after a flush of outcomes: a record per delivery attempt."""
+    recorder.record_many(
+        usage(org_id=1, plugin="bench", feature="delivery", status=200, duration=0.01, size=300)
+        for _ in range(PUMP_BATCH)
+    )
 
 
 def report(
-    args: Any, rates: dict[str, float], alone: float, ping: float, moved: int, flush: float
+    args: Any,
+    rates: dict[str, float],
+    recorded: tuple[float, float],
+    ping: float,
+    moved: int,
+    flush: float,
 ) -> None:
+    alone, batched = recorded
     bare = rates["bare"]
     print(f"ctx.http to a loopback server, {args.calls * args.rounds} calls per variant:")
     for name, value in rates.items():
         extra = (1 / value - 1 / bare) * 1e6
         print(f"  {name:15s} {value:8.0f} calls/s   {extra:+7.1f} us per call vs bare")
     print(f"recorder alone: {alone:8.0f} records/s ({1e6 / alone:.1f} us each)")
+    print(
+        f"recorder, {PUMP_BATCH} at a time (the webhook pump): {batched:8.0f} records/s "
+        f"({1e6 / batched:.1f} us each)"
+    )
     print(f"Redis PING:     {ping:8.0f} round trips/s ({1e6 / ping:.1f} us each)")
     print(f"flush to SQLite: {moved} records at {flush:8.0f} records/s")
 

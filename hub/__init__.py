@@ -36,7 +36,7 @@ from hub.errors import (
     ValidationError,
 )
 from hub.plugins import hookimpl
-from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token
+from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token, Work
 from hub.web import (
     Caller,
     UserInfo,
@@ -86,6 +86,7 @@ __all__ = [
     "User",
     "UserInfo",
     "ValidationError",
+    "Work",
     "__version__",
     "admin_route",
     "after_commit",

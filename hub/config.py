@@ -386,7 +386,7 @@ SETTINGS: list[Setting] = [
         "HUB_USAGE_FLUSH_SECONDS",
         lambda c: 30,
         _positive_int,
-        "How often provider-call usage recorded in Redis is moved to the database.",
+        "How often usage (provider calls, units of work) in Redis is moved to the database.",
     ),
     Setting(
         "HUB_USAGE_RETENTION_DAYS",

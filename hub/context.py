@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import requests
 
-from hub.core import events
+from hub.core import events, usage
 from hub.core.crypto import KeyRing, associated_data
 from hub.core.db import AnySession
 from hub.core.models import Event, Integration, Organization
@@ -83,6 +84,7 @@ class PluginContext:
         settings: dict[str, Any],
         http: requests.Session | Callable[[], requests.Session],
         redis: Any = None,
+        recorder: Callable[..., None] | None = None,
     ) -> None:
         self.db = session
         self.org = OrgInfo.of(org)
@@ -100,6 +102,8 @@ class PluginContext:
             self._make_http = http
         self._feature: str | None = None
         self.redis = redis
+        # the app's usage recorder; plugins' own contexts (jobs) record through their Redis
+        self._recorder = recorder
         self.log = logging.LoggerAdapter(
             logging.getLogger(f"hub.plugin.{provider.name}"),
             {"org": org.slug, "plugin": provider.name},
@@ -122,9 +126,55 @@ class PluginContext:
         self._feature = feature
         self._label_http()
 
+    @contextmanager
+    def calls_for(self, feature: str) -> Iterator[None]:
+        """Provider calls made in this block are usage of `feature` (a unit of work, such as
+        a message posted), then the label goes back to what it was."""
+        before = self._feature
+        self.calls_are_for(feature)
+        try:
+            yield
+        finally:
+            self._feature = before
+            self._label_http()
+
+    def record_usage(
+        self,
+        feature: str,
+        *,
+        ok: bool = True,
+        status: int = 0,
+        duration: float = 0.0,
+        size: int = 0,
+        method: str = "",
+    ) -> None:
+        """Record one unit of work done without ``ctx.http`` (an email sent, a delivery).
+
+        One pipelined Redis round trip, moved to the database in batches; never raises.
+        ``duration`` is in seconds, ``size`` in bytes; a failed unit counts for no ROI.
+        """
+        recorder = self._recorder
+        if recorder is None and self.redis is not None:
+            recorder = usage.UsageRecorder(self.redis)
+        if recorder is None:
+            return
+        try:
+            recorder(
+                org_id=self.org.id,
+                plugin=self.provider.name,
+                feature=feature,
+                method=method,
+                status=status,
+                duration=duration,
+                size=size,
+                ok=ok,
+            )
+        except Exception:  # recording must never break the plugin's work
+            self.log.exception("usage not recorded")
+
     def _label_http(self) -> None:
-        if self._http is not None and self._feature and hasattr(self._http, "feature"):
-            self._http.feature = self._feature
+        if self._http is not None and hasattr(self._http, "feature"):
+            self._http.feature = self._feature or "other"
 
     def secret(self, name: str) -> str | None:
         """A secret config field (or kept token field), decrypted on demand.

@@ -64,6 +64,20 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Work:
+    """A unit of work a plugin does for an organization, and what it is worth for ROI.
+
+    Its usage records carry ``feature`` (``ctx.record_usage(feature)``, or provider calls
+    made inside ``ctx.calls_for(feature)``); each successful one saved someone
+    ``minutes_saved`` of manual work (the ROI report values them at the hourly rate).
+    """
+
+    feature: str
+    minutes_saved: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Provider:
     """A plugin's provider: registered through ``register_providers``."""
 
@@ -83,6 +97,15 @@ class Provider:
     # waiting. Workers then commit many of its runs in one transaction (each hook inside a
     # savepoint) instead of one commit per run; a hook that waits would hold the write lock.
     db_only_hooks: bool = False
+    # The units of work the plugin records, with their worth: what the ROI report counts.
+    work: tuple[Work, ...] = ()
+    # Whether a provider's 2xx answer really succeeded, for APIs that report errors with
+    # 200 (Slack's {"ok": false}); None: any status below 400 is a success.
+    answer_ok: Callable[[Any], bool] | None = None
+
+    def seconds_saved(self) -> dict[str, float]:
+        """Feature -> seconds of manual work one successful unit saves."""
+        return {w.feature: w.minutes_saved * 60 for w in self.work if w.minutes_saved > 0}
 
     def secret_fields(self) -> tuple[str, ...]:
         """Config fields marked ``metadata={"secret": True}``: encrypted, never returned."""

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub import Provider, hookimpl
+from hub import Provider, Work, hookimpl
 from hub.core.health import HealthCheck
 from hub.core.ids import new_id
 from hub.core.models import Event, Integration, Run
 from hub.extensions import db
+from hub.testing import run_jobs
 
 WINTER = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)  # London is UTC
 SUMMER = datetime(2026, 7, 15, 10, 30, tzinfo=UTC)  # London is UTC+1
@@ -149,33 +150,62 @@ def test_a_bad_period_is_a_400_naming_it(api):
         assert "period" in response.json["error"]["details"]
 
 
-def test_another_organizations_usage_is_not_counted(app, api, org, other_org, plugins):
+def test_another_organizations_usage_is_not_counted(app, api, other_api, org, other_org, plugins):
     record(app, other_org.id, "files", "file.upload", 200, 0.1, 1)
-    assert api.get("/api/integrations/analytics").json["summary"]["total_requests"] == 0
+    record(app, other_org.id, "files", "file.upload", 200, 0.1, 1)
+    record(app, org.id, "files", "file.upload", 500, 0.1, 1)
+    ours = api.get("/api/integrations/analytics").json
+    theirs = other_api.get("/api/integrations/analytics").json
+    assert (ours["summary"]["total_requests"], theirs["summary"]["total_requests"]) == (1, 2)
+    assert of(ours, "files")["metrics"]["failed_requests"] == 1
+    assert of(theirs, "files")["metrics"]["successful_requests"] == 2
 
 
-def test_roi_values_the_work_done(app, api, org, plugins, hub_clock):
-    hub_clock.set(WINTER)
-    for feature, times in (("file.upload", 3), ("notification.deliverable_due", 4)):
-        for _ in range(times):
-            record(app, org.id, "files", feature, 200, 0.1, 1)
-    for _ in range(2):
-        record(app, org.id, "chat", "email.send", 202, 0.1, 1)
-    record(app, org.id, "chat", "email.send", 500, 0.1, 1)  # failed: saved nothing
-    record(app, org.id, "chat", "auth.test", 200, 0.1, 1)  # not work anyone would do by hand
+class WorkingPlugin(Plugin):
+    """Does its units of work in a real run: a file and a notice per client created, and
+    a check that is no work anyone would do by hand; a client named "Broken" fails."""
+
+    def __init__(self) -> None:
+        self.provider = Provider(
+            name="files",
+            title="Files",
+            work=(Work("file", 2.0, "A file stored."), Work("notice", 0.5, "A notice.")),
+        )
+
+    @hookimpl
+    def on_client_created(self, ctx: Any, client: dict[str, Any]) -> None:
+        ok = client["name"] != "Broken"
+        ctx.record_usage("file", ok=ok, status=200 if ok else 500, duration=0.2, size=10)
+        ctx.record_usage("notice")
+        ctx.record_usage("check")
+
+
+def test_roi_values_each_declared_unit_of_work_done(
+    app, api, other_api, org, register_plugin, enable_plugin
+):
+    register_plugin(WorkingPlugin(), "files")
+    enable_plugin("files")
+    for name in ("Globex", "Initech", "Broken"):
+        assert api.post("/api/clients", json={"name": name}).status_code == 201
+    run_jobs(app)
     report = api.get("/api/integrations/roi").json
     assert report["period"] == "monthly"
     assert report["time_saved"] == {
-        "emails": {"count": 2, "seconds_each": 60},
-        "files": {"count": 3, "seconds_each": 120},
-        "notifications": {"count": 4, "seconds_each": 30},
+        "files": {
+            "file": {"count": 2, "seconds_each": 120.0},  # the failed one saved nothing
+            "notice": {"count": 3, "seconds_each": 30.0},
+        }
     }
-    assert report["total_seconds_saved"] == 600
-    assert report["hours_saved"] == 0.17
-    assert report["value"] == round(600 / 3600 * 50, 2)
+    assert report["total_seconds_saved"] == 330  # 2 x 120 + 3 x 30; "check" is worth nothing
+    assert report["hours_saved"] == 0.09
+    assert report["value"] == round(330 / 3600 * 50, 2)
     assert report["subscription_price"] == 99.0
     assert report["roi_ratio"] == round(report["value"] / 99.0, 2)
-    assert report["by_integration"]["chat"]["emails"] == 2
+    assert report["by_integration"]["files"]["count"] == 5
+    assert other_api.get("/api/integrations/roi").json["total_seconds_saved"] == 0
+    analytics = of(api.get("/api/integrations/analytics").json, "files")
+    assert analytics["breakdown"]["by_feature"] == {"check": 3, "file": 3, "notice": 3}
+    assert analytics["metrics"]["failed_requests"] == 1
 
 
 def _runs(app, org_id: int, integration_id: int, states: list[str]) -> None:

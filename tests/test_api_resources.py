@@ -10,8 +10,10 @@ from apitools import assert_error, snapshot, walk_pages, warm_up
 from sqlalchemy import select, update
 
 from hub.core import clock
+from hub.core.apikeys import create_api_key
 from hub.core.models import ApiKey, Deliverable
 from hub.extensions import db
+from hub.testing import ApiClient
 
 # ----- helpers -----
 
@@ -31,8 +33,12 @@ def make_deliverable(api: Any, client_id: int, title: str = "Logo", **fields: An
 
 
 def events(api: Any, type_: str | None = None) -> list[dict[str, Any]]:
+    """The org's events, newest first; who acted is taken out of `data` into `actor`."""
     path = "/api/events?limit=200" + (f"&type={type_}" if type_ else "")
-    return api.get(path).get_json()["items"]
+    items = api.get(path).get_json()["items"]
+    for item in items:
+        item["actor"] = item["data"].pop("actor", None)
+    return items
 
 
 def ids(items: list[dict[str, Any]]) -> list[int]:
@@ -393,7 +399,7 @@ def test_events_are_newest_first_with_type_filter(api):
         "client.updated",
         "client.created",
     ]
-    assert all(set(e) == {"id", "type", "data", "created_at"} for e in all_events)
+    assert all(set(e) == {"id", "type", "data", "created_at", "actor"} for e in all_events)
     assert all(e["id"].startswith("evt_") for e in all_events)
     assert [e["type"] for e in events(api, "client.updated")] == ["client.updated"]
     assert events(api, "no.such.type") == []
@@ -542,3 +548,25 @@ def test_deleting_a_user_revokes_their_keys_and_unassigns_their_work(api, member
     assert api.delete(f"/api/users/{member_id}").status_code == 204
     assert_error(member_api.get("/api/me"), 401)
     assert api.get(f"/api/deliverables/{deliverable['id']}").get_json()["assignee"] is None
+
+
+def test_events_of_a_request_name_who_acted(app, client, api, org):
+    make_client(api, "Globex")
+    [event] = events(api, "client.created")
+    assert event["actor"] == {
+        "type": "user",
+        "id": org.admin.id,
+        "name": "Ada Admin",
+        "email": org.admin.email,
+    }
+    with app.app_context():
+        _, secret = create_api_key(db.session, org.id, "admin", "deploy script")
+        db.session.commit()
+    ApiClient(client, secret).post("/api/clients", json={"name": "Initech"})
+    newest = events(api, "client.created")[0]
+    assert newest["actor"] == {
+        "type": "api_key",
+        "id": None,
+        "name": "deploy script",
+        "email": None,
+    }

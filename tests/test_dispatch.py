@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hub.core import dispatch, integrations, recovery
 from hub.core.models import Event
 from hub.extensions import db
+from hub.jobs_testing import _burst
 from hub.plugins import get_plugins
 from hub.testing import make_org, run_jobs
 
@@ -86,6 +87,25 @@ def test_a_duplicated_job_does_nothing(app, api, register_plugin, enable_plugin)
     run_jobs(app)
     assert [c.hook for c in alpha.calls] == ["on_client_created"]
     assert [(r.state, r.attempts) for r in runs_of(app, "alpha")] == [("succeeded", 1)]
+
+
+def test_a_committed_event_reaches_its_plugin_by_its_own_push_with_no_sweeper(
+    app, api, register_plugin, enable_plugin
+):
+    """The direct path: the commit pushes the id and queues a drain job. run_jobs would run
+    the outbox sweeper first and hide a lost push, so only the queued jobs run here."""
+    alpha = make_plugin("alpha", hooks=("on_client_created",))
+    register_plugin(alpha.obj, "alpha")
+    enable_plugin("alpha")
+    run_jobs(app)  # the integration's own event, out of the way
+    client = create_client(api)
+    [created] = events_of(app, "client.created")
+    assert app.extensions["hub.redis"].lrange(dispatch.PENDING, 0, -1) == [created.id.encode()]
+    assert Queue("hub", connection=app.extensions["hub.redis"]).count == 1  # one drain job
+    assert _burst(app) >= 1  # a real worker, the queued jobs only
+    assert [(c.hook, c.event_id) for c in alpha.calls] == [("on_client_created", created.id)]
+    assert next(c.resource for c in alpha.calls) == client
+    assert events_of(app, "client.created")[0].dispatched_at is not None
 
 
 def test_the_request_succeeds_when_redis_is_down_and_the_sweeper_dispatches_later(

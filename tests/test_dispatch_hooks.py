@@ -31,11 +31,14 @@ def calls_of(plugin, hook):
     return [c for c in plugin.calls if c.hook == hook]
 
 
-def assert_called_once(app, plugin, hook, event_type, org):
+def assert_called_once(app, plugin, hook, event_type, org, by_request=True):
     (call,) = calls_of(plugin, hook)
     (event,) = events_of(app, event_type)
     assert (call.event_id, call.event_type, call.org_id) == (event.id, event_type, org.id)
-    assert call.resource == event.payload
+    # the resource as the API renders it; who acted (the key's user) is in the event's data
+    assert call.resource == {k: v for k, v in event.payload.items() if k != "actor"}
+    actor = event.payload.get("actor")
+    assert (actor or {}).get("id") == (org.admin.id if by_request else None)
     assert event.id in [c.event_id for c in calls_of(plugin, "on_event")]
     return call
 
@@ -124,7 +127,9 @@ def test_hook_on_deliverable_due(app, api, org, recorder, hub_clock):
     hub_clock.advance(hours=7)  # now 23 h before due: inside the default 24 h window
     scan(app)
     run_jobs(app)
-    call = assert_called_once(app, recorder, "on_deliverable_due", "deliverable.due_soon", org)
+    call = assert_called_once(
+        app, recorder, "on_deliverable_due", "deliverable.due_soon", org, False
+    )
     assert call.resource["id"] == deliverable["id"]
 
 
@@ -134,7 +139,9 @@ def test_hook_on_deliverable_overdue(app, api, org, recorder, hub_clock):
     hub_clock.advance(minutes=31)
     scan(app)
     run_jobs(app)
-    call = assert_called_once(app, recorder, "on_deliverable_overdue", "deliverable.overdue", org)
+    call = assert_called_once(
+        app, recorder, "on_deliverable_overdue", "deliverable.overdue", org, False
+    )
     assert call.resource["id"] == deliverable["id"]
 
 
@@ -167,7 +174,7 @@ def test_hook_on_file_uploaded(app, org, recorder):
         events.record(db.session, org.id, "file.uploaded", {"name": "brief.pdf", "size": 1024})
         db.session.commit()
     run_jobs(app)
-    call = assert_called_once(app, recorder, "on_file_uploaded", "file.uploaded", org)
+    call = assert_called_once(app, recorder, "on_file_uploaded", "file.uploaded", org, False)
     assert call.resource["name"] == "brief.pdf"
 
 

@@ -12,11 +12,17 @@ import pytest
 from apitools import assert_error, event_count, fill, snapshot, warm_up
 from dispatch_tools import make_plugin
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
 from webhook_tools import LOOPBACK, deliver, running_receiver
 
-from hub.core.models import Base, Run
-from hub.core.webhook_models import WebhookDelivery
+from hub.core import db as db_layer
+from hub.core import usage
+from hub.core.db import scope_to_org
+from hub.core.models import Base, Client, Deliverable, Run, ServiceType, User
+from hub.core.scoping import get_owned
+from hub.core.webhook_models import WebhookDelivery, WebhookEndpoint
+from hub.errors import NotFound
 from hub.extensions import db
 
 MARK = "zq9victim"  # in every object the victim owns, so a leak shows in any response
@@ -235,6 +241,9 @@ def _dispatched(app: Flask, org_id: int, endpoint_id: int) -> Ids:
     """Let the workers run; the victim's runs and one delivery to its endpoint."""
     deliver(app)
     with app.app_context():
+        # the deliveries' usage is in the database before the snapshots: a flush by any
+        # request moves every organization's pending usage, which is no leak
+        usage.drain(db.session(), app.extensions["hub.redis"])
         runs = list(db.session.scalars(select(Run.id).where(Run.org_id == org_id)))
         delivery = db.session.scalar(
             select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id)
@@ -366,3 +375,72 @@ def test_another_orgs_integration_is_not_shown_as_enabled(other_api, setup):
     assert not listed.get("alpha", {}).get("enabled")
     answer = other_api.get("/api/integrations/alpha")
     assert answer.status_code == 404 or answer.get_json()["enabled"] is False
+
+
+# ----- each of the two layers of tenant scoping, on its own -----
+# Layer 1: every handler's explicit org condition (get_owned, `where(X.org_id == ...)`).
+# Layer 2: the session-wide criteria (scope_to_org) added to every ORM query of a request.
+# Either alone must keep the victim out, so each is tested with the other taken away.
+
+OWNED = {
+    "client": Client,
+    "deliverable": Deliverable,
+    "user": User,
+    "service_type": ServiceType,
+    "endpoint": WebhookEndpoint,
+    "run": Run,
+    "delivery": WebhookDelivery,
+}
+
+
+@pytest.fixture
+def session_filter_off() -> Any:
+    """Take layer 2 away for one test: only the explicit org conditions are left."""
+    listener = db_layer._add_org_criteria
+    event.remove(Session, "do_orm_execute", listener)
+    yield
+    event.listen(Session, "do_orm_execute", listener)
+
+
+def test_the_explicit_org_conditions_alone_keep_the_victim_out(
+    app, api, other_api, org, setup, session_filter_off
+):
+    """Layer 1 alone: a handler fetching by bare id leaks here, whatever layer 2 would do."""
+    warm_up(api, other_api)
+    victims_before = victim_rows(app, org.id)
+    for method, call in (param.values for param in CALLS):
+        body = call.body(setup) if call.body else None
+        response = other_api.request(method, call.path.format(**setup), json=body)
+        text = response.get_data(as_text=True)
+        assert MARK not in text and "acme-studio" not in text, (method, call.path, text)
+        if call.expect == "404":
+            assert response.status_code == 404, (method, call.path, text)
+    assert victim_rows(app, org.id) == victims_before
+
+
+def test_the_owned_lookup_alone_refuses_another_orgs_object(app, org, other_org, setup):
+    """Layer 1 alone, in the core: an unscoped session, the explicit condition only."""
+    with app.app_context():
+        scope_to_org(db.session, None)
+        for name, model in OWNED.items():
+            assert get_owned(db.session, model, org.id, setup[name]).id == setup[name]  # control
+            with pytest.raises(NotFound):
+                get_owned(db.session, model, other_org.id, setup[name])
+        db.session.remove()
+
+
+def test_the_session_scope_alone_hides_and_protects_the_victims_rows(app, org, other_org, setup):
+    """Layer 2 alone: queries with no org condition at all (a handler fetching by bare id),
+    in a session scoped to the attacker, find and change none of the victim's rows."""
+    with app.app_context():
+        for name, model in OWNED.items():
+            by_id: Any = model.id == setup[name]  # type: ignore[attr-defined]
+            scope_to_org(db.session, org.id)
+            assert db.session.scalar(select(model).where(by_id)) is not None  # control
+            db.session.expunge_all()
+            scope_to_org(db.session, other_org.id)
+            assert db.session.get(model, setup[name]) is None, name
+            assert db.session.scalar(select(model).where(by_id)) is None, name
+            assert db.session.execute(delete(model).where(by_id)).rowcount == 0, name
+            db.session.rollback()
+        db.session.remove()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from sqlalchemy import update
 
-from hub.core import clock
+from hub.core import clock, events
 from hub.core.apikeys import find_api_key, needs_touch
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
@@ -59,6 +59,7 @@ def authenticate(role: str | None = None) -> Caller:
     if needs_touch(key):
         _touch(key)
     scope_to_org(db.session, org.id)
+    events.act_as(db.session, events.actor_of(key))  # the request's events name who acted
     g.caller = Caller(org=org, key=key, user=key.user)
     return g.caller
 

@@ -72,14 +72,21 @@ class RoiSchema(Schema):
     period = fields.String()
     since = fields.DateTime()
     until = fields.DateTime()
-    time_saved = fields.Dict()
-    total_seconds_saved = fields.Integer()
+    time_saved = fields.Dict(
+        metadata={
+            "description": "Plugin -> declared unit of work (feature) -> "
+            "{count, seconds_each}: the successful units done in the period."
+        }
+    )
+    total_seconds_saved = fields.Float()
     hours_saved = fields.Float()
     hourly_rate = fields.Float()
     value = fields.Float()
     subscription_price = fields.Float()
     roi_ratio = fields.Float(allow_none=True)
-    by_integration = fields.Dict()
+    by_integration = fields.Dict(
+        metadata={"description": "Plugin -> {count, seconds_saved, value}."}
+    )
 
 
 def _when(value: Any) -> str | None:
@@ -166,7 +173,8 @@ def analytics_report(query: dict[str, Any]) -> dict[str, Any]:
 @endpoint("Time and money the integrations saved over a period", query=RoiQuery, response=RoiSchema)
 def roi_report(query: dict[str, Any]) -> dict[str, Any]:
     flush_usage()
-    return roi.report(db.session, caller().org.id, query["period"], current_app.config)
+    providers = get_plugins().providers
+    return roi.report(db.session, caller().org.id, query["period"], current_app.config, providers)
 
 
 @metrics_bp.get("/metrics")
@@ -177,5 +185,5 @@ def prometheus() -> Response:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), str(token).encode()):
             raise Unauthorized("Send the metrics token as `Authorization: Bearer <token>`.")
-    body = metrics.render(db.session, get_redis())
+    body = metrics.render(db.session, get_redis(), get_plugins().providers)
     return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")

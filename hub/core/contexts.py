@@ -39,4 +39,5 @@ def build_context(app: AppLike, session: AnySession, integration: Integration) -
         settings=app.config,
         http=lambda: provider_session(app.config, app.extensions, org_id, provider),
         redis=app.extensions.get("hub.redis"),
+        recorder=app.extensions.get("hub.usage"),
     )

@@ -65,7 +65,8 @@ def hooks_to_call(
 ) -> list[tuple[str, dict[str, Any]]]:
     """(hook, resource kwargs) a run of `event` calls: its event hook, then on_event.
 
-    The resource is named after the event type's noun: ``client.created`` passes ``client=``.
+    The resource is named after the event type's noun: ``client.created`` passes ``client=``,
+    as the API renders it (who acted stays in ``event.data["actor"]``).
     A disabled integration hears only news about itself (``on_integration_disabled``).
     """
     target = target_plugin(event)
@@ -75,7 +76,8 @@ def hooks_to_call(
         if hook == "on_event" and integration.enabled:
             calls.append((hook, {}))
         elif hook != "on_event" and target in (None, integration.plugin):
-            calls.append((hook, {noun: event.payload}))
+            resource = {k: v for k, v in event.payload.items() if k != "actor"}
+            calls.append((hook, {noun: resource}))
     return calls
 
 

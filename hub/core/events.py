@@ -6,9 +6,10 @@ from typing import Any
 
 from hub.core.db import AnySession
 from hub.core.ids import new_id
-from hub.core.models import Event
+from hub.core.models import ApiKey, Event
 
 PENDING_KEY = "hub_new_events"
+ACTOR_KEY = "hub_actor"  # session.info: who the request's events name as their actor
 
 # type -> description: the catalogue served at /api/events/types; plugins add theirs.
 CORE_EVENT_TYPES: dict[str, str] = {
@@ -32,8 +33,30 @@ CORE_EVENT_TYPES: dict[str, str] = {
 }
 
 
+def actor_of(key: ApiKey) -> dict[str, Any]:
+    """Who acts with an API key: its user, or the key itself when it has none."""
+    user = key.user
+    if user is None:
+        return {"type": "api_key", "id": None, "name": key.name or "API key", "email": None}
+    return {"type": "user", "id": user.id, "name": user.name, "email": user.email}
+
+
+def act_as(session: AnySession, actor: dict[str, Any] | None) -> None:
+    """The events this session records from now on name `actor` (None: nobody, the hub)."""
+    if actor is None:
+        session.info.pop(ACTOR_KEY, None)
+    else:
+        session.info[ACTOR_KEY] = actor
+
+
 def record(session: AnySession, org_id: int, type_: str, payload: dict[str, Any]) -> Event:
-    """Add an event to the session's transaction; it is dispatched after commit."""
+    """Add an event to the session's transaction; it is dispatched after commit.
+
+    An event caused by a request carries ``actor`` in its payload (see :func:`act_as`).
+    """
+    actor = session.info.get(ACTOR_KEY)
+    if actor is not None and "actor" not in payload:
+        payload = {**payload, "actor": actor}
     event = Event(id=new_id("evt"), org_id=org_id, type=type_, payload=payload)
     session.add(event)
     session.info.setdefault(PENDING_KEY, []).append(event.id)

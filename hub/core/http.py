@@ -40,6 +40,7 @@ class UsageRecorder(Protocol):
         status: int,
         duration: float,
         size: int,
+        ok: bool | None,
     ) -> None: ...
 
 
@@ -105,27 +106,41 @@ class ProviderSession(requests.Session):
         self.quota(self.org_id, self.provider)
         kwargs.setdefault("timeout", self.timeout)
         started = time.perf_counter()
-        status, size = 0, 0
+        status, size, ok = 0, 0, False
         try:
             response = super().request(method, url, *args, **kwargs)
-            status, size = response.status_code, _size(response)
+            status, size, ok = response.status_code, _size(response), self._answer_ok(response)
         finally:
-            self._record(method, feature or self.feature, status, started, size)
+            self._record(method, feature or self.feature, (status, ok), started, size)
         if response.status_code == 429:
             wait = retry_after(response, self.default_retry_after)
             raise RateLimited(wait, f"{self.provider.title} answered 429; retrying in {wait:g} s.")
         return response
 
-    def _record(self, method: str, feature: str, status: int, started: float, size: int) -> None:
+    def _answer_ok(self, response: requests.Response) -> bool:
+        """Did the call succeed: a status below 400, and what the provider declares."""
+        if not 0 < response.status_code < 400:
+            return False
+        if self.provider.answer_ok is None:
+            return True
+        try:
+            return bool(self.provider.answer_ok(response))
+        except Exception:  # an answer the plugin cannot judge is no success
+            return False
+
+    def _record(
+        self, method: str, feature: str, outcome: tuple[int, bool], started: float, size: int
+    ) -> None:
         try:
             self.usage(
                 org_id=self.org_id,
                 plugin=self.provider.name,
                 feature=feature,
                 method=method,
-                status=status,
+                status=outcome[0],
                 duration=time.perf_counter() - started,
                 size=size,
+                ok=outcome[1],
             )
         except Exception:  # recording must never break the plugin's call
             log.exception("usage recorder failed")

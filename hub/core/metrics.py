@@ -9,7 +9,7 @@ depth from RQ. Every scrape builds its own registry.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import redis
@@ -27,7 +27,8 @@ from sqlalchemy import func, select
 from hub.core.db import AnySession
 from hub.core.models import Integration, Run
 from hub.core.ratelimit import DEFERRALS_KEY
-from hub.core.usage import LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
+from hub.core.usage import COUNTS_KEY, LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
+from hub.provider import Provider
 
 QUEUES = ("hub",)
 
@@ -40,7 +41,7 @@ def _hash(client: redis.Redis, key: str) -> dict[str, str]:
 def _latency(client: redis.Redis) -> HistogramMetricFamily:
     family = HistogramMetricFamily(
         "hub_provider_call_duration_seconds",
-        "Duration of provider calls made through ctx.http.",
+        "Duration of provider calls made through ctx.http and of recorded units of work.",
         labels=["plugin"],
     )
     counts: dict[str, dict[str, float]] = defaultdict(dict)
@@ -65,6 +66,42 @@ def _deferrals(client: redis.Redis) -> CounterMetricFamily:
     for field, value in sorted(_hash(client, DEFERRALS_KEY).items()):
         plugin, _, source = field.rpartition("|")
         family.add_metric([plugin, source], float(value))
+    return family
+
+
+def _usage_counts(client: redis.Redis) -> list[tuple[str, str, str, float]]:
+    found = []
+    for name, value in _hash(client, COUNTS_KEY).items():
+        rest, _, outcome = name.rpartition("|")
+        plugin, _, feature = rest.partition("|")
+        found.append((plugin, feature, outcome, float(value)))
+    return sorted(found)
+
+
+def _usage(counts: list[tuple[str, str, str, float]]) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "hub_usage",
+        "Usage records: provider calls and units of work, by feature and outcome.",
+        labels=["plugin", "feature", "outcome"],
+    )
+    for plugin, feature, outcome, value in counts:
+        family.add_metric([plugin, feature, outcome], value)
+    return family
+
+
+def _time_saved(
+    counts: list[tuple[str, str, str, float]], providers: Mapping[str, Provider]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "hub_time_saved_seconds",
+        "Manual work the successful units of work saved, at each plugin's declared worth.",
+        labels=["plugin", "feature"],
+    )
+    worth = {name: provider.seconds_saved() for name, provider in providers.items()}
+    for plugin, feature, outcome, value in counts:
+        seconds = worth.get(plugin, {}).get(feature)
+        if outcome == "ok" and seconds:
+            family.add_metric([plugin, feature], value * seconds)
     return family
 
 
@@ -101,19 +138,27 @@ def _integrations(session: AnySession) -> GaugeMetricFamily:
 class ScrapeCollector(Collector):
     """Reads everything once per scrape."""
 
-    def __init__(self, session: AnySession, client: redis.Redis) -> None:
+    def __init__(
+        self, session: AnySession, client: redis.Redis, providers: Mapping[str, Provider]
+    ) -> None:
         self.session = session
         self.client = client
+        self.providers = providers
 
     def collect(self) -> Iterator[Metric]:
         yield _runs(self.session)
         yield _integrations(self.session)
         yield _latency(self.client)
+        counts = _usage_counts(self.client)
+        yield _usage(counts)
+        yield _time_saved(counts, self.providers)
         yield _deferrals(self.client)
         yield _queues(self.client)
 
 
-def render(session: AnySession, client: redis.Redis) -> bytes:
+def render(
+    session: AnySession, client: redis.Redis, providers: Mapping[str, Provider] | None = None
+) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ScrapeCollector(session, client))
+    registry.register(ScrapeCollector(session, client, providers or {}))
     return generate_latest(registry)

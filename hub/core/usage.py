@@ -1,9 +1,11 @@
-"""Usage of providers: every ctx.http call recorded cheaply in Redis, then moved to the DB.
+"""Usage: every ctx.http call and every unit of work recorded cheaply in Redis, then moved
+to the database.
 
-The recorder runs inside ``ctx.http``, so it does one pipelined Redis round trip (a list
-push and the latency histogram's counters) and never touches the database. ``drain``
-moves the pending records into ``usage_records`` in batches, exactly once even when
-several workers drain at the same time (a Redis lock, and each record's unique ``uid``).
+The recorder runs inside ``ctx.http``, ``ctx.record_usage`` and the webhook pump, so it does
+one pipelined Redis round trip per call or per batch (a list push, the per-feature counters
+and the latency histogram's) and never touches the database. ``drain`` moves the pending
+records into ``usage_records`` in batches, exactly once even when several workers drain at
+the same time (a Redis lock, and each record's unique ``uid``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,13 +32,14 @@ log = logging.getLogger(__name__)
 PENDING_KEY = "hub:usage:pending"
 DRAIN_LOCK = "hub:usage:drain"
 LATENCY_KEY = "hub:metrics:provider_latency"  # hash: "<plugin>|<bucket>" -> count
+COUNTS_KEY = "hub:metrics:usage"  # hash: "<plugin>|<feature>|ok|failed" -> count
 # Upper bounds (seconds) of the provider call latency histogram.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH = 500
 
 
 class UsageRecord(OrgScoped, Base):
-    """One provider call made through ``ctx.http``."""
+    """One provider call made through ``ctx.http``, or one unit of work a plugin recorded."""
 
     __tablename__ = "usage_records"
     __table_args__ = (
@@ -47,7 +52,7 @@ class UsageRecord(OrgScoped, Base):
     plugin: Mapped[str] = mapped_column(String(64))
     feature: Mapped[str] = mapped_column(String(100))
     method: Mapped[str] = mapped_column(String(10))
-    status: Mapped[int]  # the HTTP status; 0 when no answer came (timeout, refused)
+    status: Mapped[int]  # the HTTP (or SMTP) status; 0 when no answer came (timeout, refused)
     ok: Mapped[bool]
     duration_ms: Mapped[float] = mapped_column(Float)
     bytes: Mapped[int] = mapped_column(BigInteger)
@@ -68,6 +73,35 @@ class Usage:
     duration_ms: float
     bytes: int
     at: float  # epoch seconds
+    ok: bool
+
+
+def usage(
+    *,
+    org_id: int,
+    plugin: str,
+    feature: str | None = None,
+    method: str = "",
+    status: int = 0,
+    duration: float = 0.0,
+    size: int = 0,
+    ok: bool | None = None,
+) -> Usage:
+    """A record as the recorder stores it; `ok` defaults to a status below 400."""
+    status = int(status)
+    return Usage(
+        secrets.token_hex(12),
+        org_id,
+        plugin,
+        # "|" separates the metric counters' fields
+        (feature or "other")[:100].replace("|", "/"),
+        method.upper()[:10],
+        status,
+        round(duration * 1000, 3),
+        int(size),
+        clock.now().timestamp(),
+        bool(0 < status < 400 if ok is None else ok),
+    )
 
 
 def latency_bucket(seconds: float) -> str:
@@ -79,48 +113,52 @@ def latency_bucket(seconds: float) -> str:
 
 
 class UsageRecorder:
-    """``app.extensions["hub.usage"]``: called by ``ctx.http`` after every provider call."""
+    """``app.extensions["hub.usage"]``: told about every provider call and unit of work."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
 
-    def __call__(
-        self,
-        *,
-        org_id: int,
-        plugin: str,
-        feature: str | None = None,
-        method: str = "GET",
-        status: int = 0,
-        duration: float = 0.0,
-        size: int = 0,
-    ) -> None:
-        usage = Usage(
-            secrets.token_hex(12),
-            org_id,
-            plugin,
-            (feature or "other")[:100],
-            method.upper()[:10],
-            int(status),
-            round(duration * 1000, 3),
-            int(size),
-            clock.now().timestamp(),
-        )
-        self.record(usage)
+    def __call__(self, **call: Any) -> None:
+        """One record (the arguments of :func:`usage`)."""
+        self.record_many([usage(**call)])
 
-    def record(self, usage: Usage) -> None:
-        """One round trip; a Redis failure is logged, never raised into the plugin's call."""
-        bucket = latency_bucket(usage.duration_ms / 1000)
+    def record(self, item: Usage) -> None:
+        self.record_many([item])
+
+    def record_many(self, items: Iterable[Usage]) -> None:
+        """One round trip for the whole batch; a Redis failure is logged, never raised."""
+        items = list(items)
+        if not items:
+            return
         try:
             pipe = self.redis.pipeline(transaction=False)
-            pipe.rpush(PENDING_KEY, json.dumps(vars(usage), separators=(",", ":")))
-            pipe.hincrby(LATENCY_KEY, f"{usage.plugin}|{bucket}", 1)
-            pipe.hincrbyfloat(LATENCY_KEY, f"{usage.plugin}|sum", usage.duration_ms / 1000)
-            if usage.status == 429:  # the provider deferred the run (ctx.http raises RateLimited)
-                pipe.hincrby(DEFERRALS_KEY, f"{usage.plugin}|provider", 1)
+            pipe.rpush(PENDING_KEY, *(json.dumps(vars(u), separators=(",", ":")) for u in items))
+            for name, count in _counters(items).items():
+                pipe.hincrby(COUNTS_KEY, name, count)
+            latency, seconds = _latencies(items)
+            for name, count in latency.items():
+                pipe.hincrby(LATENCY_KEY, name, count)
+            for plugin, total in seconds.items():
+                pipe.hincrbyfloat(LATENCY_KEY, f"{plugin}|sum", total)
+            for plugin, count in Counter(u.plugin for u in items if u.status == 429).items():
+                # the provider deferred the run (ctx.http raises RateLimited)
+                pipe.hincrby(DEFERRALS_KEY, f"{plugin}|provider", count)
             pipe.execute()
         except redis.RedisError as exc:
             log.warning("usage not recorded: %s", exc)
+
+
+def _counters(items: list[Usage]) -> Counter[str]:
+    return Counter(f"{u.plugin}|{u.feature}|{'ok' if u.ok else 'failed'}" for u in items)
+
+
+def _latencies(items: list[Usage]) -> tuple[Counter[str], dict[str, float]]:
+    buckets: Counter[str] = Counter()
+    seconds: dict[str, float] = {}
+    for u in items:
+        buckets[f"{u.plugin}|{latency_bucket(u.duration_ms / 1000)}"] += 1
+        seconds[u.plugin] = seconds.get(u.plugin, 0.0) + u.duration_ms / 1000
+    return buckets, seconds
 
 
 def _row(raw: Any) -> dict[str, Any]:
@@ -133,7 +171,8 @@ def _row(raw: Any) -> dict[str, Any]:
         "feature": data["feature"],
         "method": data["method"],
         "status": data["status"],
-        "ok": 0 < data["status"] < 400,
+        # records pushed before `ok` was stored: judged by their status
+        "ok": data.get("ok", 0 < data["status"] < 400),
         "duration_ms": data["duration_ms"],
         "bytes": data["bytes"],
         "created_at": at,

@@ -20,6 +20,7 @@ from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
 from hub.core.egress_http import EgressPoolManager
 from hub.core.signatures import sign_webhook
+from hub.core.usage import UsageRecorder
 from hub.core.webhook_models import (
     DELIVERIES,
     PENDING,
@@ -39,6 +40,8 @@ class SendSettings:
     timeout: float
     user_agent: str
     policy: Policy
+    usage: UsageRecorder | None = None  # told about every attempt, a batch at a time
+    plugin: str = "webhooks"  # whose usage the attempts are
 
 
 @dataclass(frozen=True)

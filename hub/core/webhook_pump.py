@@ -193,7 +193,7 @@ class Pump:
         if not outcomes:
             return
         touched = {o.delivery.endpoint_id: self.targets[o.delivery.endpoint_id] for o in outcomes}
-        retries = record(self.session, outcomes, touched, self.settings.send.policy, self.rng)
+        retries = record(self.session, outcomes, touched, self.settings.send, self.rng)
         self.report.sent += sum(1 for o in outcomes if o.sent)
         self.report.retries.extend(retries)
 
@@ -216,4 +216,4 @@ def send_now(
     if not target.enabled:  # an admin may test an endpoint before enabling it again
         target = replace(target, enabled=True, problem=None if target.secrets else target.problem)
     outcome = send(http, target, claimed, settings)
-    record(session, [outcome], targets, settings.policy)
+    record(session, [outcome], targets, settings)

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
 from hub.core.db import AnySession
-from hub.core.webhook_delivery import Outcome, Target
+from hub.core.usage import Usage, usage
+from hub.core.webhook_delivery import Outcome, SendSettings, Target
 from hub.core.webhook_models import (
     ATTEMPTS,
     DELIVERIES,
@@ -29,7 +30,7 @@ from hub.core.webhook_models import (
     WebhookEndpoint,
 )
 from hub.core.webhook_schedule import Policy
-from hub.core.webhooks import disable_endpoint
+from hub.core.webhooks import TEST_EVENT, disable_endpoint
 
 GONE = 410
 CHANGED = (
@@ -65,18 +66,44 @@ def record(
     session: AnySession,
     outcomes: list[Outcome],
     targets: dict[int, Target],
-    policy: Policy,
+    settings: SendSettings,
     rng: random.Random | None = None,
 ) -> list[datetime]:
-    """Store the attempts and the deliveries' new state, and commit; the retry times set."""
+    """Store the attempts and the deliveries' new state, and commit; the retry times set.
+
+    Every attempt made is also a usage record of the organization (one Redis round trip
+    for the batch, after the commit): analytics, ROI and ``/metrics`` count deliveries.
+    """
+    policy = settings.policy
     try:
-        return _record(session, outcomes, targets, policy, rng)
+        retries = _record(session, outcomes, targets, policy, rng)
     except IntegrityError:  # a delivery's endpoint was deleted meanwhile: keep the others
         session.rollback()
         ids = [o.delivery.id for o in outcomes]
         alive = set(session.scalars(select(DELIVERIES.c.id).where(DELIVERIES.c.id.in_(ids))))
         kept = [o for o in outcomes if o.delivery.id in alive]
-        return _record(session, kept, targets, policy, rng) if kept else []
+        retries = _record(session, kept, targets, policy, rng) if kept else []
+    if settings.usage is not None:
+        settings.usage.record_many(usage_of(outcomes, settings.plugin))
+    return retries
+
+
+def usage_of(outcomes: list[Outcome], plugin: str) -> list[Usage]:
+    """A usage record per attempt that went out: a ``delivery`` (``test`` for a test ping)."""
+    return [
+        usage(
+            org_id=o.delivery.org_id,
+            plugin=plugin,
+            feature="test" if o.delivery.event_type == TEST_EVENT else "delivery",
+            method="POST",
+            status=o.status or 0,
+            duration=o.duration_ms / 1000,
+            size=len(o.delivery.body),
+            ok=o.ok,
+        )
+        for o in outcomes
+        if o.sent
+    ]
 
 
 def _record(

@@ -19,6 +19,7 @@ from hub.core import webhook_keys  # noqa: F401  (registers the key rotation of 
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
 from hub.core.egress_http import EgressPoolManager
+from hub.core.usage import UsageRecorder
 from hub.core.webhook_delivery import SendSettings
 from hub.core.webhook_pump import Pump, PumpSettings
 from hub.core.webhook_queue import job_subscriptions, kick_after_commit, kick_if_due, take_kick
@@ -26,7 +27,7 @@ from hub.core.webhook_schedule import Policy
 from hub.core.webhooks import EVENT_TYPES, fan_out
 from hub.extensions import db
 from hub.plugins import hookimpl
-from hub.provider import Provider
+from hub.provider import Provider, Work
 
 PROVIDER = Provider(
     name="webhooks",
@@ -37,6 +38,14 @@ PROVIDER = Provider(
     event_types=EVENT_TYPES,
     always_on=True,
     db_only_hooks=True,  # on_event only inserts delivery rows; the pump does the sending
+    work=(
+        Work(
+            "delivery",
+            0.5,
+            "An event delivered to an endpoint (2xx): the notice someone would otherwise "
+            "pass on by hand, valued as a notification.",
+        ),
+    ),
 )
 _HTTP = "hub.webhooks.http"  # app.extensions: the worker's pooled connections
 _TIMES = "hub.webhooks.response_times"  # app.extensions: endpoints' response times
@@ -77,17 +86,21 @@ def deliver_due() -> int:
 def settings(app: Flask) -> PumpSettings:
     config = app.config
     return PumpSettings(
-        send=send_settings(config),
+        send=send_settings(config, usage=app.extensions.get("hub.usage")),
         concurrency=int(config["HUB_WEBHOOK_CONCURRENCY"]),
     )
 
 
-def send_settings(config: Any, timeout: float | None = None) -> SendSettings:
+def send_settings(
+    config: Any, timeout: float | None = None, usage: UsageRecorder | None = None
+) -> SendSettings:
     policy = Policy.from_settings(config.get)
     return SendSettings(
         timeout=timeout or float(config["HUB_WEBHOOK_TIMEOUT"]),
         user_agent=f"Mycelium-Webhooks/{__version__}",
         policy=policy,
+        usage=usage,
+        plugin=PROVIDER.name,
     )
 
 

@@ -22,7 +22,7 @@ def on_connect(ctx: PluginContext, event: EventInfo) -> None:
     if notify.already_posted(ctx, event.id):
         return
     message = alerts.test_message(notify.frame_for(ctx), notify.channel_label(ctx), None)
-    notify.record(ctx, event.id, notify.deliver(ctx, message))
+    notify.record(ctx, event.id, notify.deliver(ctx, message, feature="test"))
 
 
 def sync_users_job(ctx: PluginContext) -> None:

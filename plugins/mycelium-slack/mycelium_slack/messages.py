@@ -137,12 +137,13 @@ def deliverable_completed(deliverable: Resource, frame: Frame) -> Message:
 
 
 def client_created(client: Resource, frame: Frame) -> Message:
-    """A new client: contact, service types, initial deliverables."""
+    """A new client: contact, service types, who added it, initial deliverables."""
     name = escape(client.get("name", ""))
     url = frame.url(f"clients/{client['id']}")
     fields = [
         ("Contact", _contact(client)),
         ("Service types", _names(client.get("service_types")) or "—"),
+        ("Added by", _added_by(client.get("actor"), frame)),
         ("Initial deliverables", _initial_deliverables(client.get("deliverables"))),
     ]
     return framed(
@@ -180,6 +181,15 @@ def _contact(client: Resource) -> str:
     person, email = client.get("contact_person"), client.get("contact_email")
     parts = [escape(person) if person else "", link(f"mailto:{email}", email) if email else ""]
     return " · ".join(part for part in parts if part) or "—"
+
+
+def _added_by(actor: Any, frame: Frame) -> str:
+    """The event's actor: a mention of the person (their name if not mapped), or the key's."""
+    if not isinstance(actor, dict) or not actor.get("name"):
+        return "—"
+    if actor.get("type") == "user":
+        return frame.mention(actor)
+    return f"{escape(str(actor['name']))} (API key)"
 
 
 def _names(items: Any) -> str:

@@ -12,7 +12,7 @@ from mycelium_slack.blocks import Message
 from mycelium_slack.client import SlackClient, post_webhook
 from mycelium_slack.messages import Frame
 from mycelium_slack.models import SlackMessage
-from mycelium_slack.provider import DEFAULT_API_BASE, config_of
+from mycelium_slack.provider import DEFAULT_API_BASE, MESSAGE, config_of
 
 WEBHOOK_URL = "oauth.incoming_webhook_url"
 WEBHOOK_CHANNEL = "oauth.incoming_webhook_channel"
@@ -53,11 +53,18 @@ def channel_label(ctx: PluginContext, event_type: str | None = None) -> str:
     return channel_for(ctx, event_type) or ctx.secret(WEBHOOK_CHANNEL) or "the installed channel"
 
 
-def deliver(ctx: PluginContext, message: Message, event_type: str | None = None) -> dict[str, Any]:
-    """Post ``message``: ``chat.postMessage`` when a channel is configured, else the webhook."""
+def deliver(
+    ctx: PluginContext, message: Message, event_type: str | None = None, feature: str = MESSAGE
+) -> dict[str, Any]:
+    """Post ``message``: ``chat.postMessage`` when a channel is configured, else the webhook.
+
+    The post is recorded as usage of `feature`: a ``message`` is the unit of work ROI counts.
+    """
     channel = channel_for(ctx, event_type)
     if channel:
-        answer = slack_client(ctx).post_message(channel, message.payload())
+        client = slack_client(ctx)  # a token refresh is not the message
+        with ctx.calls_for(feature):
+            answer = client.post_message(channel, message.payload())
         return {"channel": answer.get("channel") or channel, "ts": answer.get("ts")}
     url = ctx.secret(WEBHOOK_URL)
     if not url:
@@ -65,7 +72,8 @@ def deliver(ctx: PluginContext, message: Message, event_type: str | None = None)
             "No Slack channel is configured and Slack gave no incoming webhook: "
             "set default_channel or reconnect Slack."
         )
-    post_webhook(ctx.http, url, message.payload(), ctx.secret(WEBHOOK_CHANNEL), timeout(ctx))
+    with ctx.calls_for(feature):
+        post_webhook(ctx.http, url, message.payload(), ctx.secret(WEBHOOK_CHANNEL), timeout(ctx))
     return {"channel": ctx.secret(WEBHOOK_CHANNEL) or "incoming-webhook", "ts": None}
 
 
@@ -84,7 +92,9 @@ def notify(ctx: PluginContext, event: EventInfo, resource: dict[str, Any]) -> bo
     """Post the event's message if the org wants it and it was not posted yet (runs may repeat)."""
     if not wants(ctx, event.type) or already_posted(ctx, event.id):
         return False
-    message = alerts.for_event(event.type, resource, frame_for(ctx))
+    # who acted (the event's actor) is part of what a message may say
+    about = {**resource, "actor": event.data.get("actor")}
+    message = alerts.for_event(event.type, about, frame_for(ctx))
     sent = deliver(ctx, message, event.type)
     record(ctx, event.id, sent)
     return True
@@ -99,7 +109,7 @@ def record(ctx: PluginContext, event_id: str, sent: dict[str, Any]) -> None:
 def send_test(ctx: PluginContext, user: dict[str, Any] | None) -> str:
     """The test message; what was sent, for the admin."""
     label = channel_label(ctx)
-    deliver(ctx, alerts.test_message(frame_for(ctx), label, user))
+    deliver(ctx, alerts.test_message(frame_for(ctx), label, user), feature="test")
     return f"A test message was posted to {label} in Slack."
 
 

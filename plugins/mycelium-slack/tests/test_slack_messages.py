@@ -271,3 +271,15 @@ def test_clip_never_cuts_an_entity_in_half():
     assert clip(text, 3000) == "a" * 2990 + "&amp;…"
     assert clip(escape("a" * 2995 + "&&&"), 3000) == "a" * 2995 + "…"
     assert clip("short &amp;", 3000) == "short &amp;"
+
+
+def test_new_client_says_who_added_it():
+    ada = {"type": "user", "id": 7, "name": "Ada Admin", "email": "ada@x"}
+    mentioned = json.dumps(assert_valid(messages.client_created(client(actor=ada), frame())))
+    assert "Added by" in mentioned and "<@U0ADA>" in mentioned
+    bob = {"type": "user", "id": 8, "name": "Bob & Co", "email": "b@x"}
+    named = json.dumps(assert_valid(messages.client_created(client(actor=bob), frame())))
+    assert "Bob &amp; Co" in named and "<@" not in named
+    key = {"type": "api_key", "id": None, "name": "CRM sync", "email": None}
+    by_key = json.dumps(assert_valid(messages.client_created(client(actor=key), frame())))
+    assert "CRM sync (API key)" in by_key

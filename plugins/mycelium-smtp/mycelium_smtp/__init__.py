@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub import EventInfo, HealthResult, PluginContext, Provider, Setting, hookimpl
+from hub import EventInfo, HealthResult, PluginContext, Provider, Setting, Work, hookimpl
 from mycelium_smtp import checks, jobs, notify, people_routes, routes, verify
 from mycelium_smtp.config import SmtpConfigSchema
+from mycelium_smtp.delivery import EMAIL
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ PROVIDER = Provider(
     event_types={"email.failed": "An email failed for good (refused, or out of retries)."},
     # the event hooks only queue rows (sending is the queue jobs' work): runs share commits
     db_only_hooks=True,
+    work=(Work(EMAIL, 1.0, "An email the mail server accepted for its recipients."),),
     settings=(
         Setting("SMTP_CA_FILE", None, "Extra CA certificates (PEM) trusted for SMTP TLS."),
         Setting("SMTP_TIMEOUT", "15", "Seconds an SMTP command may take while sending."),

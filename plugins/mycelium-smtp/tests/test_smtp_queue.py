@@ -66,6 +66,22 @@ def test_queued_email_is_delivered_branded_and_escaped(
     assert "Acme Studio" in html_text  # the org's name in the branded header
 
 
+def test_bcc_recipients_get_the_email_but_never_appear_in_it(
+    smtp_ctx: Any, smtp_server: SmtpServer
+) -> None:
+    ctx = smtp_ctx()
+    queue_one(ctx, cc=["boss@acme.example"], bcc=["Secret Keeper <secret@acme.example>"])
+    assert delivery.deliver(ctx).sent == 1
+    [received] = smtp_server.mailbox.received
+    assert sorted(received.rcpt_tos) == [
+        "boss@acme.example",
+        "secret@acme.example",
+        "zoe@acme.example",
+    ]
+    assert b"secret" not in received.data.lower()  # no header, no body names them
+    assert received.message["Bcc"] is None and received.message["Cc"] == "boss@acme.example"
+
+
 def test_batch_goes_over_one_connection(smtp_ctx: Any, smtp_server: SmtpServer) -> None:
     ctx = smtp_ctx()
     for n in range(7):
@@ -125,6 +141,25 @@ def test_retries_run_out_then_fail_for_good(
     assert (row.status, row.retries) == ("failed", 2)
     assert len(events(ctx, "email.failed")) == 1
     assert smtp_server.mailbox.received == []
+
+
+def test_the_default_schedule_waits_2_4_8_minutes_then_fails_for_good(
+    smtp_ctx: Any, smtp_server: SmtpServer, hub_clock: FrozenClock
+) -> None:
+    ctx = smtp_ctx()
+    row = queue_one(ctx)  # no max_retries: SMTP_MAX_RETRIES' default, 3
+    smtp_server.mailbox.data_replies = ["421 4.7.0 Busy"] * 4
+    waits = []
+    for _ in range(4):
+        delivery.deliver(ctx)
+        row = status(ctx, row)
+        if row.status == "pending":
+            waits.append(row.next_attempt_at - hub_clock.now())
+            hub_clock.set(row.next_attempt_at)
+    # 2^n minutes to the end: 2 x n minutes would be 2, 4, 6
+    assert waits == [timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
+    assert (row.status, row.retries, row.max_retries) == ("failed", 3, 3)
+    assert len(events(ctx, "email.failed")) == 1
 
 
 def test_server_down_then_back(

@@ -22,6 +22,7 @@ from hub import EventInfo, PluginContext, now
 from mycelium_zapier import subscriptions
 from mycelium_zapier.health import record_health
 from mycelium_zapier.models import DELIVERIES, FAILED, PENDING, SUCCEEDED, ZapierHook
+from mycelium_zapier.provider import DELIVERY
 from mycelium_zapier.retry import Policy
 from mycelium_zapier.sender import Message, Outcome, pooled_http, send
 from mycelium_zapier.store import insert_ignoring_conflicts
@@ -151,6 +152,9 @@ def record(
     ctx: PluginContext, claimed: Claimed, hook: ZapierHook, outcome: Outcome, policy: Policy
 ) -> None:
     """Store one attempt's result and the subscription's health; 410 unsubscribes."""
+    took = (now() - outcome.attempted_at).total_seconds()
+    status, size = outcome.status or 0, len(claimed.body)
+    ctx.record_usage(DELIVERY, ok=outcome.ok, status=status, duration=took, size=size)
     if outcome.gone:
         log.info("zapier hook %s answered 410 Gone: unsubscribed", hook.id)
         subscriptions.remove(ctx.db, hook)

@@ -8,7 +8,7 @@ import binascii
 import marshmallow
 from marshmallow import fields
 
-from hub import Provider, generate_webhook_secret
+from hub import Provider, Work, generate_webhook_secret
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,8 @@ class ConfigSchema(marshmallow.Schema):
     )
 
 
+DELIVERY = "delivery"  # the unit of work: an event delivered to a Zap
+
 PROVIDER = Provider(
     name=NAME,
     title="Zapier",
@@ -56,4 +58,5 @@ PROVIDER = Provider(
     event_types={
         HOOK_DISABLED: "A Zapier subscription was disabled after failing for days.",
     },
+    work=(Work(DELIVERY, 0.5, "An event a Zap accepted (2xx), valued as a notification."),),
 )
