@@ -125,12 +125,18 @@ class Scheduler:
         return fired
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        """Tick until `stop` is set; a Redis outage is logged and retried next second."""
+        """Tick until `stop` is set; a Redis outage is retried every second, logged once."""
+        failing = False
         while not stop.is_set():
             try:
                 self.tick()
+                if failing:
+                    log.warning("scheduler: Redis answers again")
+                failing = False
             except redis.RedisError as exc:
-                log.warning("scheduler: %s", exc)
+                if not failing:  # one line per outage, not one a second
+                    log.warning("scheduler: %s; retrying every %g s", exc, interval)
+                failing = True
             except Exception:
                 log.exception("scheduler tick failed")
             stop.wait(interval)
