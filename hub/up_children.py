@@ -22,7 +22,7 @@ from hub.up_record import UpRecord
 
 STEADY_SECONDS = 30.0  # a child that ran this long before dying was not crash-looping
 MAX_QUICK_DEATHS = 5  # quick deaths in a row after which `hub up` gives up
-LONGEST_PAUSE = 30.0
+FIRST_PAUSE = 1.0  # seconds before the first restart; doubled per quick death in a row
 STOP_GRACE = 20.0  # seconds a child may take to stop before it is killed
 
 Launch = Callable[[], "subprocess.Popen[bytes]"]
@@ -155,7 +155,7 @@ class Children:
                 f"the {child.name} process keeps stopping ({why}, {child.quick_deaths} times "
                 f"in a row within {STEADY_SECONDS:g} s of starting); see its log above"
             )
-        pause = min(2.0 ** (child.quick_deaths - 1), LONGEST_PAUSE)
+        pause = FIRST_PAUSE * 2 ** (child.quick_deaths - 1)  # 1, 2, 4, 8 s
         say(f"the {child.name} process stopped ({why}); restarting it in {pause:g} s")
         child.restart_at = time.monotonic() + pause
 
