@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -12,10 +13,11 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from hub.app import create_app
+from hub.config import load_config
 from hub.core.apikeys import create_api_key
 from hub.core.models import User
 from hub.core.orgs import create_org, get_org_by_slug
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.extensions import db
 
 
@@ -174,16 +176,46 @@ def keys_generate() -> None:
     click.echo(generate_entry())
 
 
+def listen_on(host: str | None, port: int | None) -> tuple[str, int]:
+    """--host / --port, else HUB_HOST / HUB_PORT; exported, so every process this one
+    starts (gunicorn's workers, `hub up`'s children) builds its links for that address."""
+    given = {"HUB_HOST": host, "HUB_PORT": None if port is None else str(port)}
+    try:
+        settings = load_config(overrides={k: v for k, v in given.items() if v is not None})
+    except ConfigError as exc:
+        fail(exc.message)
+    os.environ["HUB_HOST"], os.environ["HUB_PORT"] = settings["HUB_HOST"], str(settings["HUB_PORT"])
+    return settings["HUB_HOST"], settings["HUB_PORT"]
+
+
+HOST_OPTION = click.option("--host", default=None, help="Listen address (HUB_HOST, 127.0.0.1).")
+PORT_OPTION = click.option("--port", default=None, type=int, help="Port (HUB_PORT, 8000).")
+
+
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@HOST_OPTION
+@PORT_OPTION
 @click.option("--workers", default=None, type=int, help="Web processes (default 2 x cores).")
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+def serve(host: str | None, port: int | None, workers: int | None, threads: int) -> None:
     """Serve the web process with gunicorn (production WSGI server)."""
     from hub.server import run_gunicorn
 
-    run_gunicorn(host, port, workers, threads)
+    address = listen_on(host, port)
+    warn_about_key_file()  # here, once, rather than in each web worker
+    run_gunicorn(*address, workers, threads)
+
+
+def warn_about_key_file() -> None:
+    """Read the key ring as the processes started next will: it warns if it is a file."""
+    from pathlib import Path
+
+    from hub.app import configure_logging
+    from hub.core.crypto import KeyRing
+
+    settings = load_config()
+    configure_logging(settings["HUB_LOG_LEVEL"])
+    KeyRing.from_settings(settings["HUB_ENCRYPTION_KEYS"], Path(settings["HUB_VAR_DIR"]))
 
 
 @main.command("worker")
@@ -196,13 +228,13 @@ def worker(burst: bool) -> None:
 
 
 @main.command("up")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-def up(host: str, port: int) -> None:
+@HOST_OPTION
+@PORT_OPTION
+def up(host: str | None, port: int | None) -> None:
     """Everything on one box: embedded Redis if REDIS_URL is unset, web and one worker."""
     from hub.up import run_up
 
-    run_up(host, port)
+    sys.exit(run_up(*listen_on(host, port)))
 
 
 @main.command("plugins")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 import os
+import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +149,30 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 < number < 65536:
+        raise ValueError("expected a port number from 1 to 65535")
+    return number
+
+
+def _host(value: str) -> str:
+    host = value.strip().strip("[]")
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host))
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", host):
+        raise ValueError("expected an IP address or a host name")
+    return host
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL browsers reach a hub listening on host:port at. A wildcard bind answers on
+    every address, so links name the machine instead."""
+    if host in ("0.0.0.0", "::"):
+        host = socket.gethostname()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _var(cfg: dict[str, Any]) -> Path:
     return Path(cfg["HUB_VAR_DIR"])
 
@@ -186,10 +213,23 @@ SETTINGS: list[Setting] = [
         "with a warning.",
     ),
     Setting(
+        "HUB_HOST",
+        lambda c: "127.0.0.1",
+        _host,
+        "Address `hub serve` and `hub up` listen on unless given `--host`.",
+    ),
+    Setting(
+        "HUB_PORT",
+        lambda c: 8000,
+        _port,
+        "Port `hub serve` and `hub up` listen on unless given `--port`.",
+    ),
+    Setting(
         "HUB_APP_URL",
-        lambda c: "http://127.0.0.1:8000",
+        lambda c: served_url(c["HUB_HOST"], c["HUB_PORT"]),
         _url(("http", "https")),
-        "Public base URL of the hub, used for OAuth callbacks and links.",
+        "Public base URL of the hub, used for OAuth callbacks and links. Unset: "
+        "`http://<HUB_HOST>:<HUB_PORT>` (a wildcard host is replaced by the machine's name).",
     ),
     Setting(
         "HUB_CLIENT_URL",

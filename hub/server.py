@@ -38,6 +38,9 @@ def gunicorn_options(host: str, port: int, workers: int | None, threads: int) ->
         "errorlog": "-",
         "graceful_timeout": 10,
         "timeout": 60,
+        # gunicorn 25+ opens a control socket for `gunicornc`, by default in the home
+        # directory and shared by every instance; the hub is run with signals instead.
+        "control_socket_disable": True,
     }
 
 

@@ -7,22 +7,32 @@ SIGALRM deadline in this main thread (hub/core/timeouts.py). A thread in each wo
 runs the scheduler, whose slots fire once across all workers (hub/core/scheduling.py).
 SIGTERM / SIGINT: the current batch stops before its next run, gives back the runs it
 has not started, and the worker exits; a second signal exits at once (leases recover).
+
+Redis outages: RQ quits its work loop when Redis fails under its bookkeeping (the
+heartbeat after a job, registering the worker). Here a lost Redis ends RQ's loop quietly
+instead, the process waits for Redis with doubling pauses (hub/worker_redis.py) and starts
+a new loop; what the lost job did is in the database, and the sweepers recover the rest.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
+import redis
 from flask import Flask, g
 from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
 from rq.job import Job
 
 from hub.core.dispatch import QUEUE
 from hub.core.scheduling import Scheduler
-from hub.extensions import db
+from hub.extensions import connect_redis, db
 from hub.jobs import recurring
+from hub.worker_redis import OUTAGE, StopSignals, wait_for_redis
 
 QUEUE_NAMES = (QUEUE,)
 log = logging.getLogger(__name__)
@@ -33,6 +43,7 @@ class AppWorker(SimpleWorker):
 
     app: Flask
     performed = 0  # jobs performed by this worker object (RQ keeps its counts in Redis)
+    redis_lost: Exception | None = None  # why the work loop ended early, if Redis went away
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
         with self.app.app_context():
@@ -43,15 +54,62 @@ class AppWorker(SimpleWorker):
                 self.performed += 1
                 db.session.remove()
 
+    @contextmanager
+    def _ending_loop_on_outage(self) -> Iterator[None]:
+        """A lost Redis ends RQ's work loop as a stop would (RQ would log "quitting" and
+        the process exit); `run_worker` then waits for Redis and starts a new loop."""
+        try:
+            yield
+        except OUTAGE as exc:
+            self.redis_lost = exc
+            raise StopRequested() from exc
 
-def queues(app: Flask) -> list[Queue]:
-    connection = app.extensions["hub.redis"]
-    return [Queue(name, connection=connection) for name in QUEUE_NAMES]
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        with self._ending_loop_on_outage():
+            super().execute_job(job, queue)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        with self._ending_loop_on_outage():
+            super().heartbeat(timeout, pipeline)
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, *args: Any) -> Any:
+        # RQ retries a refused connection here itself, but quits on a timed-out one
+        with self._ending_loop_on_outage():
+            return super().dequeue_job_and_maintain_ttl(timeout, *args)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        with self._ending_loop_on_outage():
+            super().check_for_suspension(burst)
+
+    def run_maintenance_tasks(self) -> None:
+        with self._ending_loop_on_outage():
+            super().run_maintenance_tasks()
+
+    def set_shutdown_requested_date(self) -> None:
+        # Runs inside the SIGTERM handler: with Redis gone it would raise into the job.
+        with suppress(*OUTAGE):
+            super().set_shutdown_requested_date()
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        except OUTAGE:  # RQ's record of this worker expires with its keys
+            if self.pubsub_thread is not None:
+                self.pubsub_thread.stop()  # else it retries Redis (and logs) every 2 s
+            if self.pubsub is not None:
+                with suppress(*OUTAGE):
+                    self.pubsub.close()
+
+    @property
+    def stop_signalled(self) -> bool:
+        return self._shutdown_requested_date is not None
 
 
-def make_worker(app: Flask) -> AppWorker:
-    found = queues(app)
-    worker = AppWorker(found, connection=found[0].connection)
+def make_worker(app: Flask, connection: redis.Redis | None = None) -> AppWorker:
+    """A worker on the app's Redis client, or on `connection`."""
+    connection = connection or app.extensions["hub.redis"]
+    found = [Queue(name, connection=connection) for name in QUEUE_NAMES]
+    worker = AppWorker(found, connection=connection)
     worker.app = app
     return worker
 
@@ -67,15 +125,49 @@ def start_scheduler(app: Flask) -> tuple[threading.Event, threading.Thread]:
     return stop, Scheduler(app, app.extensions["hub.redis"]).start(stop)
 
 
-def run_worker(app: Flask, burst: bool = False, with_scheduler: bool = True, **kwargs: Any) -> bool:
-    """Work until stopped (or, with `burst`, until the queue is empty); whether any job ran."""
-    worker = make_worker(app)
-    scheduler = start_scheduler(app) if with_scheduler and not burst else None
+def _work_once(
+    app: Flask, connection: redis.Redis, burst: bool, **kwargs: Any
+) -> tuple[bool, bool]:
+    """One RQ work loop: (whether a job ran, whether it ended because Redis went away)."""
+    worker: AppWorker | None = None
     try:
+        worker = make_worker(app, connection)
+        log.info("worker started: %s, queue %s", worker.name, ", ".join(QUEUE_NAMES))
         # RQ's own scheduler (a forked process, for enqueue_at) is not used: retries are
         # timed by runs.next_attempt_at in the database and picked up by the run sweeper.
-        return worker.work(burst=burst, logging_level=_rq_log_level(app), **kwargs)
+        worked = worker.work(burst=burst, logging_level=_rq_log_level(app), **kwargs)
+    except OUTAGE as exc:  # Redis failed while the loop started or ended
+        if worker is not None:
+            worker.teardown()
+        log.warning("worker lost Redis (%s); it works again once Redis answers", exc)
+        return False, True
+    if worker.redis_lost is None or worker.stop_signalled:
+        return worked, False
+    log.warning("worker lost Redis (%s); it works again once Redis answers", worker.redis_lost)
+    return worked, True
+
+
+def run_worker(app: Flask, burst: bool = False, with_scheduler: bool = True, **kwargs: Any) -> bool:
+    """Work until stopped (or, with `burst`, until the queue is empty), waiting out Redis
+    outages; whether any job ran."""
+    # RQ's own connection: RQ raises its socket timeout above its blocking dequeue (minutes),
+    # which jobs and the scheduler, on the app's client, must not inherit.
+    connection = connect_redis(app.config["REDIS_URL"])
+    signals = StopSignals()
+    scheduler = start_scheduler(app) if with_scheduler and not burst else None
+    worked = False
+    try:
+        while True:
+            signals.install()  # RQ's loop installs its own; between loops these hold
+            if not wait_for_redis(app.extensions["hub.redis"], signals.event):
+                return worked
+            ran, lost = _work_once(app, connection, burst, **kwargs)
+            worked = worked or ran
+            if not lost:
+                return worked
     finally:
         if scheduler is not None:
             scheduler[0].set()
             scheduler[1].join(timeout=5)
+        connection.close()
+        log.info("worker stopped")

@@ -17,6 +17,9 @@ from hub.errors import ConfigError, HubError
 
 log = logging.getLogger(__name__)
 VERSION = "v1"
+# Set once a process has warned that the key file is in use: the processes it starts
+# (`hub up`'s web and worker, gunicorn's forked workers) inherit it and stay quiet.
+KEY_FILE_WARNED = "HUB_KEY_FILE_WARNED"
 
 
 class DecryptionError(HubError):
@@ -65,7 +68,9 @@ class KeyRing:
     def from_settings(cls, value: str | None, var_dir: Path) -> KeyRing:
         if value:
             return cls.parse(value)
-        log.warning("HUB_ENCRYPTION_KEYS is unset: using the key file under %s", var_dir)
+        if os.environ.get(KEY_FILE_WARNED) != str(var_dir):
+            log.warning("HUB_ENCRYPTION_KEYS is unset: using the key file under %s", var_dir)
+            os.environ[KEY_FILE_WARNED] = str(var_dir)
         return cls.parse(read_or_create(var_dir / "encryption_keys", generate_entry))
 
     def encrypt(self, plaintext: str, aad: bytes) -> str:

@@ -53,6 +53,20 @@ _SPECIAL: list[tuple[str, str]] = [
 ]
 SPECIAL: list[tuple[Network, str]] = [(ipaddress.ip_network(n), why) for n, why in _SPECIAL]
 
+# Refusals say how to try a receiver on one's own machine: an org admin reads them, and
+# passes them on to whoever runs the hub.
+HTTP_HINT = (
+    " (To allow plain http in development, the hub's operator sets HUB_EGRESS_ALLOW_HTTP=1.)"
+)
+
+
+def _allow_hint(ip: IPAddress) -> str:
+    mapped = getattr(ip, "ipv4_mapped", None) or ip
+    return (
+        " (To allow it in development, the hub's operator adds it to "
+        f"HUB_EGRESS_ALLOWED_CIDRS, e.g. {ipaddress.ip_network(mapped)}.)"
+    )
+
 
 def refusal_reason(ip: IPAddress) -> str | None:
     """Why `ip` is not a public destination, or None if it is one."""
@@ -100,7 +114,7 @@ class EgressPolicy:
             mapped = getattr(ip, "ipv4_mapped", None)
             text = f"::ffff:{mapped}" if mapped is not None else str(ip)
             shown = f"{host} resolves to {text}" if host and host != str(ip) else text
-            message = f"{shown}, {why}; the hub does not send to it."
+            message = f"{shown}, {why}; the hub does not send to it.{_allow_hint(ip)}"
             raise EgressRefused(f"{field}: {message}", {field: [message]})
 
     def resolve(self, host: str, port: int, field: str = "host") -> list[tuple[int, SockAddr]]:
@@ -133,7 +147,8 @@ class EgressPolicy:
         scheme = parts.scheme.lower()
         allowed = ("https", "http") if self.allow_http else ("https",)
         if scheme not in allowed:
-            return _refuse(field, f"Must be an {' or '.join(allowed)} URL.")
+            hint = HTTP_HINT if scheme == "http" else ""
+            return _refuse(field, f"Must be an {' or '.join(allowed)} URL.{hint}")
         try:
             host, port = parts.hostname, parts.port
         except ValueError:

@@ -27,7 +27,9 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
-    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
+    def start(self, timeout: float = 10.0, new_session: bool = False) -> EmbeddedRedis:
+        """Start the server and wait until it answers; `new_session` keeps the terminal's
+        signals (Ctrl-C) from reaching it, for a parent that stops it itself."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
         self.process = subprocess.Popen(
@@ -49,6 +51,7 @@ class EmbeddedRedis:
                 "warning",
             ],
             stdout=subprocess.DEVNULL,
+            start_new_session=new_session,
         )
         self._wait_ready(timeout)
         return self

@@ -100,15 +100,17 @@ class Scheduler:
         self.last: dict[str, datetime] = {}  # the slot each job last considered
 
     def due(self, now: datetime) -> list[tuple[RecurringJob, datetime]]:
+        """Slots not yet considered by this scheduler and recent enough to fire."""
         catchup = float(self.app.config["HUB_SCHEDULER_CATCHUP"])
         found = []
         for job in list(registry(self.app).values()):
             slot = job.slot(now)
             if self.last.get(job.name) == slot:
                 continue
-            self.last[job.name] = slot
             if (now - slot).total_seconds() <= min(catchup, job.period(slot)):
                 found.append((job, slot))
+            else:
+                self.last[job.name] = slot
         return found
 
     def claim(self, job: RecurringJob, slot: datetime) -> bool:
@@ -122,15 +124,25 @@ class Scheduler:
             if self.claim(job, slot):
                 enqueue_job(self.client, "hub.jobs.run_recurring", job.name, slot.isoformat())
                 fired.append(job.name)
+            # Only now: a slot whose claim failed (Redis away) is tried again next tick.
+            self.last[job.name] = slot
         return fired
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        """Tick until `stop` is set; a Redis outage is logged and retried next second."""
+        """Tick until `stop` is set; a Redis outage is retried every second, logged once."""
+        failing = False
         while not stop.is_set():
             try:
+                if failing:
+                    self.client.ping()  # a tick with nothing due would not ask Redis
                 self.tick()
+                if failing:
+                    log.warning("scheduler: Redis answers again")
+                failing = False
             except redis.RedisError as exc:
-                log.warning("scheduler: %s", exc)
+                if not failing:  # one line per outage, not one a second
+                    log.warning("scheduler: %s; retrying every %g s", exc, interval)
+                failing = True
             except Exception:
                 log.exception("scheduler tick failed")
             stop.wait(interval)

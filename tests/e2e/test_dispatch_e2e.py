@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_processes import wait_for
 from flask import Flask
 from rq import Worker
 from sqlalchemy import select
@@ -91,14 +92,6 @@ def workers(settings: dict[str, Any], tmp_path: Path) -> Iterator[Workers]:
     for proc in group.alive():
         proc.kill()
         proc.wait(10)
-
-
-def wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def recorded(records: Path) -> set[tuple[str, str, str, int]]:

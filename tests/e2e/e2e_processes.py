@@ -1,0 +1,69 @@
+"""Helpers for end-to-end tests: `hub` subprocesses with their own logs, and waiting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+def hub_env(settings: Mapping[str, Any], **extra: str) -> dict[str, str]:
+    """The environment of a `hub` subprocess: these settings, the e2e plugins importable."""
+    env = {**os.environ, **{k: str(v) for k, v in settings.items()}, **extra}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    return env
+
+
+class HubProcess:
+    """`python -m hub.cli <args>`, its stdout and stderr in one log file."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str], log: Path) -> None:
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", *args], env=dict(env), stdout=out, stderr=out
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def signal(self, signum: int) -> None:
+        if self.alive():
+            self.proc.send_signal(signum)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, then its exit status (killed if it does not exit within `timeout`)."""
+        self.signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise AssertionError(f"{self.log.name}: no exit {timeout} s after SIGTERM") from None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
