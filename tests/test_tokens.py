@@ -258,6 +258,7 @@ def test_twenty_callers_in_two_processes_cause_one_refresh(
 def test_the_hourly_job_refreshes_tokens_expiring_before_the_next_slot(
     app, org, other_org, other_api, connected, client, oauth_server, hub_clock
 ):
+    oauth_server.account = "acct-43"  # an account belongs to one organization
     assert connect(other_api, client) == {"success": NAME}
     with reading(app):
         later = integration(other_org.id)

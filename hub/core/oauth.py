@@ -84,6 +84,22 @@ def client_credentials(settings: Mapping[str, Any], oauth: OAuth2) -> tuple[str,
     return str(client_id), settings.get(oauth.client_secret_setting) or None
 
 
+def require_app_credentials(settings: Mapping[str, Any], oauth: OAuth2) -> None:
+    """Refuse (409, naming the settings) to start a flow whose token exchange cannot work."""
+    missing = [
+        name
+        for name in (oauth.client_id_setting, oauth.client_secret_setting)
+        if not settings.get(name)
+    ]
+    if missing:
+        raise Conflict(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: the hub "
+            "has no complete OAuth app for this provider; the operator must set "
+            f"{'it' if len(missing) == 1 else 'them'}.",
+            {"setting": missing},
+        )
+
+
 def redirect_uri(settings: Mapping[str, Any], plugin: str) -> str:
     return f"{str(settings['HUB_APP_URL']).rstrip('/')}/api/integrations/{plugin}/callback"
 
@@ -103,6 +119,7 @@ def start(
 ) -> str:
     """Remember a new flow; the provider's authorize URL to send the admin to."""
     oauth = oauth2_of(provider)
+    require_app_credentials(settings, oauth)
     client_id, _ = client_credentials(settings, oauth)
     state = secrets.token_urlsafe(32)  # 256 bits
     verifier = secrets.token_urlsafe(64) if oauth.pkce else None
