@@ -145,10 +145,20 @@ def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
+def launch(client: Any, auth_url: str) -> str:
+    """The admin's browser (`client`) opens the hub's ``auth_url``: the hub binds the flow
+    to it with a cookie and sends it on; the provider's authorize URL."""
+    parts = urlsplit(auth_url)
+    launched = client.get(f"{parts.path}?{parts.query}")
+    assert launched.status_code == 302, launched.headers
+    return str(launched.headers["Location"])
+
+
 def connect(api: Any, client: Any, name: str = NAME) -> dict[str, str]:
-    """Connect over real HTTP: /connect, the provider's consent, the callback; the result."""
+    """Connect over real HTTP: /connect, the hub's launch URL, the provider's consent, the
+    callback (in the same browser); the result."""
     auth_url = api.get(f"/api/integrations/{name}/connect").json["auth_url"]
-    consent = requests.get(auth_url, allow_redirects=False, timeout=5)
+    consent = requests.get(launch(client, auth_url), allow_redirects=False, timeout=5)
     parts = urlsplit(consent.headers["Location"])
     answer = client.get(f"{parts.path}?{parts.query}")
     return query_of(answer.headers["Location"])

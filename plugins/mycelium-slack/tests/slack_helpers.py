@@ -24,7 +24,10 @@ def connect(client: FlaskClient, api: ApiClient, slack: SlackEmulator) -> None:
     """An admin connects Slack: connect, consent at Slack, the browser follows the callback."""
     started = api.get("/api/integrations/slack/connect")
     assert started.status_code == 200, started.get_json()
-    consent = requests.get(started.get_json()["auth_url"], allow_redirects=False, timeout=10)
+    auth_url = urlsplit(started.get_json()["auth_url"])  # the hub's: it binds the browser
+    launched = client.get(f"{auth_url.path}?{auth_url.query}")
+    assert launched.status_code == 302, launched.headers
+    consent = requests.get(launched.headers["Location"], allow_redirects=False, timeout=10)
     assert consent.status_code == 302
     callback = urlsplit(consent.headers["Location"])
     done = client.get(f"{callback.path}?{callback.query}")
