@@ -19,6 +19,7 @@ from hub import HealthResult, OAuth2, PluginContext, Provider, RateLimits, Setti
 from hub.core.models import Integration, Organization
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
+from hub.testing import open_auth_url
 
 NAME = "testoauth"
 
@@ -148,10 +149,7 @@ def query_of(url: str) -> dict[str, str]:
 def launch(client: Any, auth_url: str) -> str:
     """The admin's browser (`client`) opens the hub's ``auth_url``: the hub binds the flow
     to it with a cookie and sends it on; the provider's authorize URL."""
-    parts = urlsplit(auth_url)
-    launched = client.get(f"{parts.path}?{parts.query}")
-    assert launched.status_code == 302, launched.headers
-    return str(launched.headers["Location"])
+    return open_auth_url(client, auth_url)
 
 
 def connect(api: Any, client: Any, name: str = NAME) -> dict[str, str]:

@@ -42,7 +42,9 @@ def find_locked(session: AnySession, org_id: int, name: str) -> Integration | No
 def locked_or_new(session: AnySession, org_id: int, name: str) -> Integration:
     """The org's integration of `name`, locked; created (disabled) if it had none. Two
     requests creating it at once both get the one row (the loser's insert does nothing)."""
-    from hub.core.dispatch import insert_ignoring_conflicts  # dispatch imports this module's users
+    # imported here: dispatch imports (through contexts and tokens) hub.core.integrations,
+    # which imports this module
+    from hub.core.dispatch import insert_ignoring_conflicts
 
     row = find_locked(session, org_id, name)
     if row is None:
