@@ -2,8 +2,9 @@
 
 ``enable_plugin(name, config)`` enables a plugin for the test organization,
 ``register_plugin(obj, name)`` registers a temporary plugin object on the test app,
-``plugin_context(name)`` builds the context its hooks receive, and every test may only
-reach loopback addresses unless marked ``@pytest.mark.allow_network``.
+``plugin_context(name)`` builds the context its hooks receive, ``open_auth_url(client,
+auth_url)`` opens an OAuth connect flow in a test browser, and every test may only reach
+loopback addresses unless marked ``@pytest.mark.allow_network``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from hub.context import PluginContext
 from hub.core import integrations
@@ -25,6 +28,17 @@ from hub.plugins import get_plugins
 
 if TYPE_CHECKING:
     from hub.testing import OrgHandle
+
+
+def open_auth_url(browser: FlaskClient, auth_url: str) -> str:
+    """The admin's browser opens the ``auth_url`` that ``GET .../connect`` answered: the hub
+    binds the flow to `browser` (a test client keeps the cookie) and sends it on. Returns
+    the provider's authorize URL; open the provider's redirect back with the same client."""
+    parts = urlsplit(auth_url)
+    launched = browser.get(f"{parts.path}?{parts.query}")
+    if launched.status_code != 302:
+        raise AssertionError(f"the auth_url answered {launched.status_code}, not a redirect")
+    return str(launched.headers["Location"])
 
 
 class NetworkRefused(ConnectionRefusedError):

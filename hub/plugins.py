@@ -36,7 +36,18 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 # Path segments under /api/integrations/<name>/ that the core keeps for itself; also
 # refused as plugin names, since /api/integrations/<segment> is the core's.
 CORE_ROUTE_NAMES = frozenset(
-    ("connect", "callback", "connection", "test", "status", "analytics", "roi", "runs", "webhooks")
+    (
+        "connect",
+        "authorize",
+        "callback",
+        "connection",
+        "test",
+        "status",
+        "analytics",
+        "roi",
+        "runs",
+        "webhooks",
+    )
 )
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Event types whose hook is not simply on_<noun>_<verb>.

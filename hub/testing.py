@@ -39,6 +39,7 @@ from hub.plugin_testing import (  # noqa: F401  (fixtures of this pytest plugin)
     configure_markers,
     enable_plugin,
     make_app,
+    open_auth_url,
     plugin_context,
     register_plugin,
 )

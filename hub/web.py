@@ -22,6 +22,7 @@ from hub.core import integrations
 from hub.core.contexts import build_context
 from hub.core.db import AnySession, scope_to_org
 from hub.core.dispatch import QUEUE
+from hub.core.integration_rows import check_account_free
 from hub.core.models import Integration
 from hub.errors import NotFound
 from hub.extensions import db
@@ -119,7 +120,10 @@ def disable_integration(ctx: PluginContext, reason: str, forget_credentials: boo
 
 def set_external_account_id(ctx: PluginContext, account_id: str | None) -> None:
     """Record the provider's account id (a workspace, a team) on `ctx`'s integration, so
-    :func:`find_integration` finds it when the provider calls a public route."""
+    :func:`find_integration` finds it when the provider calls a public route. An account
+    belongs to one enabled integration of a plugin: another organization's is a Conflict
+    (409 ``account_already_connected``)."""
+    check_account_free(ctx.db, ctx._row, account_id)
     ctx._row.external_account_id = account_id
     ctx.integration = dataclasses.replace(ctx.integration, external_account_id=account_id)
 

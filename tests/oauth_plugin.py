@@ -19,6 +19,7 @@ from hub import HealthResult, OAuth2, PluginContext, Provider, RateLimits, Setti
 from hub.core.models import Integration, Organization
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
+from hub.testing import open_auth_url
 
 NAME = "testoauth"
 
@@ -145,10 +146,17 @@ def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
+def launch(client: Any, auth_url: str) -> str:
+    """The admin's browser (`client`) opens the hub's ``auth_url``: the hub binds the flow
+    to it with a cookie and sends it on; the provider's authorize URL."""
+    return open_auth_url(client, auth_url)
+
+
 def connect(api: Any, client: Any, name: str = NAME) -> dict[str, str]:
-    """Connect over real HTTP: /connect, the provider's consent, the callback; the result."""
+    """Connect over real HTTP: /connect, the hub's launch URL, the provider's consent, the
+    callback (in the same browser); the result."""
     auth_url = api.get(f"/api/integrations/{name}/connect").json["auth_url"]
-    consent = requests.get(auth_url, allow_redirects=False, timeout=5)
+    consent = requests.get(launch(client, auth_url), allow_redirects=False, timeout=5)
     parts = urlsplit(consent.headers["Location"])
     answer = client.get(f"{parts.path}?{parts.query}")
     return query_of(answer.headers["Location"])

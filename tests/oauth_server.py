@@ -47,6 +47,7 @@ class OAuthServer:
     fail_token: tuple[int, dict[str, Any]] | None = None  # answer every token request so
     body_error: dict[str, Any] | None = None  # a 200 body for the code exchange (Slack-style)
     account: str = "acct-42"
+    refuse_userinfo: bool = False  # answer /userinfo 401 whatever the token
     counts: Counter[str] = field(default_factory=Counter)
     codes: dict[str, Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> account
@@ -198,6 +199,7 @@ class OAuthServer:
         with self.lock:
             self.counts["userinfo"] += 1
             valid = header.removeprefix("Bearer ") in self.access_tokens
+            valid = valid and not self.refuse_userinfo
         if not valid:
             return jsonify({"error": "invalid_token"}), 401
         return jsonify({"account_id": self.account})

@@ -94,7 +94,16 @@ REFUSED = [
     ("[fd12:3456::1]", "private"),
     ("[ff02::1]", "multicast"),
     ("[2001:db8::1]", "documentation"),
-    ("[2002:7f00:1::]", "6to4 address wrapping a loopback"),
+    ("[2002:7f00:1::]", "6to4 address wrapping 127.0.0.1, a loopback"),
+    ("[64:ff9b::a9fe:a9fe]", "NAT64 address wrapping 169.254.169.254, a link-local"),
+    ("[64:ff9b::7f00:1]", "NAT64 address wrapping 127.0.0.1, a loopback"),
+    ("[64:ff9b::a00:1]", "NAT64 address wrapping 10.0.0.1, a private"),
+    ("[64:ff9b:1::7f00:1]", "local-use NAT64 address wrapping 127.0.0.1, a loopback"),
+    ("[64:ff9b:1::808:808]", "local-use NAT64"),
+    ("[::ffff:0:7f00:1]", "IPv4-translated (SIIT) address wrapping 127.0.0.1, a loopback"),
+    ("[::ffff:0:a9fe:a9fe]", "SIIT) address wrapping 169.254.169.254"),
+    ("[2001:0:4136:e378:8000:63bf:f5f5:f5f5]", "Teredo address wrapping 10.10.10.10"),
+    ("[2001:0:4136:e378:8000:63bf:3fff:fdd2]", "Teredo address wrapping 192.0.2.45"),
 ]
 
 
@@ -111,6 +120,7 @@ def test_refused_address_classes(host: str, reason: str) -> None:
 def test_public_addresses_pass_without_connecting() -> None:
     assert egress.check_url("https://8.8.8.8/x", {}) == "https://8.8.8.8/x"
     assert egress.check_url("https://[2606:4700:4700::1111]/x", {})
+    assert egress.check_url("https://[64:ff9b::808:808]/x", {})  # NAT64 of a public address
     assert egress.check_host("1.1.1.1", 587, {}) == ["1.1.1.1"]
 
 
@@ -122,12 +132,31 @@ def test_public_addresses_pass_without_connecting() -> None:
         ("https:///nohost", "The URL has no host."),
         ("https://8.8.8.8:99999/", "port"),
         ("not a url", "Must be an https URL."),
+        ("https://[127.0.0.1]:1/", "host or port is malformed"),
+        ("https://[127.0.0.1]/", "host or port is malformed"),
+        ("https://[not-an-ip]/", "host or port is malformed"),
+        ("https://8.8.8.8\\@1.1.1.1/", "backslash"),
     ],
 )
 def test_malformed_urls_refused_naming_field(url: str, expected: str) -> None:
     with pytest.raises(EgressRefused) as refused:
         egress.check_url(url, {}, field="url")
     assert expected in refused.value.details["url"][0]
+
+
+def test_a_backslash_cannot_make_registration_and_connection_see_different_hosts() -> None:
+    # urlsplit reads 127.0.0.2 as the host, urllib3 (which connects) 127.0.0.1 port 1
+    allowed = {**LOOPBACK_OK, "HUB_EGRESS_ALLOWED_CIDRS": "127.0.0.2/32"}
+    with pytest.raises(EgressRefused) as refused:
+        egress.check_url("http://127.0.0.1:1\\@127.0.0.2/", allowed, field="url")
+    assert "backslash" in refused.value.details["url"][0]
+
+
+def test_the_host_checked_is_the_host_the_connection_parses() -> None:
+    policy = egress.policy(LOOPBACK_OK)
+    assert policy.split_url("http://user:pw@127.0.0.1:81/a?b=@8.8.8.8") == ("127.0.0.1", 81)
+    assert policy.split_url("http://127.0.0.1#@8.8.8.8/") == ("127.0.0.1", 80)
+    assert policy.split_url("HTTP://Example.COM/") == ("example.com", 80)
 
 
 def test_http_only_when_allowed() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import oauth_plugin
 import pytest
-from oauth_plugin import NAME, OAuthTestPlugin, connect, integration, oauth_config
+from oauth_plugin import NAME, PROVIDER, OAuthTestPlugin, connect, integration, oauth_config
 from oauth_server import OAuthServer
 from sqlalchemy import select
 
@@ -29,7 +30,8 @@ def hub_config(hub_config: dict[str, Any], oauth_server: OAuthServer) -> dict[st
 
 @pytest.fixture
 def plugin(app, api, client, register_plugin) -> OAuthTestPlugin:
-    registered = OAuthTestPlugin()
+    # no quota: a refused check makes two calls (the 401, the retry after a refresh)
+    registered = OAuthTestPlugin(replace(PROVIDER, rate_limits=None))
     register_plugin(registered, NAME)
     assert connect(api, client) == {"success": NAME}
     return registered
@@ -72,6 +74,7 @@ def test_hook_health_check(app, api, org, plugin, oauth_server):
 def test_the_recurring_job_checks_every_enabled_integration_in_a_worker(
     app, api, other_api, client, org, other_org, plugin, oauth_server
 ):
+    oauth_server.account = "acct-43"  # an account belongs to one organization
     assert connect(other_api, client) == {"success": NAME}
     with app.app_context():
         health_checks(app)
@@ -84,15 +87,15 @@ def test_the_recurring_job_checks_every_enabled_integration_in_a_worker(
 def test_repeated_failures_disable_the_integration_once_and_a_pass_resets(
     app, org, plugin, oauth_server
 ):
-    oauth_server.access_tokens.clear()  # every call is refused with 401
+    oauth_server.refuse_userinfo = True  # every call is refused with 401, even refreshed
     check_now(app, org.id)
     with app.app_context():
         assert integration(org.id).consecutive_errors == 1
-    oauth_server.access_tokens.update(oauth_server.issued)
+    oauth_server.refuse_userinfo = False
     assert check_now(app, org.id).ok
     with app.app_context():
         assert integration(org.id).consecutive_errors == 0
-    oauth_server.access_tokens.clear()
+    oauth_server.refuse_userinfo = True
     for _ in range(3):
         check_now(app, org.id)
     with app.app_context():

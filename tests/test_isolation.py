@@ -55,8 +55,12 @@ def _body(**fields: Any) -> Callable[[Ids], dict[str, Any]]:
 
 PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET")}
 WEBHOOK = "/api/integrations/webhooks/{endpoint}"
-# Public browser redirects (the OAuth callback trusts only its state): 302, no org data.
-REDIRECTS = {("/api/integrations/<name>/callback", "GET")}
+# Public browser redirects (the OAuth launch and callback trust only their state and the
+# browser's cookie): 302, no org data.
+REDIRECTS = {
+    ("/api/integrations/<name>/callback", "GET"),
+    ("/api/integrations/<name>/authorize", "GET"),
+}
 
 ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/me", "GET"): [Call("/api/me", "read")],

@@ -9,7 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 import oauth_plugin
 import pytest
 import requests
-from oauth_plugin import NAME, OAuthTestPlugin, install, integration, oauth_config, with_oauth
+from oauth_plugin import (
+    NAME,
+    OAuthTestPlugin,
+    install,
+    integration,
+    launch,
+    oauth_config,
+    with_oauth,
+)
 from oauth_server import OAuthServer
 from sqlalchemy import func, select, text, update
 
@@ -17,6 +25,7 @@ from hub import PermanentError, Token
 from hub.core import clock
 from hub.core.models import ApiKey, Event, Integration
 from hub.core.oauth import STATE_PREFIX
+from hub.core.oauth_browser import COOKIE
 from hub.extensions import db
 from hub.plugins import get_plugins
 
@@ -46,16 +55,25 @@ def start(api, name: str = NAME) -> str:
     return response.json["auth_url"]
 
 
-def authorize(auth_url: str, **extra: str) -> str:
-    """The admin's browser at the provider: returns where the provider sends it back."""
-    response = requests.get(auth_url, params=extra, allow_redirects=False, timeout=5)
+def authorize(client, auth_url: str, **extra: str) -> str:
+    """The admin's browser opens the auth_url (the hub binds the flow to it) and consents at
+    the provider: returns where the provider sends it back."""
+    response = requests.get(
+        launch(client, auth_url), params=extra, allow_redirects=False, timeout=5
+    )
     assert response.status_code == 302
     return response.headers["Location"]
 
 
-def callback(client, location: str) -> dict[str, str]:
-    """The browser follows the provider's redirect to the hub; where the hub sends it."""
+def callback(client, location: str, bind: bool = False) -> dict[str, str]:
+    """The browser follows the provider's redirect to the hub; where the hub sends it.
+
+    `bind`: the browser first holds a cookie for the state in `location` (as one that
+    opened its launch URL would), so what is tested is the state itself."""
     parts = urlsplit(location)
+    if bind:
+        path = parts.path if parts.path.endswith("/callback") else "/"
+        client.set_cookie(COOKIE, query(location).get("state", ""), path=path)
     response = client.get(f"{parts.path}?{parts.query}")
     assert response.status_code == 302
     target = response.headers["Location"]
@@ -73,10 +91,10 @@ def stored(app) -> tuple[int, int]:
 
 
 def test_connect_returns_an_authorize_url_with_state_pkce_and_the_exact_redirect(
-    api, plugin, oauth_server, redis_client
+    api, client, plugin, oauth_server, redis_client
 ):
-    params = query(start(api))
-    assert urlsplit(start(api)).netloc == urlsplit(oauth_server.url).netloc
+    params = query(launch(client, start(api)))
+    assert urlsplit(launch(client, start(api))).netloc == urlsplit(oauth_server.url).netloc
     assert params["redirect_uri"] == f"https://hub.example/api/integrations/{NAME}/callback"
     assert params["client_id"] == "hub-test-client"
     assert params["response_type"] == "code"
@@ -96,7 +114,7 @@ def test_connect_needs_an_admin_key_and_an_installed_oauth_plugin(api, member_ap
 def test_connect_stores_encrypted_tokens_enables_and_records_the_event(
     app, api, client, org, plugin, oauth_server
 ):
-    result = callback(client, authorize(start(api)))
+    result = callback(client, authorize(client, start(api)))
     assert result == {"success": NAME}
     issued = oauth_server.token_requests[-1]
     assert issued["grant_type"] == "authorization_code"
@@ -120,7 +138,7 @@ def test_the_plugin_reads_the_access_token_but_never_the_refresh_token(
 ):
     from oauth_plugin import context
 
-    callback(client, authorize(start(api)))
+    callback(client, authorize(client, start(api)))
     with app.app_context():
         ctx = context(app, org.id)
         assert ctx.access_token() in oauth_server.access_tokens
@@ -130,15 +148,15 @@ def test_the_plugin_reads_the_access_token_but_never_the_refresh_token(
 
 def test_without_pkce_no_challenge_is_sent(app, api, client, oauth_server):
     install(app, OAuthTestPlugin(with_oauth(pkce=False)))
-    params = query(start(api))
+    params = query(launch(client, start(api)))
     assert "code_challenge" not in params
-    assert callback(client, authorize(start(api))) == {"success": NAME}
+    assert callback(client, authorize(client, start(api))) == {"success": NAME}
     assert "code_verifier" not in oauth_server.token_requests[-1]
 
 
 def test_client_secret_basic_sends_the_credentials_in_the_header(app, api, client, oauth_server):
     install(app, OAuthTestPlugin(with_oauth(token_endpoint_auth="client_secret_basic")))
-    assert callback(client, authorize(start(api))) == {"success": NAME}
+    assert callback(client, authorize(client, start(api))) == {"success": NAME}
     sent = oauth_server.token_requests[-1]
     assert sent["basic_auth"] is True and "client_secret" not in sent
 
@@ -161,7 +179,7 @@ def _replace_state(location: str, state: str | None) -> str:
 def test_a_bad_state_is_refused_and_nothing_is_stored(
     app, api, client, org, plugin, oauth_server, case
 ):
-    location = authorize(start(api))
+    location = authorize(client, start(api))
     state = query(location)["state"]
     bad = {"missing": None, "tampered": _tamper(state), "unknown": "x" * 43}.get(case, state)
     if case == "expired":
@@ -171,25 +189,25 @@ def test_a_bad_state_is_refused_and_nothing_is_stored(
             db.session.execute(update(ApiKey).values(revoked_at=clock.now()))
             db.session.commit()
     before = stored(app)
-    assert callback(client, _replace_state(location, bad)) == {"error": "invalid_state"}
+    assert callback(client, _replace_state(location, bad), bind=True) == {"error": "invalid_state"}
     assert stored(app) == before
     assert oauth_server.counts["token"] == 0
 
 
 def test_a_state_is_single_use(app, api, client, plugin, oauth_server):
-    location = authorize(start(api))
+    location = authorize(client, start(api))
     assert callback(client, location) == {"success": NAME}
     before = stored(app)
-    assert callback(client, location) == {"error": "invalid_state"}
+    assert callback(client, location, bind=True) == {"error": "invalid_state"}
     assert stored(app) == before
     assert oauth_server.counts["token"] == 1
 
 
 def test_another_plugins_state_is_refused(app, api, client, plugin, oauth_server):
     get_plugins(app).add(OAuthTestPlugin(_renamed("othoauth")), "othoauth")
-    location = authorize(start(api, "othoauth"))
+    location = authorize(client, start(api, "othoauth"))
     before = stored(app)
-    assert callback(client, location.replace("/othoauth/", f"/{NAME}/")) == {
+    assert callback(client, location.replace("/othoauth/", f"/{NAME}/"), bind=True) == {
         "error": "invalid_state"
     }
     assert stored(app) == before
@@ -208,7 +226,7 @@ def _renamed(name: str):
 def test_the_state_binds_the_organization_that_started(
     app, api, other_api, client, org, other_org, plugin
 ):
-    location = authorize(start(other_api))
+    location = authorize(client, start(other_api))
     assert callback(client, location) == {"success": NAME}
     with app.app_context():
         assert integration(org.id) is None
@@ -218,14 +236,13 @@ def test_the_state_binds_the_organization_that_started(
 def test_access_denied_at_the_provider_stores_nothing(app, api, client, plugin, oauth_server):
     auth_url = start(api)
     before = stored(app)
-    assert callback(client, authorize(auth_url, deny="1")) == {"error": "access_denied"}
+    assert callback(client, authorize(client, auth_url, deny="1")) == {"error": "access_denied"}
     assert stored(app) == before
     assert oauth_server.counts["token"] == 0
     # the state is spent even though the admin said no
     state = query(auth_url)["state"]
-    assert callback(client, f"/api/integrations/{NAME}/callback?code=x&state={state}") == {
-        "error": "invalid_state"
-    }
+    forged = f"/api/integrations/{NAME}/callback?code=x&state={state}"
+    assert callback(client, forged, bind=True) == {"error": "invalid_state"}
 
 
 @pytest.mark.parametrize(
@@ -239,7 +256,7 @@ def test_access_denied_at_the_provider_stores_nothing(app, api, client, plugin, 
     ],
 )
 def test_a_failed_exchange_stores_nothing(app, api, client, plugin, oauth_server, answer, code):
-    location = authorize(start(api))
+    location = authorize(client, start(api))
     oauth_server.fail_token = answer
     before = stored(app)
     assert callback(client, location) == {"error": code}
@@ -247,7 +264,7 @@ def test_a_failed_exchange_stores_nothing(app, api, client, plugin, oauth_server
 
 
 def test_an_unreachable_token_endpoint_stores_nothing(app, api, client, plugin, oauth_server):
-    location = authorize(start(api))
+    location = authorize(client, start(api))
     oauth_server.stop()
     before = stored(app)
     assert callback(client, location) == {"error": "temporarily_unavailable"}
@@ -263,7 +280,7 @@ def _slack_style(data: dict[str, Any]) -> Token:
 
 def test_an_error_in_a_200_body_is_refused_by_the_providers_parser(app, api, client, oauth_server):
     install(app, OAuthTestPlugin(with_oauth(parse_token_response=_slack_style)))
-    location = authorize(start(api))
+    location = authorize(client, start(api))
     oauth_server.body_error = {"ok": False, "error": "invalid_code"}
     before = stored(app)
     assert callback(client, location) == {"error": "invalid_code"}
@@ -282,7 +299,7 @@ def test_the_providers_parser_sets_the_account_and_extra_fields(
         )
 
     install(app, OAuthTestPlugin(with_oauth(parse_token_response=parse)))
-    assert callback(client, authorize(start(api))) == {"success": NAME}
+    assert callback(client, authorize(client, start(api))) == {"success": NAME}
     with app.app_context():
         from oauth_plugin import context
 
@@ -295,7 +312,7 @@ def test_the_providers_parser_sets_the_account_and_extra_fields(
 def test_disconnect_revokes_forgets_the_tokens_and_disables(
     app, api, client, org, plugin, oauth_server
 ):
-    callback(client, authorize(start(api)))
+    callback(client, authorize(client, start(api)))
     refresh = next(iter(oauth_server.refresh_tokens))
     response = api.delete(f"/api/integrations/{NAME}/connection")
     assert response.status_code == 200
@@ -315,7 +332,7 @@ def test_status_shows_the_connection_and_its_expiry(api, client, plugin):
         return next(item for item in items if item["plugin"] == NAME)
 
     assert (mine()["connected"], mine()["token_expires_at"]) == (False, None)
-    callback(client, authorize(start(api)))
+    callback(client, authorize(client, start(api)))
     assert mine()["connected"] is True and mine()["token_expires_at"] is not None
     assert mine()["external_account_id"] == "acct-42"
     api.delete(f"/api/integrations/{NAME}/connection")
@@ -325,6 +342,6 @@ def test_status_shows_the_connection_and_its_expiry(api, client, plugin):
 def test_disconnect_is_an_admins_and_only_for_its_own_organization(
     api, other_api, member_api, client, plugin
 ):
-    callback(client, authorize(start(api)))
+    callback(client, authorize(client, start(api)))
     assert member_api.delete(f"/api/integrations/{NAME}/connection").status_code == 403
     assert other_api.delete(f"/api/integrations/{NAME}/connection").status_code == 404

@@ -165,7 +165,17 @@ def test_plugin_routes_appear_in_the_openapi_document(client: Any, notebook: Not
 
 
 @pytest.mark.parametrize(
-    "rule", ["/connect", "/callback", "/connection", "/test", "/status/x", "/runs", "/<thing>"]
+    "rule",
+    [
+        "/connect",
+        "/authorize",
+        "/callback",
+        "/connection",
+        "/test",
+        "/status/x",
+        "/runs",
+        "/<thing>",
+    ],
 )
 def test_routes_on_core_names_are_refused_at_start_up(app: Flask, rule: str) -> None:
     taken = Blueprint("taken", __name__)

@@ -155,6 +155,65 @@ def test_an_expired_token_without_a_refresh_token_needs_reauth(
     assert reauth_events(app, org.id) == 1
 
 
+def userinfo(ctx, server: OAuthServer, token: str | None = None):
+    """A provider call through ctx.http, as a plugin makes it."""
+    bearer = token or ctx.access_token()
+    return ctx.http.get(f"{server.url}/userinfo", headers={"Authorization": f"Bearer {bearer}"})
+
+
+def test_a_401_mid_run_is_answered_by_one_refresh_and_one_retry(
+    app, org, connected, plugin_context, oauth_server
+):
+    ctx = plugin_context(NAME)
+    old = ctx.access_token()
+    oauth_server.access_tokens.clear()  # the provider dropped the token before its expiry
+    response = userinfo(ctx, oauth_server, old)
+    assert response.status_code == 200 and response.json() == {"account_id": "acct-42"}
+    assert (oauth_server.counts["refresh"], oauth_server.counts["userinfo"]) == (1, 2)
+    with reading(app):
+        stored = tokens.load_token(app.extensions["hub.keyring"], integration(org.id))
+    assert stored.access_token != old and stored.access_token in oauth_server.access_tokens
+
+
+def test_a_second_401_is_the_answer_after_one_refresh(connected, plugin_context, oauth_server):
+    oauth_server.refuse_userinfo = True
+    response = userinfo(plugin_context(NAME), oauth_server)
+    assert response.status_code == 401
+    assert (oauth_server.counts["refresh"], oauth_server.counts["userinfo"]) == (1, 2)
+
+
+def test_a_401_to_a_token_refreshed_elsewhere_retries_with_it_without_refreshing(
+    connected, plugin_context, oauth_server
+):
+    ctx = plugin_context(NAME)
+    old = ctx.access_token()
+    oauth_server.access_tokens.clear()
+    assert userinfo(ctx, oauth_server, old).status_code == 200  # refreshed once here
+    late = plugin_context(NAME)  # a run that still holds the old token (another process)
+    assert userinfo(late, oauth_server, old).status_code == 200
+    assert (oauth_server.counts["refresh"], oauth_server.counts["userinfo"]) == (1, 4)
+
+
+def test_a_401_without_a_token_in_the_request_is_not_retried(
+    connected, plugin_context, oauth_server
+):
+    response = plugin_context(NAME).http.get(f"{oauth_server.url}/userinfo")
+    assert response.status_code == 401
+    assert (oauth_server.counts["refresh"], oauth_server.counts["userinfo"]) == (0, 1)
+
+
+def test_a_401_whose_refresh_is_refused_needs_reauth(
+    app, org, connected, plugin_context, oauth_server
+):
+    oauth_server.access_tokens.clear()
+    oauth_server.refresh_tokens.clear()  # the admin revoked the app at the provider
+    with pytest.raises(NeedsReauth):
+        userinfo(plugin_context(NAME), oauth_server)
+    with reading(app):
+        assert integration(org.id).status == "needs_reauth"
+    assert reauth_events(app, org.id) == 1
+
+
 def test_hook_refresh_token(
     app, org, register_plugin, api, client, plugin_context, oauth_server, hub_clock
 ):
@@ -202,6 +261,7 @@ def test_twenty_callers_in_two_processes_cause_one_refresh(
 def test_the_hourly_job_refreshes_tokens_expiring_before_the_next_slot(
     app, org, other_org, other_api, connected, client, oauth_server, hub_clock
 ):
+    oauth_server.account = "acct-43"  # an account belongs to one organization
     assert connect(other_api, client) == {"success": NAME}
     with reading(app):
         later = integration(other_org.id)

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from hub.api.auth import caller
 from hub.api.routing import endpoint
-from hub.core import connections, integrations, oauth
+from hub.core import connections, integrations, oauth, oauth_browser
 from hub.core.db import set_read_mode
 from hub.errors import Conflict, NotFound
 from hub.extensions import db, get_redis
@@ -47,11 +47,15 @@ def _back_to_client(**params: str) -> Response:
 
 
 @bp.get("/integrations/<name>/connect")
-@endpoint("Start connecting: the provider's authorize URL", response=AuthUrlSchema, role="admin")
+@endpoint(
+    "Start connecting: the URL to open in the admin's browser (the hub's, then the provider's)",
+    response=AuthUrlSchema,
+    role="admin",
+)
 def connect(name: str) -> dict[str, Any]:
     provider = _provider(name)
     who = caller()
-    url = oauth.start(
+    url = oauth_browser.start(
         get_redis(),
         current_app.config,
         provider,
@@ -60,6 +64,38 @@ def connect(name: str) -> dict[str, Any]:
         user_id=who.user.id if who.user else None,
     )
     return {"auth_url": url}
+
+
+@bp.get("/integrations/<name>/authorize")
+@endpoint(
+    "The auth_url: binds the flow to this browser (a cookie), then redirects to the provider",
+    public=True,
+)
+def authorize(name: str) -> Response:
+    provider = get_plugins().provider(name)
+    if provider is None or provider.oauth2 is None:
+        return _back_to_client(error="unknown_plugin")
+    try:
+        launch = oauth_browser.launch(
+            get_redis(), current_app.config, provider, request.args.get("state")
+        )
+    except oauth.FlowFailed as exc:
+        return _back_to_client(error=exc.code)
+    except redis.RedisError:
+        return _back_to_client(error="temporarily_unavailable")
+    response = redirect(launch.provider_url, code=302)
+    response.set_cookie(
+        oauth_browser.COOKIE,
+        launch.state,
+        max_age=launch.max_age,
+        path=launch.cookie_path,
+        secure=launch.secure,
+        httponly=True,
+        samesite="Lax",  # sent on the provider's top-level redirect back to the callback
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.get("/integrations/<name>/callback")
@@ -73,6 +109,11 @@ def callback(name: str) -> Response:
         return _back_to_client(error="unknown_plugin")
     args = {key: request.args.get(key, "") for key in ("state", "code", "error")}
     try:
+        # before the state is used up: a forged callback leaves the real flow intact
+        oauth_browser.check_browser(args["state"], request.cookies.get(oauth_browser.COOKIE))
+    except oauth.FlowFailed as exc:
+        return _back_to_client(error=exc.code)
+    try:
         connections.complete(
             db.session,
             get_redis(),
@@ -83,10 +124,17 @@ def callback(name: str) -> Response:
         )
     except oauth.FlowFailed as exc:
         db.session.rollback()
-        return _back_to_client(error=exc.code)
+        return _forget_flow(_back_to_client(error=exc.code), name)
     except redis.RedisError:
         return _back_to_client(error="temporarily_unavailable")
-    return _back_to_client(success=name)
+    return _forget_flow(_back_to_client(success=name), name)
+
+
+def _forget_flow(response: Response, name: str) -> Response:
+    """The flow's cookie has served (or failed): the browser drops it."""
+    path = oauth_browser.cookie_path(name)
+    response.delete_cookie(oauth_browser.COOKIE, path=path, httponly=True, samesite="Lax")
+    return response
 
 
 @bp.delete("/integrations/<name>/connection")

@@ -12,6 +12,7 @@ from hub.api.routing import endpoint
 from hub.core import health, integrations
 from hub.core.checks import run_checks
 from hub.core.db import set_read_mode
+from hub.core.integration_rows import NOT_CONNECTED
 from hub.core.models import Integration
 from hub.core.people import render_user
 from hub.errors import Conflict
@@ -33,7 +34,13 @@ class IntegrationSchema(Schema):
     title = fields.String()
     always_on = fields.Boolean()
     enabled = fields.Boolean()
-    status = fields.String(metadata={"enum": ["enabled", "disabled", "needs_reauth"]})
+    status = fields.String(
+        metadata={
+            "enum": ["enabled", "disabled", "needs_reauth", "not_connected"],
+            "description": "not_connected: an OAuth plugin set up but not connected yet; "
+            "it is not enabled (no work is done for it) until its connect flow completes.",
+        }
+    )
     config = fields.Dict(
         metadata={"description": 'Plain fields as set; secret fields as {"set": true|false}.'}
     )
@@ -150,6 +157,8 @@ def _enabled_row(name: str) -> Integration:
     if provider.always_on:
         return integrations.always_on_integration(db.session, _plugins(), org_id, name)
     row = integrations.find(db.session, org_id, name)
+    if row is not None and row.status == NOT_CONNECTED:
+        raise Conflict(f"{provider.title} is not connected yet; connect it first.")
     if row is None or not row.enabled:
         raise Conflict(f"{provider.title} is not enabled for this organization; enable it first.")
     return row

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import redis
+from sqlalchemy.exc import IntegrityError
 
-from hub.core import clock, events, integrations, oauth, tokens
+from hub.core import clock, events, integration_rows, integrations, oauth, tokens
 from hub.core.crypto import KeyRing
 from hub.core.db import AnySession
 from hub.core.models import ApiKey, Integration
@@ -16,15 +17,6 @@ from hub.errors import HubError, NeedsReauth, RateLimited, ServiceUnavailable
 from hub.provider import Provider, Token
 
 log = logging.getLogger(__name__)
-
-
-def _row_for(session: AnySession, org_id: int, plugin: str) -> Integration:
-    row = integrations.find(session, org_id, plugin)
-    if row is None:
-        row = Integration(org_id=org_id, plugin=plugin, config={}, secrets={}, status="disabled")
-        session.add(row)
-        session.flush()  # the id binds the secrets' ciphertext to this row
-    return row
 
 
 def _check_starter(session: AnySession, flow: oauth.FlowState) -> None:
@@ -69,10 +61,17 @@ def complete(
     _check_starter(session, flow)
     session.rollback()  # no transaction held while the provider answers
     token = _exchange(settings, provider, args["code"], flow.code_verifier)
-    row = _row_for(session, flow.org_id, provider.name)
-    tokens.store_token(keyring, row, token)
-    _enable(session, row)
-    session.commit()
+    row = integration_rows.locked_or_new(session, flow.org_id, provider.name)
+    try:
+        integration_rows.check_account_free(session, row, token.external_account_id)
+        tokens.store_token(keyring, row, token)
+        _enable(session, row)
+        session.commit()
+    except (integration_rows.AccountTaken, IntegrityError) as exc:
+        # Another organization holds this account (IntegrityError: it connected it just now).
+        # The token is not revoked: a provider may hand that organization the same one.
+        log.info("org %s: %s account already connected elsewhere", flow.org_id, provider.name)
+        raise oauth.FlowFailed(integration_rows.AccountTaken.code) from exc
     log.info("org %s connected %s", flow.org_id, provider.name)
     return row
 
@@ -97,6 +96,7 @@ def disconnect(
     token = tokens.load_token(keyring, row)
     session.commit()  # no transaction held while the provider answers
     revoked = oauth.revoke(settings, provider, token) if token is not None else False
+    row = integration_rows.find_locked(session, row.org_id, row.plugin) or row
     was_enabled = row.enabled
     integrations.forget_credentials(row)
     row.enabled = False

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import requests
+
 from hub.context import PluginContext
+from hub.core import tokens
 from hub.core.db import AnySession
 from hub.core.http import provider_session
 from hub.core.models import Integration, Organization
@@ -30,14 +33,21 @@ def build_context(app: AppLike, session: AnySession, integration: Integration) -
     if org is None:
         raise NotFound(f"No organization with id {integration.org_id}.")
     org_id = org.id
-    return PluginContext(
+
+    def http() -> requests.Session:
+        # an OAuth provider's 401 is answered by one refresh of this integration's token
+        renew = (lambda rejected: tokens.renew_rejected(ctx, rejected)) if provider.oauth2 else None
+        return provider_session(app.config, app.extensions, org_id, provider, renew)
+
+    ctx = PluginContext(
         session=session,
         org=org,
         integration=integration,
         provider=provider,
         keyring=app.extensions["hub.keyring"],
         settings=app.config,
-        http=lambda: provider_session(app.config, app.extensions, org_id, provider),
+        http=http,
         redis=app.extensions.get("hub.redis"),
         recorder=app.extensions.get("hub.usage"),
     )
+    return ctx

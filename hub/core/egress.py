@@ -12,7 +12,9 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from hub.config import _bool, _cidrs
 from hub.errors import EgressRefused
@@ -68,14 +70,39 @@ def _allow_hint(ip: IPAddress) -> str:
     )
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: a translator (NAT64,
+# SIIT) delivers to that IPv4 address, so it is judged instead (Python calls them global).
+_TRANSLATED: list[tuple[Network, str]] = [
+    (ipaddress.ip_network("64:ff9b::/96"), "a NAT64 address"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "a local-use NAT64 address"),
+    (ipaddress.ip_network("::ffff:0:0:0/96"), "an IPv4-translated (SIIT) address"),
+]
+
+
+def _wrapped_ipv4(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """(what kind of address, the IPv4 address it leads to) for translated and tunnelled
+    IPv6 addresses (NAT64, SIIT, 6to4, Teredo), else None."""
+    for network, kind in _TRANSLATED:
+        if ip in network:
+            return kind, ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return "a 6to4 address", ip.sixtofour
+    if ip.teredo is not None:
+        return "a Teredo address", ip.teredo[1]
+    return None
+
+
 def refusal_reason(ip: IPAddress) -> str | None:
     """Why `ip` is not a public destination, or None if it is one."""
+    wrapped = _wrapped_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    if wrapped is not None:
+        kind, inner = wrapped
+        why = refusal_reason(inner)
+        if why is not None:
+            return f"{kind} wrapping {inner}, {why}"
     for network, why in SPECIAL:
         if ip.version == network.version and ip in network:
             return why
-    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:
-        inner = refusal_reason(ip.sixtofour)
-        return f"a 6to4 address wrapping {inner}" if inner else None
     if not ip.is_global:
         return "not a globally routable address"
     return None
@@ -142,20 +169,26 @@ class EgressPolicy:
         return url.strip()
 
     def split_url(self, url: str, field: str = "url") -> tuple[str, int]:
-        """Check a URL's scheme and host without resolving it; its (host, port)."""
-        parts = urlsplit(url.strip())
-        scheme = parts.scheme.lower()
+        """Check a URL's scheme and host without resolving it; its (host, port).
+
+        Parsed by urllib3's parser, the one the connection uses, so the host checked here
+        is the host connected to; a backslash (which parsers read differently) is refused.
+        """
+        url = url.strip()
+        if "\\" in url:
+            return _refuse(field, "A URL may not contain a backslash.")
+        scheme = url.partition("://")[0].lower() if "://" in url else ""
         allowed = ("https", "http") if self.allow_http else ("https",)
         if scheme not in allowed:
             hint = HTTP_HINT if scheme == "http" else ""
             return _refuse(field, f"Must be an {' or '.join(allowed)} URL.{hint}")
         try:
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            return _refuse(field, "The URL's port is not a number between 0 and 65535.")
-        if not host:
+            parts = parse_url(url)
+        except (LocationParseError, ValueError):
+            return _refuse(field, "The URL's host or port is malformed.")
+        if not parts.host:
             return _refuse(field, "The URL has no host.")
-        return host, port or (443 if scheme == "https" else 80)
+        return parts.host, parts.port or (443 if scheme == "https" else 80)
 
     def check_host(self, host: str, port: int, field: str = "host") -> list[str]:
         """Check a non-HTTP destination (an SMTP server); the vetted addresses."""

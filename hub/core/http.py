@@ -2,7 +2,9 @@
 
 Every call gets a timeout, passes the per-provider quota check, is recorded (org,
 provider, feature, method, status, duration, bytes), and a provider's 429 becomes
-``RateLimited(retry_after)`` so the run waits instead of failing. The quota check and
+``RateLimited(retry_after)`` so the run waits instead of failing. A ``401`` to a request
+that carried an ``Authorization`` header is answered by one token refresh and one retry
+with the new token (``reauthorize``), before the plugin sees it. The quota check and
 the usage recorder are hook points in ``app.extensions`` (``hub.quota``, ``hub.usage``)
 filled by the connections subsystem; without them nothing is checked or recorded.
 """
@@ -48,6 +50,10 @@ class UsageRecorder(Protocol):
 QuotaCheck = Callable[[int, Provider], None]
 
 
+# ``reauthorize(rejected_access_token)``: a newer access token, or None if there is none.
+Reauthorize = Callable[[str], str | None]
+
+
 def _no_quota(org_id: int, provider: Provider) -> None:
     return None
 
@@ -88,6 +94,7 @@ class ProviderSession(requests.Session):
         default_retry_after: float,
         usage: UsageRecorder | None = None,
         quota: QuotaCheck | None = None,
+        reauthorize: Reauthorize | None = None,
     ) -> None:
         super().__init__()
         self.org_id = org_id
@@ -96,6 +103,7 @@ class ProviderSession(requests.Session):
         self.default_retry_after = default_retry_after
         self.usage: Any = usage or _no_usage
         self.quota = quota or _no_quota
+        self.reauthorize = reauthorize
         # What calls are for unless a call says (``feature=``); the worker sets the hook name.
         self.feature = "other"
 
@@ -103,8 +111,20 @@ class ProviderSession(requests.Session):
         self, method: str, url: str, *args: Any, feature: str | None = None, **kwargs: Any
     ) -> requests.Response:
         """Like requests' ``request``, plus ``feature=`` naming what the call is for."""
-        self.quota(self.org_id, self.provider)
         kwargs.setdefault("timeout", self.timeout)
+        response = self._counted(method, url, feature, *args, **kwargs)
+        if response.status_code == 401:
+            response = self._with_fresh_token(response, method, url, feature, *args, **kwargs)
+        if response.status_code == 429:
+            wait = retry_after(response, self.default_retry_after)
+            raise RateLimited(wait, f"{self.provider.title} answered 429; retrying in {wait:g} s.")
+        return response
+
+    def _counted(
+        self, method: str, url: str, feature: str | None, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """One call: the quota first, a usage record after."""
+        self.quota(self.org_id, self.provider)
         started = time.perf_counter()
         status, size, ok = 0, 0, False
         try:
@@ -112,9 +132,6 @@ class ProviderSession(requests.Session):
             status, size, ok = response.status_code, _size(response), self._answer_ok(response)
         finally:
             self._record(method, feature or self.feature, (status, ok), started, size)
-        if response.status_code == 429:
-            wait = retry_after(response, self.default_retry_after)
-            raise RateLimited(wait, f"{self.provider.title} answered 429; retrying in {wait:g} s.")
         return response
 
     def _answer_ok(self, response: requests.Response) -> bool:
@@ -127,6 +144,25 @@ class ProviderSession(requests.Session):
             return bool(self.provider.answer_ok(response))
         except Exception:  # an answer the plugin cannot judge is no success
             return False
+
+    def _with_fresh_token(
+        self,
+        rejected: requests.Response,
+        method: str,
+        url: str,
+        feature: str | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """The provider refused the access token: refresh it once and retry once with the
+        new one; the 401 itself when there is no newer token to try."""
+        scheme, _, token = rejected.request.headers.get("Authorization", "").partition(" ")
+        fresh = self.reauthorize(token) if self.reauthorize and token else None
+        if not fresh or fresh == token:
+            return rejected
+        rejected.close()
+        headers = {**(kwargs.pop("headers", None) or {}), "Authorization": f"{scheme} {fresh}"}
+        return self._counted(method, url, feature, *args, headers=headers, **kwargs)
 
     def _record(
         self, method: str, feature: str, outcome: tuple[int, bool], started: float, size: int
@@ -147,7 +183,11 @@ class ProviderSession(requests.Session):
 
 
 def provider_session(
-    config: Mapping[str, Any], extensions: Mapping[str, Any], org_id: int, provider: Provider
+    config: Mapping[str, Any],
+    extensions: Mapping[str, Any],
+    org_id: int,
+    provider: Provider,
+    reauthorize: Reauthorize | None = None,
 ) -> ProviderSession:
     """The ``ctx.http`` of one organization's integration of `provider`."""
     return ProviderSession(
@@ -157,4 +197,5 @@ def provider_session(
         default_retry_after=float(config["HUB_HTTP_RETRY_AFTER"]),
         usage=extensions.get("hub.usage"),
         quota=extensions.get("hub.quota"),
+        reauthorize=reauthorize,
     )

@@ -16,6 +16,12 @@ from sqlalchemy import select
 from hub.core import clock, events
 from hub.core.crypto import KeyRing, associated_data
 from hub.core.db import AnySession
+from hub.core.integration_rows import (
+    NOT_CONNECTED,
+    check_account_free,
+    find_locked,
+    locked_or_new,
+)
 from hub.core.models import Integration
 from hub.errors import Conflict, NotFound, ValidationError
 from hub.plugins import Plugins
@@ -142,6 +148,11 @@ def candidate_config(
     return config
 
 
+def connected(row: Integration) -> bool:
+    """Does `row` hold an OAuth access token?"""
+    return f"{TOKEN_PREFIX}access_token" in (row.secrets or {})
+
+
 def enable(
     session: AnySession,
     plugins: Plugins,
@@ -150,17 +161,24 @@ def enable(
     name: str,
     data: dict[str, Any],
 ) -> Integration:
-    """PUT: enable `name` for the org with a whole new config; emits integration.enabled."""
+    """PUT: enable `name` for the org with a whole new config; emits integration.enabled.
+
+    An OAuth plugin that is not connected yet keeps its config and waits as
+    ``not_connected`` (not enabled, so no runs): its callback enables it."""
     provider = require_provider(plugins, name)
-    row = find(session, org_id, name)
+    row = find_locked(session, org_id, name)
     config = _checked(provider, row, data, partial=False)
-    row = row or _new_row(session, org_id, name)
+    row = row or locked_or_new(session, org_id, name)
     _store(keyring, row, provider, config)
-    was_enabled = row.enabled
-    row.enabled, row.disabled_reason = True, None
+    row.disabled_reason = None
+    row.consecutive_errors, row.last_error, row.updated_at = 0, None, clock.now()
+    if provider.oauth2 is not None and not connected(row):
+        row.enabled, row.status = False, NOT_CONNECTED
+        return row
+    check_account_free(session, row, row.external_account_id)
+    was_enabled, row.enabled = row.enabled, True
     if row.status != "needs_reauth":  # enabling does not reconnect an OAuth account
         row.status = "enabled"
-    row.consecutive_errors, row.last_error, row.updated_at = 0, None, clock.now()
     if not was_enabled:
         events.record(session, org_id, "integration.enabled", render_event(row))
     return row
@@ -176,7 +194,7 @@ def change(
 ) -> Integration:
     """PATCH: change some config fields; secret fields keep their value unless given."""
     provider = require_provider(plugins, name)
-    row = find(session, org_id, name)
+    row = find_locked(session, org_id, name)
     config = _checked(provider, row, data, partial=True)
     assert row is not None  # _checked refuses a PATCH of nothing
     _store(keyring, row, provider, config)
@@ -191,13 +209,15 @@ def disable(
     provider = require_provider(plugins, name)
     if provider.always_on:
         raise Conflict(f"{provider.title} is built in and always on.")
-    row = find(session, org_id, name)
+    row = find_locked(session, org_id, name)
     if row is None:
         raise NotFound(f"{provider.title} is not set up for this organization.")
     if row.enabled:
         row.enabled, row.status = False, "disabled"
         row.disabled_reason = reason or "Disabled by an admin."
         events.record(session, org_id, "integration.disabled", render_event(row))
+    elif row.status == NOT_CONNECTED:  # it was waiting for a connection: it no longer is
+        row.status, row.disabled_reason = "disabled", reason or "Disabled by an admin."
     return row
 
 

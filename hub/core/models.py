@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
@@ -201,12 +202,21 @@ class Integration(OrgScoped, Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("org_id", "plugin"),
         Index("ix_integrations_external", "plugin", "external_account_id"),
+        # an external account (a Slack workspace) belongs to one enabled integration
+        Index(
+            "uq_integrations_enabled_account",
+            "plugin",
+            "external_account_id",
+            unique=True,
+            sqlite_where=text("enabled = 1 AND external_account_id IS NOT NULL"),
+            postgresql_where=text("enabled AND external_account_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plugin: Mapped[str] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    # enabled | disabled | needs_reauth
+    # enabled | disabled | needs_reauth | not_connected (an OAuth plugin waiting for its connect)
     status: Mapped[str] = mapped_column(String(16), default="disabled")
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # field -> ciphertext (KeyRing, bound to org, integration and field); tokens live here too

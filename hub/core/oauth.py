@@ -4,6 +4,7 @@ Provider quirks are data on :class:`hub.OAuth2` (scope separator, extra authoriz
 parameters, client authentication, a token response parser, the revoke style), never
 branches here. State lives in Redis: 256 random bits, single use (GETDEL), ten minutes,
 bound to the organization, API key and user that asked; the PKCE verifier stays with it.
+Starting a flow and binding it to the admin's browser: :mod:`hub.core.oauth_browser`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -92,22 +92,12 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
-def start(
-    client: redis.Redis,
-    settings: Mapping[str, Any],
-    provider: Provider,
-    *,
-    org_id: int,
-    api_key_id: int,
-    user_id: int | None,
+def authorize_url(
+    settings: Mapping[str, Any], provider: Provider, state: str, verifier: str | None
 ) -> str:
-    """Remember a new flow; the provider's authorize URL to send the admin to."""
+    """The provider's authorize URL for a flow (its PKCE challenge made from `verifier`)."""
     oauth = oauth2_of(provider)
     client_id, _ = client_credentials(settings, oauth)
-    state = secrets.token_urlsafe(32)  # 256 bits
-    verifier = secrets.token_urlsafe(64) if oauth.pkce else None
-    flow = FlowState(provider.name, org_id, api_key_id, user_id, verifier, clock.now().timestamp())
-    client.set(STATE_PREFIX + state, json.dumps(asdict(flow)), ex=STATE_TTL_SECONDS)
     params = {
         "response_type": "code",
         "client_id": client_id,
@@ -127,7 +117,17 @@ def take_state(client: redis.Redis, state: str | None, plugin: str) -> FlowState
     """The flow a state names, consumed: unknown, reused, expired or another plugin's fail."""
     if not state or len(state) > 128:
         raise FlowFailed("invalid_state")
-    raw = client.getdel(STATE_PREFIX + state)
+    return _valid_flow(client.getdel(STATE_PREFIX + state), plugin)
+
+
+def peek_state(client: redis.Redis, state: str | None, plugin: str) -> FlowState:
+    """The flow a state names, left in place; FlowFailed as for :func:`take_state`."""
+    if not state or len(state) > 128:
+        raise FlowFailed("invalid_state")
+    return _valid_flow(client.get(STATE_PREFIX + state), plugin)
+
+
+def _valid_flow(raw: Any, plugin: str) -> FlowState:
     if raw is None:
         raise FlowFailed("invalid_state")
     flow = FlowState(**json.loads(raw))

@@ -146,11 +146,22 @@ def access_token(ctx: PluginContext) -> str:
     return refresh(ctx, margin_of(ctx.provider)).access_token
 
 
-def refresh(ctx: PluginContext, window: timedelta | None = None) -> Token:
+def renew_rejected(ctx: PluginContext, rejected: str) -> str | None:
+    """After the provider answered 401 to the access token `rejected`: a newer one (another
+    process's refresh, or one made now), or None when the token cannot be refreshed."""
+    fresh = refresh(ctx, rejected=rejected).access_token
+    return fresh if fresh != rejected else None
+
+
+def refresh(
+    ctx: PluginContext, window: timedelta | None = None, rejected: str | None = None
+) -> Token:
     """Refresh unless the stored token (re-read under the lock) is valid beyond ``window``.
 
-    ``window=None`` forces a refresh. Raises NeedsReauth (and marks the integration) when
-    the provider refuses the grant; ServiceUnavailable or RateLimited mean try again later.
+    ``window=None`` forces a refresh, unless the stored token is no longer `rejected` (the
+    one a provider refused: someone refreshed it meanwhile). Raises NeedsReauth (and marks
+    the integration) when the provider refuses the grant; ServiceUnavailable or
+    RateLimited mean try again later.
     """
     _release_sqlite_reader(ctx)
     with _refresh_lock(ctx), _own_session(ctx) as session:
@@ -158,7 +169,8 @@ def refresh(ctx: PluginContext, window: timedelta | None = None) -> Token:
         token = load_token(ctx._keyring, row) if row is not None else None
         if row is None or token is None or row.status == "needs_reauth":
             raise NeedsReauth(f"{ctx.provider.title} is not connected; an admin must connect it.")
-        if window is not None and not expires_within(token, window):
+        renewed = rejected is not None and token.access_token != rejected
+        if renewed or (window is not None and not expires_within(token, window)):
             _adopt(ctx, row)
             return token
         fresh = _refreshed(ctx, session, row, token)

@@ -74,6 +74,12 @@ SETTINGS = (
         "Slack's response_url (Slack gives up after 3 s). 0: always answer later.",
     ),
     Setting(
+        "SLACK_RESPONSE_URL_HOSTS",
+        "hooks.slack.com",
+        "Comma-separated hosts a slash command's response_url may name; any other is not "
+        "posted to. It goes through the hub's egress guard too.",
+    ),
+    Setting(
         "SLACK_REVOKE_URL",
         _api_url("auth.revoke"),
         "Where tokens are revoked on disconnect; default `SLACK_API_BASE/auth.revoke`.",

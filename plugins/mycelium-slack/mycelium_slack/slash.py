@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 from flask import Flask
 
-from hub import HubError, find_integration
+from hub import EgressPolicy, EgressRefused, HubError, egress_session, find_integration
 from mycelium_slack import commands, notify, users
 from mycelium_slack.client import post_webhook
 from mycelium_slack.commands import Asker, ephemeral
@@ -56,11 +57,25 @@ def work_out(app: Flask, form: dict[str, str]) -> dict[str, Any]:
         return ephemeral(FAILED)
 
 
-def send_late(url: str | None, reply: dict[str, Any], timeout: float) -> None:
+def check_response_url(url: str, settings: Mapping[str, Any]) -> None:
+    """Refuse a ``response_url`` off Slack's hosts (``SLACK_RESPONSE_URL_HOSTS``): the URL
+    comes in the request body, so whoever can sign a command could aim the hub anywhere."""
+    host, _ = EgressPolicy.from_settings(settings).split_url(url, "response_url")
+    allowed = str(settings.get("SLACK_RESPONSE_URL_HOSTS") or "").split(",")
+    if host.lower() not in {name.strip().lower() for name in allowed if name.strip()}:
+        message = f"{host} is not one of Slack's hosts (SLACK_RESPONSE_URL_HOSTS)."
+        raise EgressRefused(f"response_url: {message}", {"response_url": [message]})
+
+
+def send_late(
+    url: str | None, reply: dict[str, Any], settings: Mapping[str, Any], timeout: float
+) -> None:
+    """POST the reply to ``response_url`` through the egress guard, only on Slack's hosts."""
     if not url:
         return
     try:
-        post_webhook(requests.Session(), url, reply, None, timeout)
+        check_response_url(url, settings)
+        post_webhook(egress_session(settings, timeout), url, reply, None, timeout)
     except (HubError, requests.RequestException) as exc:
         log.warning("could not answer a slash command through response_url: %s", exc)
 
@@ -78,7 +93,7 @@ def respond(app: Flask, form: dict[str, str], budget: float, timeout: float) -> 
         with lock:
             ready["reply"], late = reply, state["late"]
         if late:
-            send_late(form.get("response_url"), reply, timeout)
+            send_late(form.get("response_url"), reply, app.config, timeout)
 
     thread = threading.Thread(target=work, name="slack-command", daemon=True)
     thread.start()

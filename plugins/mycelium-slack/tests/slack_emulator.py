@@ -99,6 +99,10 @@ class SlackEmulator:
             "SLACK_AUTHORIZE_URL": f"{self.url}/oauth/v2/authorize",
             "SLACK_TOKEN_URL": f"{self.api_base}/oauth.v2.access",
             "SLACK_REVOKE_URL": f"{self.api_base}/auth.revoke",
+            # response URLs point here: the guard lets this loopback host through
+            "SLACK_RESPONSE_URL_HOSTS": "127.0.0.1",
+            "HUB_EGRESS_ALLOW_HTTP": "true",
+            "HUB_EGRESS_ALLOWED_CIDRS": "127.0.0.1/32",
         }
 
     def rate_limit_next(self, path: str, retry_after: float = 3) -> None:
@@ -127,9 +131,11 @@ class SlackEmulator:
         user_id: str,
         team_id: str = TEAM["id"],
         timestamp: int | None = None,
+        response_url: str | None = None,
     ) -> requests.Response:
         """Send a signed slash command to the hub, as Slack does."""
-        response_url = f"{self.url}/commands/{TEAM['id']}/{next(self._counter)}/reply"
+        count = next(self._counter)
+        response_url = response_url or f"{self.url}/commands/{TEAM['id']}/{count}/reply"
         form = {
             "token": "deprecated",
             "team_id": team_id,

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from slack_emulator import TEAM, SlackEmulator
 
 from hub import EventInfo, PluginContext, find_integration
+from hub.testing import open_auth_url
 
 if TYPE_CHECKING:
     from hub.testing import ApiClient
@@ -24,7 +25,8 @@ def connect(client: FlaskClient, api: ApiClient, slack: SlackEmulator) -> None:
     """An admin connects Slack: connect, consent at Slack, the browser follows the callback."""
     started = api.get("/api/integrations/slack/connect")
     assert started.status_code == 200, started.get_json()
-    consent = requests.get(started.get_json()["auth_url"], allow_redirects=False, timeout=10)
+    provider_url = open_auth_url(client, started.get_json()["auth_url"])  # binds `client`
+    consent = requests.get(provider_url, allow_redirects=False, timeout=10)
     assert consent.status_code == 302
     callback = urlsplit(consent.headers["Location"])
     done = client.get(f"{callback.path}?{callback.query}")

@@ -55,9 +55,11 @@ def admin_session(key: str) -> requests.Session:
 
 def connect_over_http(hub: str, admin: requests.Session) -> None:
     auth_url = admin.get(f"{hub}/api/integrations/slack/connect", timeout=10).json()["auth_url"]
-    consent = requests.get(auth_url, allow_redirects=False, timeout=10)
+    browser = requests.Session()  # keeps the cookie the hub binds the flow to
+    launched = browser.get(auth_url, allow_redirects=False, timeout=10)
+    consent = browser.get(launched.headers["Location"], allow_redirects=False, timeout=10)
     assert consent.headers["Location"].startswith(f"{hub}/api/integrations/slack/callback?")
-    landing = requests.get(consent.headers["Location"], allow_redirects=False, timeout=10)
+    landing = browser.get(consent.headers["Location"], allow_redirects=False, timeout=10)
     assert landing.headers["Location"] == f"{CLIENT_URL}/settings/integrations?success=slack"
 
 

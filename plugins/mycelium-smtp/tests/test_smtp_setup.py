@@ -59,7 +59,7 @@ def test_enable_refuses_loopback_unless_allowed(
 def test_without_the_connection_test_an_ip_is_still_guarded(api: Any, app: Any) -> None:
     app.config["SMTP_VERIFY_ON_ENABLE"] = "false"
     app.config["HUB_EGRESS_ALLOWED_CIDRS"] = ()
-    for host in ("10.1.2.3", "169.254.169.254", "::1"):
+    for host in ("10.1.2.3", "169.254.169.254", "::1", "64:ff9b::7f00:1", "::ffff:0:a9fe:a9fe"):
         response = api.put(URL, json=smtp_config(25, host=host, security="ssl", port=465))
         assert response.status_code == 400, host
         assert "host" in response.get_json()["error"]["details"]
