@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from sqlalchemy import update
 
 from hub.core import clock
-from hub.core.apikeys import find_api_key, needs_touch
+from hub.core.apikeys import effective_role, find_api_key, needs_touch
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
 from hub.errors import Forbidden, Unauthorized
@@ -23,7 +23,7 @@ class Caller:
 
     @property
     def role(self) -> str:
-        return self.key.role
+        return effective_role(self.key)
 
 
 def _bearer() -> str:
@@ -54,13 +54,20 @@ def authenticate(role: str | None = None) -> Caller:
     org = db.session.get(Organization, key.org_id)
     if org is None:
         raise Unauthorized("Unknown API key.")
-    if role == "admin" and key.role != "admin":
-        raise Forbidden("This needs an admin API key.")
+    found = Caller(org=org, key=key, user=key.user)
+    if role == "admin" and found.role != "admin":
+        raise Forbidden(_not_admin(found))
     if needs_touch(key):
         _touch(key)
     scope_to_org(db.session, org.id)
-    g.caller = Caller(org=org, key=key, user=key.user)
-    return g.caller
+    g.caller = found
+    return found
+
+
+def _not_admin(found: Caller) -> str:
+    if found.key.role == "admin" and found.user is not None:
+        return f"This needs an admin API key: this key's user ({found.user.email}) is a member."
+    return "This needs an admin API key."
 
 
 def caller() -> Caller:
