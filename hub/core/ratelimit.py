@@ -53,7 +53,7 @@ def count_deferral(client: redis.Redis, plugin: str, source: str) -> None:
 
 
 class Limiter:
-    """The windows of every provider and API key, on the app's Redis."""
+    """The windows of every provider, API key and client address, on the app's Redis."""
 
     def __init__(
         self,
