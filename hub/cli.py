@@ -10,13 +10,12 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
-from sqlalchemy import select
 
+from hub.apikey_commands import apikey_group
 from hub.app import create_app
+from hub.cli_output import aligned, fail
 from hub.config import load_config
-from hub.core.apikeys import create_api_key
-from hub.core.models import User
-from hub.core.orgs import create_org, get_org_by_slug
+from hub.core.orgs import create_org
 from hub.errors import ConfigError, HubError
 from hub.extensions import db
 
@@ -76,11 +75,6 @@ def main() -> None:
     """Mycelium Hub: the integration hub of Mycelium OS."""
 
 
-def fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
-
-
 @main.group("db")
 def db_group() -> None:
     """Database schema."""
@@ -116,31 +110,7 @@ def org_create(name: str, timezone: str) -> None:
     click.echo(org.slug)
 
 
-@main.group("apikey")
-def apikey_group() -> None:
-    """API keys."""
-
-
-@apikey_group.command("create")
-@click.option("--org", "slug", required=True, help="Organization slug.")
-@click.option("--role", type=click.Choice(["admin", "member"]), default="admin", show_default=True)
-@click.option("--name", default="", help="A label for the key.")
-@click.option("--user", "email", default=None, help="Tie the key to this user's email.")
-@with_appcontext
-def apikey_create(slug: str, role: str, name: str, email: str | None) -> None:
-    """Create an API key; prints it once."""
-    try:
-        org = get_org_by_slug(db.session, slug)
-    except HubError as exc:
-        fail(exc.message)
-    user = None
-    if email is not None:
-        user = db.session.scalar(select(User).where(User.org_id == org.id, User.email == email))
-        if user is None:
-            fail(f"No user {email!r} in {slug}.")
-    _, secret = create_api_key(db.session, org.id, role, name, user)
-    db.session.commit()
-    click.echo(secret)
+main.add_command(apikey_group)
 
 
 @main.group("keys")
@@ -266,11 +236,7 @@ def plugin_table(described: list[dict[str, Any]]) -> str:
         )
         for p in described
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join(
-        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
-        for row in rows
-    )
+    return aligned(rows)
 
 
 if __name__ == "__main__":

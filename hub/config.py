@@ -142,6 +142,13 @@ def _rate_limit(value: str) -> str:
     return value.strip()
 
 
+def _proxy_count(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 10:
+        raise ValueError("expected a whole number of proxies from 0 to 10")
+    return number
+
+
 def _non_negative_float(value: str) -> float:
     number = float(value)
     if not number >= 0 or number == float("inf"):
@@ -421,6 +428,23 @@ SETTINGS: list[Setting] = [
         _rate_limit,
         "Requests one API key may make, e.g. `600/minute` or `600/minute;20/second`; "
         "`off` for none. Past it: 429 with `Retry-After`.",
+    ),
+    Setting(
+        "HUB_AUTH_FAIL_LIMIT",
+        lambda c: "20/minute",
+        _rate_limit,
+        "Failed authentications (a missing, malformed, unknown or revoked API key; a bad "
+        "signature on a public plugin route) one client address may make, e.g. `20/minute`; "
+        "`off` for none. Past it, that address's requests needing a key or a signature get "
+        "429 with `Retry-After`.",
+    ),
+    Setting(
+        "HUB_TRUSTED_PROXIES",
+        lambda c: 0,
+        _proxy_count,
+        "Reverse proxies in front of the hub that append to `X-Forwarded-For`; the client "
+        "address (for `HUB_AUTH_FAIL_LIMIT`) is the one the outermost of them saw. 0: the "
+        "connecting address.",
     ),
     Setting(
         "HUB_USAGE_FLUSH_SECONDS",

@@ -25,7 +25,11 @@ PRUNE_CRON = "17 3 * * *"
 
 def init_app(app: Flask) -> None:
     client = app.extensions["hub.redis"]
-    limiter = Limiter(client, parse_api_limit(str(app.config["HUB_API_RATE_LIMIT"])))
+    limiter = Limiter(
+        client,
+        parse_api_limit(str(app.config["HUB_API_RATE_LIMIT"])),
+        parse_api_limit(str(app.config["HUB_AUTH_FAIL_LIMIT"])),
+    )
     app.extensions["hub.limiter"] = limiter
     app.extensions["hub.quota"] = limiter.check_provider
     app.extensions["hub.usage"] = usage.UsageRecorder(client)

@@ -125,7 +125,21 @@ def test_apikey_create_can_tie_the_key_to_a_user(cli_env, app):
         cli_env, "apikey", "create", "--org", slug, "--user", "ann@acme.example"
     ).stdout.strip()
     me = ApiClient(app.test_client(), key).get("/api/me").get_json()
-    assert me["role"] == "admin" and me["user"]["email"] == "ann@acme.example"
+    assert me["role"] == "member" and me["user"]["email"] == "ann@acme.example"  # Ann's role
+    refused = hub(
+        cli_env,
+        "apikey",
+        "create",
+        "--org",
+        slug,
+        "--user",
+        "ann@acme.example",
+        "--role",
+        "admin",
+        ok=False,
+    )
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "more rights than its user" in refused.stderr
 
 
 @pytest.mark.parametrize(

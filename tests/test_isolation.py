@@ -73,6 +73,13 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/users/<int:user_id>", "GET"): [Call("/api/users/{user}")],
     ("/api/users/<int:user_id>", "PATCH"): [Call("/api/users/{user}", body=_body(name="Pwned"))],
     ("/api/users/<int:user_id>", "DELETE"): [Call("/api/users/{user}")],
+    ("/api/keys", "GET"): [Call("/api/keys", "read", absent="keys")],
+    ("/api/keys", "POST"): [
+        Call("/api/keys", "own", _body(name="Mine")),
+        Call("/api/keys", "refused", _body(user_id="{user}"), "user_id"),
+    ],
+    ("/api/keys/<int:key_id>", "GET"): [Call("/api/keys/{key}")],
+    ("/api/keys/<int:key_id>", "DELETE"): [Call("/api/keys/{key}")],
     ("/api/service-types", "GET"): [Call("/api/service-types", "read")],
     ("/api/service-types", "POST"): [Call("/api/service-types", "own", _body(name="Web"))],
     ("/api/clients", "GET"): [Call("/api/clients", "read")],
@@ -284,7 +291,10 @@ def victim(app, api, org, register_plugin, enable_plugin, receiver) -> Ids:
         },
     ).get_json()
     api.patch("/api/org", json={"company_name": f"Company {MARK}"})
+    keys = [k["id"] for k in api.get("/api/keys").get_json()["items"]]
     return {
+        "key": keys[0],
+        "keys": keys,
         "service_type": service_type["id"],
         "client": client["id"],
         "user": user["id"],

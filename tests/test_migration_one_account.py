@@ -1,4 +1,4 @@
-"""Migration 0006: where several enabled integrations held one external account, the one
+"""Migration 0007: where several enabled integrations held one external account, the one
 changed last keeps it and the others are disabled with a reason; then the index holds."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_older_holders_of_one_account_are_disabled_and_the_index_then_holds(
         for row_id, org, account, day in ((1, 1, "T1", 1), (2, 2, "T1", 3), (3, 3, "T2", 2)):
             at = datetime(2026, 1, day)
             conn.execute(text(ROW), {"id": row_id, "org": org, "account": account, "at": at})
-    command.upgrade(alembic_config(url), "0006_one_account")
+    command.upgrade(alembic_config(url), "0007_one_account")
     with engine.begin() as conn:
         rows = conn.execute(
             text("SELECT id, enabled, status, disabled_reason FROM integrations ORDER BY id")

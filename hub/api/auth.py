@@ -8,9 +8,10 @@ from flask import current_app, g, request
 from sqlalchemy import update
 
 from hub.core import clock, events
-from hub.core.apikeys import find_api_key, needs_touch
+from hub.core.apikeys import effective_role, find_api_key, needs_touch
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
+from hub.core.ratelimit import Limiter
 from hub.errors import Forbidden, Unauthorized
 from hub.extensions import db
 
@@ -23,7 +24,7 @@ class Caller:
 
     @property
     def role(self) -> str:
-        return self.key.role
+        return effective_role(self.key)
 
 
 def _bearer() -> str:
@@ -45,23 +46,61 @@ def _touch(key: ApiKey) -> None:
         db.session.execute(stmt)
 
 
+def _limiter() -> Limiter | None:
+    return current_app.extensions.get("hub.limiter")
+
+
+def client_address() -> str:
+    """The address the request came from: the connecting peer, or with
+    ``HUB_TRUSTED_PROXIES`` = n the address the n-th proxy from us saw in X-Forwarded-For."""
+    proxies = int(current_app.config.get("HUB_TRUSTED_PROXIES") or 0)
+    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",")]
+    if proxies and len(forwarded) >= proxies and forwarded[-proxies]:
+        return forwarded[-proxies]
+    return request.remote_addr or "unknown"
+
+
+def refuse_blocked_client() -> None:
+    """429 with Retry-After while this client address is past ``HUB_AUTH_FAIL_LIMIT``: checked
+    before a key is looked up or a public route verifies its signature."""
+    limiter = _limiter()
+    if limiter is not None:
+        limiter.check_client(client_address())
+
+
+def count_failed_authentication() -> None:
+    """A request was answered 401 (a missing, malformed, unknown or revoked key; a public
+    route's bad signature): it counts against its client address."""
+    limiter = _limiter()
+    if limiter is not None:
+        limiter.count_auth_failure(client_address())
+
+
 def authenticate(role: str | None = None) -> Caller:
     """The caller of this request; Unauthorized or Forbidden otherwise."""
+    refuse_blocked_client()
     key = find_api_key(db.session, _bearer())
-    limiter = current_app.extensions.get("hub.limiter")
+    limiter = _limiter()
     if limiter is not None:  # per key: 429 with Retry-After past HUB_API_RATE_LIMIT
         limiter.check_api_key(key.id)
     org = db.session.get(Organization, key.org_id)
     if org is None:
         raise Unauthorized("Unknown API key.")
-    if role == "admin" and key.role != "admin":
-        raise Forbidden("This needs an admin API key.")
+    found = Caller(org=org, key=key, user=key.user)
+    if role == "admin" and found.role != "admin":
+        raise Forbidden(_not_admin(found))
     if needs_touch(key):
         _touch(key)
     scope_to_org(db.session, org.id)
     events.act_as(db.session, events.actor_of(key))  # the request's events name who acted
-    g.caller = Caller(org=org, key=key, user=key.user)
-    return g.caller
+    g.caller = found
+    return found
+
+
+def _not_admin(found: Caller) -> str:
+    if found.key.role == "admin" and found.user is not None:
+        return f"This needs an admin API key: this key's user ({found.user.email}) is a member."
+    return "This needs an admin API key."
 
 
 def caller() -> Caller:

@@ -8,7 +8,8 @@ from flask import Flask, Response, current_app, jsonify
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from hub.errors import Conflict, HubError, PayloadTooLarge, RateLimited
+from hub.api.auth import count_failed_authentication
+from hub.errors import Conflict, HubError, PayloadTooLarge, RateLimited, Unauthorized
 
 log = logging.getLogger("hub.api")
 
@@ -19,6 +20,13 @@ def render(error: HubError) -> Response:
     if isinstance(error, RateLimited):
         response.headers["Retry-After"] = str(max(1, int(error.retry_after + 0.999)))
     return response
+
+
+def _unauthorized(error: Unauthorized) -> Response:
+    """Every 401 (a bad key, a public route's bad signature) counts against the client's
+    address, so guessing keys or signatures is slowed down (HUB_AUTH_FAIL_LIMIT)."""
+    count_failed_authentication()
+    return render(error)
 
 
 def _http(error: HTTPException) -> Response:
@@ -54,6 +62,7 @@ def _unexpected(error: Exception) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HubError, render)
+    app.register_error_handler(Unauthorized, _unauthorized)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(IntegrityError, _integrity)
     app.register_error_handler(Exception, _unexpected)

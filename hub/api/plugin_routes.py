@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, request
 
-from hub.api.auth import authenticate
+from hub.api.auth import authenticate, refuse_blocked_client
 from hub.api.routing import EndpointDoc
 from hub.core.db import set_read_mode
 from hub.errors import ConfigError
@@ -63,7 +63,9 @@ def _guard() -> None:
     view = current_app.view_functions[request.endpoint or ""]
     g.hub_plugin = name
     set_read_mode(request.method in ("GET", "HEAD"))
-    if not getattr(view, PUBLIC_MARK, False):
+    if getattr(view, PUBLIC_MARK, False):
+        refuse_blocked_client()  # the plugin verifies a signature: guessing one is limited
+    else:
         authenticate(getattr(view, ROLE_MARK, None))
 
 

@@ -54,5 +54,6 @@ def patch_user(user_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.delete("/users/<int:user_id>")
 @endpoint("Remove a team member", status=204, role="admin")
 def delete_user(user_id: int) -> None:
-    people.delete_user(db.session, caller().org.id, user_id)
+    who = caller()
+    people.delete_user(db.session, who.org.id, user_id, who.user.id if who.user else None)
     db.session.commit()

@@ -1,4 +1,9 @@
-"""API keys: shown once, stored as SHA-256, found by their prefix."""
+"""API keys: shown once, stored as SHA-256, found by their prefix, revoked, never deleted.
+
+`find_api_key` is the one place a request's key is looked up: a cache of lookups added
+later must be invalidated by `revoke_api_key` and by any change to a key's user (its role,
+its deletion), since a key acts with at most its user's current role.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,11 @@ def create_api_key(
     """A new key and its full secret, which is never stored and cannot be shown again."""
     if role not in ("admin", "member"):
         raise ValidationError("Invalid API key.", {"role": ["Must be admin or member."]})
+    if user is not None and role == "admin" and user.role != "admin":
+        raise ValidationError(
+            "A key cannot have more rights than its user.",
+            {"role": [f"{user.email} is a member: an admin key for them would act as member."]},
+        )
     prefix = f"{KEY_PREFIX}_{secrets.token_hex(6)}"
     secret = f"{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -61,6 +71,35 @@ def find_api_key(session: AnySession, secret: str) -> ApiKey:
     if key.revoked_at is not None:
         raise Unauthorized("This API key was revoked.")
     return key
+
+
+def effective_role(key: ApiKey) -> str:
+    """The role a key acts with: its own, at most its user's current one (a demoted user's
+    admin key acts as member; promoted again, it is admin again)."""
+    if key.user is not None and key.user.role != "admin":
+        return "member"
+    return key.role
+
+
+def list_api_keys(session: AnySession, org_id: int) -> list[ApiKey]:
+    """Every key of the organization, revoked ones included, oldest first."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.org_id == org_id).order_by(ApiKey.id)))
+
+
+def find_by_prefix(session: AnySession, prefix: str) -> ApiKey | None:
+    """The key with this prefix (`mhk_` and 12 hex digits, as `hub apikey list` shows it);
+    the whole key works too."""
+    wanted = prefix.strip()[: len(KEY_PREFIX) + 13]
+    return session.scalar(select(ApiKey).where(ApiKey.prefix == wanted))
+
+
+def revoke_api_key(key: ApiKey) -> bool:
+    """Revoke `key` from the caller's commit on: every process looks keys up in the database
+    per request (`find_api_key`), so it is refused at once everywhere. False if it already was."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = clock.now()
+    return True
 
 
 def needs_touch(key: ApiKey) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     text,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
@@ -66,6 +67,19 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING),
         type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON},
     )
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _ids_never_reused(table: Table, parent: Any) -> None:
+    """Every table of the core and of plugins is made with SQLite's AUTOINCREMENT.
+
+    Without it SQLite hands the id of the newest deleted row to the next insert, so an id
+    the API once showed (a webhook endpoint, a Zapier subscription) could name another
+    object. PostgreSQL's sequences never go back. Set here, on the shared model base, so a
+    plugin's tables get it too; migrations must say it as well (`sqlite_autoincrement=True`).
+    """
+    if parent is Base.metadata:
+        table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 class OrgScoped:

@@ -37,8 +37,28 @@ def create_user(session: AnySession, org_id: int, data: dict[str, Any]) -> User:
     return user
 
 
+def _keep_an_admin(session: AnySession, org_id: int, leaving: User, why: str) -> None:
+    """Conflict if `leaving` is the organization's last admin user.
+
+    The admins' rows are locked first, so two requests each removing one of the last two
+    admins cannot both see the other one still there (PostgreSQL; SQLite's write lock
+    already serialises them).
+    """
+    if leaving.role != "admin":
+        return
+    stmt = select(User.id).where(User.org_id == org_id, User.role == "admin").with_for_update()
+    if set(session.scalars(stmt)) <= {leaving.id}:
+        raise Conflict(
+            f"{leaving.email} is the organization's last admin: {why} would leave nobody "
+            "to manage it. Make another user admin first.",
+            {"user_id": ["The last admin."]},
+        )
+
+
 def update_user(session: AnySession, org_id: int, user_id: int, changes: dict[str, Any]) -> User:
     user = get_owned(session, User, org_id, user_id)
+    if changes.get("role", user.role) != user.role:
+        _keep_an_admin(session, org_id, user, "making them a member")
     if "email" in changes:
         _check_email_free(session, org_id, changes["email"], user.id)
     for field, value in changes.items():
@@ -48,8 +68,18 @@ def update_user(session: AnySession, org_id: int, user_id: int, changes: dict[st
     return user
 
 
-def delete_user(session: AnySession, org_id: int, user_id: int) -> None:
+def delete_user(
+    session: AnySession, org_id: int, user_id: int, acting_user_id: int | None = None
+) -> None:
+    """Delete a user and their API keys; never the acting user, never the last admin."""
     user = get_owned(session, User, org_id, user_id)
+    if user.id == acting_user_id:
+        raise Conflict(
+            "You cannot delete your own user: the API key making this request would go "
+            "with it. Ask another admin to do it.",
+            {"user_id": ["The calling key's own user."]},
+        )
+    _keep_an_admin(session, org_id, user, "deleting them")
     payload = render_user(user)
     session.delete(user)
     session.flush()

@@ -1,4 +1,5 @@
-"""Rate limits in Redis (the ``limits`` library): provider quotas per org, the API per key.
+"""Rate limits in Redis (the ``limits`` library): provider quotas per org, the API per key,
+failed authentications per client address.
 
 A provider's :class:`hub.RateLimits` become one window each, per organization x provider.
 Seconds and minutes are moving windows (exact, bounded memory); hours and days are fixed
@@ -52,18 +53,26 @@ def count_deferral(client: redis.Redis, plugin: str, source: str) -> None:
 
 
 class Limiter:
-    """The windows of every provider and API key, on the app's Redis."""
+    """The windows of every provider, API key and client address, on the app's Redis."""
 
-    def __init__(self, client: redis.Redis, api_limit: tuple[RateLimitItem, ...] = ()) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        api_limit: tuple[RateLimitItem, ...] = (),
+        auth_fail_limit: tuple[RateLimitItem, ...] = (),
+    ) -> None:
         storage = RedisStorage(
             "redis://", connection_pool=client.connection_pool, key_prefix=KEY_PREFIX
         )
         self.redis = client
         self.moving = MovingWindowRateLimiter(storage)
         self.fixed = FixedWindowRateLimiter(storage)
-        shortest_first = sorted(api_limit, key=lambda item: item.get_expiry())
-        self.api_windows: list[Window] = [(self.moving, item) for item in shortest_first]
+        self.api_windows = self._moving_windows(api_limit)
+        self.auth_fail_windows = self._moving_windows(auth_fail_limit)
         self._provider_windows: dict[RateLimits, list[Window]] = {}
+
+    def _moving_windows(self, items: tuple[RateLimitItem, ...]) -> list[Window]:
+        return [(self.moving, item) for item in sorted(items, key=lambda i: i.get_expiry())]
 
     def windows_of(self, limits: RateLimits) -> list[Window]:
         if limits not in self._provider_windows:
@@ -116,3 +125,26 @@ class Limiter:
             return
         if wait is not None:
             raise RateLimited(wait, "Too many requests for this API key; slow down.")
+
+    def check_client(self, address: str) -> None:
+        """RateLimited (429 with Retry-After) while `address` is past its failed
+        authentications (``HUB_AUTH_FAIL_LIMIT``); nothing is counted here."""
+        ids = ("authfail", address)
+        try:
+            full = [(s, item) for s, item in self.auth_fail_windows if not s.test(item, *ids)]
+            wait = self._wait(*full[-1], ids) if full else None
+        except redis.RedisError as exc:  # the API keeps answering without Redis
+            log.warning("failed-authentication limit not checked: %s", exc)
+            return
+        if wait is not None:
+            raise RateLimited(
+                wait, "Too many failed authentications from this address; try again later."
+            )
+
+    def count_auth_failure(self, address: str) -> None:
+        """One more failed authentication (a bad key or signature) from `address`."""
+        try:
+            for strategy, item in self.auth_fail_windows:
+                strategy.hit(item, "authfail", address)
+        except redis.RedisError as exc:
+            log.warning("failed authentication not counted: %s", exc)

@@ -49,6 +49,7 @@ class Outgoing:
     max_retries: int | None = None
     # Same key, same organization: queued once (hooks may run twice for one event).
     dedupe_key: str | None = None
+    queued_by: int | None = None  # the API caller's user
 
 
 def sender_of(ctx: PluginContext) -> Sender:
@@ -190,6 +191,7 @@ def _row(
         message_id=new_message_id(sender_of(ctx)),
         refused={},
         dedupe_key=out.dedupe_key,
+        queued_by=out.queued_by,
     )
     if not to:
         row.status, row.last_error = "cancelled", f"Every recipient unsubscribed from {kind.name}."

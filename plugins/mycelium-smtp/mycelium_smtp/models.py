@@ -51,6 +51,9 @@ class Email(OrgScoped, Model):
     refused: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    # The user whose key queued it through the API (a member may cancel only those);
+    # None for the hub's own emails and keys tied to no user.
+    queued_by: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
     sent_at: Mapped[datetime | None]

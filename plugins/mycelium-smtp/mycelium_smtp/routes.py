@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import select, update
 
-from hub import Conflict, NotFound, admin_route, current_context, now
+from hub import Conflict, NotFound, admin_route, current_caller, current_context, now
 from mycelium_smtp import schemas
+from mycelium_smtp.access import check_cancel, check_recipients
 from mycelium_smtp.catalog import TYPES
 from mycelium_smtp.compose import (
     Outgoing,
@@ -107,8 +108,9 @@ def preview_template(type_name: str) -> Any:
 
 @bp.post("/emails")
 def queue() -> Any:
-    ctx = current_context()
+    ctx, caller = current_context(), current_caller()
     data = schemas.body(schemas.EmailInSchema())
+    check_recipients(ctx, caller, {name: data[name] for name in ("to", "cc", "bcc")})
     scheduled = data["scheduled_for"]
     out = Outgoing(
         template=data["template"],
@@ -119,6 +121,7 @@ def queue() -> Any:
         priority=data["priority"],
         scheduled_for=scheduled if scheduled and scheduled > now() else None,
         max_retries=data["max_retries"],
+        queued_by=caller.user.id if caller.user else None,
     )
     row = queue_email(ctx, out)
     ctx.db.commit()
@@ -160,6 +163,7 @@ def get_email(email_id: int) -> Any:
 def cancel_email(email_id: int) -> Any:
     ctx = current_context()
     row = _email(ctx, email_id)
+    check_cancel(current_caller(), row.queued_by)
     result: Any = ctx.db.execute(
         update(Email)
         .where(Email.id == row.id, Email.status == "pending")  # a worker may have claimed it

@@ -35,6 +35,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_example_notes")),
         sa.UniqueConstraint("org_id", "event_id", name=op.f("uq_example_notes_org_id")),
+        sqlite_autoincrement=True,  # SQLite would otherwise hand a deleted row's id out again
     )
     op.create_index(op.f("ix_example_notes_org_id"), "example_notes", ["org_id"])
 

@@ -4,8 +4,8 @@ An external account (a Slack workspace) belongs to at most one enabled integrati
 plugin. Where several enabled integrations hold one today, the one changed last (the one
 the provider's requests were routed to) keeps it and the others are disabled with a reason.
 
-Revision ID: 0006_one_account
-Revises: 0005_webhooks
+Revision ID: 0007_one_account
+Revises: 0006_ids_never_reused
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_one_account"
-down_revision = "0005_webhooks"
+revision = "0007_one_account"
+down_revision = "0006_ids_never_reused"
 branch_labels = None
 depends_on = None
 
