@@ -35,6 +35,13 @@ from hub.errors import (
     RateLimited,
     ValidationError,
 )
+from hub.hookspecs import (
+    RegisterCommand,
+    RegisterJob,
+    RegisterModels,
+    RegisterProvider,
+    RegisterRoute,
+)
 from hub.plugins import hookimpl
 from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token, Work
 from hub.web import (
@@ -80,6 +87,11 @@ __all__ = [
     "Provider",
     "RateLimited",
     "RateLimits",
+    "RegisterCommand",
+    "RegisterJob",
+    "RegisterModels",
+    "RegisterProvider",
+    "RegisterRoute",
     "RetryPolicy",
     "Setting",
     "Token",

@@ -28,17 +28,17 @@ PROVIDER = hub.Provider(
 
 
 @hub.hookimpl
-def register_providers(register: Any) -> None:
+def register_providers(register: hub.RegisterProvider) -> None:
     register(PROVIDER)
 
 
 @hub.hookimpl
-def register_routes(register: Any) -> None:
+def register_routes(register: hub.RegisterRoute) -> None:
     register(blueprint)
 
 
 @hub.hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: hub.RegisterModels) -> None:
     register(Path(__file__).parent / "migrations" / "versions")
 
 
