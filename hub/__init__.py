@@ -61,6 +61,7 @@ from hub.web import (
 )
 
 __version__ = "0.1.0"
+"""The hub's version."""
 
 __all__ = [
     "WEBHOOK_RETRY_SCHEDULE",

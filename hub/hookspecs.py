@@ -12,6 +12,16 @@ Implementations accept only the arguments they need, so hooks grow by adding arg
 never by renaming them. ``ctx`` is a :class:`hub.PluginContext` for one organization's
 integration; ``event`` is a :class:`hub.EventInfo` whose ``id`` is the idempotency key
 (a run may execute twice).
+
+An event hook's run ends by what the hook does: returning ``None`` succeeds; raising
+:class:`hub.RateLimited` runs it again after ``retry_after`` seconds, no attempt counted;
+:class:`hub.PermanentError` fails it at once; :class:`hub.NeedsReauth` marks the
+integration ``needs_reauth`` and the run waits until an admin reconnects it; any other
+exception is retried with backoff (``HUB_RUN_BACKOFF``, up to ``HUB_RUN_MAX_ATTEMPTS``).
+A hook that hangs is cut off by the worker's deadline, ``HUB_RUN_TIMEOUT`` seconds: a
+SIGALRM interrupts it wherever it waits or loops, with an exception that ``except
+Exception`` does not catch; its ``finally`` blocks run, its writes are rolled back, and
+the run is retried like any failure.
 """
 
 from __future__ import annotations
