@@ -19,7 +19,7 @@ Next, in {folder}:
 
 @click.group("plugin")
 def plugin_group() -> None:
-    """Writing plugins."""
+    """For plugin authors: `hub plugin new NAME` starts a plugin package."""
 
 
 @plugin_group.command("new")
