@@ -35,6 +35,13 @@ from hub.errors import (
     RateLimited,
     ValidationError,
 )
+from hub.hookspecs import (
+    RegisterCommand,
+    RegisterJob,
+    RegisterModels,
+    RegisterProvider,
+    RegisterRoute,
+)
 from hub.plugins import hookimpl
 from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token, Work
 from hub.web import (
@@ -54,6 +61,7 @@ from hub.web import (
 )
 
 __version__ = "0.1.0"
+"""The hub's version."""
 
 __all__ = [
     "WEBHOOK_RETRY_SCHEDULE",
@@ -80,6 +88,11 @@ __all__ = [
     "Provider",
     "RateLimited",
     "RateLimits",
+    "RegisterCommand",
+    "RegisterJob",
+    "RegisterModels",
+    "RegisterProvider",
+    "RegisterRoute",
     "RetryPolicy",
     "Setting",
     "Token",

@@ -18,6 +18,7 @@ from hub.config import load_config
 from hub.core.orgs import create_org
 from hub.errors import ConfigError, HubError
 from hub.extensions import db
+from hub.scaffold.command import plugin_group
 
 
 def _app(**_: Any) -> Flask:
@@ -220,6 +221,9 @@ def plugins(as_json: bool) -> None:
         click.echo(json.dumps(described, indent=2))
         return
     click.echo(plugin_table(described))
+
+
+main.add_command(plugin_group)  # `hub plugin new NAME`
 
 
 def plugin_table(described: list[dict[str, Any]]) -> str:

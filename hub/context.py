@@ -20,14 +20,24 @@ from hub.provider import Provider
 
 @dataclass(frozen=True)
 class OrgInfo:
+    """The organization a context is for (``ctx.org``): who it is and its branding."""
+
     id: int
+    """The organization's id (``org_id`` of its rows)."""
     slug: str
+    """Its URL-safe name."""
     name: str
+    """Its name."""
     timezone: str
+    """Its IANA time zone (``"Europe/Berlin"``): local times for digests and reminders."""
     company_name: str | None
+    """The agency's name for clients' eyes; None: ``name``."""
     logo_url: str | None
+    """Its logo, for branded messages."""
     primary_color: str | None
+    """Its brand colour, ``#rrggbb``."""
     support_email: str | None
+    """Where clients write for help."""
 
     @classmethod
     def of(cls, org: Organization) -> OrgInfo:
@@ -44,15 +54,22 @@ class OrgInfo:
 
     @property
     def display_name(self) -> str:
+        """The name to show clients: ``company_name``, else ``name``."""
         return self.company_name or self.name
 
 
 @dataclass(frozen=True)
 class IntegrationInfo:
+    """The organization's integration of the plugin (``ctx.integration``)."""
+
     id: int
+    """The integration's id (``integration_id`` of its runs)."""
     plugin: str
+    """The plugin's name."""
     status: str
+    """``"enabled"``, ``"disabled"`` or ``"needs_reauth"`` (its credentials were refused)."""
     external_account_id: str | None
+    """The provider's account it is connected to (:func:`hub.set_external_account_id`)."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +77,15 @@ class EventInfo:
     """An event as hooks see it; ``id`` is the idempotency key."""
 
     id: str
+    """The event's id (``evt_...``): the idempotency key, since a run may execute twice."""
     type: str
+    """Its type (``"client.created"``)."""
     org_id: int
+    """The organization it happened in."""
     created_at: datetime
+    """When it happened (aware UTC)."""
     data: dict[str, Any]
+    """Its payload; ``data["actor"]`` names who made the change when a request caused it."""
 
     @classmethod
     def of(cls, event: Event) -> EventInfo:
@@ -71,7 +93,31 @@ class EventInfo:
 
 
 class PluginContext:
-    """One organization's integration of one plugin (see DESIGN.md, The context)."""
+    """One organization's integration of one plugin: everything a hook may touch.
+
+    Hooks receive it as ``ctx``; work that has none gets one from :func:`hub.context_for`,
+    a plugin route from :func:`hub.current_context` or :func:`hub.find_integration`.
+
+    Attributes:
+        db: The hub's database session (plugins never open their own); queries of
+            org-scoped tables see only this organization's rows, and a hook's writes
+            commit with its run.
+        org: The organization (:class:`hub.OrgInfo`).
+        integration: Its integration of the plugin (:class:`hub.IntegrationInfo`).
+        config: The integration's config as the schema validated it, without the secret
+            fields (read those with ``secret``); ``{}`` after an OAuth connection.
+        provider: The plugin's own :class:`hub.Provider`.
+        redis: The hub's Redis client (``redis.Redis``) for the plugin's own locks and
+            counters; None in a context built without one.
+        log: A logger (``hub.plugin.<name>``) whose records carry the org and plugin.
+
+    Egress: ``http`` is for the provider's own API, at URLs from the plugin's settings,
+    and does not pass the egress guard; nor does the token refresh behind
+    ``access_token``. A destination an organization supplies (a webhook URL, a mail
+    server) goes through the guard: :func:`hub.check_url` or :func:`hub.check_host` when
+    it is saved, :func:`hub.egress_session` or ``hub.egress.create_connection`` when it
+    is called.
+    """
 
     def __init__(
         self,
@@ -114,7 +160,10 @@ class PluginContext:
 
     @property
     def http(self) -> requests.Session:
-        """The HTTP session for calls to this plugin's provider (timeouts, usage, quotas)."""
+        """A requests session for the provider's own API: the hub's timeout
+        (``HUB_HTTP_TIMEOUT``), the provider's quota, a usage record per call, and a 429
+        raised as :class:`hub.RateLimited` with its ``Retry-After``. Not egress-guarded:
+        use it for URLs from the plugin's settings, never for one an organization typed."""
         if self._http is None:
             assert self._make_http is not None
             self._http = self._make_http()
@@ -122,7 +171,8 @@ class PluginContext:
         return self._http
 
     def calls_are_for(self, feature: str) -> None:
-        """Name what provider calls made from now on are for (the worker names the hook)."""
+        """Name what provider calls made from now on are for: their usage records'
+        feature (the worker names the hook before calling it)."""
         self._feature = feature
         self._label_http()
 
@@ -177,7 +227,8 @@ class PluginContext:
             self._http.feature = self._feature or "other"
 
     def secret(self, name: str) -> str | None:
-        """A secret config field (or kept token field), decrypted on demand.
+        """A secret config field (or a kept token field, ``oauth.<key>``), decrypted on
+        demand; None when it is not set.
 
         The refresh token is not among them: only the ``refresh_token`` hook receives it.
         """
@@ -192,15 +243,20 @@ class PluginContext:
 
         Raises NeedsReauth when the integration is not connected or the provider refused
         the refresh; ServiceUnavailable or RateLimited when the refresh should be retried.
+        The refresh calls the token URL setting directly, not through the egress guard.
         """
         from hub.core import tokens  # the vault imports this module's type
 
         return tokens.access_token(self)
 
     def setting(self, name: str) -> Any:
-        """A hub or plugin setting (``SLACK_API_BASE``), with its declared default."""
+        """A hub or plugin setting (``SLACK_API_BASE``), from the environment, else its
+        declared default; None for a setting nobody declared."""
         return self._settings.get(name)
 
     def emit(self, type_: str, data: dict[str, Any]) -> str:
-        """Record a new event for this organization (dispatched after commit); its id."""
+        """Record a new event for this organization (dispatched after commit); its id.
+
+        Declare the type in ``Provider.event_types``, so webhooks can subscribe to it.
+        """
         return events.record(self.db, self.org.id, type_, data).id

@@ -12,14 +12,29 @@ Implementations accept only the arguments they need, so hooks grow by adding arg
 never by renaming them. ``ctx`` is a :class:`hub.PluginContext` for one organization's
 integration; ``event`` is a :class:`hub.EventInfo` whose ``id`` is the idempotency key
 (a run may execute twice).
+
+An event hook's run ends by what the hook does: returning ``None`` succeeds; raising
+:class:`hub.RateLimited` runs it again after ``retry_after`` seconds, no attempt counted;
+:class:`hub.PermanentError` fails it at once; :class:`hub.NeedsReauth` marks the
+integration ``needs_reauth`` and the run waits until an admin reconnects it; any other
+exception is retried with backoff (``HUB_RUN_BACKOFF``, up to ``HUB_RUN_MAX_ATTEMPTS``).
+A hook that hangs is cut off by the worker's deadline, ``HUB_RUN_TIMEOUT`` seconds: a
+SIGALRM interrupts it wherever it waits or loops, with an exception that ``except
+Exception`` does not catch; its ``finally`` blocks run, its writes are rolled back, and
+the run is retried like any failure.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import click
 import pluggy
+from flask import Blueprint
+
+from hub.provider import Provider
 
 if TYPE_CHECKING:
     from hub.context import EventInfo, PluginContext
@@ -27,7 +42,16 @@ if TYPE_CHECKING:
 
 hookspec = pluggy.HookspecMarker("mycelium")
 
-Register = Callable[..., None]
+RegisterProvider = Callable[[Provider], None]
+"""What ``register_providers`` hands a plugin: ``register(provider)``."""
+RegisterRoute = Callable[[Blueprint], None]
+"""What ``register_routes`` hands a plugin: ``register(blueprint)``."""
+RegisterJob = Callable[[str, str, Callable[..., Any]], None]
+"""What ``register_jobs`` hands a plugin: ``register(name, cron, function)``."""
+RegisterCommand = Callable[[click.Command], None]
+"""What ``register_commands`` hands a plugin: ``register(command)``."""
+RegisterModels = Callable[[str | os.PathLike[str]], None]
+"""What ``register_models`` hands a plugin: ``register(migrations_folder)``."""
 Resource = dict[str, Any]
 
 
@@ -35,7 +59,7 @@ Resource = dict[str, Any]
 
 
 @hookspec
-def register_providers(register: Register) -> None:
+def register_providers(register: RegisterProvider) -> None:
     """Register the plugin's :class:`hub.Provider`: name, title, config schema, auth, events.
 
     Runs in: start-up, once per process.
@@ -43,7 +67,7 @@ def register_providers(register: Register) -> None:
 
 
 @hookspec
-def register_routes(register: Register) -> None:
+def register_routes(register: RegisterRoute) -> None:
     """Register a Flask blueprint, mounted at ``/api/integrations/<plugin name>/``.
 
     ``register(blueprint)``. Routes are API-key authenticated unless wrapped with
@@ -56,18 +80,21 @@ def register_routes(register: Register) -> None:
 
 
 @hookspec
-def register_jobs(register: Register) -> None:
+def register_jobs(register: RegisterJob) -> None:
     """Register recurring jobs: ``register(name, cron, function)``.
 
-    ``cron`` is a five-field cron expression in UTC; ``function()`` runs in a worker inside
-    an app context, once per slot across all workers.
+    ``cron`` is a five-field cron expression in UTC (a bad one stops start-up, naming it);
+    ``function()`` runs in a worker inside an app context, once per slot across all
+    workers. A function with a ``ctx`` parameter, ``function(ctx)``, is called instead once
+    per enabled integration of the plugin, each with its own :class:`hub.PluginContext`.
+    Every call has the run timeout (``HUB_RUN_TIMEOUT``); an exception is logged.
 
     Runs in: start-up, once per worker process.
     """
 
 
 @hookspec
-def register_commands(register: Register) -> None:
+def register_commands(register: RegisterCommand) -> None:
     """Register click commands under ``hub <plugin name> ...``: ``register(command)``.
 
     Runs in: start-up of the ``hub`` command.
@@ -75,7 +102,7 @@ def register_commands(register: Register) -> None:
 
 
 @hookspec
-def register_models(register: Register) -> None:
+def register_models(register: RegisterModels) -> None:
     """Register the folder of the plugin's Alembic migrations: ``register(path)``.
 
     The plugin's tables subclass :class:`hub.Model` and :class:`hub.OrgScoped`; its

@@ -16,7 +16,29 @@ def describe_all(plugins: Plugins) -> list[dict[str, Any]]:
 
 
 def describe(plugins: Plugins, name: str) -> dict[str, Any]:
-    """Name, title, version, distribution, hooks, auth, events, config fields, rate limits."""
+    """What ``GET /api/plugins`` and ``hub plugins --json`` say of one plugin.
+
+    Keys:
+        name: The plugin's name (its entry point): what admins enable.
+        title: What admins see.
+        description: One line on what it does.
+        version: The plugin's version: its Provider's, else its distribution's.
+        distribution: The distribution that installed it (``mycelium-slack``);
+            ``mycelium-hub`` for built-ins, null for one from ``HUB_EXTRA_PLUGINS``.
+        distribution_version: That distribution's version.
+        builtin: Whether it ships with the hub.
+        always_on: Whether it is enabled for every organization, never disabled.
+        hooks: The hooks it implements, sorted.
+        auth: ``{"kind": "none" | "credentials" | "oauth2"}``; for OAuth 2.0 also
+            ``scopes``, ``pkce``, ``authorize_url_setting``, ``token_url_setting``,
+            ``revoke_url_setting`` and ``extra_authorize_params``.
+        events: The event types it handles (``Provider.events``).
+        event_types: Its own event types, with their descriptions.
+        config: Its config fields: ``name``, ``type`` (the marshmallow field),
+            ``required``, ``secret``, ``description``.
+        rate_limits: Its quota per organization (``per_second`` to ``per_day``), or null.
+        settings: Its settings: ``name``, ``default`` (null for a secret), ``secret``.
+    """
     info = plugins.info[name]
     provider = plugins.provider(name)
     from hub import __version__

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PROJECT = "mycelium"
 hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Marks a plugin's function as the implementation of the hook it is named after."""
 
 # Path segments under /api/integrations/<name>/ that the core keeps for itself; also
 # refused as plugin names, since /api/integrations/<segment> is the core's.

@@ -1,4 +1,8 @@
-"""What a plugin declares about its provider, as data the core acts on."""
+"""What a plugin declares about its provider, as data the core acts on.
+
+Each field below is documented where it is declared; ``docs/reference.md`` is generated
+from these docstrings (``scripts/gen_reference.py``).
+"""
 
 from __future__ import annotations
 
@@ -14,53 +18,107 @@ AuthKind = Literal["none", "credentials", "oauth2"]
 
 @dataclass(frozen=True)
 class RateLimits:
-    """A provider's quota per organization; ``None`` means no limit in that window."""
+    """A provider's quota per organization; ``None`` means no limit in that window.
+
+    Every call through ``ctx.http`` takes one unit of each window for the (organization,
+    provider) pair, counted in Redis across all workers; a call over the quota raises
+    :class:`hub.RateLimited` before it is sent, so the run waits for the window (no
+    attempt counted).
+    """
 
     per_second: int | None = None
+    """Calls per moving second."""
     per_minute: int | None = None
+    """Calls per moving minute."""
     per_hour: int | None = None
+    """Calls per clock hour (a fixed window)."""
     per_day: int | None = None
+    """Calls per day (a fixed window)."""
 
 
 @dataclass(frozen=True)
 class OAuth2:
     """OAuth 2.0 authorization-code flow; URLs and credentials name settings, not values.
 
-    ``authorize_url_setting`` / ``token_url_setting`` / ``revoke_url_setting`` are the
-    setting names whose defaults are the real service (so tests can point at an emulator).
+    The hub runs the whole flow for the plugin: ``GET /api/integrations/<name>/connect``,
+    the callback, the token exchange, encrypted storage, refresh ahead of expiry (single
+    flight across processes) and revocation on disconnect. Every ``*_setting`` names a
+    :class:`hub.Setting` that the Provider must also declare in ``settings`` (the hub
+    reads only declared settings): URLs with the real service as default, the client id
+    and secret with no default. Token endpoint calls go to those settings' URLs directly,
+    not through the egress guard (they are the operator's, not an organization's).
     """
 
     authorize_url_setting: str
+    """The setting holding the provider's authorize page URL."""
     token_url_setting: str
+    """The setting holding the token endpoint (code exchange and refresh grant)."""
     client_id_setting: str
+    """The setting holding the client id of the hub's app at the provider; while it is
+    unset, connecting answers 409 naming it."""
     client_secret_setting: str
+    """The setting holding the client secret (declare it ``secret=True``); unset, the
+    hub is a public client and sends no secret."""
     scopes: tuple[str, ...] = ()
+    """Scopes asked for in the authorize URL; none: no ``scope`` parameter."""
     scope_separator: str = " "
+    """How scopes are joined: a space (RFC 6749), a comma for Slack."""
     revoke_url_setting: str | None = None
+    """The setting holding the revocation endpoint; None (or the setting empty): a
+    disconnect forgets the tokens without revoking them."""
     extra_authorize_params: Mapping[str, str] = field(default_factory=dict)
+    """Added to the authorize URL as given, after the standard ones (Google's
+    ``{"access_type": "offline", "prompt": "consent"}`` to get a refresh token)."""
     pkce: bool = True
+    """PKCE with S256: a code challenge in the authorize URL, the verifier in the exchange.
+    False for a provider that refuses or mishandles it (Slack's makes the app a public
+    client for good)."""
     token_endpoint_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
+    """How the client authenticates at the token and RFC 7009 revoke endpoints:
+    ``"client_secret_post"`` puts ``client_id`` and ``client_secret`` in the form,
+    ``"client_secret_basic"`` sends them as HTTP Basic (without a secret, the form)."""
     refresh_margin_seconds: int = 300
-    # Turns the token endpoint's JSON into a Token, raising for errors reported with 200
-    # (e.g. {"ok": false} with HTTP 200); None: the standard RFC 6749 response.
+    """``ctx.access_token()`` refreshes a token that expires within this many seconds, and
+    the hourly refresh job one that would expire before its next run plus this margin."""
     parse_token_response: Callable[[dict[str, Any]], Token] | None = None
-    # Standard responses: the field naming the account (e.g. "account_id"), and the
-    # other fields kept as secrets ``oauth.<field>``.
+    """Turns the token endpoint's JSON into a :class:`hub.Token`, raising for errors the
+    provider reports with HTTP 200 (Slack's ``{"ok": false}``): ``hub.NeedsReauth`` for a
+    refused refresh, any other exception fails the exchange. None: the standard RFC 6749
+    response (``access_token``, ``refresh_token``, ``expires_in``, ``scope``,
+    ``token_type``, and an ``error`` field means refused)."""
     account_id_field: str | None = None
+    """Standard responses: the field naming the provider's account (``"account_id"``),
+    recorded as the integration's external account id, so :func:`hub.find_integration`
+    finds the organization when the provider calls a public route. A custom parser sets
+    ``Token.external_account_id`` itself."""
     keep_fields: tuple[str, ...] = ()
-    # "rfc7009": POST token=<refresh or access token> with client credentials;
-    # "bearer": POST with the access token as ``Authorization: Bearer``.
+    """Standard responses: other fields kept encrypted beside the token, read in hooks as
+    ``ctx.secret("oauth.<field>")``."""
     revoke_style: Literal["rfc7009", "bearer"] = "rfc7009"
+    """``"rfc7009"``: POST ``token=<refresh or access token>`` with the client's
+    credentials; ``"bearer"``: POST with the access token as ``Authorization: Bearer``."""
 
 
 @dataclass(frozen=True)
 class Setting:
-    """A setting the plugin reads (``SLACK_API_BASE``), with the real service as default."""
+    """A setting the plugin reads (``SLACK_API_BASE``), with the real service as default.
+
+    Settings are the operator's (environment variables), not an organization's: every
+    provider URL is one, so tests and demos point the plugin at an emulator, and so are
+    the credentials of the hub's own app at the provider. The hub reads only declared
+    settings, the OAuth2 ones included; hooks read them with ``ctx.setting(name)``.
+    """
 
     name: str
+    """The environment variable, upper case and prefixed with the plugin's name."""
     default: str | None
+    """The value when the environment has none: the real service's URL for a URL; None
+    for a secret or a credential, which the operator must set (a default would put a
+    secret in the source, and listings never show a secret's default)."""
     doc: str = ""
+    """One line for operators (``GET /api/plugins``, ``hub plugins --json``)."""
     secret: bool = False
+    """Never shown: listings give ``"default": null`` for it."""
 
 
 @dataclass(frozen=True)
@@ -73,35 +131,64 @@ class Work:
     """
 
     feature: str
+    """The usage records' feature name (``"message"``, ``"email"``)."""
     minutes_saved: float
+    """Minutes of manual work one successful unit saves; 0 counts it for no ROI."""
     description: str = ""
+    """One line for the ROI report."""
 
 
 @dataclass(frozen=True)
 class Provider:
-    """A plugin's provider: registered through ``register_providers``."""
+    """A plugin's provider: registered through ``register_providers``.
+
+    Data the hub acts on: the admin page and ``GET /api/plugins`` show it, the config
+    schema validates ``PUT`` / ``PATCH /api/integrations/<name>``, and the OAuth2, quota
+    and settings declarations drive the core's connection, rate limiting and settings.
+    """
 
     name: str
+    """The plugin's name: its entry-point name, lowercase letters, digits and ``_``."""
     title: str
+    """What admins see (``"Google Calendar"``)."""
     description: str = ""
+    """One line on what the plugin does."""
     version: str = ""
+    """The plugin's version (its ``__version__``); empty: the distribution's."""
     config_schema: type[marshmallow.Schema] | None = None
+    """What an admin sets per organization: a marshmallow schema whose fields with
+    ``metadata={"secret": True}`` are encrypted and never returned (``{"set": true}``),
+    and ``metadata={"description": ...}`` documents. Unknown fields are refused; a bad one
+    is a 400 naming it. None: the plugin takes no config (``PUT`` accepts ``{}``). An
+    OAuth connection enables the integration with an empty config without running the
+    schema, so an OAuth-only plugin has none, or only optional fields with defaults."""
     auth: AuthKind = "none"
+    """How the integration is credentialed, as admins see it: ``"none"``,
+    ``"credentials"`` (secret config fields) or ``"oauth2"`` (with ``oauth2`` set)."""
     oauth2: OAuth2 | None = None
+    """The OAuth 2.0 flow the hub runs for the plugin; None: no connect route."""
     events: tuple[str, ...] = ()
+    """The event types the plugin handles, as the admin page lists them (its hooks decide
+    what it receives)."""
     event_types: Mapping[str, str] = field(default_factory=dict)
+    """The plugin's own event types (``ctx.emit``) -> description, joining
+    :func:`hub.event_types` and the webhook catalogue."""
     rate_limits: RateLimits | None = None
+    """The provider's quota per organization, enforced on ``ctx.http``; None: no quota."""
     settings: tuple[Setting, ...] = ()
+    """Every setting the plugin reads, OAuth2's included."""
     always_on: bool = False
-    # The plugin's event hooks only read and write the hub's database: no network call, no
-    # waiting. Workers then commit many of its runs in one transaction (each hook inside a
-    # savepoint) instead of one commit per run; a hook that waits would hold the write lock.
+    """Enabled for every organization, never disabled (the hub's built-in webhooks)."""
     db_only_hooks: bool = False
-    # The units of work the plugin records, with their worth: what the ROI report counts.
+    """The plugin's event hooks only read and write the hub's database: no network call,
+    no waiting. Workers then commit many of its runs in one transaction (each hook inside
+    a savepoint) instead of one commit per run; a hook that waits would hold the write
+    lock."""
     work: tuple[Work, ...] = ()
-    # Whether a provider's 2xx answer really succeeded, for APIs that report errors with
-    # 200 (Slack's {"ok": false}); None: any status below 400 is a success.
+    """The units of work the plugin records, with their worth: what the ROI report counts."""
     answer_ok: Callable[[Any], bool] | None = None
+    """Whether a provider's 2xx answer really succeeded, for APIs that report errors with
+    200 (Slack's ``{"ok": false}``); None: any status below 400 is a success."""
 
     def seconds_saved(self) -> dict[str, float]:
         """Feature -> seconds of manual work one successful unit saves."""
@@ -117,23 +204,39 @@ class Provider:
 
 @dataclass
 class Token:
-    """An OAuth token set. The core stores it encrypted; plugins see only the access token."""
+    """An OAuth token set. The core stores it encrypted; plugins see only the access token.
+
+    What a ``refresh_token`` hook or an ``OAuth2.parse_token_response`` returns.
+    """
 
     access_token: str
+    """The token hooks get from ``ctx.access_token()``."""
     refresh_token: str | None = None
+    """None: the provider sent none, and a refresh keeps the one stored."""
     expires_at: datetime | None = None
+    """When the access token expires (aware UTC); None: it does not, or the provider did
+    not say."""
     scope: str | None = None
+    """The scopes granted, as the provider wrote them."""
     token_type: str = "bearer"
+    """The provider's ``token_type``."""
     external_account_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # kept as secrets (webhook URLs, ids)
-    # Seconds until expiry, when the parser has no clock: the core sets ``expires_at``.
+    """The provider's account (a workspace, a team), recorded on the integration for
+    :func:`hub.find_integration`."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Other values kept encrypted beside the token, read as ``ctx.secret("oauth.<key>")``
+    (a webhook URL, ids)."""
     expires_in: int | None = None
+    """Seconds until expiry, when the parser has no clock: the core sets ``expires_at``."""
 
 
 @dataclass(frozen=True)
 class HealthResult:
-    """One health check's outcome."""
+    """One health check's outcome, as ``health_check`` returns it."""
 
     ok: bool
+    """Whether the integration works."""
     message: str = ""
+    """What an admin reads (``"Signed in as ops@acme.example"``, or what is wrong)."""
     details: dict[str, Any] = field(default_factory=dict)
+    """Anything else worth keeping with the check (JSON)."""

@@ -47,10 +47,16 @@ def admin_route(view: F) -> F:
 
 @dataclass(frozen=True)
 class UserInfo:
+    """A team member, as a plugin route sees the caller's user."""
+
     id: int
+    """The user's id."""
     email: str
+    """Their email address."""
     name: str
+    """Their name."""
     role: str
+    """``"admin"`` or ``"member"``."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,11 @@ class Caller:
     """Who called an authenticated plugin route: the org, the key's user (if any), the role."""
 
     org: OrgInfo
+    """The calling key's organization."""
     user: UserInfo | None
+    """The user the key is tied to; None for a key tied to nobody."""
     role: str
+    """The key's role: ``"admin"`` or ``"member"``."""
 
 
 def db_session() -> AnySession:

@@ -32,19 +32,35 @@ class RunQuerySchema(ListQuerySchema):
     since = Moment(metadata={"description": "Only runs created at or after this time."})
 
 
+def _doc(text: str) -> dict[str, str]:
+    return {"description": text}
+
+
 class RunSchema(Schema):
-    id = fields.Integer()
-    event_id = fields.String(metadata={"description": "The idempotency key hooks receive."})
-    event_type = fields.String()
-    plugin = fields.String()
-    integration_id = fields.Integer()
-    state = fields.String(metadata={"description": " | ".join(STATES)})
-    attempts = fields.Integer()
-    next_attempt_at = fields.DateTime()
-    last_error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    """One plugin's work on one event: the database row workers claim and record."""
+
+    id = fields.Integer(metadata=_doc("The run's id."))
+    event_id = fields.String(metadata=_doc("The event's id: the idempotency key hooks receive."))
+    event_type = fields.String(metadata=_doc("The event's type, e.g. client.created."))
+    plugin = fields.String(metadata=_doc("The plugin whose hooks the run calls."))
+    integration_id = fields.Integer(metadata=_doc("The organization's integration of it."))
+    state = fields.String(
+        metadata=_doc(
+            "queued (for its time, or a worker) | running (claimed under a lease) | "
+            "waiting (for an admin to reconnect) | succeeded | failed (for good)."
+        )
+    )
+    attempts = fields.Integer(metadata=_doc("Attempts so far; rate-limit waits do not count."))
+    next_attempt_at = fields.DateTime(metadata=_doc("When a queued run is due."))
+    last_error = fields.String(
+        allow_none=True,
+        metadata=_doc("Why the last attempt failed (the hook's error, a timeout), or null."),
+    )
+    created_at = fields.DateTime(metadata=_doc("When the event was dispatched to the plugin."))
+    updated_at = fields.DateTime(metadata=_doc("When the run last changed."))
+    finished_at = fields.DateTime(
+        allow_none=True, metadata=_doc("When it succeeded or failed for good, or null.")
+    )
 
 
 @bp.get("/integrations/runs")

@@ -18,6 +18,7 @@ render_service_type = ServiceTypeSchema().dump
 
 
 def render_client(client: Client) -> dict[str, Any]:
+    """A client as the API renders it: what event payloads and hooks' ``client`` hold."""
     return _render_client(client)
 
 

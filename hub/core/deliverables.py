@@ -20,6 +20,8 @@ _REFS = {"client_id": Client, "service_type_id": ServiceType, "assignee_id": Use
 
 
 def render_deliverable(deliverable: Deliverable) -> dict[str, Any]:
+    """A deliverable as the API renders it: what event payloads and hooks' ``deliverable``
+    hold."""
     return _render(deliverable)
 
 
@@ -68,6 +70,9 @@ def update_deliverable(
 def complete_deliverable(
     session: AnySession, org: Organization, deliverable_id: int, user_id: int | None
 ) -> Deliverable:
+    """Complete `org`'s deliverable as `user_id` (None: nobody in particular) and record
+    ``deliverable.completed``; the caller commits. NotFound if it is not `org`'s,
+    Conflict if it is completed already. `org` may be ``ctx.org``."""
     deliverable = get_owned(session, Deliverable, org.id, deliverable_id)
     if deliverable.status == "completed":
         raise Conflict("This deliverable is already completed.", {"status": ["Already completed."]})

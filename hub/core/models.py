@@ -61,7 +61,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    """Model base for the core and for plugins' own tables."""
+    """Model base for the core and for plugins' own tables.
+
+    SQLAlchemy 2.0 declarative (``Mapped[...]`` columns), with the hub's naming convention
+    for constraints and indexes, and ``datetime`` columns stored as UTC and read back
+    timezone-aware on every database.
+    """
 
     registry = registry(
         metadata=MetaData(naming_convention=NAMING),
@@ -83,7 +88,11 @@ def _ids_never_reused(table: Table, parent: Any) -> None:
 
 
 class OrgScoped:
-    """Mixin for rows that belong to one organization; queries are scoped to it automatically."""
+    """Mixin for rows that belong to one organization; queries are scoped to it automatically.
+
+    It adds ``org_id`` (indexed; the rows go when their organization does). Put it before
+    the base: ``class Note(hub.OrgScoped, hub.Model)``.
+    """
 
     @declared_attr
     def org_id(cls) -> Mapped[int]:
@@ -110,6 +119,8 @@ class Organization(Timestamped, Base):
 
 
 class User(OrgScoped, Timestamped, Base):
+    """A member of an organization's team; ``role`` is ``admin`` or ``member``."""
+
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("org_id", "email"),)
 
@@ -153,6 +164,8 @@ client_service_types = Table(
 
 
 class Client(OrgScoped, Timestamped, Base):
+    """A client of the agency: an organization's customer, with its service types."""
+
     __tablename__ = "clients"
     __table_args__ = (UniqueConstraint("org_id", "name"),)
 
@@ -168,6 +181,8 @@ class Client(OrgScoped, Timestamped, Base):
 
 
 class Deliverable(OrgScoped, Timestamped, Base):
+    """A piece of work due for a client: assignee, due time, priority, status."""
+
     __tablename__ = "deliverables"
     __table_args__ = (Index("ix_deliverables_org_due", "org_id", "status", "due_at"),)
 

@@ -16,6 +16,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 DEFAULT_SCHEDULE: tuple[int, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+"""Seconds before each attempt of a webhook delivery (+-20% jitter), unless
+``HUB_WEBHOOK_RETRY_SCHEDULE`` says otherwise."""
 JITTER = 0.2
 OVERLOAD_FLOOR_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 7 * 24 * 3600.0

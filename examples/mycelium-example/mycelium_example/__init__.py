@@ -14,11 +14,13 @@ from mycelium_example.config import ExampleConfig
 from mycelium_example.notes import add_note
 from mycelium_example.routes import blueprint
 
+__version__ = "0.1.0"
+
 PROVIDER = hub.Provider(
     name="example",
     title="Example notes",
     description="Keeps a note for every new client; shows the plugin interface.",
-    version="0.1.0",
+    version=__version__,
     config_schema=ExampleConfig,
     auth="credentials",
     events=("client.created",),
@@ -28,17 +30,17 @@ PROVIDER = hub.Provider(
 
 
 @hub.hookimpl
-def register_providers(register: Any) -> None:
+def register_providers(register: hub.RegisterProvider) -> None:
     register(PROVIDER)
 
 
 @hub.hookimpl
-def register_routes(register: Any) -> None:
+def register_routes(register: hub.RegisterRoute) -> None:
     register(blueprint)
 
 
 @hub.hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: hub.RegisterModels) -> None:
     register(Path(__file__).parent / "migrations" / "versions")
 
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub import EventInfo, HealthResult, PluginContext, hookimpl
+from hub import (
+    EventInfo,
+    HealthResult,
+    PluginContext,
+    RegisterJob,
+    RegisterModels,
+    RegisterProvider,
+    RegisterRoute,
+    hookimpl,
+)
 from mycelium_slack import lifecycle, models, notify, routes, users
 from mycelium_slack.provider import PROVIDER
 
@@ -28,22 +37,22 @@ USER_SYNC_CRON = "17 4 * * *"  # daily, at a quiet minute
 
 
 @hookimpl
-def register_providers(register: Any) -> None:
+def register_providers(register: RegisterProvider) -> None:
     register(PROVIDER)
 
 
 @hookimpl
-def register_routes(register: Any) -> None:
+def register_routes(register: RegisterRoute) -> None:
     register(routes.bp)
 
 
 @hookimpl
-def register_models(register: Any) -> None:
-    register(str(MIGRATIONS))
+def register_models(register: RegisterModels) -> None:
+    register(MIGRATIONS)
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: RegisterJob) -> None:
     register("user_sync", USER_SYNC_CRON, lifecycle.sync_users_job)
 
 

@@ -10,7 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub import EventInfo, HealthResult, PluginContext, Provider, Setting, Work, hookimpl
+from hub import (
+    EventInfo,
+    HealthResult,
+    PluginContext,
+    Provider,
+    RegisterJob,
+    RegisterModels,
+    RegisterProvider,
+    RegisterRoute,
+    Setting,
+    Work,
+    hookimpl,
+)
 from mycelium_smtp import checks, jobs, notify, people_routes, routes, verify
 from mycelium_smtp.config import SmtpConfigSchema
 from mycelium_smtp.delivery import EMAIL
@@ -54,22 +66,22 @@ __all__ = ["PROVIDER", "people_routes"]
 
 
 @hookimpl
-def register_providers(register: Any) -> None:
+def register_providers(register: RegisterProvider) -> None:
     register(PROVIDER)
 
 
 @hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: RegisterModels) -> None:
     register(Path(__file__).parent / "migrations" / "versions")
 
 
 @hookimpl
-def register_routes(register: Any) -> None:
+def register_routes(register: RegisterRoute) -> None:
     register(routes.bp)  # people_routes adds its routes to the same blueprint
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: RegisterJob) -> None:
     register("queue", "* * * * *", jobs.process_queue)  # fans out one job per org with mail
     register("digests", "0 * * * *", jobs.send_digests)  # called once per enabled org
 

@@ -9,9 +9,16 @@ See docs/zapier.md for building the Zapier app.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from hub import EventInfo, PluginContext, hookimpl
+from hub import (
+    EventInfo,
+    PluginContext,
+    RegisterJob,
+    RegisterModels,
+    RegisterProvider,
+    RegisterRoute,
+    hookimpl,
+)
 from mycelium_zapier import delivery, models, payloads, routes, samples
 from mycelium_zapier.provider import PROVIDER, __version__
 
@@ -22,22 +29,22 @@ RETRY_CRON = "* * * * *"  # retries come due at any time; the first attempt is i
 
 
 @hookimpl
-def register_providers(register: Any) -> None:
+def register_providers(register: RegisterProvider) -> None:
     register(PROVIDER)
 
 
 @hookimpl
-def register_routes(register: Any) -> None:
+def register_routes(register: RegisterRoute) -> None:
     register(routes.bp)
 
 
 @hookimpl
-def register_models(register: Any) -> None:
-    register(str(MIGRATIONS))
+def register_models(register: RegisterModels) -> None:
+    register(MIGRATIONS)
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: RegisterJob) -> None:
     register("zapier_retries", RETRY_CRON, retry_due)
 
 
