@@ -89,6 +89,12 @@ def register_models(register: Register) -> None:
 
 
 @hookspec
+def on_organization_updated(ctx: PluginContext, event: EventInfo, organization: Resource) -> None:
+    """The organization's settings changed (its time zone, branding); ``organization`` is
+    its new state. Runs in: worker."""
+
+
+@hookspec
 def on_client_created(ctx: PluginContext, event: EventInfo, client: Resource) -> None:
     """A client was created; ``client`` is the resource as the API renders it.
 
