@@ -225,6 +225,17 @@ def check_config(config: Resource, settings: Mapping[str, Any]) -> None:
 
 
 @hookspec(firstresult=True)
+def prepare_disconnect(ctx: PluginContext) -> None:
+    """An admin is disconnecting this integration: undo, with its still valid credentials,
+    what lives at the provider on the organization's behalf (push channels, subscriptions).
+
+    The hub revokes the tokens and forgets them right after, whatever this raises (it is
+    logged). Runs in: web request (``DELETE /api/integrations/<name>/connection``), with no
+    database transaction open.
+    """
+
+
+@hookspec(firstresult=True)
 def send_test_message(ctx: PluginContext, user: Resource | None) -> str | None:
     """Send something that proves the integration works (a message, an email) to ``user``.
 

@@ -82,9 +82,7 @@ def test_a_token_expiring_within_the_margin_is_refreshed_first(
     assert oauth_server.counts["refresh"] == 2
 
 
-def test_a_token_the_provider_rejected_is_refreshed_once(
-    connected, plugin_context, oauth_server
-):
+def test_a_token_the_provider_rejected_is_refreshed_once(connected, plugin_context, oauth_server):
     old = plugin_context(NAME).access_token()
     new = plugin_context(NAME).access_token(rejected=old)
     assert new != old and new in oauth_server.access_tokens
