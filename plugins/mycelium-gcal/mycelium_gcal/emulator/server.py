@@ -14,7 +14,7 @@ import threading
 from typing import Any
 from urllib.parse import unquote
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from mycelium_gcal.emulator import calendar_api
@@ -28,6 +28,11 @@ RATE_LIMIT_BODIES = {
     "quotaExceeded": (403, "usageLimits", "Calendar usage limits exceeded."),
     "429": (429, "usageLimits", "Rate Limit Exceeded"),
 }
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # requests are recorded instead
+        pass
 
 
 class GoogleEmulator:
@@ -50,7 +55,9 @@ class GoogleEmulator:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> GoogleEmulator:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the Google emulator serves loopback only")
-        self._server = make_server(host, port, self._wsgi, threaded=True)
+        self._server = make_server(
+            host, port, self._wsgi, threaded=True, request_handler=_Quiet
+        )
         self.url = f"http://{host}:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         self.pusher.start()
@@ -118,13 +125,17 @@ class GoogleEmulator:
             self.store.delete(self.store.calendar(calendar_id), event_id)
         self.pusher.changed(calendar_id)
 
-    def calls(self, method: str | None = None, contains: str = "") -> list[dict[str, Any]]:
-        """Calendar API requests received, by HTTP method and path fragment."""
+    def calls(
+        self, method: str | None = None, contains: str = "", path: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Calendar API requests received, by HTTP method, path fragment or exact path."""
         with self.lock:
             return [
                 r
                 for r in self.requests
-                if (method is None or r["method"] == method) and contains in r["path"]
+                if (method is None or r["method"] == method)
+                and contains in r["path"]
+                and path in (None, r["path"])
             ]
 
     # ----- WSGI -----
