@@ -141,7 +141,10 @@ def _record(ctx: PluginContext, sent: Meeting, outcome: Outcome) -> None:
         row.status = "scheduled"
     row.changed = [] if untouched else [f for f in row.changed if f not in sent.changed]
     _settle(row, untouched)
-    _announce(ctx, row, "meeting.scheduled" if was == "scheduling" else "meeting.updated", before)
+    if was == "scheduling":
+        ctx.emit("meeting.scheduled", meetings.render(row))
+    elif sent.changed or _differs(before, meetings.render(row)):  # a change, or the Meet link
+        ctx.emit("meeting.updated", meetings.render(row))
 
 
 def _closed(ctx: PluginContext, row: Meeting, sent: Meeting, untouched: bool) -> None:
@@ -160,13 +163,11 @@ def _settle(row: Meeting, untouched: bool) -> None:
     row.next_attempt_at = now() + LATER_CHECK if waiting_meet and untouched else now()
 
 
-def _announce(ctx: PluginContext, row: Meeting, kind: str, before: dict[str, Any]) -> None:
-    after = meetings.render(row)
-    same = {k: v for k, v in after.items() if k not in ("updated_at", "pending")} == {
-        k: v for k, v in before.items() if k not in ("updated_at", "pending")
+def _differs(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    ignored = ("updated_at", "pending", "last_error")
+    return {k: v for k, v in before.items() if k not in ignored} != {
+        k: v for k, v in after.items() if k not in ignored
     }
-    if kind == "meeting.scheduled" or not same:
-        ctx.emit(kind, after)
 
 
 def _failed(ctx: PluginContext, meeting_id: int, exc: HubError) -> None:

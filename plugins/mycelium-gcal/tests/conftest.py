@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 from gcal_helpers import CLIENT_URL, connect
-
 from mycelium_gcal import meeting_push
 from mycelium_gcal.emulator import GoogleEmulator
 

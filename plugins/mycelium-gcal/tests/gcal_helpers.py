@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 import requests
 from flask.testing import FlaskClient
-
-from hub import now
 from mycelium_gcal.emulator import GoogleEmulator
 from mycelium_gcal.ids import deadline_event_id
+
+from hub import now
 
 if TYPE_CHECKING:
     from hub.testing import ApiClient

@@ -54,7 +54,10 @@ def test_daylight_saving_the_end_is_sixty_real_minutes_later(app, api, org, conn
     )
     run_jobs(app)
     event = event_of(connected, org.id, made["id"])
-    assert event["start"] == {"dateTime": "2026-11-01T01:30:00-04:00", "timeZone": "America/New_York"}
+    assert event["start"] == {
+        "dateTime": "2026-11-01T01:30:00-04:00",
+        "timeZone": "America/New_York",
+    }
     assert event["end"] == {"dateTime": "2026-11-01T01:30:00-05:00", "timeZone": "America/New_York"}
     later = event_of(connected, org.id, summer["id"])
     assert later["start"]["dateTime"] == "2026-11-20T09:00:00-05:00"  # 09:00 local, in EST
@@ -81,6 +84,7 @@ def test_a_run_with_an_old_payload_does_not_put_back_an_old_date(
 ):
     """Runs may execute late or twice: the event follows the deliverable as it is now."""
     import mycelium_gcal
+
     from hub import EventInfo, now
 
     globex = make_client(api)
@@ -122,9 +126,7 @@ def test_deleted_deliverables_and_clients_take_their_events_with_them(app, api, 
     assert len(connected.events(deleted=True)) == 3  # Google keeps them, cancelled
 
 
-def test_leaving_the_window_removes_the_event_and_coming_back_restores_it(
-    app, api, org, connected
-):
+def test_leaving_the_window_removes_the_event_and_coming_back_restores_it(app, api, org, connected):
     made = make_deliverable(api, make_client(api)["id"], "Site", in_days(5))
     run_jobs(app)
     api.patch(f"/api/deliverables/{made['id']}", json={"due_at": in_days(45).isoformat()})

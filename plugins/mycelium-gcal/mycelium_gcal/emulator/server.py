@@ -55,9 +55,7 @@ class GoogleEmulator:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> GoogleEmulator:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the Google emulator serves loopback only")
-        self._server = make_server(
-            host, port, self._wsgi, threaded=True, request_handler=_Quiet
-        )
+        self._server = make_server(host, port, self._wsgi, threaded=True, request_handler=_Quiet)
         self.url = f"http://{host}:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         self.pusher.start()
