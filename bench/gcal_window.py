@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from mycelium_gcal import window
+from mycelium_gcal.emulator import GoogleEmulator
 
 import hub
 from hub.app import create_app
@@ -38,8 +40,6 @@ from hub.core.orgs import create_org
 from hub.extensions import db
 from hub.plugins import get_plugins, installed_migration_dirs
 from hub.provider import Token
-from mycelium_gcal import window
-from mycelium_gcal.emulator import GoogleEmulator
 
 TOKEN = "ya29.bench-token"
 
