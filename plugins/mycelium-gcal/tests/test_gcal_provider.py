@@ -6,12 +6,12 @@ from __future__ import annotations
 from importlib import metadata
 from urllib.parse import parse_qs, urlsplit
 
+import mycelium_gcal
 import pytest
 from gcal_helpers import in_days, live_deadlines, make_client, make_deliverable
-
-import mycelium_gcal
-from hub.testing import run_jobs
 from mycelium_gcal.ids import VALID, deadline_event_id, new_meeting_event_id
+
+from hub.testing import run_jobs
 
 
 def test_the_entry_point_is_installed():

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 from gcal_helpers import in_days, live_deadlines, make_client, make_deliverable
+from mycelium_gcal import jobs
+from mycelium_gcal.models import Channel
 
 from hub import now
 from hub.testing import run_jobs
-from mycelium_gcal import jobs
-from mycelium_gcal.models import Channel
 
 MEETINGS = "/api/integrations/gcal/meetings"
 NOTIFY = "/api/integrations/gcal/notifications"

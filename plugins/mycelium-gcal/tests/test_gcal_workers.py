@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 from gcal_helpers import in_days, live_deadlines, make_client
+from mycelium_gcal import window
 
 from hub import context_for
 from hub.testing import run_jobs
-from mycelium_gcal import window
 
 
 def test_two_workers_sweeping_the_same_window_make_each_event_once(
