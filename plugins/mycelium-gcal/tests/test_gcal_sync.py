@@ -159,3 +159,12 @@ def test_the_poll_reads_changes_when_no_push_came(
     run_jobs(app)
     assert len(connected.calls("GET", path="calendars/primary/events")) == before + 1
     assert now() == hub_clock.now()
+
+
+def test_disabling_stops_the_channel_with_the_token_still_kept(app, api, org, connected):
+    row = _channel(app, org.id)
+    assert api.delete("/api/integrations/gcal").status_code == 200
+    run_jobs(app)
+    [stop] = connected.calls("POST", path="channels/stop")
+    assert stop["body"] == {"id": row.channel_id, "resourceId": row.resource_id}
+    assert connected.pusher.live() == [] and connected.oauth.revoked == []
