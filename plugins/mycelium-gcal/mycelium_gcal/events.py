@@ -101,6 +101,7 @@ def sync_deliverable(ctx: PluginContext, deliverable_id: int) -> str:
         apply(ctx, access.calendar_client(ctx), todo)
         record(ctx, todo)
         ctx.db.commit()
+        access.unit_done(ctx, FEATURE)
         return todo.action
 
 

@@ -143,6 +143,7 @@ def _record(ctx: PluginContext, sent: Meeting, outcome: Outcome) -> None:
     _settle(row, untouched)
     if was == "scheduling":
         ctx.emit("meeting.scheduled", meetings.render(row))
+        access.unit_done(ctx, FEATURE)
     elif sent.changed or _differs(before, meetings.render(row)):  # a change, or the Meet link
         ctx.emit("meeting.updated", meetings.render(row))
 

@@ -151,3 +151,17 @@ def test_a_new_org_time_zone_rewrites_the_events(app, api, org, connected):
         "+09:00"
     )
     assert len(connected.calls()) - before == 1  # one patch
+
+
+def test_the_daily_sweep_adds_deliverables_that_entered_the_window(
+    app, api, org, connected, plugin_context, hub_clock
+):
+    from mycelium_gcal import jobs
+
+    make_deliverable(api, make_client(api)["id"], "Far off", in_days(40))
+    run_jobs(app)
+    assert live_deadlines(connected) == []
+    hub_clock.advance(days=11)  # now due within 29 days
+    jobs.maintain(plugin_context("gcal"))
+    run_jobs(app)
+    assert [e["summary"] for e in live_deadlines(connected)] == ["📋 Far off"]
