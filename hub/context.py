@@ -238,16 +238,19 @@ class PluginContext:
         aad = associated_data(self._row.org_id, self._row.id, name)
         return self._keyring.decrypt(stored, aad)
 
-    def access_token(self) -> str:
+    def access_token(self, rejected: str | None = None) -> str:
         """A valid OAuth access token, refreshed first when it expires within the margin.
 
-        Raises NeedsReauth when the integration is not connected or the provider refused
-        the refresh; ServiceUnavailable or RateLimited when the refresh should be retried.
-        The refresh calls the token URL setting directly, not through the egress guard.
+        Pass ``rejected``, the token the provider just refused as expired, to get a new one
+        (refreshed once across processes: a caller that finds it already replaced gets the
+        replacement; ``ctx.http`` does this by itself on a 401). Raises NeedsReauth when the
+        integration is not connected or the provider refused the refresh;
+        ServiceUnavailable or RateLimited when the refresh should be retried. The refresh
+        calls the token URL setting directly, not through the egress guard.
         """
         from hub.core import tokens  # the vault imports this module's type
 
-        return tokens.access_token(self)
+        return tokens.access_token(self, rejected)
 
     def setting(self, name: str) -> Any:
         """A hub or plugin setting (``SLACK_API_BASE``), from the environment, else its

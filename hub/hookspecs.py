@@ -116,6 +116,12 @@ def register_models(register: RegisterModels) -> None:
 
 
 @hookspec
+def on_organization_updated(ctx: PluginContext, event: EventInfo, organization: Resource) -> None:
+    """The organization's settings changed (its time zone, branding); ``organization`` is
+    its new state. Runs in: worker."""
+
+
+@hookspec
 def on_client_created(ctx: PluginContext, event: EventInfo, client: Resource) -> None:
     """A client was created; ``client`` is the resource as the API renders it.
 
@@ -242,6 +248,17 @@ def check_config(config: Resource, settings: Mapping[str, Any]) -> None:
     fields in clear (those already stored included). No database transaction is open, so
     a slow server holds nothing up. Runs in: web request (``PUT``/``PATCH
     /api/integrations/<name>``), before anything is written.
+    """
+
+
+@hookspec(firstresult=True)
+def prepare_disconnect(ctx: PluginContext) -> None:
+    """An admin is disconnecting this integration: undo, with its still valid credentials,
+    what lives at the provider on the organization's behalf (push channels, subscriptions).
+
+    The hub revokes the tokens and forgets them right after, whatever this raises (it is
+    logged). Runs in: web request (``DELETE /api/integrations/<name>/connection``), with no
+    database transaction open.
     """
 
 

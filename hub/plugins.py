@@ -222,6 +222,10 @@ class Plugins:
         result = self.call_one(name, "send_test_message", ctx=ctx, user=user)
         return None if result is None else str(result)
 
+    def prepare_disconnect(self, name: str, ctx: PluginContext) -> None:
+        """`name`'s clean-up at the provider before its tokens are revoked."""
+        self.call_one(name, "prepare_disconnect", ctx=ctx)
+
     def refresh_token(self, name: str, ctx: PluginContext, token: Token) -> Token | None:
         """`name`'s token refresh; when it has none (or answers None), the built-in plugins'
         (the standard OAuth 2.0 refresh grant). None: nobody refreshed."""

@@ -15,6 +15,7 @@ from hub.core.models import Event, Integration, Run
 from hub.extensions import db
 
 EVENT_HOOKS = (
+    "on_organization_updated",
     "on_client_created",
     "on_client_updated",
     "on_client_deleted",
@@ -67,6 +68,7 @@ def _impl(hook: str, record: Callable[..., Any]) -> Callable[..., Any]:
         return on_event
     noun = hook.split("_")[1]
     makers: dict[str, Callable[..., Any]] = {
+        "organization": lambda ctx, event, organization: record(hook, ctx, event, organization),
         "client": lambda ctx, event, client: record(hook, ctx, event, client),
         "deliverable": lambda ctx, event, deliverable: record(hook, ctx, event, deliverable),
         "user": lambda ctx, event, user: record(hook, ctx, event, user),

@@ -60,6 +60,7 @@ class OAuthTestPlugin:
         self.own_refresh = own_refresh
         self.refresh_calls = 0
         self.health: Any = None  # a callable(ctx) standing in for the check below
+        self.on_disconnect: Any = None  # a callable(ctx): the clean-up before revoking
 
     @hookimpl
     def register_providers(self, register: Any) -> None:
@@ -72,6 +73,11 @@ class OAuthTestPlugin:
         url = f"{ctx.setting('TESTOAUTH_API_BASE')}/userinfo"
         response = ctx.http.get(url, headers={"Authorization": f"Bearer {ctx.access_token()}"})
         return HealthResult(ok=response.ok, message=f"userinfo answered {response.status_code}")
+
+    @hookimpl
+    def prepare_disconnect(self, ctx: PluginContext) -> None:
+        if self.on_disconnect is not None:
+            self.on_disconnect(ctx)
 
     @hookimpl
     def refresh_token(self, ctx: PluginContext, token: Token) -> Token | None:

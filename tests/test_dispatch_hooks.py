@@ -57,6 +57,13 @@ def make_deliverable(api, **fields):
     return response.json
 
 
+def test_hook_on_organization_updated(app, api, org, recorder):
+    changed = api.patch("/api/org", json={"timezone": "America/New_York"}).json
+    run_jobs(app)
+    call = assert_called_once(app, recorder, "on_organization_updated", "organization.updated", org)
+    assert call.resource == changed and changed["timezone"] == "America/New_York"
+
+
 def test_hook_on_client_created(app, api, org, recorder):
     client = make_client(api)
     run_jobs(app)

@@ -326,6 +326,34 @@ def test_disconnect_revokes_forgets_the_tokens_and_disables(
     assert "integration.disabled" in types
 
 
+def test_hook_prepare_disconnect(app, api, client, org, plugin, oauth_server):
+    callback(client, authorize(start(api)))
+    seen: list[tuple[str, bool]] = []
+
+    def clean_up(ctx):  # the provider still accepts the token when the plugin cleans up
+        token = ctx.access_token()
+        seen.append((token, token in oauth_server.access_tokens and not oauth_server.revoked))
+
+    plugin.on_disconnect = clean_up
+    assert api.delete(f"/api/integrations/{NAME}/connection").json["revoked"] is True
+    assert [ok for _, ok in seen] == [True] and oauth_server.revoked
+
+
+def test_a_failing_prepare_disconnect_does_not_stop_the_disconnect(
+    app, api, client, org, plugin, oauth_server
+):
+    callback(client, authorize(start(api)))
+
+    def fail(ctx):
+        raise RuntimeError("the provider is down")
+
+    plugin.on_disconnect = fail
+    response = api.delete(f"/api/integrations/{NAME}/connection")
+    assert response.status_code == 200 and response.json["revoked"] is True
+    with app.app_context():
+        assert not any(name.startswith("oauth.") for name in integration(org.id).secrets)
+
+
 def test_status_shows_the_connection_and_its_expiry(api, client, plugin):
     def mine() -> dict[str, Any]:
         items = api.get("/api/integrations/status").json["integrations"]

@@ -22,7 +22,7 @@ DOC = REPO / "docs" / "plugin_hooks.md"
 PLUGIN_DIRS = sorted(p.parent for p in REPO.glob("plugins/*/pyproject.toml"))
 PACKAGE_DIRS = PLUGIN_DIRS + sorted(p.parent for p in REPO.glob("examples/*/pyproject.toml"))
 
-QUERY = {"refresh_token", "send_test_message"}
+QUERY = {"refresh_token", "send_test_message", "prepare_disconnect"}
 QUERY_BEFORE_CONTEXT = {"check_config"}  # runs before the integration exists: no ctx
 COLLECTION = {"health_check"}
 PARTICIPLES_WITHOUT_ED = {"due", "overdue"}  # deliverable.due_soon / deliverable.overdue

@@ -82,6 +82,15 @@ def test_a_token_expiring_within_the_margin_is_refreshed_first(
     assert oauth_server.counts["refresh"] == 2
 
 
+def test_a_token_the_provider_rejected_is_refreshed_once(connected, plugin_context, oauth_server):
+    old = plugin_context(NAME).access_token()
+    new = plugin_context(NAME).access_token(rejected=old)
+    assert new != old and new in oauth_server.access_tokens
+    # a second caller that saw the same old token gets the replacement, no second refresh
+    assert plugin_context(NAME).access_token(rejected=old) == new
+    assert oauth_server.counts["refresh"] == 1
+
+
 def test_a_rotated_refresh_token_replaces_the_old_one(
     app, org, connected, plugin_context, oauth_server, hub_clock
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,14 +13,17 @@ from werkzeug.wrappers import Response
 
 from hub.api.auth import caller
 from hub.api.routing import endpoint
-from hub.core import connections, integrations, oauth, oauth_browser
+from hub.core import connections, integrations, oauth, oauth_browser, tokens
+from hub.core.contexts import build_context
 from hub.core.db import set_read_mode
+from hub.core.models import Integration
 from hub.errors import Conflict, NotFound
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
 from hub.provider import Provider
 
 bp = Blueprint("connections", __name__)
+log = logging.getLogger(__name__)
 
 
 class AuthUrlSchema(marshmallow.Schema):
@@ -137,6 +141,21 @@ def _forget_flow(response: Response, name: str) -> Response:
     return response
 
 
+def _prepare_disconnect(name: str, row: Integration) -> None:
+    """The plugin's clean-up at the provider while the tokens still work; never blocks."""
+    plugins = get_plugins()
+    if not tokens.is_connected(row) or not plugins.implements(name, "prepare_disconnect"):
+        return
+    ctx = build_context(current_app, db.session, row)
+    db.session.commit()  # no transaction held while the provider answers
+    try:
+        plugins.prepare_disconnect(name, ctx)
+        db.session.commit()  # what the plugin recorded of its clean-up
+    except Exception:
+        db.session.rollback()
+        log.exception("%s: prepare_disconnect failed; disconnecting anyway", name)
+
+
 @bp.delete("/integrations/<name>/connection")
 @endpoint(
     "Disconnect: revoke at the provider and forget the tokens",
@@ -150,6 +169,7 @@ def disconnect(name: str) -> dict[str, Any]:
         raise NotFound(f"{provider.title} is not set up for this organization.")
     if provider.oauth2 is None:
         raise Conflict(f"{provider.title} does not connect with OAuth 2.0; disable it instead.")
+    _prepare_disconnect(name, row)
     keyring = current_app.extensions["hub.keyring"]
     revoked = connections.disconnect(db.session, keyring, current_app.config, provider, row)
     return {"plugin": name, "connected": False, "revoked": revoked}

@@ -135,12 +135,16 @@ def mark_needs_reauth(session: AnySession, row: Integration, reason: str) -> boo
     return True
 
 
-def access_token(ctx: PluginContext) -> str:
-    """A valid access token for ``ctx``'s integration, refreshed when about to expire."""
+def access_token(ctx: PluginContext, rejected: str | None = None) -> str:
+    """A valid access token for ``ctx``'s integration, refreshed when about to expire, or
+    when the provider just refused ``rejected`` as expired (unless another process has
+    already replaced it)."""
     row = ctx._row
     token = load_token(ctx._keyring, row)
     if token is None or row.status == "needs_reauth":
         raise NeedsReauth(f"{ctx.provider.title} is not connected; an admin must connect it.")
+    if rejected is not None:
+        return refresh(ctx, None, rejected).access_token
     if not expires_within(token, margin_of(ctx.provider)):
         return token.access_token
     return refresh(ctx, margin_of(ctx.provider)).access_token
@@ -153,13 +157,19 @@ def renew_rejected(ctx: PluginContext, rejected: str) -> str | None:
     return fresh if fresh != rejected else None
 
 
+def _still_valid(token: Token, window: timedelta | None, rejected: str | None) -> bool:
+    if rejected is not None:
+        return token.access_token != rejected  # another process refreshed it meanwhile
+    return window is not None and not expires_within(token, window)
+
+
 def refresh(
     ctx: PluginContext, window: timedelta | None = None, rejected: str | None = None
 ) -> Token:
-    """Refresh unless the stored token (re-read under the lock) is valid beyond ``window``.
+    """Refresh unless the stored token (re-read under the lock) is valid beyond ``window``
+    or is no longer the ``rejected`` one.
 
-    ``window=None`` forces a refresh, unless the stored token is no longer `rejected` (the
-    one a provider refused: someone refreshed it meanwhile). Raises NeedsReauth (and marks
+    ``window=None`` (and no ``rejected``) forces a refresh. Raises NeedsReauth (and marks
     the integration) when the provider refuses the grant; ServiceUnavailable or
     RateLimited mean try again later.
     """
@@ -169,8 +179,7 @@ def refresh(
         token = load_token(ctx._keyring, row) if row is not None else None
         if row is None or token is None or row.status == "needs_reauth":
             raise NeedsReauth(f"{ctx.provider.title} is not connected; an admin must connect it.")
-        renewed = rejected is not None and token.access_token != rejected
-        if renewed or (window is not None and not expires_within(token, window)):
+        if _still_valid(token, window, rejected):
             _adopt(ctx, row)
             return token
         fresh = _refreshed(ctx, session, row, token)

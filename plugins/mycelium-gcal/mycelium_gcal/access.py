@@ -1,0 +1,83 @@
+"""What every part of the plugin needs from a context: the API client, the config, locks,
+and the queue of the plugin's own jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import hub
+from hub import PluginContext
+from mycelium_gcal.client import CalendarClient, GoogleError
+from mycelium_gcal.provider import DEFAULT_API_BASE, config_of
+
+ACCESS_TOKEN = "oauth.access_token"
+LOCK_SECONDS = 120  # longer than a Google call with a token refresh and one retry
+LOCK_WAIT_SECONDS = 30
+
+
+def connected(ctx: PluginContext) -> bool:
+    """Has an admin connected a Google account (the OAuth flow stored a token)?"""
+    return ctx.secret(ACCESS_TOKEN) is not None
+
+
+def config(ctx: PluginContext) -> dict[str, Any]:
+    return config_of(ctx.config)
+
+
+def calendar_client(ctx: PluginContext) -> CalendarClient:
+    """The Calendar API with this integration's token (a 401 refreshes it once)."""
+    base = ctx.setting("GOOGLE_CALENDAR_API_BASE") or DEFAULT_API_BASE
+    timeout = float(ctx.setting("HUB_HTTP_TIMEOUT") or 10.0)
+    return CalendarClient(ctx.http, str(base), ctx.access_token, timeout)
+
+
+def client_url(ctx: PluginContext, path: str) -> str | None:
+    """A link into the Mycelium front end, when its URL is known."""
+    base = ctx.setting("HUB_CLIENT_URL") or ctx.setting("HUB_APP_URL")
+    return f"{str(base).rstrip('/')}/{path}" if base else None
+
+
+@contextmanager
+def locked(ctx: PluginContext, name: str, wait: float = LOCK_WAIT_SECONDS) -> Iterator[bool]:
+    """A Redis lock across workers (``gcal:lock:<org>:<name>``); yields whether it was had.
+
+    With ``wait=0`` the caller learns at once that another worker holds it.
+    """
+    if ctx.redis is None:
+        raise GoogleError("Redis is needed to coordinate calendar writes.")
+    lock = ctx.redis.lock(
+        f"gcal:lock:{ctx.org.id}:{name}", timeout=LOCK_SECONDS, blocking_timeout=wait or None
+    )
+    had = bool(lock.acquire(blocking=wait > 0))
+    try:
+        yield had
+    finally:
+        if had:
+            try:
+                lock.release()
+            except Exception:  # expired meanwhile: nothing of ours to release
+                ctx.log.warning("calendar lock %s expired before its release", name)
+
+
+def enqueue_after_commit(ctx: PluginContext, job: str, *args: Any) -> None:
+    """Queue one of this plugin's jobs once the current transaction commits."""
+    hub.after_commit(ctx.db, lambda: hub.enqueue(f"mycelium_gcal.jobs.{job}", *args))
+
+
+def end_transaction(ctx: PluginContext) -> None:
+    """Commit what is pending so no transaction (on SQLite: the write lock) is held while
+    Google answers."""
+    ctx.db.commit()
+
+
+def unit_done(ctx: PluginContext, feature: str) -> None:
+    """One unit of work for the organization's usage and ROI: a deadline event written
+    (``deadline_event``) or a meeting put on the calendar (``meeting``).
+
+    The provider calls behind it are recorded by ``ctx.http`` under the same feature; this
+    hub version has no public recorder of units of work yet, so this is where one call to
+    it belongs.
+    """
+    ctx.log.debug("google calendar: one %s done", feature)

@@ -1,0 +1,102 @@
+"""Routes under ``/api/integrations/gcal/``: client meetings, and Google's push notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+import hub
+from hub import NotFound, ValidationError, current_context, public_route
+from mycelium_gcal import channels, jobs, meetings, schemas, window
+
+bp = Blueprint("gcal", __name__)
+
+
+def _body() -> Any:
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ValidationError("Send a JSON object.", {"_schema": ["Not valid JSON."]})
+    return data
+
+
+def _meeting_id(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= schemas.MAX_ID:
+        raise NotFound("No such meeting in this organization.")
+    return int(value)
+
+
+@bp.post("/meetings")
+def schedule_meeting() -> Any:
+    """Schedule a client meeting: its event is written to Google (invitees told, a Meet
+    link when ``meet_link``); an ``Idempotency-Key`` header makes a repeat return it."""
+    ctx = current_context()
+    data = schemas.load(schemas.MeetingIn(), _body())
+    row, replayed = meetings.schedule(ctx, data, request.headers.get("Idempotency-Key"))
+    ctx.db.commit()
+    response = jsonify(meetings.render(row))
+    response.status_code = 201
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.get("/meetings")
+def list_meetings() -> Any:
+    """The organization's meetings by start time, optionally of one deliverable."""
+    ctx = current_context()
+    query = schemas.load(schemas.MeetingQuery(), request.args.to_dict())
+    rows = meetings.listing(ctx, query.get("deliverable_id"), query["limit"])
+    return jsonify({"items": [meetings.render(row) for row in rows]})
+
+
+@bp.get("/meetings/<meeting_id>")
+def get_meeting(meeting_id: str) -> Any:
+    """One meeting."""
+    ctx = current_context()
+    return jsonify(meetings.render(meetings.get(ctx, _meeting_id(meeting_id))))
+
+
+@bp.patch("/meetings/<meeting_id>")
+def change_meeting(meeting_id: str) -> Any:
+    """Move, rename or re-invite: Google gets the change and invitees are told."""
+    ctx = current_context()
+    data = schemas.load(schemas.meeting_change(), _body())
+    row = meetings.change(ctx, _meeting_id(meeting_id), data)
+    ctx.db.commit()
+    return jsonify(meetings.render(row))
+
+
+@bp.delete("/meetings/<meeting_id>")
+def cancel_meeting(meeting_id: str) -> Any:
+    """Cancel: the event is deleted in Google and invitees are told."""
+    ctx = current_context()
+    if _body():
+        raise ValidationError("This endpoint takes no body.", {"_schema": ["No body."]})
+    row = meetings.cancel(ctx, _meeting_id(meeting_id))
+    ctx.db.commit()
+    return jsonify(meetings.render(row))
+
+
+@bp.post("/notifications")
+@public_route
+def notification() -> Any:
+    """Google's push notification: the channel id and its token are checked before
+    anything else; then an incremental sync is queued (a burst makes one)."""
+    session = hub.db_session()
+    row = channels.find(session, request.headers.get("X-Goog-Channel-ID"))
+    if row is None:
+        raise NotFound("Unknown or stopped channel.")
+    if not channels.token_matches(row, request.headers.get("X-Goog-Channel-Token")):
+        raise hub.Forbidden("The channel token does not match.")
+    if request.headers.get("X-Goog-Resource-State") == "sync":
+        return jsonify({"ok": True})  # the channel's first message: nothing changed yet
+    ctx = hub.context_for("gcal", row.org_id)
+    if ctx is None:
+        return jsonify({"ok": True, "ignored": "not enabled"})
+    window.state_of(ctx).last_push_at = hub.now()
+    ctx.db.commit()
+    jobs.queue_sync(ctx, ctx.org.id)
+    return jsonify({"ok": True})

@@ -1,0 +1,102 @@
+"""What the meeting routes accept (unknown fields refused) and how a meeting renders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+MAX_ID = 2**31 - 1
+MAX_ATTENDEES = 100
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ValidationError("Must not contain NUL characters.")
+
+
+def _emails(values: list[str]) -> None:
+    lowered = [v.lower() for v in values]
+    if len(set(lowered)) != len(lowered):
+        raise ValidationError("An address is listed twice.")
+
+
+class MeetingIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    deliverable_id = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
+    title = fields.String(
+        required=True, validate=[validate.Length(min=1, max=300), _not_blank, _no_nul]
+    )
+    description = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(max=8000), _no_nul]
+    )
+    start_at = fields.DateTime(
+        required=True, metadata={"description": "Without an offset: the organization's zone."}
+    )
+    duration_minutes = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=1440)
+    )
+    attendees = fields.List(
+        fields.Email(validate=validate.Length(max=254)),
+        load_default=list,
+        validate=[validate.Length(max=MAX_ATTENDEES), _emails],
+    )
+    location = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul]
+    )
+    meet_link = fields.Boolean(load_default=False)
+
+
+def meeting_change() -> MeetingIn:
+    """PATCH: any of the fields but the deliverable (no defaults filled in)."""
+    return MeetingIn(partial=True, exclude=("deliverable_id",))
+
+
+class MeetingQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    deliverable_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    """Validated input, or the hub's 400 naming each wrong field."""
+    from hub import ValidationError as HubValidationError
+
+    if not isinstance(data, dict):
+        raise HubValidationError("Expected a JSON object.", {"_schema": ["Expected an object."]})
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise HubValidationError("Some fields are invalid.", messages) from None
+    return loaded
+
+
+def in_zone(value: datetime, timezone: str, field: str = "start_at") -> datetime:
+    """An aware UTC instant; a time without an offset is read in `timezone`, and one the
+    clocks skip there (the hour lost when summer time starts) is refused."""
+    from hub import ValidationError as HubValidationError
+
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    zone = ZoneInfo(timezone)
+    local = value.replace(tzinfo=zone)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        raise HubValidationError(
+            "Some fields are invalid.",
+            {field: [f"{value.isoformat()} does not exist in {timezone} (the clocks skip it)."]},
+        )
+    return local.astimezone(UTC)
