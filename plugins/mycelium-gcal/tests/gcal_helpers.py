@@ -21,9 +21,12 @@ CLIENT_URL = "https://app.mycelium.test"  # HUB_CLIENT_URL in these tests
 
 def connect(client: FlaskClient, api: ApiClient, google: GoogleEmulator) -> None:
     """An admin connects Google Calendar: connect, consent at Google, follow the callback."""
+    from hub.testing import open_auth_url  # after pytest_plugins registered it (conftest)
+
     started = api.get("/api/integrations/gcal/connect")
     assert started.status_code == 200, started.get_json()
-    consent = requests.get(started.get_json()["auth_url"], allow_redirects=False, timeout=10)
+    provider_url = open_auth_url(client, started.get_json()["auth_url"])  # binds `client`
+    consent = requests.get(provider_url, allow_redirects=False, timeout=10)
     assert consent.status_code == 302, consent.text
     callback = urlsplit(consent.headers["Location"])
     done = client.get(f"{callback.path}?{callback.query}")

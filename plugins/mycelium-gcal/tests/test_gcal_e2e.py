@@ -64,8 +64,10 @@ def settle(app, google) -> None:
 def test_connect_deadline_meeting_and_changes_made_in_google(app, hub, google, org, hub_clock):
     admin = admin_session(org.admin_key)
     auth_url = admin.get(f"{hub}/api/integrations/gcal/connect", timeout=10).json()["auth_url"]
-    consent = requests.get(auth_url, allow_redirects=False, timeout=10)
-    landing = requests.get(consent.headers["Location"], allow_redirects=False, timeout=10)
+    browser = requests.Session()  # keeps the cookie the hub binds the flow to
+    launched = browser.get(auth_url, allow_redirects=False, timeout=10)
+    consent = browser.get(launched.headers["Location"], allow_redirects=False, timeout=10)
+    landing = browser.get(consent.headers["Location"], allow_redirects=False, timeout=10)
     assert landing.headers["Location"] == f"{CLIENT_URL}/settings/integrations?success=gcal"
     [asked] = google.oauth.authorizations
     assert asked["access_type"] == "offline" and asked["prompt"] == "consent"

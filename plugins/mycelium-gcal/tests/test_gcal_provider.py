@@ -11,7 +11,7 @@ import pytest
 from gcal_helpers import in_days, live_deadlines, make_client, make_deliverable
 from mycelium_gcal.ids import VALID, deadline_event_id, new_meeting_event_id
 
-from hub.testing import run_jobs
+from hub.testing import open_auth_url, run_jobs
 
 
 def test_the_entry_point_is_installed():
@@ -40,8 +40,9 @@ def test_hook_register_providers(api):
     )
 
 
-def test_connect_asks_for_offline_access_consent_pkce_and_one_scope(api):
-    url = api.get("/api/integrations/gcal/connect").json["auth_url"]
+def test_connect_asks_for_offline_access_consent_pkce_and_one_scope(client, api):
+    auth_url = api.get("/api/integrations/gcal/connect").json["auth_url"]
+    url = open_auth_url(client, auth_url)  # the hub's launch URL sends the browser to Google
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     assert query["access_type"] == "offline" and query["prompt"] == "consent"
     assert query["code_challenge_method"] == "S256" and query["code_challenge"]
