@@ -3,6 +3,9 @@
 Revision ID: gcal_0001
 Revises:
 Create Date: 2026-12-05
+
+Every table has SQLite's AUTOINCREMENT (PostgreSQL's sequences never go back), so an id the
+API once showed, a meeting's, never names another row after a delete.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def upgrade() -> None:
         sa.Column("synced_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_gcal_deadline_events"),
         sa.UniqueConstraint("org_id", "deliverable_id", name="uq_gcal_deadline_events_org_id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_gcal_deadline_events_org_id", "gcal_deadline_events", ["org_id"])
     op.create_index(
@@ -88,6 +92,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_gcal_meetings"),
         sa.UniqueConstraint("org_id", "idempotency_key", name="uq_gcal_meetings_org_id"),
         sa.UniqueConstraint("org_id", "event_id", name="uq_gcal_meetings_org_id_event"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_gcal_meetings_org_id", "gcal_meetings", ["org_id"])
     op.create_index("ix_gcal_meetings_due", "gcal_meetings", ["pending", "next_attempt_at"])
@@ -105,6 +110,7 @@ def upgrade() -> None:
         sa.Column("swept_config", sa.String(64), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_gcal_sync_state"),
         sa.UniqueConstraint("org_id", name="uq_gcal_sync_state_org_id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_gcal_sync_state_org_id", "gcal_sync_state", ["org_id"])
     op.create_table(
@@ -120,6 +126,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_gcal_channels"),
         sa.UniqueConstraint("channel_id", name="uq_gcal_channels_channel_id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_gcal_channels_org_id", "gcal_channels", ["org_id"])
 
