@@ -27,7 +27,7 @@ def config(ctx: PluginContext) -> dict[str, Any]:
 
 
 def calendar_client(ctx: PluginContext) -> CalendarClient:
-    """The Calendar API with this integration's token (a 401 refreshes it once)."""
+    """The Calendar API with this integration's token (``ctx.http`` refreshes it on a 401)."""
     base = ctx.setting("GOOGLE_CALENDAR_API_BASE") or DEFAULT_API_BASE
     timeout = float(ctx.setting("HUB_HTTP_TIMEOUT") or 10.0)
     return CalendarClient(ctx.http, str(base), ctx.access_token, timeout)

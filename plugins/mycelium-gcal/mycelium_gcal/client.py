@@ -2,8 +2,8 @@
 
 Google's errors become the hub's, so a run shows what an admin must do:
 ``RateLimited`` for ``403 rateLimitExceeded`` / ``userRateLimitExceeded`` / ``quotaExceeded``
-and ``429`` (waits, not failures); a ``401`` gets one new access token and one retry, then
-``NeedsReauth``; a calendar that does not exist (``404``) or that the account may not write
+and ``429`` (waits, not failures); a ``401`` is ``NeedsReauth`` (the hub's session has
+refreshed the token once and retried before the client sees one); a calendar that does not exist (``404``) or that the account may not write
 is a ``PermanentError`` naming it; ``5xx`` is a retryable :class:`GoogleError`. Event-level
 answers the callers act on are their own exceptions: :class:`EventExists` (``409`` on an
 insert with our id), :class:`EventMissing` (``404`` / ``410`` for one event) and
@@ -25,7 +25,7 @@ DEFAULT_RETRY_AFTER = 30.0  # Google sends no Retry-After with 403 usageLimits: 
 QUOTA_RETRY_AFTER = 3600.0  # "Calendar usage limits exceeded": a long window, not a burst
 PAGE_SIZE = 250
 
-TokenSource = Callable[..., str]  # token_source(rejected=None) -> access token
+TokenSource = Callable[[], str]  # a valid access token (``ctx.access_token``)
 
 
 class GoogleError(HubError):
@@ -77,7 +77,7 @@ def _retry_after(response: requests.Response, default: float) -> float:
 
 
 def raise_for(response: requests.Response, calendar_id: str) -> None:
-    """The hub's error for a failed answer about `calendar_id` (401s are handled before)."""
+    """The hub's error for a failed answer about `calendar_id`."""
     status, (reason, message) = response.status_code, error_of(response)
     said = f"{message or reason or 'no details'}"
     if status == 429 or (status == 403 and reason in RATE_REASONS):
@@ -115,18 +115,11 @@ class CalendarClient:
         self.timeout = timeout
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request; a 401 gets a new token (refreshed once across processes) and a retry."""
-        token = self.tokens()
+        """One request with the bearer token; ``ctx.http`` answers a 401 with one refresh
+        (single-flight across processes) and one retry, so a 401 returned here is final."""
+        headers = {"Authorization": f"Bearer {self.tokens()}"}
         url = f"{self.api_base}/{path}"
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {token}"}
-            response = self.http.request(
-                method, url, headers=headers, timeout=self.timeout, **kwargs
-            )
-            if response.status_code != 401 or attempt == 2:
-                return response
-            token = self.tokens(rejected=token)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self.http.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
         try:

@@ -119,6 +119,16 @@ def test_an_expired_access_token_is_refreshed_once_and_the_call_retried(app, api
     assert len(live_deadlines(connected)) == 1 and connected.oauth.counts["refresh_token"] == 1
 
 
+def test_a_401_after_the_refresh_needs_reauth_after_two_calls(app, api, connected):
+    """The hub refreshes once and retries once; the plugin adds no third try."""
+    connected.fail_next(401, "authError", "Invalid Credentials", count=2)
+    make_deliverable(api, make_client(api)["id"], "Logo", in_days(2))
+    run_jobs(app)
+    assert len(connected.calls("POST", path="calendars/primary/events")) == 2
+    assert connected.oauth.counts["refresh_token"] == 1 and live_deadlines(connected) == []
+    assert api.get("/api/integrations/gcal").json["status"] == "needs_reauth"
+
+
 def test_a_refused_refresh_needs_reauth(app, api, connected):
     connected.expire_access_tokens()
     connected.oauth.refresh_tokens.clear()  # revoked at Google: invalid_grant
