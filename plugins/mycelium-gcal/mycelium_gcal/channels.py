@@ -3,8 +3,11 @@ disconnect, and the check of each notification Google posts to the hub.
 
 A channel's token (``X-Goog-Channel-Token``) is 256 random bits the hub chose; only its
 SHA-256 is stored, and a notification is acted on only when its channel id is known, live
-and its token matches. A notification carries no data: it queues an incremental sync
-(coalesced: a burst of them makes one sync).
+and its token matches; a wrong or missing token is a failed authentication (401, counted
+per address like a bad signature), while an unknown or stopped channel is a 404 that is not
+counted, since Google itself may still post for a channel the hub has just stopped. A
+notification carries no data: it queues an incremental sync (coalesced: a burst of them
+makes one sync).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub import HubError, PluginContext, now
+from hub import HubError, InvalidSignature, PluginContext, now
 from mycelium_gcal import access
 from mycelium_gcal.models import Channel
 
@@ -26,6 +29,13 @@ LIFETIME = timedelta(days=7)  # what the hub asks for; Google may grant less
 RENEW_BEFORE = timedelta(hours=6)  # the 15-minute job renews a channel this close to its end
 NOTIFY_PATH = "/api/integrations/gcal/notifications"
 FEATURE = "push_channel"
+
+
+class InvalidChannelToken(InvalidSignature):
+    """A notification without its channel's token (401): like a bad signature, it counts
+    against the sender's address for the hub's failed-authentication limit."""
+
+    code = "invalid_channel_token"
 
 
 def token_hash(token: str) -> str:

@@ -83,14 +83,15 @@ def cancel_meeting(meeting_id: str) -> Any:
 @bp.post("/notifications")
 @public_route
 def notification() -> Any:
-    """Google's push notification: the channel id and its token are checked before
-    anything else; then an incremental sync is queued (a burst makes one)."""
+    """Google's push notification: the channel id (404) and its token (401, a failed
+    authentication) are checked before anything else; then an incremental sync is queued
+    (a burst makes one)."""
     session = hub.db_session()
     row = channels.find(session, request.headers.get("X-Goog-Channel-ID"))
     if row is None:
         raise NotFound("Unknown or stopped channel.")
     if not channels.token_matches(row, request.headers.get("X-Goog-Channel-Token")):
-        raise hub.Forbidden("The channel token does not match.")
+        raise channels.InvalidChannelToken("The channel token does not match.")
     if request.headers.get("X-Goog-Resource-State") == "sync":
         return jsonify({"ok": True})  # the channel's first message: nothing changed yet
     ctx = hub.context_for("gcal", row.org_id)

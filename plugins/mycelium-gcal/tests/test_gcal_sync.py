@@ -110,11 +110,10 @@ def test_notifications_are_checked_before_anything_else(app, client, org, connec
     [watch] = connected.calls("POST", path="calendars/primary/events/watch")
     channel, token = watch["body"]["id"], watch["body"]["token"]
     headers = {"X-Goog-Channel-ID": channel, "X-Goog-Resource-State": "exists"}
-    assert (
-        client.post(NOTIFY, headers={**headers, "X-Goog-Channel-Token": "forged"}).status_code
-        == 403
-    )
-    assert client.post(NOTIFY, headers=headers).status_code == 403
+    forged = client.post(NOTIFY, headers={**headers, "X-Goog-Channel-Token": "forged"})
+    assert forged.status_code == 401
+    assert forged.get_json()["error"]["code"] == "invalid_channel_token"
+    assert client.post(NOTIFY, headers=headers).status_code == 401
     unknown = {**headers, "X-Goog-Channel-ID": "nope", "X-Goog-Channel-Token": token}
     assert client.post(NOTIFY, headers=unknown).status_code == 404
     redis_client.delete(f"gcal:sync-queued:{org.id}")
