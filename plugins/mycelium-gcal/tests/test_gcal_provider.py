@@ -99,6 +99,26 @@ def test_the_window_is_swept_on_connect(app, client, api, org, google, hub_clock
     assert {e["summary"] for e in live_deadlines(google)} == {"📋 Soon", "📋 Done"}
 
 
+def test_set_up_before_connecting_waits_not_connected_then_keeps_its_config(
+    app, client, api, org, google, hub_clock
+):
+    from gcal_helpers import connect
+
+    put = api.put("/api/integrations/gcal", json={"sync_window_days": 5})
+    assert put.status_code == 200
+    assert (put.json["enabled"], put.json["status"]) == (False, "not_connected")
+    globex = make_client(api)
+    make_deliverable(api, globex["id"], "In five days", in_days(3))
+    make_deliverable(api, globex["id"], "In the default window only", in_days(10))
+    run_jobs(app)
+    assert api.get("/api/integrations/runs?plugin=gcal").json["items"] == []
+    assert google.calls() == []
+    connect(client, api, google)
+    run_jobs(app)
+    assert api.get("/api/integrations/gcal").json["status"] == "enabled"
+    assert [e["summary"] for e in live_deadlines(google)] == ["📋 In five days"]
+
+
 def test_a_rate_limited_run_waits_and_is_not_a_failure(app, api, org, connected, hub_clock):
     connected.rate_limit_next("rateLimitExceeded")
     make_deliverable(api, make_client(api)["id"], "Logo", in_days(2))
