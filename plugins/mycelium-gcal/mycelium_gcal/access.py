@@ -70,14 +70,3 @@ def end_transaction(ctx: PluginContext) -> None:
     """Commit what is pending so no transaction (on SQLite: the write lock) is held while
     Google answers."""
     ctx.db.commit()
-
-
-def unit_done(ctx: PluginContext, feature: str) -> None:
-    """One unit of work for the organization's usage and ROI: a deadline event written
-    (``deadline_event``) or a meeting put on the calendar (``meeting``).
-
-    The provider calls behind it are recorded by ``ctx.http`` under the same feature; this
-    hub version has no public recorder of units of work yet, so this is where one call to
-    it belongs.
-    """
-    ctx.log.debug("google calendar: one %s done", feature)

@@ -3,11 +3,12 @@
 Google's errors become the hub's, so a run shows what an admin must do:
 ``RateLimited`` for ``403 rateLimitExceeded`` / ``userRateLimitExceeded`` / ``quotaExceeded``
 and ``429`` (waits, not failures); a ``401`` is ``NeedsReauth`` (the hub's session has
-refreshed the token once and retried before the client sees one); a calendar that does not exist (``404``) or that the account may not write
-is a ``PermanentError`` naming it; ``5xx`` is a retryable :class:`GoogleError`. Event-level
-answers the callers act on are their own exceptions: :class:`EventExists` (``409`` on an
-insert with our id), :class:`EventMissing` (``404`` / ``410`` for one event) and
-:class:`FullSyncRequired` (``410`` for an expired sync token).
+refreshed the token once and retried before the client sees one); a calendar that does not
+exist (``404``) or that the account may not write is a ``PermanentError`` naming it; ``5xx``
+is a retryable :class:`GoogleError`. Event-level answers the callers act on are their own
+exceptions: :class:`EventExists` (``409`` on an insert with our id), :class:`EventMissing`
+(``404`` / ``410`` for one event) and :class:`FullSyncRequired` (``410`` for an expired
+sync token).
 """
 
 from __future__ import annotations

@@ -19,8 +19,12 @@ from mycelium_gcal import access, bodies
 from mycelium_gcal.client import CalendarClient, EventExists, EventMissing, GoogleError
 from mycelium_gcal.ids import deadline_event_id
 from mycelium_gcal.models import DeadlineEvent
+from mycelium_gcal.provider import DEADLINE_EVENT
 
-FEATURE = "deadline_event"  # usage label of the provider calls made for deadlines
+# Usage labels. A unit of work (ROI) is the successful call that writes a deliverable's event
+# (an insert, or the patch after a 409): failed calls around it count for nothing.
+FEATURE = DEADLINE_EVENT
+REMOVAL = "deadline_removal"  # deleting an event: calendar upkeep, declared worth nothing
 
 
 @dataclass(frozen=True)
@@ -101,24 +105,25 @@ def sync_deliverable(ctx: PluginContext, deliverable_id: int) -> str:
         apply(ctx, access.calendar_client(ctx), todo)
         record(ctx, todo)
         ctx.db.commit()
-        access.unit_done(ctx, FEATURE)
         return todo.action
 
 
 def apply(ctx: PluginContext, client: CalendarClient, todo: Plan) -> None:
     """Send the plan to Google."""
-    ctx.calls_are_for(FEATURE)
     if todo.action == "delete":
-        client.delete_event(todo.old_calendar_id or todo.calendar_id, todo.event_id)
+        with ctx.calls_for(REMOVAL):
+            client.delete_event(todo.old_calendar_id or todo.calendar_id, todo.event_id)
         return
     assert todo.body is not None
     moved = todo.present and todo.old_calendar_id not in (None, todo.calendar_id)
     if moved:  # the calendar changed: the event leaves the old one
-        client.delete_event(str(todo.old_calendar_id), todo.event_id)
-    if todo.action == "patch" and not moved:
-        _patch(client, todo)
-    else:
-        _insert(client, todo)
+        with ctx.calls_for(REMOVAL):
+            client.delete_event(str(todo.old_calendar_id), todo.event_id)
+    with ctx.calls_for(FEATURE):
+        if todo.action == "patch" and not moved:
+            _patch(client, todo)
+        else:
+            _insert(client, todo)
 
 
 def _patch(client: CalendarClient, todo: Plan) -> None:

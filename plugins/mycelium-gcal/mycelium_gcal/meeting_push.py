@@ -20,8 +20,12 @@ from hub import HubError, NeedsReauth, PermanentError, PluginContext, RateLimite
 from mycelium_gcal import access, meeting_body, meetings
 from mycelium_gcal.client import CalendarClient, EventExists, EventMissing
 from mycelium_gcal.models import Meeting
+from mycelium_gcal.provider import MEETING
 
-FEATURE = "meeting"
+# Usage labels. A unit of work (ROI) is the successful call that puts a meeting on the
+# calendar (its insert, or the patch after a 409); everything after it is an update.
+FEATURE = MEETING
+UPDATE = "meeting_update"  # changes, cancellations, Meet-link reads: declared worth nothing
 FOLLOW_UP_DELAYS = (1.0, 2.0)  # seconds before re-reading a pending conference in the push
 LATER_CHECK = timedelta(minutes=1)
 MAX_ATTEMPTS = 10
@@ -84,13 +88,14 @@ def _snapshot(ctx: PluginContext, meeting_id: int) -> Meeting | None:
 
 
 def _send(ctx: PluginContext, client: CalendarClient, row: Meeting) -> Outcome:
-    ctx.calls_are_for(FEATURE)
+    ctx.calls_are_for(UPDATE)
     if row.status == "cancelled":
         client.delete_event(row.calendar_id, row.event_id, send_updates="all")
         return Outcome(gone=True)
     body = meeting_body.body(ctx, row)
     if row.status == "scheduling":
-        event = _insert(client, row, body)
+        with ctx.calls_for(FEATURE):
+            event = _insert(client, row, body)
     elif row.changed:
         try:
             fields = {k: body[k] for k in row.changed if k in body}
@@ -143,7 +148,6 @@ def _record(ctx: PluginContext, sent: Meeting, outcome: Outcome) -> None:
     _settle(row, untouched)
     if was == "scheduling":
         ctx.emit("meeting.scheduled", meetings.render(row))
-        access.unit_done(ctx, FEATURE)
     elif sent.changed or _differs(before, meetings.render(row)):  # a change, or the Meet link
         ctx.emit("meeting.updated", meetings.render(row))
 

@@ -7,12 +7,21 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from hub import OAuth2, Provider, RateLimits, Setting
+from hub import OAuth2, Provider, RateLimits, Setting, Work
 
 DEFAULT_API_BASE = "https://www.googleapis.com/calendar/v3"
 # The one scope the plugin needs: read and write events. events.list also answers the
 # calendar's own time zone (``timeZone``), so no calendar-metadata scope is asked for.
 SCOPES = ("https://www.googleapis.com/auth/calendar.events",)
+
+# The units of work (usage features) the ROI report counts. The seed values no calendar
+# work; two minutes is its figure for the nearest manual task (filing a file).
+DEADLINE_EVENT = "deadline_event"
+MEETING = "meeting"
+WORK = (
+    Work(DEADLINE_EVENT, 2.0, "A deliverable's deadline written to the team's calendar."),
+    Work(MEETING, 2.0, "A client meeting put on the calendar, invitations sent."),
+)
 
 SETTINGS = (
     Setting("GOOGLE_CLIENT_ID", None, "Client ID of the hub's Google Cloud OAuth client."),
@@ -129,4 +138,5 @@ PROVIDER = Provider(
     # The seed's quota: 1,000/minute, 100,000/hour, 1,000,000/day, bursts of 100.
     rate_limits=RateLimits(per_second=100, per_minute=1000, per_hour=100_000, per_day=1_000_000),
     settings=SETTINGS,
+    work=WORK,
 )
