@@ -5,7 +5,8 @@ Google's errors become the hub's, so a run shows what an admin must do:
 and ``429`` (waits, not failures); a ``401`` is ``NeedsReauth`` (the hub's session has
 refreshed the token once and retried before the client sees one); a calendar that does not
 exist (``404``) or that the account may not write is a ``PermanentError`` naming it; ``5xx``
-is a retryable :class:`GoogleError`. Event-level answers the callers act on are their own
+and no answer at all (a timeout, a connection refused) are a retryable :class:`GoogleError`.
+Event-level answers the callers act on are their own
 exceptions: :class:`EventExists` (``409`` on an insert with our id), :class:`EventMissing`
 (``404`` / ``410`` for one event) and :class:`FullSyncRequired` (``410`` for an expired
 sync token).
@@ -120,7 +121,10 @@ class CalendarClient:
         (single-flight across processes) and one retry, so a 401 returned here is final."""
         headers = {"Authorization": f"Bearer {self.tokens()}"}
         url = f"{self.api_base}/{path}"
-        return self.http.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+        try:
+            return self.http.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:  # a timeout, a refused connection: retryable
+            raise GoogleError(f"Google did not answer ({type(exc).__name__}).") from exc
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
         try:

@@ -114,6 +114,16 @@ def test_a_401_needs_reauth_without_a_second_try(client: CalendarClient, tokens:
     assert mock.call_count == 1 and tokens.asked == 1
 
 
+@pytest.mark.parametrize(
+    "failure", [requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError]
+)
+def test_no_answer_is_a_retryable_google_error(client: CalendarClient, failure) -> None:
+    with requests_mock.Mocker() as mock:
+        mock.post(EVENTS, exc=failure)
+        with pytest.raises(GoogleError, match="did not answer"):
+            client.insert_event("primary", {"summary": "x"})
+
+
 def test_a_missing_calendar_is_permanent_and_named(client: CalendarClient) -> None:
     with requests_mock.Mocker() as mock:
         mock.post(f"{BASE}/calendars/gone%40x/events", **google_error(404, "notFound", "Not Found"))
