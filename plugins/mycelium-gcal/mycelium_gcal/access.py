@@ -26,10 +26,12 @@ def config(ctx: PluginContext) -> dict[str, Any]:
     return config_of(ctx.config)
 
 
-def calendar_client(ctx: PluginContext) -> CalendarClient:
-    """The Calendar API with this integration's token (``ctx.http`` refreshes it on a 401)."""
+def calendar_client(ctx: PluginContext, timeout: float | None = None) -> CalendarClient:
+    """The Calendar API with this integration's token (``ctx.http`` refreshes it on a 401);
+    each call waits `timeout` seconds at most, the hub's HTTP timeout by default."""
     base = ctx.setting("GOOGLE_CALENDAR_API_BASE") or DEFAULT_API_BASE
-    timeout = float(ctx.setting("HUB_HTTP_TIMEOUT") or 10.0)
+    if timeout is None:
+        timeout = float(ctx.setting("HUB_HTTP_TIMEOUT") or 10.0)
     return CalendarClient(ctx.http, str(base), ctx.access_token, timeout)
 
 

@@ -5,6 +5,10 @@ no transaction open, then records the answer; a change the API made meanwhile ke
 meeting ``pending`` for the next push. With ``meet_link`` the insert asks for a Google Meet
 conference; Google may answer it ``pending``, and a follow-up reads the event again until
 the link is there (a few seconds in the push, then once a minute).
+
+A new meeting is pushed first by the request that scheduled it (:func:`push_now`: one try
+with a short timeout, so the admin gets the event's link in the answer); what that try
+leaves (Google slow, rate limited or failing, a Meet link still pending) a job finishes.
 """
 
 from __future__ import annotations
@@ -30,6 +34,20 @@ FOLLOW_UP_DELAYS = (1.0, 2.0)  # seconds before re-reading a pending conference 
 LATER_CHECK = timedelta(minutes=1)
 MAX_ATTEMPTS = 10
 BACKOFF = timedelta(seconds=30)
+TIMEOUT_SETTING = "GCAL_MEETING_TIMEOUT"  # seconds a request waits for Google's insert
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How a push talks to Google: as a job does, or as the scheduling request does."""
+
+    timeout: float | None = None  # None: the hub's HTTP timeout
+    follow_up: bool = True  # read a pending conference again for a few seconds
+    counts: bool = True  # a failure is an attempt (a request's short try is not)
+
+
+JOB = Mode()
 
 
 @dataclass(frozen=True)
@@ -59,23 +77,42 @@ def push_all(ctx: PluginContext) -> int:
     return len(ids)
 
 
-def push(ctx: PluginContext, meeting_id: int) -> None:
+def push(ctx: PluginContext, meeting_id: int, mode: Mode = JOB) -> None:
     """Bring one meeting's event in line with the hub's record (if no worker is on it)."""
     with access.locked(ctx, f"meeting:{meeting_id}", wait=0) as had:
         if not had:
             return
         snapshot = _snapshot(ctx, meeting_id)
-        access.end_transaction(ctx)
+        body = meeting_body.body(ctx, snapshot) if snapshot is not None else {}
+        access.end_transaction(ctx)  # after every read: nothing is held while Google answers
         if snapshot is None or not snapshot.pending:
             return
         try:
-            outcome = _send(ctx, access.calendar_client(ctx), snapshot)
+            client = access.calendar_client(ctx, mode.timeout)
+            outcome = _send(ctx, client, snapshot, body, mode.follow_up)
         except HubError as exc:
-            _failed(ctx, meeting_id, exc)
+            _failed(ctx, meeting_id, exc, mode.counts)
             ctx.db.commit()
             return
-        _record(ctx, snapshot, outcome)
+        _record(ctx, snapshot, outcome, mode.follow_up)
         ctx.db.commit()
+
+
+def push_now(ctx: PluginContext, meeting_id: int) -> None:
+    """The scheduling request's push: one try with a short timeout and no waiting for a
+    Meet link; a job is queued for whatever is left. Never raises: the meeting is recorded,
+    and the minute job pushes it whatever went wrong here."""
+    try:
+        timeout = float(ctx.setting(TIMEOUT_SETTING) or DEFAULT_TIMEOUT)
+        push(ctx, meeting_id, Mode(timeout=timeout, follow_up=False, counts=False))
+        row = _current(ctx, meeting_id)
+        due = row is not None and row.pending and (row.next_attempt_at or now()) <= now()
+        if due:  # a rate limit's wait is the minute job's
+            access.enqueue_after_commit(ctx, "push_meetings", ctx.org.id)
+        ctx.db.commit()
+    except Exception:  # Redis away, a bad setting: the answer is "scheduling", a job pushes
+        ctx.db.rollback()
+        ctx.log.exception("google calendar: meeting %s left to the job", meeting_id)
 
 
 def _snapshot(ctx: PluginContext, meeting_id: int) -> Meeting | None:
@@ -87,12 +124,13 @@ def _snapshot(ctx: PluginContext, meeting_id: int) -> Meeting | None:
     return row
 
 
-def _send(ctx: PluginContext, client: CalendarClient, row: Meeting) -> Outcome:
+def _send(
+    ctx: PluginContext, client: CalendarClient, row: Meeting, body: dict[str, Any], follow: bool
+) -> Outcome:
     ctx.calls_are_for(UPDATE)
     if row.status == "cancelled":
         client.delete_event(row.calendar_id, row.event_id, send_updates="all")
         return Outcome(gone=True)
-    body = meeting_body.body(ctx, row)
     if row.status == "scheduling":
         with ctx.calls_for(FEATURE):
             event = _insert(client, row, body)
@@ -104,7 +142,7 @@ def _send(ctx: PluginContext, client: CalendarClient, row: Meeting) -> Outcome:
             return Outcome(gone=True)
     else:
         event = client.get_event(row.calendar_id, row.event_id)
-    return Outcome(event=_follow_up(client, row, event))
+    return Outcome(event=_follow_up(client, row, event) if follow else event)
 
 
 def _insert(client: CalendarClient, row: Meeting, body: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +167,7 @@ def _current(ctx: PluginContext, meeting_id: int) -> Meeting | None:
     return ctx.db.scalar(stmt.execution_options(populate_existing=True))
 
 
-def _record(ctx: PluginContext, sent: Meeting, outcome: Outcome) -> None:
+def _record(ctx: PluginContext, sent: Meeting, outcome: Outcome, followed_up: bool) -> None:
     """Store Google's answer; emit the event that tells what is on the calendar now."""
     row = _current(ctx, sent.id)
     if row is None:
@@ -145,7 +183,7 @@ def _record(ctx: PluginContext, sent: Meeting, outcome: Outcome) -> None:
     if row.status == "scheduling":
         row.status = "scheduled"
     row.changed = [] if untouched else [f for f in row.changed if f not in sent.changed]
-    _settle(row, untouched)
+    _settle(row, untouched, LATER_CHECK if followed_up else timedelta(0))
     if was == "scheduling":
         ctx.emit("meeting.scheduled", meetings.render(row))
     elif sent.changed or _differs(before, meetings.render(row)):  # a change, or the Meet link
@@ -155,17 +193,18 @@ def _record(ctx: PluginContext, sent: Meeting, outcome: Outcome) -> None:
 def _closed(ctx: PluginContext, row: Meeting, sent: Meeting, untouched: bool) -> None:
     was_on_calendar = sent.html_link is not None or sent.status == "scheduled"
     row.status, row.changed = "cancelled", []
-    _settle(row, True)
+    _settle(row, True, LATER_CHECK)
     if was_on_calendar:
         ctx.emit("meeting.cancelled", meetings.render(row))
 
 
-def _settle(row: Meeting, untouched: bool) -> None:
-    """Done unless the API changed it meanwhile or its Meet link is still coming."""
+def _settle(row: Meeting, untouched: bool, meet_check: timedelta) -> None:
+    """Done unless the API changed it meanwhile or its Meet link is still coming (read
+    again after `meet_check`: at once when this push could not wait for it)."""
     waiting_meet = row.meet_status == "pending" and row.status != "cancelled"
     row.pending = not untouched or bool(row.changed) or waiting_meet
     row.attempts, row.last_error, row.lease_until = 0, None, None
-    row.next_attempt_at = now() + LATER_CHECK if waiting_meet and untouched else now()
+    row.next_attempt_at = now() + meet_check if waiting_meet and untouched else now()
 
 
 def _differs(before: dict[str, Any], after: dict[str, Any]) -> bool:
@@ -175,7 +214,7 @@ def _differs(before: dict[str, Any], after: dict[str, Any]) -> bool:
     }
 
 
-def _failed(ctx: PluginContext, meeting_id: int, exc: HubError) -> None:
+def _failed(ctx: PluginContext, meeting_id: int, exc: HubError, counts: bool = True) -> None:
     """Keep the meeting pending for a later try, or give up when retrying cannot help."""
     row = _current(ctx, meeting_id)
     if row is None:
@@ -183,6 +222,9 @@ def _failed(ctx: PluginContext, meeting_id: int, exc: HubError) -> None:
     row.last_error = exc.message[:2000]
     if isinstance(exc, RateLimited):
         row.next_attempt_at = now() + timedelta(seconds=exc.retry_after)
+        return
+    if not counts and not isinstance(exc, (PermanentError, NeedsReauth)):
+        row.next_attempt_at = now()  # slow or failing for a request: a job tries at once
         return
     row.attempts += 1
     if isinstance(exc, PermanentError) or row.attempts >= MAX_ATTEMPTS:

@@ -1,7 +1,8 @@
 """Client meetings as the hub records them: scheduled, changed and cancelled by the API.
 
-A request only writes the meeting (``pending``) and queues its push: the web process never
-waits on Google. The push (``meeting_push.py``) writes the event and records what Google
+A request writes the meeting (``pending``) and commits it. Scheduling then pushes it at
+once with a short timeout, since its answer is the event's link; a change or a cancel
+queues its push. The push (``meeting_push.py``) writes the event and records what Google
 answered; ``meeting.*`` events say what is on the calendar.
 """
 
@@ -127,8 +128,7 @@ def schedule(ctx: PluginContext, data: dict[str, Any], key: str | None) -> tuple
         if found is None:
             raise
         return found, True
-    access.enqueue_after_commit(ctx, "push_meetings", ctx.org.id)
-    return row, False
+    return row, False  # the caller commits it, then pushes it (meeting_push.push_now)
 
 
 def _new_row(ctx: PluginContext, data: dict[str, Any], key: str | None, digest: str) -> Meeting:

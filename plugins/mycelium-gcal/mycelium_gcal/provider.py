@@ -40,6 +40,11 @@ SETTINGS = (
         "Where tokens are revoked on disconnect.",
     ),
     Setting("GOOGLE_CALENDAR_API_BASE", DEFAULT_API_BASE, "Base URL of the Calendar API v3."),
+    Setting(
+        "GCAL_MEETING_TIMEOUT",
+        "5",
+        "Seconds POST meetings waits for Google; past it a job writes the event.",
+    ),
 )
 
 EVENT_TYPES = {

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 import hub
 from hub import NotFound, ValidationError, current_context, public_route
-from mycelium_gcal import channels, jobs, meetings, schemas, window
+from mycelium_gcal import channels, jobs, meeting_push, meetings, schemas, window
 
 bp = Blueprint("gcal", __name__)
 
@@ -30,12 +30,17 @@ def _meeting_id(value: str) -> int:
 
 @bp.post("/meetings")
 def schedule_meeting() -> Any:
-    """Schedule a client meeting: its event is written to Google (invitees told, a Meet
-    link when ``meet_link``); an ``Idempotency-Key`` header makes a repeat return it."""
+    """Schedule a client meeting: its event is written to Google before the answer
+    (invitees told, a Meet link when ``meet_link``), or by a job when Google is slow,
+    rate limited or failing (``status: scheduling``); an ``Idempotency-Key`` header makes a
+    repeat return it."""
     ctx = current_context()
     data = schemas.load(schemas.MeetingIn(), _body())
     row, replayed = meetings.schedule(ctx, data, request.headers.get("Idempotency-Key"))
-    ctx.db.commit()
+    ctx.db.commit()  # recorded before Google is asked: no transaction waits on it
+    if not replayed:
+        meeting_push.push_now(ctx, row.id)
+        row = meetings.get(ctx, row.id)
     response = jsonify(meetings.render(row))
     response.status_code = 201
     if replayed:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from gcal_helpers import in_days, make_client, make_deliverable
+from mycelium_gcal import jobs
 
 from hub.testing import run_jobs
 
@@ -46,7 +50,7 @@ def types_of(api, prefix="meeting."):
     ]
 
 
-def test_scheduling_writes_the_event_with_a_meet_link_that_comes_later(
+def test_scheduling_answers_with_the_event_and_the_meet_link_comes_later(
     app, api, org, meetings_on, deliverable
 ):
     meetings_on.store.conference_reads = 1  # the insert and one read answer "pending"
@@ -54,18 +58,16 @@ def test_scheduling_writes_the_event_with_a_meet_link_that_comes_later(
     created = api.post(MEETINGS, json=sent)
     assert created.status_code == 201, created.json
     meeting = created.json
-    assert meeting["status"] == "scheduling" and meeting["deliverable_id"] == deliverable["id"]
-    assert meeting["calendar_event_id"] and meeting["meet_url"] is None
+    # Google was asked before the answer: the event, its link, and the Meet link to come
+    assert meeting["status"] == "scheduled" and meeting["deliverable_id"] == deliverable["id"]
+    assert meeting["html_link"].startswith("https://www.google.com/")
+    assert meeting["meet_url"] is None and meeting["meet_status"] == "pending"
+    assert meeting["pending"] is True and meeting["last_error"] is None
     assert datetime.fromisoformat(meeting["end_at"]) - datetime.fromisoformat(
         meeting["start_at"]
     ) == timedelta(minutes=45)
-    run_jobs(app)
-    shown = api.get(f"{MEETINGS}/{meeting['id']}").json
-    assert shown["status"] == "scheduled" and shown["html_link"].startswith(
-        "https://www.google.com/"
-    )
-    assert shown["meet_url"].startswith("https://meet.google.com/")
     event = meetings_on.event(meeting["calendar_event_id"])
+    assert event["htmlLink"] == meeting["html_link"]
     assert [a["email"] for a in event["attendees"]] == sent["attendees"]
     assert (
         "Deliverable: Website launch" in event["description"]
@@ -73,16 +75,22 @@ def test_scheduling_writes_the_event_with_a_meet_link_that_comes_later(
     )
     assert event["start"]["timeZone"] == "Europe/London" and event["location"] == "Studio"
     assert ("insert", meeting["calendar_event_id"], "all") in meetings_on.sent_updates
-    # Google answered the conference "pending": the push read the event again until ready
+    assert meetings_on.calls("GET", meeting["calendar_event_id"]) == []  # no wait in a request
+    run_jobs(app)
+    shown = api.get(f"{MEETINGS}/{meeting['id']}").json
+    assert shown["status"] == "scheduled" and shown["pending"] is False
+    assert shown["meet_url"].startswith("https://meet.google.com/")
+    # Google answered the conference "pending": the job read the event again until ready
     assert len(meetings_on.calls("GET", meeting["calendar_event_id"])) == 2
-    assert types_of(api) == ["meeting.scheduled"]
-    [scheduled] = [
-        e for e in api.get("/api/events").json["items"] if e["type"] == "meeting.scheduled"
+    assert types_of(api) == ["meeting.scheduled", "meeting.updated"]
+    scheduled, updated = [
+        e["data"]
+        for e in reversed(api.get("/api/events").json["items"])
+        if e["type"] in ("meeting.scheduled", "meeting.updated")
     ]
-    assert (
-        scheduled["data"]["id"] == meeting["id"]
-        and scheduled["data"]["meet_url"] == shown["meet_url"]
-    )
+    assert scheduled["id"] == updated["id"] == meeting["id"]
+    assert scheduled["html_link"] == meeting["html_link"] and scheduled["meet_url"] is None
+    assert updated["meet_url"] == shown["meet_url"]
 
 
 def test_a_conference_still_pending_is_filled_by_the_minute_job(
@@ -94,7 +102,6 @@ def test_a_conference_still_pending_is_filled_by_the_minute_job(
     shown = api.get(f"{MEETINGS}/{meeting['id']}").json
     assert shown["status"] == "scheduled" and shown["meet_status"] == "pending"
     assert shown["meet_url"] is None and shown["pending"] is True
-    from mycelium_gcal import jobs
 
     for _ in range(3):
         hub_clock.advance(minutes=1)
@@ -228,13 +235,58 @@ def test_a_rate_limited_push_waits_and_goes_through(app, api, meetings_on, deliv
     run_jobs(app)  # the deliverable's deadline event first
     meetings_on.rate_limit_next("userRateLimitExceeded")
     meeting = api.post(MEETINGS, json=body(deliverable, meet_link=False)).json
-    run_jobs(app)
+    assert meeting["status"] == "scheduling" and "Rate Limit" in meeting["last_error"]
+    assert meeting["html_link"] is None and meeting["pending"] is True
+    run_jobs(app)  # nothing yet: the job waits for Google's window
     shown = api.get(f"{MEETINGS}/{meeting['id']}").json
     assert shown["status"] == "scheduling" and "Rate Limit" in shown["last_error"]
-    from mycelium_gcal import jobs
-
     hub_clock.advance(seconds=31)
     with app.app_context():
         jobs.due_meetings()
     run_jobs(app)
     assert api.get(f"{MEETINGS}/{meeting['id']}").json["status"] == "scheduled"
+
+
+def _while_google_is_slow(google: Any, work: Any) -> threading.Thread:
+    """`work` started in a thread, returned once its call reached Google (which answers it
+    2 s later, within the hub's timeouts)."""
+    calls_before = len(google.requests)
+    thread = threading.Thread(target=work)
+    google.slow_next(2.0)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while len(google.requests) <= calls_before:
+        assert time.monotonic() < deadline, "the call never reached Google"
+        time.sleep(0.02)
+    return thread
+
+
+@pytest.mark.parametrize("path", ["request", "job"])
+def test_no_transaction_is_held_while_google_answers(app, org, api, meetings_on, deliverable, path):
+    """On SQLite a write transaction held across Google's answer would make another request
+    wait for it (PostgreSQL would not show it: it locks rows, not the database)."""
+    run_jobs(app)  # the deliverable's deadline event first
+    answers: list = []
+    headers = {"Authorization": f"Bearer {org.admin_key}"}
+    if path == "request":
+
+        def work() -> None:
+            client = app.test_client()
+            answers.append(client.post(MEETINGS, json=body(deliverable), headers=headers))
+    else:
+        meeting = api.post(MEETINGS, json=body(deliverable, meet_link=False)).json
+        api.patch(f"{MEETINGS}/{meeting['id']}", json={"title": "Kick-off (moved)"})
+
+        def work() -> None:
+            with app.app_context():  # the job that pushes the change
+                jobs.push_meetings(org.id)
+
+    thread = _while_google_is_slow(meetings_on, work)
+    other = api.post("/api/clients", json={"name": "Initech"})
+    still_waiting_on_google = thread.is_alive()
+    thread.join(10)
+    assert other.status_code == 201 and still_waiting_on_google
+    if path == "request":
+        assert answers[0].status_code == 201 and answers[0].get_json()["status"] == "scheduled"
+    else:
+        assert meetings_on.event(meeting["calendar_event_id"])["summary"] == "Kick-off (moved)"

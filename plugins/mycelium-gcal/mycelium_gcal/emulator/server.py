@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 from urllib.parse import unquote
 
@@ -47,6 +48,7 @@ class GoogleEmulator:
         self.faults: list[
             tuple[int, str, str, str]
         ] = []  # next answers: (status, domain, reason, msg)
+        self.delays: list[float] = []  # seconds the next answers wait after doing the work
         self.url = ""
         self.lock = threading.RLock()
 
@@ -87,6 +89,11 @@ class GoogleEmulator:
 
     def fail_next(self, status: int, reason: str, message: str = "", count: int = 1) -> None:
         self.faults += [(status, "global", reason, message or reason)] * count
+
+    def slow_next(self, seconds: float, count: int = 1) -> None:
+        """The next `count` API requests are carried out at once but answered `seconds`
+        later, as when Google is slow: a caller that gave up may find its event made."""
+        self.delays += [seconds] * count
 
     def expire_access_tokens(self) -> None:
         """Every access token given so far stops working (refresh tokens still do)."""
@@ -180,6 +187,9 @@ class GoogleEmulator:
         if fault is not None:
             raise ApiError(fault[0], fault[2], fault[3], fault[1])
         answer = calendar_api.handle(self, request, path, body)
+        with self.lock:
+            delay = self.delays.pop(0) if self.delays else 0.0
+        time.sleep(delay)
         return Response(status=204) if answer is None else _json(200, answer)
 
 
