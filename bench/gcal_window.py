@@ -81,6 +81,8 @@ def seed(app: Flask, count: int) -> int:
         row = integrations.enable(db.session, plugins, keyring, org.id, "gcal", {})
         expires = start + timedelta(days=1)
         tokens.store_token(keyring, row, Token(TOKEN, "1//bench", expires_at=expires))
+        # an OAuth plugin waits as not_connected until it holds a token: enable it again
+        integrations.enable(db.session, plugins, keyring, org.id, "gcal", {})
         db.session.commit()
         return org.id
 
