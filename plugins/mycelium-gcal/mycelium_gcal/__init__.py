@@ -12,7 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub import HealthResult, PluginContext, hookimpl
+from hub import (
+    HealthResult,
+    PluginContext,
+    RegisterJob,
+    RegisterModels,
+    RegisterProvider,
+    RegisterRoute,
+    hookimpl,
+)
 from mycelium_gcal import access, channels, events, health, jobs, models, routes, window
 from mycelium_gcal.provider import PROVIDER
 
@@ -24,22 +32,22 @@ MEETINGS_CRON = "* * * * *"  # meeting retries and Meet links still pending
 
 
 @hookimpl
-def register_providers(register: Any) -> None:
+def register_providers(register: RegisterProvider) -> None:
     register(PROVIDER)
 
 
 @hookimpl
-def register_routes(register: Any) -> None:
+def register_routes(register: RegisterRoute) -> None:
     register(routes.bp)
 
 
 @hookimpl
-def register_models(register: Any) -> None:
-    register(str(MIGRATIONS))
+def register_models(register: RegisterModels) -> None:
+    register(MIGRATIONS)
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: RegisterJob) -> None:
     register("upkeep", UPKEEP_CRON, jobs.maintain)
     register("meetings", MEETINGS_CRON, jobs.due_meetings)
 
