@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-from sqlalchemy import update
 
-from hub.core import clock
-from hub.core.apikeys import find_api_key, needs_touch
+from hub.core.apikeys import find_api_key, needs_touch, touch
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
 from hub.errors import Forbidden, Unauthorized
@@ -34,17 +32,6 @@ def _bearer() -> str:
     return token.strip()
 
 
-def _touch(key: ApiKey) -> None:
-    """Record use, at most every few minutes: inside a write request's own transaction,
-    or in a short separate one for a read (SQLite readers must not upgrade to writers)."""
-    stmt = update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=clock.now())
-    if request.method in ("GET", "HEAD"):
-        with db.engine.begin() as conn:
-            conn.execute(stmt)
-    else:
-        db.session.execute(stmt)
-
-
 def authenticate(role: str | None = None) -> Caller:
     """The caller of this request; Unauthorized or Forbidden otherwise."""
     key = find_api_key(db.session, _bearer())
@@ -56,8 +43,8 @@ def authenticate(role: str | None = None) -> Caller:
         raise Unauthorized("Unknown API key.")
     if role == "admin" and key.role != "admin":
         raise Forbidden("This needs an admin API key.")
-    if needs_touch(key):
-        _touch(key)
+    if needs_touch(key):  # outside the request's transaction, never waiting for a lock
+        touch(db.engine, key.id)
     scope_to_org(db.session, org.id)
     g.caller = Caller(org=org, key=key, user=key.user)
     return g.caller

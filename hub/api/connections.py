@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import connections, integrations, oauth
-from hub.core.db import set_read_mode
 from hub.errors import Conflict, NotFound
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
@@ -67,7 +66,6 @@ def connect(name: str) -> dict[str, Any]:
     "The provider's redirect after consent (a browser; the state proves who asked)", public=True
 )
 def callback(name: str) -> Response:
-    set_read_mode(False)  # this GET writes: take the SQLite write lock when it begins
     provider = get_plugins().provider(name)
     if provider is None or provider.oauth2 is None:
         return _back_to_client(error="unknown_plugin")
