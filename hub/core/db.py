@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
 
 from hub.core.models import OrgScoped
@@ -47,7 +48,8 @@ def _on_begin(conn: Connection) -> None:
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _on_end(conn: Connection) -> None:
-    conn.info.pop(WRITING, None)
+    if not conn.invalidated:  # a lost connection has no info left to clear
+        conn.info.pop(WRITING, None)
 
 
 @event.listens_for(Engine, "before_cursor_execute")
@@ -107,6 +109,26 @@ def no_lock_wait(conn: Connection) -> Iterator[None]:
         yield
     finally:  # the connection goes back to the pool: others expect the usual wait
         raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+# PostgreSQL SQLSTATE classes of a lost or refused connection: 08 connection exception,
+# 57P operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect).
+_LOST_SQLSTATES = ("08", "57P")
+_SQLITE_BUSY = ("database is locked", "database is busy")
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Did `error` come from a lost or unreachable database, or one that stayed locked,
+    rather than from the statement? Then nothing was applied and a retry may succeed."""
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig) in _SQLITE_BUSY
+    sqlstate = getattr(orig, "sqlstate", "")
+    if isinstance(error, OperationalError) and sqlstate is None:
+        return True  # raised by the driver itself: the server could not be reached
+    return str(sqlstate or "").startswith(_LOST_SQLSTATES)
 
 
 def engine_options(url: str) -> dict[str, Any]:
