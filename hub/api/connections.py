@@ -15,7 +15,6 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import connections, integrations, oauth, oauth_browser, tokens
 from hub.core.contexts import build_context
-from hub.core.db import set_read_mode
 from hub.core.models import Integration
 from hub.errors import Conflict, NotFound
 from hub.extensions import db, get_redis
@@ -107,7 +106,6 @@ def authorize(name: str) -> Response:
     "The provider's redirect after consent (a browser; the state proves who asked)", public=True
 )
 def callback(name: str) -> Response:
-    set_read_mode(False)  # this GET writes: take the SQLite write lock when it begins
     provider = get_plugins().provider(name)
     if provider is None or provider.oauth2 is None:
         return _back_to_client(error="unknown_plugin")

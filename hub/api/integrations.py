@@ -11,7 +11,6 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import health, integrations
 from hub.core.checks import run_checks
-from hub.core.db import set_read_mode
 from hub.core.integration_rows import NOT_CONNECTED
 from hub.core.models import Integration
 from hub.core.people import render_user
@@ -65,22 +64,16 @@ def _plugins() -> Plugins:
 
 
 def _check_config(name: str, body: dict[str, Any], partial: bool) -> None:
-    """The plugin's ``check_config`` (a network test, say), run with no transaction open: on
-    SQLite a write request holds the write lock from its first statement, so the request's
-    reads so far are committed first, and the candidate config is read without the lock."""
+    """The plugin's ``check_config`` (a network test, say), run with no transaction open:
+    the candidate config is read, the read transaction ends, then the plugin tests it."""
     plugins = _plugins()
     if not plugins.implements(name, "check_config"):
         return
     org_id, keyring = caller().org.id, current_app.extensions["hub.keyring"]
+    config = integrations.candidate_config(
+        db.session, plugins, keyring, org_id, name, body, partial
+    )
     db.session.commit()
-    set_read_mode(True)
-    try:
-        config = integrations.candidate_config(
-            db.session, plugins, keyring, org_id, name, body, partial
-        )
-        db.session.commit()
-    finally:
-        set_read_mode(False)
     plugins.check_config(name, config, current_app.config)
 
 

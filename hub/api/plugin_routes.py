@@ -8,7 +8,6 @@ from flask import Flask, current_app, g, request
 
 from hub.api.auth import authenticate, refuse_blocked_client
 from hub.api.routing import EndpointDoc
-from hub.core.db import set_read_mode
 from hub.errors import ConfigError
 from hub.plugins import CORE_ROUTE_NAMES, get_plugins
 from hub.web import PUBLIC_MARK, ROLE_MARK
@@ -62,7 +61,6 @@ def _guard() -> None:
         return
     view = current_app.view_functions[request.endpoint or ""]
     g.hub_plugin = name
-    set_read_mode(request.method in ("GET", "HEAD"))
     if getattr(view, PUBLIC_MARK, False):
         refuse_blocked_client()  # the plugin verifies a signature: guessing one is limited
     else:

@@ -12,7 +12,6 @@ import marshmallow
 from flask import Response, jsonify, request
 
 from hub.api.auth import authenticate
-from hub.core.db import set_read_mode
 from hub.core.schemas import MAX_ID
 from hub.errors import BadRequest, ValidationError
 
@@ -114,7 +113,6 @@ def endpoint(
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
-            set_read_mode(request.method in ("GET", "HEAD"))
             if not public:
                 authenticate(role)
             check_path_ids(kwargs)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import analytics, health, metrics, roi, tokens, usage
-from hub.core.db import set_read_mode
 from hub.core.models import Integration, Run
 from hub.errors import Unauthorized
 from hub.extensions import db, get_redis
@@ -152,13 +151,11 @@ def status() -> dict[str, Any]:
 
 def flush_usage() -> None:
     """Move usage still pending in Redis to the database, so reports are current."""
-    set_read_mode(False)
     session = Session(bind=db.engine, expire_on_commit=False)
     try:
         usage.drain(session, get_redis())
     finally:
         session.close()
-        set_read_mode(True)
     db.session.commit()  # a new snapshot (SQLite): the request's reads see what was moved
 
 
@@ -179,7 +176,6 @@ def roi_report(query: dict[str, Any]) -> dict[str, Any]:
 
 @metrics_bp.get("/metrics")
 def prometheus() -> Response:
-    set_read_mode(True)
     token = current_app.config.get("HUB_METRICS_TOKEN")
     if token:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

@@ -20,6 +20,7 @@ from mycelium_smtp.compose import (
     source_for,
 )
 from mycelium_smtp.models import Email, Template
+from mycelium_smtp.sandbox import limits_of
 from mycelium_smtp.templates import TemplateSource, check_source, check_variables
 
 bp = Blueprint("smtp", __name__)
@@ -63,7 +64,7 @@ def put_template(type_name: str) -> Any:
     ctx, kind = current_context(), require_type(type_name)
     data = schemas.body(schemas.TemplateInSchema())
     source = TemplateSource(data["subject"], data["html"], data["text"])
-    check_source(kind, source, branding_of(ctx))
+    check_source(kind, source, branding_of(ctx), limits_of(ctx.setting))
     row = _own(ctx, kind.name) or Template(org_id=ctx.org.id, type=kind.name)
     row.subject, row.html, row.text = source.subject, source.html, source.text
     ctx.db.add(row)
@@ -99,10 +100,11 @@ def preview_template(type_name: str) -> Any:
         data.get("text", saved.text),
     )
     if draft != saved:
-        check_source(kind, draft, branding_of(ctx))
+        check_source(kind, draft, branding_of(ctx), limits_of(ctx.setting))
     check_variables(kind, data["variables"])
     values = {**kind.sample(), **data["variables"]}
-    rendered, _ = render_for(ctx, kind, values, ["preview@example.com"], draft)
+    to = ["preview@example.com"]
+    rendered, _ = render_for(ctx, kind, values, to, draft, refused_as=None)
     return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
 
 
