@@ -8,6 +8,7 @@ from hub.api import (
     clients,
     connections,
     deliverables,
+    encoding,
     errors,
     events,
     health,
@@ -46,6 +47,7 @@ for module in (
 
 
 def init_app(app: Flask) -> None:
+    app.json = encoding.HubJSONProvider(app)
     errors.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(status.metrics_bp)

@@ -40,11 +40,25 @@ class RunSchema(Schema):
     integration_id = fields.Integer()
     state = fields.String(metadata={"description": " | ".join(STATES)})
     attempts = fields.Integer()
-    next_attempt_at = fields.DateTime()
+    next_attempt_at = fields.Method(
+        "_next_attempt",
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "When a queued or waiting run is tried next; null otherwise.",
+        },
+    )
     last_error = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
+
+    def _next_attempt(self, run: Run) -> str | None:
+        """A run that is running or finished has no next attempt, whatever the row kept."""
+        if run.state not in ("queued", "waiting") or run.next_attempt_at is None:
+            return None
+        return fields.DateTime()._serialize(run.next_attempt_at, "next_attempt_at", run)
 
 
 @bp.get("/integrations/runs")
