@@ -11,6 +11,7 @@ from hub.core.clock import now
 from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.models import Base as Model
 from hub.core.models import Client, Deliverable, OrgScoped, User
+from hub.core.schemas import StrictBoolean
 from hub.core.signatures import (
     InvalidSignature,
     generate_webhook_secret,
@@ -39,6 +40,7 @@ from hub.web import (
     Caller,
     UserInfo,
     admin_route,
+    api_route,
     current_caller,
     current_context,
     db_session,
@@ -77,12 +79,14 @@ __all__ = [
     "RateLimits",
     "RetryPolicy",
     "Setting",
+    "StrictBoolean",
     "Token",
     "User",
     "UserInfo",
     "ValidationError",
     "__version__",
     "admin_route",
+    "api_route",
     "check_host",
     "check_url",
     "complete_deliverable",

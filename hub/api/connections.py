@@ -26,6 +26,18 @@ class AuthUrlSchema(marshmallow.Schema):
     auth_url = marshmallow.fields.String(required=True)
 
 
+class CallbackQuery(marshmallow.Schema):
+    """What a provider's redirect carries (RFC 6749 4.1.2); providers add more, kept aside."""
+
+    class Meta:
+        unknown = marshmallow.EXCLUDE
+
+    state = marshmallow.fields.String()
+    code = marshmallow.fields.String()
+    error = marshmallow.fields.String()
+    error_description = marshmallow.fields.String()
+
+
 class DisconnectedSchema(marshmallow.Schema):
     plugin = marshmallow.fields.String(required=True)
     connected = marshmallow.fields.Boolean(required=True)
@@ -46,7 +58,7 @@ def _back_to_client(**params: str) -> Response:
     return redirect(f"{base}/settings/integrations?{urlencode(params)}", code=302)
 
 
-@bp.get("/integrations/<name>/connect")
+@bp.get("/integrations/<plugin:name>/connect")
 @endpoint("Start connecting: the provider's authorize URL", response=AuthUrlSchema, role="admin")
 def connect(name: str) -> dict[str, Any]:
     provider = _provider(name)
@@ -62,11 +74,14 @@ def connect(name: str) -> dict[str, Any]:
     return {"auth_url": url}
 
 
-@bp.get("/integrations/<name>/callback")
+@bp.get("/integrations/<plugin:name>/callback")
 @endpoint(
-    "The provider's redirect after consent (a browser; the state proves who asked)", public=True
+    "The provider's redirect after consent (a browser; the state proves who asked)",
+    query=CallbackQuery,
+    public=True,
+    redirect=True,
 )
-def callback(name: str) -> Response:
+def callback(name: str, query: dict[str, Any]) -> Response:
     set_read_mode(False)  # this GET writes: take the SQLite write lock when it begins
     provider = get_plugins().provider(name)
     if provider is None or provider.oauth2 is None:
@@ -89,7 +104,7 @@ def callback(name: str) -> Response:
     return _back_to_client(success=name)
 
 
-@bp.delete("/integrations/<name>/connection")
+@bp.delete("/integrations/<plugin:name>/connection")
 @endpoint(
     "Disconnect: revoke at the provider and forget the tokens",
     response=DisconnectedSchema,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
 
@@ -26,3 +27,10 @@ class HubJSONProvider(DefaultJSONProvider):
         if isinstance(o, date):
             return o.isoformat()
         return DefaultJSONProvider.default(o)
+
+
+def no_content_no_type(response: Response) -> Response:
+    """A 204 has no body, so it names no media type (Flask would say text/html)."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from hub.api.auth import caller
+from hub.api.encoding import iso
 from hub.api.routing import endpoint, page
 from hub.core.deliverables import in_org_zone
 from hub.core.models import Run
@@ -58,7 +59,7 @@ class RunSchema(Schema):
         """A run that is running or finished has no next attempt, whatever the row kept."""
         if run.state not in ("queued", "waiting") or run.next_attempt_at is None:
             return None
-        return fields.DateTime()._serialize(run.next_attempt_at, "next_attempt_at", run)
+        return iso(run.next_attempt_at)
 
 
 @bp.get("/integrations/runs")

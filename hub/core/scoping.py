@@ -41,6 +41,4 @@ def require_ref(
     try:
         return get_owned(session, model, org_id, obj_id)
     except NotFound:
-        raise ValidationError(
-            "Invalid reference.", {field: [f"No such {noun(model)}."]}
-        ) from None
+        raise ValidationError("Invalid reference.", {field: [f"No such {noun(model)}."]}) from None

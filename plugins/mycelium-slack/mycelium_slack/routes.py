@@ -6,10 +6,13 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
+import marshmallow
 from flask import Blueprint, current_app, jsonify, request
+from marshmallow import fields
 
 from hub import (
     ValidationError,
+    api_route,
     current_context,
     disable_integration,
     find_integration,
@@ -36,15 +39,30 @@ def _budget() -> float:
     return float(value) if value not in (None, "") else DEFAULT_BUDGET_SECONDS
 
 
+class UserMappingSchema(marshmallow.Schema):
+    user_id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    slack_user_id = fields.String(allow_none=True)
+    slack_username = fields.String(allow_none=True)
+    synced_at = fields.DateTime(allow_none=True)
+
+
+# Slack reads these answers; it needs no more than an object.
+SLACK_ANSWER = {"type": "object"}
+
+
 @bp.get("/users")
+@api_route(response=UserMappingSchema, many=True)
 def user_mapping() -> Any:
     """Each hub user of the organization and the Slack account they map to, if any."""
     ctx = current_context()
-    return jsonify({"items": users.mapping(ctx.db, ctx.org.id)})
+    return jsonify({"items": users.mapping(ctx.db, ctx.org.id), "next_cursor": None})
 
 
 @bp.post("/commands")
 @public_route
+@api_route(response=SLACK_ANSWER)
 def slash_command() -> Any:
     """A slash command from Slack (form-encoded, signed); always an ephemeral 200 reply."""
     body = _verified_body()
@@ -65,9 +83,12 @@ def _json(body: bytes) -> dict[str, Any]:
 
 
 def _bot_revoked(ctx: Any, event: dict[str, Any]) -> bool:
-    revoked = (event.get("tokens") or {}).get("bot") or []
+    tokens = event.get("tokens")
+    revoked = tokens.get("bot") if isinstance(tokens, dict) else None
+    if not isinstance(revoked, list) or not revoked:  # malformed or empty: nothing of ours
+        return False
     ours = ctx.secret("oauth.bot_user_id")
-    return bool(revoked) and (ours is None or ours in revoked)
+    return ours is None or ours in revoked
 
 
 def _disconnect_if_gone(payload: dict[str, Any]) -> None:
@@ -85,6 +106,7 @@ def _disconnect_if_gone(payload: dict[str, Any]) -> None:
 
 @bp.post("/events")
 @public_route
+@api_route(response=SLACK_ANSWER)
 def slack_events() -> Any:
     """Slack's Events API: the URL check, and uninstalls that disconnect the organization."""
     payload = _json(_verified_body())

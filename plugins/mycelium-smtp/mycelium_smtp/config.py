@@ -14,6 +14,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from hub import StrictBoolean
+
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 
@@ -94,7 +96,7 @@ class SmtpConfigSchema(Schema):
         validate=validate.Length(max=254),
         metadata={"description": "Where replies go, if not to the from address."},
     )
-    send_client_welcome = fields.Boolean(
+    send_client_welcome = StrictBoolean(
         load_default=False,
         metadata={"description": "Email a new client's contact a welcome message."},
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow
-from flask import request
 from marshmallow import Schema, fields, validate
 
-from hub import ValidationError
+from hub import StrictBoolean
 from mycelium_smtp.models import PRIORITIES, STATUSES
 
 MAX_RECIPIENTS = 50
@@ -58,30 +57,68 @@ class PreviewInSchema(Strict):
 
 
 class PreferencesInSchema(Strict):
+    daily_digest = StrictBoolean()
+    weekly_digest = StrictBoolean()
+    monthly_report = StrictBoolean()
+    notifications = StrictBoolean()
+
+
+# ----- answers (what the OpenAPI document shows) -----
+
+
+class VariableSchema(Schema):
+    name = fields.String()
+    description = fields.String()
+
+
+class TemplateTypeSchema(Schema):
+    type = fields.String()
+    description = fields.String()
+    transactional = fields.Boolean()
+    variables = fields.List(fields.Nested(VariableSchema))
+    common_variables = fields.List(fields.String())
+    customized = fields.Boolean(metadata={"description": "Whether the org saved its own."})
+
+
+class TemplateSchema(TemplateTypeSchema):
+    subject = fields.String()
+    html = fields.String()
+    text = fields.String()
+
+
+class RenderedSchema(Schema):
+    subject = fields.String()
+    html = fields.String()
+    text = fields.String()
+
+
+class EmailSchema(Schema):
+    id = fields.Integer()
+    template = fields.String()
+    subject = fields.String(allow_none=True)
+    to = fields.List(fields.String())
+    cc = fields.List(fields.String())
+    bcc = fields.List(fields.String())
+    priority = fields.String(metadata={"enum": list(PRIORITIES)})
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    retries = fields.Integer()
+    max_retries = fields.Integer()
+    scheduled_for = fields.DateTime(allow_none=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    message_id = fields.String(allow_none=True)
+    refused = fields.Dict(metadata={"description": "Refused recipients: address -> reason."})
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    failed_at = fields.DateTime(allow_none=True)
+
+
+class PreferencesSchema(Schema):
+    user_id = fields.Integer()
     daily_digest = fields.Boolean()
     weekly_digest = fields.Boolean()
     monthly_report = fields.Boolean()
     notifications = fields.Boolean()
-
-
-def body(schema: Schema) -> dict[str, Any]:
-    """The request's JSON object loaded by `schema`; a 400 naming each bad field."""
-    data = request.get_json(silent=True) if request.get_data() else {}
-    if not isinstance(data, dict):
-        raise ValidationError("Send a JSON object.", {"_schema": ["Expected a JSON object."]})
-    return load(schema, data)
-
-
-def query(schema: Schema) -> dict[str, Any]:
-    return load(schema, request.args.to_dict())
-
-
-def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return schema.load(data)
-    except marshmallow.ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise ValidationError("Some fields are invalid.", messages) from None
 
 
 def render_email(row: Any) -> dict[str, Any]:
