@@ -101,7 +101,7 @@ def _path_parameters(rule: str, plugin_names: list[str]) -> list[dict[str, Any]]
     ]
 
 
-def _operation(doc: EndpointDoc, rule: str, plugin_names: list[str]) -> dict[str, Any]:
+def _operation(doc: EndpointDoc, method: str, rule: str, plugin_names: list[str]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": doc.summary,
         "responses": _responses(doc),
@@ -114,7 +114,7 @@ def _operation(doc: EndpointDoc, rule: str, plugin_names: list[str]) -> dict[str
     if doc.body is not None:
         body: Any = doc.body(partial=True) if doc.partial else doc.body
         op["requestBody"] = {
-            "required": doc.body_required,
+            "required": doc.body_required(method),
             "content": {"application/json": {"schema": body}},
         }
     return op
@@ -137,7 +137,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         if doc is None or not rule.rule.startswith("/api"):
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        operations = {m.lower(): _operation(doc, rule.rule, names) for m in methods}
+        operations = {m.lower(): _operation(doc, m, rule.rule, names) for m in methods}
         for method, op in operations.items():
             op["operationId"] = rule.endpoint.rsplit(".", 1)[-1]
             op["tags"] = doc.tags or [rule.endpoint.split(".")[-2]]

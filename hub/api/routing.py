@@ -11,7 +11,6 @@ from typing import Any
 import marshmallow
 from flask import Response, jsonify, request
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import ValidationError as NoMatch
 
 from hub.api.auth import authenticate
 from hub.core.db import set_read_mode
@@ -24,12 +23,9 @@ class PluginNameConverter(BaseConverter):
     """`<plugin:name>`: a path segment naming a plugin, never one of the core's own names,
     so `/api/integrations/status` is only ever the status route (and its Allow says so)."""
 
-    regex = r"[a-z][a-z0-9_]{0,63}"
-
-    def to_python(self, value: str) -> str:
-        if value in CORE_ROUTE_NAMES:
-            raise NoMatch()
-        return value
+    # refused in the pattern itself: werkzeug lists the methods of every rule whose pattern
+    # matches a path (OPTIONS, a 405's Allow) without ever calling to_python
+    regex = r"(?!(?:%s)$)[a-z][a-z0-9_]{0,63}" % "|".join(sorted(CORE_ROUTE_NAMES))
 
 
 @dataclass
@@ -48,12 +44,13 @@ class EndpointDoc:
     media_type: str = "application/json"
     redirect: bool = False
 
-    @property
-    def body_required(self) -> bool:
+    def body_required(self, method: str) -> bool:
         """A change (PATCH) needs a body, as does one with a required field; else {} is sent."""
         if self.body is None:
             return False
-        return self.partial or any(f.required for f in self.body().fields.values())
+        if method.upper() == "PATCH" or self.partial:
+            return True
+        return any(f.required for f in self.body().fields.values())
 
 
 def load(schema: marshmallow.Schema, data: Any, partial: bool = False) -> dict[str, Any]:
@@ -102,7 +99,7 @@ def refuse_query() -> None:
 
 def require_body(doc: EndpointDoc) -> None:
     """What the document marks required is required: no body is not an empty change."""
-    if doc.body_required and not request.get_data(cache=True):
+    if doc.body_required(request.method) and not request.get_data(cache=True):
         message = "Send a JSON body with Content-Type: application/json."
         raise ValidationError(message, {"_schema": ["A body is required."]})
 
