@@ -82,13 +82,20 @@ def _json(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _revoked_bots(event: dict[str, Any]) -> list[str]:
+    """The bot user ids a tokens_revoked event names: {"tokens": {"bot": [ids]}}."""
+    tokens = event.get("tokens", {})
+    bots = tokens.get("bot", []) if isinstance(tokens, dict) else None
+    if not isinstance(bots, list) or not all(isinstance(b, str) for b in bots):
+        message = 'Expected {"bot": [user ids], "oauth": [user ids]}.'
+        raise ValidationError("The event's tokens are malformed.", {"event.tokens": [message]})
+    return bots
+
+
 def _bot_revoked(ctx: Any, event: dict[str, Any]) -> bool:
-    tokens = event.get("tokens")
-    revoked = tokens.get("bot") if isinstance(tokens, dict) else None
-    if not isinstance(revoked, list) or not revoked:  # malformed or empty: nothing of ours
-        return False
+    revoked = _revoked_bots(event)
     ours = ctx.secret("oauth.bot_user_id")
-    return ours is None or ours in revoked
+    return bool(revoked) and (ours is None or ours in revoked)
 
 
 def _disconnect_if_gone(payload: dict[str, Any]) -> None:
@@ -97,6 +104,8 @@ def _disconnect_if_gone(payload: dict[str, Any]) -> None:
     kind, team = event.get("type"), payload.get("team_id")
     if kind not in ("app_uninstalled", "tokens_revoked") or not isinstance(team, str):
         return
+    if kind == "tokens_revoked":
+        _revoked_bots(event)  # refused before anything is looked up or changed
     ctx = find_integration("slack", team)
     if ctx is None or (kind == "tokens_revoked" and not _bot_revoked(ctx, event)):
         return

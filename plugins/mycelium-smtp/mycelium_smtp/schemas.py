@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow
@@ -18,6 +19,14 @@ def _addresses(**kwargs: Any) -> fields.List:
     return fields.List(fields.String(validate=validate.Length(max=320)), **kwargs)
 
 
+def _in_utc_range(when: datetime) -> None:
+    """A time whose offset pushes it past year 9999 (or before 1) in UTC cannot be kept."""
+    try:
+        when.astimezone(UTC)
+    except OverflowError:
+        raise marshmallow.ValidationError("Must fall between the years 1 and 9999 in UTC.") from None
+
+
 class Strict(Schema):
     class Meta:
         unknown = marshmallow.RAISE
@@ -30,7 +39,9 @@ class EmailInSchema(Strict):
     cc = _addresses(load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
     bcc = _addresses(load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
     priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
-    scheduled_for = fields.AwareDateTime(load_default=None, allow_none=True)
+    scheduled_for = fields.AwareDateTime(
+        load_default=None, allow_none=True, validate=lambda when: _in_utc_range(when)
+    )
     max_retries = fields.Integer(
         strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=10)
     )

@@ -119,6 +119,20 @@ def test_queue_list_get_and_cancel(enabled: ApiClient) -> None:
             "scheduled_for",
         ),
         ({"template": "password_reset", "to": ["a@acme.example"], "extra": 1}, "extra"),
+        (  # past year 9999 once in UTC
+            {
+                "template": "password_reset",
+                "to": ["a@acme.example"],
+                "scheduled_for": "9999-12-31T23:59:59-23:59",
+            },
+            "scheduled_for",
+        ),
+        ({"template": "password_reset", "to": ["a\x00@acme.example"]}, "to"),
+        ({"template": "password_reset", "to": ["\ud800@acme.example"]}, "to"),
+        (
+            {"template": "password_reset", "to": ["a@acme.example"], "variables": {"k": "\x00"}},
+            "variables",
+        ),
     ],
 )
 def test_bad_emails_are_refused_naming_the_field(
