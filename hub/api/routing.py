@@ -25,7 +25,7 @@ class PluginNameConverter(BaseConverter):
 
     # refused in the pattern itself: werkzeug lists the methods of every rule whose pattern
     # matches a path (OPTIONS, a 405's Allow) without ever calling to_python
-    regex = r"(?!(?:%s)$)[a-z][a-z0-9_]{0,63}" % "|".join(sorted(CORE_ROUTE_NAMES))
+    regex = rf"(?!(?:{'|'.join(sorted(CORE_ROUTE_NAMES))})$)[a-z][a-z0-9_]{{0,63}}"
 
 
 @dataclass

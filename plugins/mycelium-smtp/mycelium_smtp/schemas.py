@@ -24,7 +24,8 @@ def _in_utc_range(when: datetime) -> None:
     try:
         when.astimezone(UTC)
     except OverflowError:
-        raise marshmallow.ValidationError("Must fall between the years 1 and 9999 in UTC.") from None
+        message = "Must fall between the years 1 and 9999 in UTC."
+        raise marshmallow.ValidationError(message) from None
 
 
 class Strict(Schema):
