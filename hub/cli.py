@@ -181,9 +181,17 @@ def keys_generate() -> None:
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the web process with gunicorn (production WSGI server)."""
+    from hub.api.status import open_metrics_refused
+    from hub.config import load_config
     from hub.server import run_gunicorn
 
-    run_gunicorn(host, port, workers, threads)
+    if open_metrics_refused({**load_config(), "HUB_SERVE_HOST": host}):
+        click.echo(
+            f"WARNING: {host} is reachable from other machines, so /metrics answers 403 "
+            "until HUB_METRICS_TOKEN is set (then scrape it with that bearer token)",
+            err=True,
+        )
+    run_gunicorn(host, port, workers, threads, lambda: create_app({"HUB_SERVE_HOST": host}))
 
 
 @main.command("worker")
