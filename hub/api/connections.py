@@ -84,8 +84,11 @@ def connect(name: str) -> dict[str, Any]:
 def callback(name: str, query: dict[str, Any]) -> Response:
     set_read_mode(False)  # this GET writes: take the SQLite write lock when it begins
     provider = get_plugins().provider(name)
-    if provider is None or provider.oauth2 is None:
-        return _back_to_client(error="unknown_plugin")
+    if provider is None or provider.oauth2 is None:  # no provider sends anyone here: a typo
+        raise NotFound(
+            f"No installed plugin named {name!r} connects with OAuth 2.0.",
+            {"name": ["Not an OAuth 2.0 plugin."]},
+        )
     args = {key: request.args.get(key, "") for key in ("state", "code", "error")}
     try:
         connections.complete(
