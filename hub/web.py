@@ -71,7 +71,7 @@ def api_route(
             summary or (view.__doc__ or view.__name__).strip().splitlines()[0],
             body=body,
             query=query,
-            response=response,  # type: ignore[arg-type]
+            response=response,
             many=many,
             status=status,
             media_type=media_type,

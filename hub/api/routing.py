@@ -33,7 +33,7 @@ class EndpointDoc:
     summary: str
     body: type[marshmallow.Schema] | None = None
     query: type[marshmallow.Schema] | None = None
-    response: type[marshmallow.Schema] | None = None
+    response: type[marshmallow.Schema] | dict[str, Any] | None = None  # dict: a JSON schema
     many: bool = False
     status: int = 200
     role: str | None = "member"
