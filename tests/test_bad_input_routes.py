@@ -46,17 +46,17 @@ def _params(rule: str) -> list[tuple[str, str]]:
 
 def _routes() -> list[Route]:
     """Every /api route of an app with every installed plugin, with its declaration."""
-    var = tempfile.mkdtemp(prefix="hub-routes-")
     key = base64.b64encode(bytes(32)).decode()
-    app = create_app(
-        {
-            "HUB_DATABASE_URL": f"sqlite:///{var}/unused.db",
-            "REDIS_URL": "redis://127.0.0.1:1/0",  # never connected: only the URL map is read
-            "HUB_VAR_DIR": var,
-            "HUB_SECRET_KEY": "routes",
-            "HUB_ENCRYPTION_KEYS": f"routes:{key}",
-        }
-    )
+    with tempfile.TemporaryDirectory(prefix="hub-routes-") as var:
+        app = create_app(
+            {
+                "HUB_DATABASE_URL": f"sqlite:///{var}/unused.db",
+                "REDIS_URL": "redis://127.0.0.1:1/0",  # never connected: only the URL map
+                "HUB_VAR_DIR": var,
+                "HUB_SECRET_KEY": "routes",
+                "HUB_ENCRYPTION_KEYS": f"routes:{key}",
+            }
+        )
     found = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         doc = getattr(app.view_functions[rule.endpoint], "endpoint_doc", None)
