@@ -50,7 +50,7 @@ def _body(**fields: Any) -> Callable[[Ids], dict[str, Any]]:
 PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET")}
 WEBHOOK = "/api/integrations/webhooks/{endpoint}"
 # Public browser redirects (the OAuth callback trusts only its state): 302, no org data.
-REDIRECTS = {("/api/integrations/<name>/callback", "GET")}
+REDIRECTS = {("/api/integrations/<plugin:name>/callback", "GET")}
 
 ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/me", "GET"): [Call("/api/me", "read")],
@@ -134,11 +134,11 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     # plugins and integrations; an enabled integration's isolation: tests/test_integrations.py
     ("/api/plugins", "GET"): [Call("/api/plugins", "read")],
     ("/api/integrations", "GET"): [Call("/api/integrations", "read")],
-    ("/api/integrations/<name>", "GET"): [Call("/api/integrations/nosuch")],
-    ("/api/integrations/<name>", "PUT"): [Call("/api/integrations/nosuch", body=_body())],
-    ("/api/integrations/<name>", "PATCH"): [Call("/api/integrations/nosuch", body=_body())],
-    ("/api/integrations/<name>", "DELETE"): [Call("/api/integrations/nosuch")],
-    ("/api/integrations/<name>/test", "POST"): [Call("/api/integrations/nosuch/test")],
+    ("/api/integrations/<plugin:name>", "GET"): [Call("/api/integrations/nosuch")],
+    ("/api/integrations/<plugin:name>", "PUT"): [Call("/api/integrations/nosuch", body=_body())],
+    ("/api/integrations/<plugin:name>", "PATCH"): [Call("/api/integrations/nosuch", body=_body())],
+    ("/api/integrations/<plugin:name>", "DELETE"): [Call("/api/integrations/nosuch")],
+    ("/api/integrations/<plugin:name>/test", "POST"): [Call("/api/integrations/nosuch/test")],
     ("/api/integrations/runs", "GET"): [
         Call("/api/integrations/runs", "read", absent="runs"),
         Call("/api/integrations/runs?plugin=alpha", "read", absent="runs"),
@@ -177,8 +177,8 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/integrations/webhooks/deliveries/<int:delivery_id>/resend", "POST"): [
         Call("/api/integrations/webhooks/deliveries/{delivery}/resend")
     ],
-    ("/api/integrations/<name>/connect", "GET"): [Call("/api/integrations/nosuch/connect")],
-    ("/api/integrations/<name>/connection", "DELETE"): [
+    ("/api/integrations/<plugin:name>/connect", "GET"): [Call("/api/integrations/nosuch/connect")],
+    ("/api/integrations/<plugin:name>/connection", "DELETE"): [
         Call("/api/integrations/nosuch/connection")
     ],
     ("/api/integrations/status", "GET"): [Call("/api/integrations/status", "read")],
@@ -210,7 +210,7 @@ def test_every_api_route_is_walked(app):
 
 @pytest.mark.parametrize(("path", "method"), sorted(PUBLIC | REDIRECTS))
 def test_public_routes_really_are_public_and_carry_no_org_data(client, org, path, method):
-    response = client.open(path, method=method)
+    response = client.open(path.replace("<plugin:name>", "slack"), method=method)
     assert response.status_code == (302 if (path, method) in REDIRECTS else 200)
     assert "acme" not in response.get_data(as_text=True).lower()
 
