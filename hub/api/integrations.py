@@ -99,14 +99,14 @@ def list_integrations() -> dict[str, Any]:
     return {"items": items, "next_cursor": None}
 
 
-@bp.get("/integrations/<name>")
+@bp.get("/integrations/<plugin:name>")
 @endpoint("One plugin's integration for this organization", response=IntegrationSchema)
 def get_integration(name: str) -> dict[str, Any]:
     integrations.require_provider(_plugins(), name)
     return _render(name, integrations.find(db.session, caller().org.id, name))
 
 
-@bp.put("/integrations/<name>")
+@bp.put("/integrations/<plugin:name>")
 @endpoint(
     "Enable a plugin with its whole config (secret fields may be omitted once set)",
     body=ConfigSchema,
@@ -121,7 +121,7 @@ def put_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     return _render(name, row)
 
 
-@bp.patch("/integrations/<name>")
+@bp.patch("/integrations/<plugin:name>")
 @endpoint(
     "Change some config fields (secret fields keep their value unless given)",
     body=ConfigSchema,
@@ -136,7 +136,7 @@ def patch_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     return _render(name, row)
 
 
-@bp.delete("/integrations/<name>")
+@bp.delete("/integrations/<plugin:name>")
 @endpoint("Disable a plugin for this organization", response=IntegrationSchema, role="admin")
 def delete_integration(name: str) -> dict[str, Any]:
     row = integrations.disable(db.session, _plugins(), caller().org.id, name)
@@ -157,7 +157,7 @@ def _enabled_row(name: str) -> Integration:
     return row
 
 
-@bp.post("/integrations/<name>/test")
+@bp.post("/integrations/<plugin:name>/test")
 @endpoint(
     "Run the plugin's health check now, then send its test message to the calling key's user",
     response=CheckSchema,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -14,7 +16,7 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import analytics, health, metrics, roi, tokens, usage
 from hub.core.models import Integration, Run
-from hub.errors import Unauthorized
+from hub.errors import Forbidden, Unauthorized
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
 from hub.provider import Provider
@@ -174,9 +176,28 @@ def roi_report(query: dict[str, Any]) -> dict[str, Any]:
     return roi.report(db.session, caller().org.id, query["period"], current_app.config, providers)
 
 
+def open_metrics_refused(config: Mapping[str, Any]) -> bool:
+    """Whether `/metrics` without HUB_METRICS_TOKEN is refused: when `hub serve` binds an
+    address other machines reach (HUB_SERVE_HOST is what it bound; unset: not `hub serve`)."""
+    if config.get("HUB_METRICS_TOKEN"):
+        return False
+    host = str(config.get("HUB_SERVE_HOST") or "127.0.0.1").strip("[]")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return True
+
+
 @metrics_bp.get("/metrics")
 def prometheus() -> Response:
     token = current_app.config.get("HUB_METRICS_TOKEN")
+    if open_metrics_refused(current_app.config):
+        raise Forbidden(
+            "/metrics is not served without a token on an address other machines reach: "
+            "set HUB_METRICS_TOKEN and send it as `Authorization: Bearer <token>`."
+        )
     if token:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), str(token).encode()):
