@@ -99,9 +99,7 @@ def authorize(name: str, query: dict[str, Any]) -> Response:
     if provider is None or provider.oauth2 is None:
         return _back_to_client(error="unknown_plugin")
     try:
-        launch = oauth_browser.launch(
-            get_redis(), current_app.config, provider, query["state"]
-        )
+        launch = oauth_browser.launch(get_redis(), current_app.config, provider, query["state"])
     except oauth.FlowFailed as exc:
         return _back_to_client(error=exc.code)
     except redis.RedisError:
