@@ -13,6 +13,7 @@ from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
 from hub.core.models import Client, Deliverable, OrgScoped, User
+from hub.core.schemas import StrictBoolean
 from hub.core.signatures import (
     InvalidSignature,
     generate_webhook_secret,
@@ -48,6 +49,7 @@ from hub.web import (
     Caller,
     UserInfo,
     admin_route,
+    api_route,
     context_for,
     current_caller,
     current_context,
@@ -95,6 +97,7 @@ __all__ = [
     "RegisterRoute",
     "RetryPolicy",
     "Setting",
+    "StrictBoolean",
     "Token",
     "User",
     "UserInfo",
@@ -103,6 +106,7 @@ __all__ = [
     "__version__",
     "admin_route",
     "after_commit",
+    "api_route",
     "before_commit",
     "check_host",
     "check_url",

@@ -170,11 +170,18 @@ PORT_OPTION = click.option("--port", default=None, type=int, help="Port (HUB_POR
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve(host: str | None, port: int | None, workers: int | None, threads: int) -> None:
     """Serve the web process with gunicorn (production WSGI server)."""
+    from hub.api.status import open_metrics_refused
     from hub.server import run_gunicorn
 
-    address = listen_on(host, port)
+    host, port = listen_on(host, port)
     warn_about_key_file()  # here, once, rather than in each web worker
-    run_gunicorn(*address, workers, threads)
+    if open_metrics_refused({**load_config(), "HUB_SERVE_HOST": host}):
+        click.echo(
+            f"WARNING: {host} is reachable from other machines, so /metrics answers 403 "
+            "until HUB_METRICS_TOKEN is set (then scrape it with that bearer token)",
+            err=True,
+        )
+    run_gunicorn(host, port, workers, threads, lambda: create_app({"HUB_SERVE_HOST": host}))
 
 
 def warn_about_key_file() -> None:

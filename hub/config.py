@@ -480,7 +480,7 @@ SETTINGS: list[Setting] = [
         "HUB_METRICS_TOKEN",
         lambda c: None,
         str,
-        "Bearer token `/metrics` requires; unset: `/metrics` is open (bind it privately).",
+        "Bearer token `/metrics` requires; unset: open on a loopback bind, 403 on any other.",
     ),
 ]
 

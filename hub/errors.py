@@ -110,3 +110,9 @@ class ServiceUnavailable(HubError):
 
     status = 503
     code = "service_unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database connection was lost or the database stayed busy; nothing was changed."""
+
+    retry_after = 2.0

@@ -33,7 +33,7 @@ def gunicorn_options(host: str, port: int, workers: int | None, threads: int) ->
         "bind": f"{host}:{port}",
         "workers": workers or 2 * (os.cpu_count() or 1),
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": "hub.server_errors.JsonErrorWorker",  # JSON for its own errors
         "accesslog": None,
         "errorlog": "-",
         "graceful_timeout": 10,

@@ -10,10 +10,12 @@ organization with :func:`find_integration`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import marshmallow
 from flask import current_app, g
 from rq import Queue
 
@@ -31,6 +33,7 @@ from hub.plugins import get_plugins
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_MARK = "_hub_public_route"
 ROLE_MARK = "_hub_route_role"
+SCHEMA_MARK = "_hub_route_schema"
 
 
 def public_route(view: F) -> F:
@@ -43,6 +46,50 @@ def admin_route(view: F) -> F:
     """Mark a plugin view as needing an admin API key (other routes take any key)."""
     setattr(view, ROLE_MARK, "admin")
     return view
+
+
+def api_route(
+    summary: str | None = None,
+    *,
+    body: type[marshmallow.Schema] | None = None,
+    query: type[marshmallow.Schema] | None = None,
+    response: type[marshmallow.Schema] | dict[str, Any] | None = None,
+    many: bool = False,
+    status: int = 200,
+    media_type: str = "application/json",
+) -> Callable[[F], F]:
+    """Declare what a plugin view takes and answers, with the schemas it validates with.
+
+    Before the view runs, the query string is loaded with `query` and the JSON body with
+    `body` (marshmallow schema classes) and passed as ``query=`` / ``body=``; a bad field is a
+    400 naming it. Both appear in ``/api/openapi.json``, with `response` (a schema class; a
+    page of them with `many`; or a plain JSON schema dict, e.g. a top-level array), `status`,
+    and `media_type` (``text/html`` for a page a person opens). A view without `query`
+    refuses any query parameter. `summary` defaults to the docstring's first line.
+    """
+
+    def decorate(view: F) -> F:
+        from hub.api.routing import EndpointDoc, parse_input
+
+        doc = EndpointDoc(
+            summary or (view.__doc__ or view.__name__).strip().splitlines()[0],
+            body=body,
+            query=query,
+            response=response,
+            many=many,
+            status=status,
+            media_type=media_type,
+        )
+
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            parse_input(kwargs, doc, refuse_other_body=False)
+            return view(**kwargs)
+
+        setattr(wrapper, SCHEMA_MARK, doc)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,8 @@ WEBHOOK = "/api/integrations/webhooks/{endpoint}"
 # Public browser redirects (the OAuth launch and callback trust only their state and the
 # browser's cookie): 302, no org data.
 REDIRECTS = {
-    ("/api/integrations/<name>/callback", "GET"),
-    ("/api/integrations/<name>/authorize", "GET"),
+    ("/api/integrations/<plugin:name>/callback", "GET"),
+    ("/api/integrations/<plugin:name>/authorize", "GET"),
 }
 
 ROUTES: dict[tuple[str, str], list[Call]] = {
@@ -151,11 +151,11 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     # plugins and integrations; an enabled integration's isolation: tests/test_integrations.py
     ("/api/plugins", "GET"): [Call("/api/plugins", "read")],
     ("/api/integrations", "GET"): [Call("/api/integrations", "read")],
-    ("/api/integrations/<name>", "GET"): [Call("/api/integrations/nosuch")],
-    ("/api/integrations/<name>", "PUT"): [Call("/api/integrations/nosuch", body=_body())],
-    ("/api/integrations/<name>", "PATCH"): [Call("/api/integrations/nosuch", body=_body())],
-    ("/api/integrations/<name>", "DELETE"): [Call("/api/integrations/nosuch")],
-    ("/api/integrations/<name>/test", "POST"): [Call("/api/integrations/nosuch/test")],
+    ("/api/integrations/<plugin:name>", "GET"): [Call("/api/integrations/nosuch")],
+    ("/api/integrations/<plugin:name>", "PUT"): [Call("/api/integrations/nosuch", body=_body())],
+    ("/api/integrations/<plugin:name>", "PATCH"): [Call("/api/integrations/nosuch", body=_body())],
+    ("/api/integrations/<plugin:name>", "DELETE"): [Call("/api/integrations/nosuch")],
+    ("/api/integrations/<plugin:name>/test", "POST"): [Call("/api/integrations/nosuch/test")],
     ("/api/integrations/runs", "GET"): [
         Call("/api/integrations/runs", "read", absent="runs"),
         Call("/api/integrations/runs?plugin=alpha", "read", absent="runs"),
@@ -194,8 +194,8 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/integrations/webhooks/deliveries/<int:delivery_id>/resend", "POST"): [
         Call("/api/integrations/webhooks/deliveries/{delivery}/resend")
     ],
-    ("/api/integrations/<name>/connect", "GET"): [Call("/api/integrations/nosuch/connect")],
-    ("/api/integrations/<name>/connection", "DELETE"): [
+    ("/api/integrations/<plugin:name>/connect", "GET"): [Call("/api/integrations/nosuch/connect")],
+    ("/api/integrations/<plugin:name>/connection", "DELETE"): [
         Call("/api/integrations/nosuch/connection")
     ],
     ("/api/integrations/status", "GET"): [Call("/api/integrations/status", "read")],
@@ -227,7 +227,7 @@ def test_every_api_route_is_walked(app):
 
 @pytest.mark.parametrize(("path", "method"), sorted(PUBLIC | REDIRECTS))
 def test_public_routes_really_are_public_and_carry_no_org_data(client, org, path, method):
-    response = client.open(path, method=method)
+    response = client.open(path.replace("<plugin:name>", "slack"), method=method)
     assert response.status_code == (302 if (path, method) in REDIRECTS else 200)
     assert "acme" not in response.get_data(as_text=True).lower()
 

@@ -97,3 +97,41 @@ class TestToken:
         wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         assert samples(client, Authorization="Bearer scrape-me")
+
+
+class TestPublicBind:
+    """`hub serve --host 0.0.0.0` (or any address other machines reach) without a token."""
+
+    @pytest.fixture
+    def hub_config(self, hub_config: dict[str, Any]) -> dict[str, Any]:
+        return {**hub_config, "HUB_SERVE_HOST": "0.0.0.0"}
+
+    def test_metrics_are_refused_without_a_token(self, client):
+        response = client.get("/metrics")
+        assert response.status_code == 403
+        assert "HUB_METRICS_TOKEN" in response.get_json()["error"]["message"]
+
+    def test_a_token_opens_them(self, make_app, hub_config):
+        app = make_app(HUB_METRICS_TOKEN="scrape-me")
+        client = app.test_client()
+        assert client.get("/metrics").status_code == 401
+        assert samples(client, Authorization="Bearer scrape-me")
+
+
+@pytest.mark.parametrize(
+    ("host", "refused"),
+    [
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("10.1.2.3", True),
+        ("hub.internal", True),
+    ],
+)
+def test_which_binds_need_a_metrics_token(host, refused):
+    from hub.api.status import open_metrics_refused
+
+    assert open_metrics_refused({"HUB_SERVE_HOST": host}) is refused
+    assert open_metrics_refused({"HUB_SERVE_HOST": host, "HUB_METRICS_TOKEN": "t"}) is False

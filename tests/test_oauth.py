@@ -373,3 +373,10 @@ def test_disconnect_is_an_admins_and_only_for_its_own_organization(
     callback(client, authorize(client, start(api)))
     assert member_api.delete(f"/api/integrations/{NAME}/connection").status_code == 403
     assert other_api.delete(f"/api/integrations/{NAME}/connection").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["nosuchplugin", "zapier"])
+def test_a_callback_for_no_oauth_plugin_is_a_404_naming_it(client, name):
+    response = client.get(f"/api/integrations/{name}/callback?state=x&code=y")
+    assert response.status_code == 404
+    assert "name" in response.get_json()["error"]["details"]

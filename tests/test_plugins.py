@@ -117,7 +117,9 @@ class Named:
         register(hub.Provider(name=self.name, title=self.name))
 
 
-@pytest.mark.parametrize("name", ["status", "runs", "connect", "Bad-Name", "webhooks", ""])
+@pytest.mark.parametrize(
+    "name", ["status", "runs", "analytics", "roi", "connect", "Bad-Name", "webhooks", ""]
+)
 def test_plugin_names_that_would_shadow_core_routes_are_refused(name: str) -> None:
     with pytest.raises(ConfigError):
         Plugins().add(Named(name), name)

@@ -148,3 +148,17 @@ def test_the_import_scan_finds_core_imports(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("import hub\nfrom hub.core.models import Client\nfrom hub import core\n")
     assert hub_core_imports(sample) == ["hub.core.models", "hub"]
+
+
+def test_every_installed_plugins_config_fields_are_described() -> None:
+    """Admins fill config forms from GET /api/plugins: each field says what it is."""
+    from hub.plugin_info import describe_all
+    from hub.plugins import Plugins
+
+    undescribed = {
+        (plugin["name"], field["name"])
+        for plugin in describe_all(Plugins())
+        for field in plugin["config"]
+        if not field["description"].strip()
+    }
+    assert not undescribed

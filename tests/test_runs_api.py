@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dispatch_tools import make_plugin, runs_of
@@ -26,6 +26,10 @@ def refuse(hook, event, ctx):
     raise PermanentError("no")
 
 
+def fail_once(hook, event, ctx):
+    raise RuntimeError("a passing fault")
+
+
 def create_clients(api, count):
     for number in range(count):
         assert api.post("/api/clients", json={"name": f"Client {number}"}).status_code == 201
@@ -47,6 +51,17 @@ def test_runs_are_listed_newest_first_with_what_happened(app, api, plugins):
     assert (first["plugin"], first["state"], first["attempts"]) == ("alpha", "succeeded", 1)
     assert first["event_id"].startswith("evt_")
     assert {"next_attempt_at", "last_error", "finished_at", "integration_id"} <= set(first)
+    assert first["next_attempt_at"] is None  # succeeded: nothing is coming
+
+
+def test_a_run_waiting_for_a_retry_shows_its_next_attempt(app, api, plugins):
+    alpha, _ = plugins
+    alpha.behaviour = fail_once
+    create_clients(api, 1)
+    run_jobs(app)
+    [run] = listed(api, plugin="alpha")["items"]
+    assert run["state"] == "queued" and run["attempts"] == 1
+    assert datetime.fromisoformat(run["next_attempt_at"]) > datetime.now(UTC)
 
 
 def test_filters_by_plugin_state_event_type_and_since(app, api, plugins, hub_clock):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
@@ -118,6 +120,12 @@ def test_patch_changes_url_events_description_and_enabled(api, receiver):
     assert api.get(url).json["events"] == ["client.updated"]
 
 
+def test_a_missing_endpoint_is_named_in_words(api):
+    response = api.get(f"{BASE}/424242")
+    assert response.status_code == 404
+    assert response.json["error"]["message"] == "No webhook endpoint with id 424242."
+
+
 def test_delete_removes_the_endpoint_and_its_log(app, api, receiver):
     endpoint = register(api, receiver.url())
     emit(api)
@@ -177,6 +185,16 @@ def test_rotation_grace_is_validated(api, receiver, grace):
     )
     assert response.status_code == 400
     assert "grace_period_seconds" in response.json["error"]["details"]
+
+
+def test_rotation_answers_when_the_old_secret_expires_in_iso_8601(api, receiver, hub_clock):
+    endpoint = register(api, receiver.url())
+    rotated = api.post(
+        f"{BASE}/{endpoint['id']}/rotate-secret", json={"grace_period_seconds": 3600}
+    ).json
+    expires = rotated["previous_secret_expires_at"]
+    assert expires.endswith("+00:00"), expires  # not an HTTP date
+    assert datetime.fromisoformat(expires) == hub_clock.now() + timedelta(hours=1)
 
 
 def test_rotation_without_grace_drops_the_old_secret_at_once(app, api, receiver):

@@ -8,16 +8,19 @@ from hub.api import (
     clients,
     connections,
     deliverables,
+    encoding,
     errors,
     events,
     health,
     integrations,
     keys,
+    limits,
     me,
     openapi,
     org,
     plugin_routes,
     plugins,
+    routing,
     runs,
     status,
     users,
@@ -26,7 +29,7 @@ from hub.api import (
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-# runs and webhooks before any /integrations/<name> route: those names are the core's.
+# /integrations/<plugin:name> never matches the core's own names (runs, webhooks, status...).
 for module in (
     runs,
     webhooks,
@@ -48,6 +51,10 @@ for module in (
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["plugin"] = routing.PluginNameConverter
+    app.json = encoding.HubJSONProvider(app)
+    app.after_request(encoding.no_content_no_type)
+    app.before_request(limits.refuse_oversized_chunked_body)
     errors.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(status.metrics_bp)

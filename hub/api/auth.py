@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-from sqlalchemy import update
 
-from hub.core import clock, events
-from hub.core.apikeys import effective_role, find_api_key, needs_touch
+from hub.core import events
+from hub.core.apikeys import effective_role, find_api_key, needs_touch, touch
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
 from hub.core.ratelimit import Limiter
@@ -33,17 +32,6 @@ def _bearer() -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send the API key as `Authorization: Bearer <key>`.")
     return token.strip()
-
-
-def _touch(key: ApiKey) -> None:
-    """Record use, at most every few minutes: inside a write request's own transaction,
-    or in a short separate one for a read (SQLite readers must not upgrade to writers)."""
-    stmt = update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=clock.now())
-    if request.method in ("GET", "HEAD"):
-        with db.engine.begin() as conn:
-            conn.execute(stmt)
-    else:
-        db.session.execute(stmt)
 
 
 def _limiter() -> Limiter | None:
@@ -89,8 +77,8 @@ def authenticate(role: str | None = None) -> Caller:
     found = Caller(org=org, key=key, user=key.user)
     if role == "admin" and found.role != "admin":
         raise Forbidden(_not_admin(found))
-    if needs_touch(key):
-        _touch(key)
+    if needs_touch(key):  # outside the request's transaction, never waiting for a lock
+        touch(db.engine, key.id)
     scope_to_org(db.session, org.id)
     events.act_as(db.session, events.actor_of(key))  # the request's events name who acted
     g.caller = found

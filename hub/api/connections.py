@@ -15,7 +15,6 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import connections, integrations, oauth, oauth_browser, tokens
 from hub.core.contexts import build_context
-from hub.core.db import set_read_mode
 from hub.core.models import Integration
 from hub.errors import Conflict, NotFound
 from hub.extensions import db, get_redis
@@ -28,6 +27,24 @@ log = logging.getLogger(__name__)
 
 class AuthUrlSchema(marshmallow.Schema):
     auth_url = marshmallow.fields.String(required=True)
+
+
+class CallbackQuery(marshmallow.Schema):
+    """What a provider's redirect carries (RFC 6749 4.1.2); providers add more, kept aside."""
+
+    class Meta:
+        unknown = marshmallow.EXCLUDE
+
+    state = marshmallow.fields.String()
+    code = marshmallow.fields.String()
+    error = marshmallow.fields.String()
+    error_description = marshmallow.fields.String()
+
+
+class AuthorizeQuery(marshmallow.Schema):
+    """The launch URL's one parameter: the state `connect` made."""
+
+    state = marshmallow.fields.String(required=True)
 
 
 class DisconnectedSchema(marshmallow.Schema):
@@ -50,7 +67,7 @@ def _back_to_client(**params: str) -> Response:
     return redirect(f"{base}/settings/integrations?{urlencode(params)}", code=302)
 
 
-@bp.get("/integrations/<name>/connect")
+@bp.get("/integrations/<plugin:name>/connect")
 @endpoint(
     "Start connecting: the URL to open in the admin's browser (the hub's, then the provider's)",
     response=AuthUrlSchema,
@@ -70,19 +87,19 @@ def connect(name: str) -> dict[str, Any]:
     return {"auth_url": url}
 
 
-@bp.get("/integrations/<name>/authorize")
+@bp.get("/integrations/<plugin:name>/authorize")
 @endpoint(
     "The auth_url: binds the flow to this browser (a cookie), then redirects to the provider",
+    query=AuthorizeQuery,
     public=True,
+    redirect=True,
 )
-def authorize(name: str) -> Response:
+def authorize(name: str, query: dict[str, Any]) -> Response:
     provider = get_plugins().provider(name)
     if provider is None or provider.oauth2 is None:
         return _back_to_client(error="unknown_plugin")
     try:
-        launch = oauth_browser.launch(
-            get_redis(), current_app.config, provider, request.args.get("state")
-        )
+        launch = oauth_browser.launch(get_redis(), current_app.config, provider, query["state"])
     except oauth.FlowFailed as exc:
         return _back_to_client(error=exc.code)
     except redis.RedisError:
@@ -102,15 +119,20 @@ def authorize(name: str) -> Response:
     return response
 
 
-@bp.get("/integrations/<name>/callback")
+@bp.get("/integrations/<plugin:name>/callback")
 @endpoint(
-    "The provider's redirect after consent (a browser; the state proves who asked)", public=True
+    "The provider's redirect after consent (a browser; the state proves who asked)",
+    query=CallbackQuery,
+    public=True,
+    redirect=True,
 )
-def callback(name: str) -> Response:
-    set_read_mode(False)  # this GET writes: take the SQLite write lock when it begins
+def callback(name: str, query: dict[str, Any]) -> Response:
     provider = get_plugins().provider(name)
-    if provider is None or provider.oauth2 is None:
-        return _back_to_client(error="unknown_plugin")
+    if provider is None or provider.oauth2 is None:  # no provider sends anyone here: a typo
+        raise NotFound(
+            f"No installed plugin named {name!r} connects with OAuth 2.0.",
+            {"name": ["Not an OAuth 2.0 plugin."]},
+        )
     args = {key: request.args.get(key, "") for key in ("state", "code", "error")}
     try:
         # before the state is used up: a forged callback leaves the real flow intact
@@ -156,7 +178,7 @@ def _prepare_disconnect(name: str, row: Integration) -> None:
         log.exception("%s: prepare_disconnect failed; disconnecting anyway", name)
 
 
-@bp.delete("/integrations/<name>/connection")
+@bp.delete("/integrations/<plugin:name>/connection")
 @endpoint(
     "Disconnect: revoke at the provider and forget the tokens",
     response=DisconnectedSchema,

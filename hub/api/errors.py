@@ -5,11 +5,18 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, jsonify
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hub.api.auth import count_failed_authentication
-from hub.errors import Conflict, HubError, PayloadTooLarge, RateLimited, Unauthorized
+from hub.core.db import database_unavailable
+from hub.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    HubError,
+    PayloadTooLarge,
+    Unauthorized,
+)
 
 log = logging.getLogger("hub.api")
 
@@ -17,8 +24,9 @@ log = logging.getLogger("hub.api")
 def render(error: HubError) -> Response:
     response = jsonify(error.to_dict())
     response.status_code = error.status
-    if isinstance(error, RateLimited):
-        response.headers["Retry-After"] = str(max(1, int(error.retry_after + 0.999)))
+    retry_after = getattr(error, "retry_after", None)  # RateLimited, DatabaseUnavailable
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
     return response
 
 
@@ -55,6 +63,15 @@ def _integrity(error: IntegrityError) -> Response:
     return render(Conflict("The request conflicts with a change made at the same time."))
 
 
+def _database(error: DBAPIError) -> Response:
+    """A lost connection (a restart, a terminated backend) or a database that stayed busy:
+    the transaction was not applied, so the client may send the request again."""
+    if not database_unavailable(error):
+        return _unexpected(error)
+    log.warning("database unavailable: %s", error.orig)
+    return render(DatabaseUnavailable("The database is unavailable; nothing was changed. Retry."))
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return render(HubError("Something went wrong on our side."))
@@ -65,4 +82,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Unauthorized, _unauthorized)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(IntegrityError, _integrity)
+    app.register_error_handler(DBAPIError, _database)
     app.register_error_handler(Exception, _unexpected)

@@ -11,7 +11,6 @@ from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import health, integrations
 from hub.core.checks import run_checks
-from hub.core.db import set_read_mode
 from hub.core.integration_rows import NOT_CONNECTED
 from hub.core.models import Integration
 from hub.core.people import render_user
@@ -65,22 +64,16 @@ def _plugins() -> Plugins:
 
 
 def _check_config(name: str, body: dict[str, Any], partial: bool) -> None:
-    """The plugin's ``check_config`` (a network test, say), run with no transaction open: on
-    SQLite a write request holds the write lock from its first statement, so the request's
-    reads so far are committed first, and the candidate config is read without the lock."""
+    """The plugin's ``check_config`` (a network test, say), run with no transaction open:
+    the candidate config is read, the read transaction ends, then the plugin tests it."""
     plugins = _plugins()
     if not plugins.implements(name, "check_config"):
         return
     org_id, keyring = caller().org.id, current_app.extensions["hub.keyring"]
+    config = integrations.candidate_config(
+        db.session, plugins, keyring, org_id, name, body, partial
+    )
     db.session.commit()
-    set_read_mode(True)
-    try:
-        config = integrations.candidate_config(
-            db.session, plugins, keyring, org_id, name, body, partial
-        )
-        db.session.commit()
-    finally:
-        set_read_mode(False)
     plugins.check_config(name, config, current_app.config)
 
 
@@ -106,14 +99,14 @@ def list_integrations() -> dict[str, Any]:
     return {"items": items, "next_cursor": None}
 
 
-@bp.get("/integrations/<name>")
+@bp.get("/integrations/<plugin:name>")
 @endpoint("One plugin's integration for this organization", response=IntegrationSchema)
 def get_integration(name: str) -> dict[str, Any]:
     integrations.require_provider(_plugins(), name)
     return _render(name, integrations.find(db.session, caller().org.id, name))
 
 
-@bp.put("/integrations/<name>")
+@bp.put("/integrations/<plugin:name>")
 @endpoint(
     "Enable a plugin with its whole config (secret fields may be omitted once set)",
     body=ConfigSchema,
@@ -128,7 +121,7 @@ def put_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     return _render(name, row)
 
 
-@bp.patch("/integrations/<name>")
+@bp.patch("/integrations/<plugin:name>")
 @endpoint(
     "Change some config fields (secret fields keep their value unless given)",
     body=ConfigSchema,
@@ -143,7 +136,7 @@ def patch_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     return _render(name, row)
 
 
-@bp.delete("/integrations/<name>")
+@bp.delete("/integrations/<plugin:name>")
 @endpoint("Disable a plugin for this organization", response=IntegrationSchema, role="admin")
 def delete_integration(name: str) -> dict[str, Any]:
     row = integrations.disable(db.session, _plugins(), caller().org.id, name)
@@ -164,7 +157,7 @@ def _enabled_row(name: str) -> Integration:
     return row
 
 
-@bp.post("/integrations/<name>/test")
+@bp.post("/integrations/<plugin:name>/test")
 @endpoint(
     "Run the plugin's health check now, then send its test message to the calling key's user",
     response=CheckSchema,

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, current_app
 
 from hub.api.routing import EndpointDoc, endpoint
 from hub.core.schemas import MAX_ID
+from hub.plugins import CORE_ROUTE_NAMES, get_plugins
 
 bp = Blueprint("openapi", __name__)
 
@@ -44,11 +45,31 @@ def _path(rule: str) -> str:
     return _PARAM.sub(r"{\2}", rule)
 
 
-def _response(spec: APISpec, doc: EndpointDoc) -> dict[str, Any]:
+PAGE = {"text/html": {"schema": {"type": "string"}}}
+REDIRECT = {
+    "description": "A redirect to the next page",
+    "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+    "content": PAGE,
+}
+ERRORS = {"application/json": {"schema": ERROR_REF}}
+
+
+def _responses(doc: EndpointDoc) -> dict[str, Any]:
+    if doc.redirect:
+        return {"302": REDIRECT, "default": {"description": "Error", "content": ERRORS}}
+    errors = {**ERRORS, **PAGE} if doc.media_type == "text/html" else ERRORS
+    return {str(doc.status): _response(doc), "default": {"description": "Error", "content": errors}}
+
+
+def _response(doc: EndpointDoc) -> dict[str, Any]:
     if doc.status == 204:
         return {"description": "Done"}
+    if doc.media_type == "text/html":
+        return {"description": doc.summary, "content": PAGE}
     schema: Any = {"type": "object"}
-    if doc.response is not None:
+    if isinstance(doc.response, dict):  # a plain JSON schema (a top-level array, say)
+        schema = doc.response
+    elif doc.response is not None:
         schema = doc.response
         if doc.many:
             schema = {
@@ -62,30 +83,29 @@ def _response(spec: APISpec, doc: EndpointDoc) -> dict[str, Any]:
     return {"description": doc.summary, "content": {"application/json": {"schema": schema}}}
 
 
-def _path_parameters(rule: str) -> list[dict[str, Any]]:
-    """One parameter per `<converter:name>` in the rule: ids are integers, the rest strings."""
+def _path_parameters(rule: str, plugin_names: list[str]) -> list[dict[str, Any]]:
+    """One parameter per `<converter:name>` in the rule: ids are integers, a plugin's name
+    one of the installed plugins' (never a core name such as `status`), the rest strings."""
+    schemas: dict[str, dict[str, Any]] = {
+        "int": dict(_INT),
+        "plugin": {"type": "string", "enum": plugin_names},
+    }
     return [
         {
             "in": "path",
             "name": name,
             "required": True,
-            "schema": dict(_INT) if converter == "int" else {"type": "string"},
+            "schema": schemas.get(converter, {"type": "string"}),
         }
         for converter, name in _PARAM.findall(rule)
     ]
 
 
-def _operation(spec: APISpec, doc: EndpointDoc, rule: str) -> dict[str, Any]:
+def _operation(doc: EndpointDoc, method: str, rule: str, plugin_names: list[str]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": doc.summary,
-        "responses": {
-            str(doc.status): _response(spec, doc),
-            "default": {
-                "description": "Error",
-                "content": {"application/json": {"schema": ERROR_REF}},
-            },
-        },
-        "parameters": _path_parameters(rule),
+        "responses": _responses(doc),
+        "parameters": _path_parameters(rule, plugin_names),
     }
     if not doc.public:
         op["security"] = [{"apiKey": []}]
@@ -93,7 +113,10 @@ def _operation(spec: APISpec, doc: EndpointDoc, rule: str) -> dict[str, Any]:
         op["parameters"].append({"in": "query", "schema": doc.query})
     if doc.body is not None:
         body: Any = doc.body(partial=True) if doc.partial else doc.body
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {
+            "required": doc.body_required(method),
+            "content": {"application/json": {"schema": body}},
+        }
     return op
 
 
@@ -107,13 +130,14 @@ def build_spec(app: Flask) -> dict[str, Any]:
     )
     spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", ERROR)
+    names = sorted(set(get_plugins(app).providers) - CORE_ROUTE_NAMES)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions.get(rule.endpoint)
         doc: EndpointDoc | None = getattr(view, "endpoint_doc", None)
         if doc is None or not rule.rule.startswith("/api"):
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        operations = {m.lower(): _operation(spec, doc, rule.rule) for m in methods}
+        operations = {m.lower(): _operation(doc, m, rule.rule, names) for m in methods}
         for method, op in operations.items():
             op["operationId"] = rule.endpoint.rsplit(".", 1)[-1]
             op["tags"] = doc.tags or [rule.endpoint.split(".")[-2]]

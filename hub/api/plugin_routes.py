@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Flask, current_app, g, request
 
 from hub.api.auth import authenticate, refuse_blocked_client
-from hub.api.routing import EndpointDoc
-from hub.core.db import set_read_mode
+from hub.api.routing import EndpointDoc, check_path_ids, refuse_query
 from hub.errors import ConfigError
 from hub.plugins import CORE_ROUTE_NAMES, get_plugins
-from hub.web import PUBLIC_MARK, ROLE_MARK
+from hub.web import PUBLIC_MARK, ROLE_MARK, SCHEMA_MARK
 
 ENDPOINTS = "hub.plugin_endpoints"  # app.extensions: endpoint -> plugin name
 
@@ -37,12 +37,19 @@ def mount(app: Flask, name: str) -> None:
 
 
 def _describe(view: Any, name: str) -> None:
-    """OpenAPI metadata for a plugin view: its docstring, tagged with the plugin's name."""
-    if getattr(view, "endpoint_doc", None) is None:
-        summary = (view.__doc__ or view.__name__).strip().splitlines()[0]
-        public = bool(getattr(view, PUBLIC_MARK, False))
-        role = getattr(view, ROLE_MARK, "member")
-        view.endpoint_doc = EndpointDoc(summary, role=role, public=public, tags=[name])
+    """OpenAPI metadata for a plugin view: what `api_route` declared (else its docstring),
+    its role marks, tagged with the plugin's name."""
+    if getattr(view, "endpoint_doc", None) is not None:
+        return
+    declared: EndpointDoc | None = getattr(view, SCHEMA_MARK, None)
+    if declared is None:
+        declared = EndpointDoc((view.__doc__ or view.__name__).strip().splitlines()[0])
+    view.endpoint_doc = dataclasses.replace(
+        declared,
+        public=bool(getattr(view, PUBLIC_MARK, False)),
+        role=getattr(view, ROLE_MARK, "member"),
+        tags=[name],
+    )
 
 
 def _check_rule(name: str, rule: str) -> None:
@@ -62,11 +69,13 @@ def _guard() -> None:
         return
     view = current_app.view_functions[request.endpoint or ""]
     g.hub_plugin = name
-    set_read_mode(request.method in ("GET", "HEAD"))
     if getattr(view, PUBLIC_MARK, False):
         refuse_blocked_client()  # the plugin verifies a signature: guessing one is limited
     else:
         authenticate(getattr(view, ROLE_MARK, None))
+    check_path_ids(request.view_args or {})
+    if getattr(view, SCHEMA_MARK, None) is None:  # api_route's own wrapper checks the rest
+        refuse_query()
 
 
 def _endpoints() -> dict[str, str]:

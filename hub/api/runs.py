@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from hub.api.auth import caller
+from hub.api.encoding import iso
 from hub.api.routing import endpoint, page
 from hub.core.deliverables import in_org_zone
 from hub.core.models import Run
@@ -51,7 +52,15 @@ class RunSchema(Schema):
         )
     )
     attempts = fields.Integer(metadata=_doc("Attempts so far; rate-limit waits do not count."))
-    next_attempt_at = fields.DateTime(metadata=_doc("When a queued run is due."))
+    next_attempt_at = fields.Method(
+        "_next_attempt",
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "When a queued or waiting run is tried next; null otherwise.",
+        },
+    )
     last_error = fields.String(
         allow_none=True,
         metadata=_doc("Why the last attempt failed (the hook's error, a timeout), or null."),
@@ -61,6 +70,12 @@ class RunSchema(Schema):
     finished_at = fields.DateTime(
         allow_none=True, metadata=_doc("When it succeeded or failed for good, or null.")
     )
+
+    def _next_attempt(self, run: Run) -> str | None:
+        """A run that is running or finished has no next attempt, whatever the row kept."""
+        if run.state not in ("queued", "waiting") or run.next_attempt_at is None:
+            return None
+        return iso(run.next_attempt_at)
 
 
 @bp.get("/integrations/runs")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -13,9 +15,8 @@ from sqlalchemy.orm import Session
 from hub.api.auth import caller
 from hub.api.routing import endpoint
 from hub.core import analytics, health, metrics, roi, tokens, usage
-from hub.core.db import set_read_mode
 from hub.core.models import Integration, Run
-from hub.errors import Unauthorized
+from hub.errors import Forbidden, Unauthorized
 from hub.extensions import db, get_redis
 from hub.plugins import get_plugins
 from hub.provider import Provider
@@ -152,13 +153,11 @@ def status() -> dict[str, Any]:
 
 def flush_usage() -> None:
     """Move usage still pending in Redis to the database, so reports are current."""
-    set_read_mode(False)
     session = Session(bind=db.engine, expire_on_commit=False)
     try:
         usage.drain(session, get_redis())
     finally:
         session.close()
-        set_read_mode(True)
     db.session.commit()  # a new snapshot (SQLite): the request's reads see what was moved
 
 
@@ -177,10 +176,28 @@ def roi_report(query: dict[str, Any]) -> dict[str, Any]:
     return roi.report(db.session, caller().org.id, query["period"], current_app.config, providers)
 
 
+def open_metrics_refused(config: Mapping[str, Any]) -> bool:
+    """Whether `/metrics` without HUB_METRICS_TOKEN is refused: when `hub serve` binds an
+    address other machines reach (HUB_SERVE_HOST is what it bound; unset: not `hub serve`)."""
+    if config.get("HUB_METRICS_TOKEN"):
+        return False
+    host = str(config.get("HUB_SERVE_HOST") or "127.0.0.1").strip("[]")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return True
+
+
 @metrics_bp.get("/metrics")
 def prometheus() -> Response:
-    set_read_mode(True)
     token = current_app.config.get("HUB_METRICS_TOKEN")
+    if open_metrics_refused(current_app.config):
+        raise Forbidden(
+            "/metrics is not served without a token on an address other machines reach: "
+            "set HUB_METRICS_TOKEN and send it as `Authorization: Bearer <token>`."
+        )
     if token:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), str(token).encode()):

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.core import clock
-from hub.core.db import AnySession
+from hub.core.db import AnySession, no_lock_wait
 from hub.core.models import ApiKey, User
 from hub.errors import Unauthorized, ValidationError
 
+log = logging.getLogger(__name__)
 KEY_PREFIX = "mhk"
 TOUCH_EVERY = timedelta(minutes=5)
 # What create_api_key makes: the prefix is looked up, so nothing else may reach the query.
@@ -104,3 +107,23 @@ def revoke_api_key(key: ApiKey) -> bool:
 
 def needs_touch(key: ApiKey) -> bool:
     return key.last_used_at is None or clock.now() - key.last_used_at > TOUCH_EVERY
+
+
+def touch(engine: Engine, key_id: int) -> bool:
+    """Record that the key was used, at most every TOUCH_EVERY; whether it was recorded.
+
+    Best effort, in a short transaction of its own that never waits for a lock: when another
+    transaction holds one (SQLite's write lock, the key's row), the touch is skipped and a
+    later use records it. A request is never slowed down or failed by it.
+    """
+    now = clock.now()
+    stale = or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - TOUCH_EVERY)
+    stmt = update(ApiKey).where(ApiKey.id == key_id, stale).values(last_used_at=now)
+    try:
+        with engine.connect() as conn, no_lock_wait(conn):
+            conn.execute(stmt)
+            conn.commit()
+    except SQLAlchemyError as exc:
+        log.debug("last use of API key %s not recorded now: %s", key_id, exc)
+        return False
+    return True

@@ -6,20 +6,22 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
 
 from hub.core.models import OrgScoped
 
 log = logging.getLogger(__name__)
 
-# SQLite: web and workers write at once, so a write transaction takes the lock at BEGIN
-# (BEGIN IMMEDIATE) and waits for it, instead of failing when it upgrades from a read.
-_sqlite_begin: ContextVar[str] = ContextVar("sqlite_begin", default="BEGIN IMMEDIATE")
 SQLITE_BUSY_TIMEOUT_MS = 15000
+# conn.info key: False while the transaction has only read, True once it writes (or locks
+# rows); absent outside a transaction.
+WRITING = "hub_writing"
+# Statements that neither write nor need the write lock (the first word of the SQL).
+_LOCK_FREE = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "BEGIN", "COMMIT", "ROLLBACK", "RELEASE"})
 
 
 @event.listens_for(Engine, "connect")
@@ -35,25 +37,101 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+# SQLite has one writer at a time. A transaction begins deferred, so reading takes no lock,
+# and takes the write lock (BEGIN IMMEDIATE) only just before its first write, row lock
+# (FOR UPDATE) or savepoint. Nothing that merely reads, validates, renders or waits on the
+# network before it writes holds up another organization's writes.
 @event.listens_for(Engine, "begin")
-def _sqlite_on_begin(connection: Any) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(_sqlite_begin.get())
+def _on_begin(conn: Connection) -> None:
+    conn.info[WRITING] = False
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _on_end(conn: Connection) -> None:
+    if not conn.invalidated:  # a lost connection has no info left to clear
+        conn.info.pop(WRITING, None)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before_cursor_execute(
+    conn: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    if conn.info.get(WRITING) is False and _needs_write_lock(statement, context):
+        if conn.dialect.name == "sqlite":
+            _take_sqlite_write_lock(conn.connection.dbapi_connection)
+        conn.info[WRITING] = True
+
+
+def _needs_write_lock(statement: str, context: Any) -> bool:
+    word = statement.lstrip()[:10].split(None, 1)[0].upper() if statement.strip() else ""
+    if word in ("SELECT", "WITH"):
+        compiled = getattr(context, "compiled", None)
+        if compiled is None:
+            return word == "WITH"  # plain SQL: a CTE may write
+        locks = getattr(compiled.statement, "_for_update_arg", None) is not None
+        return locks or bool(context.isinsert or context.isupdate or context.isdelete)
+    return word not in _LOCK_FREE
+
+
+def _take_sqlite_write_lock(raw: Any) -> None:
+    """Swap the read transaction for a write transaction (BEGIN IMMEDIATE waits for the lock).
+
+    Upgrading a read transaction in place fails at once (SQLITE_BUSY, no waiting) when
+    another connection wrote since it began, so the read snapshot is ended first: what the
+    transaction read before may have changed since, as under PostgreSQL's READ COMMITTED,
+    and the code is written for that. Only reads are dropped: nothing was written yet.
+    """
+    if raw.in_transaction:
+        raw.execute("COMMIT")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        raw.execute("BEGIN")  # stay inside a transaction, as SQLAlchemy believes we are
+        raise
 
 
 @contextmanager
-def read_only_transactions() -> Iterator[None]:
-    """Within this block, SQLite transactions begin deferred (readers never queue on writers)."""
-    token = _sqlite_begin.set("BEGIN")
+def no_lock_wait(conn: Connection) -> Iterator[None]:
+    """Within this block, a statement of `conn` (a fresh connection, before its transaction
+    begins) that needs a lock another transaction holds fails at once instead of waiting."""
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '1ms'")  # 0 would mean no limit
+        yield
+        return
+    raw: Any = conn.connection.dbapi_connection
+    raw.execute("PRAGMA busy_timeout=0")
     try:
         yield
-    finally:
-        _sqlite_begin.reset(token)
+    finally:  # the connection goes back to the pool: others expect the usual wait
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
-def set_read_mode(read_only: bool) -> None:
-    """Choose how SQLite transactions begin for the rest of this context (a web request)."""
-    _sqlite_begin.set("BEGIN" if read_only else "BEGIN IMMEDIATE")
+# PostgreSQL SQLSTATE classes of a lost or refused connection: 08 connection exception,
+# 57P operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect).
+_LOST_SQLSTATES = ("08", "57P")
+_SQLITE_BUSY = ("database is locked", "database is busy")
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Did `error` come from a lost or unreachable database, or one that stayed locked,
+    rather than from the statement? Then nothing was applied and a retry may succeed."""
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig) in _SQLITE_BUSY
+    sqlstate = getattr(orig, "sqlstate", "")
+    if isinstance(error, OperationalError) and sqlstate is None:
+        return True  # raised by the driver itself: the server could not be reached
+    return str(sqlstate or "").startswith(_LOST_SQLSTATES)
 
 
 def engine_options(url: str) -> dict[str, Any]:

@@ -26,7 +26,6 @@ CORE_EVENT_TYPES: dict[str, str] = {
     "deliverable.deleted": "A deliverable was deleted.",
     "deliverable.due_soon": "A deliverable entered its organization's due-soon window.",
     "deliverable.overdue": "A deliverable passed its due time without being completed.",
-    "file.uploaded": "A file was uploaded for a client or deliverable.",
     "integration.enabled": "An integration was enabled.",
     "integration.disabled": "An integration was disabled, by an admin or after repeated errors.",
     "integration.needs_reauth": "An integration's credentials were refused; reconnect it.",

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 
 from hub.core import clock, dispatch
 from hub.core.contexts import AppLike
-from hub.core.db import AnySession, read_only_transactions
+from hub.core.db import AnySession
 from hub.core.dispatch import drain_job_timeout, enqueue_job
 from hub.core.models import Event, Integration, Run
 from hub.core.scoping import get_owned
@@ -34,9 +34,8 @@ def undispatched(session: AnySession, older_than: float | None) -> list[str]:
     stmt = select(Event.id).where(Event.dispatched_at.is_(None))
     if older_than is not None:
         stmt = stmt.where(Event.created_at <= clock.now() - timedelta(seconds=older_than))
-    with read_only_transactions():
-        ids = list(session.scalars(stmt.order_by(Event.seq).limit(SWEEP_LIMIT)))
-        session.commit()
+    ids = list(session.scalars(stmt.order_by(Event.seq).limit(SWEEP_LIMIT)))
+    session.commit()
     return ids
 
 

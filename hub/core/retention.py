@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
 
-from hub.core.db import AnySession, read_only_transactions
+from hub.core.db import AnySession
 from hub.core.models import Base, Event, Run
 from hub.core.webhook_models import FAILED, SUCCEEDED, WebhookAttempt, WebhookDelivery
 
@@ -78,9 +78,8 @@ def _candidates(
     stmt = select(key).where(*where).order_by(key).limit(batch)
     if after is not None:
         stmt = stmt.where(key > after)
-    with read_only_transactions():
-        keys = list(session.scalars(stmt))
-        session.commit()
+    keys = list(session.scalars(stmt))
+    session.commit()
     return keys
 
 

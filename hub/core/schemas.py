@@ -46,6 +46,15 @@ def Moment(**kwargs: Any) -> fields.DateTime:
     return fields.DateTime(validate=_reasonable_moment, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false, nothing else: not 0, 1, "yes" or "false"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def Id(**kwargs: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
@@ -63,18 +72,34 @@ def Name(max_length: int = 200, **kwargs: Any) -> fields.String:
     return fields.String(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
 
 
-def _unstorable(value: Any) -> str | None:
-    """Why a string cannot be stored (NUL bytes, lone surrogates), looking inside lists."""
-    if isinstance(value, list):
-        return next((why for why in map(_unstorable, value) if why), None)
-    if not isinstance(value, str):
-        return None
+MAX_DEPTH = 32  # JSON nested deeper than this is refused before anything recurses into it
+
+
+def _text_fault(value: str) -> str | None:
     if "\x00" in value:
         return "Must not contain NUL characters."
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "Must be valid Unicode text."
+    return None
+
+
+def unstorable(value: Any) -> str | None:
+    """Why a JSON value cannot be stored (NUL characters or lone surrogates in any string or
+    key, nesting past MAX_DEPTH); walked without recursion, so any depth is safe."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"Must not be nested more than {MAX_DEPTH} levels deep."
+        if isinstance(item, str) and (why := _text_fault(item)):
+            return why
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
     return None
 
 
@@ -87,7 +112,7 @@ class StrictSchema(Schema):
     @pre_load
     def reject_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict):
-            errors = {k: [why] for k, v in data.items() if (why := _unstorable(v))}
+            errors = {k: [why] for k, v in data.items() if (why := unstorable(v))}
             if errors:
                 raise ValidationError(errors)
         return data
@@ -138,7 +163,7 @@ class DeliverableInSchema(StrictSchema):
     due_at = Moment(allow_none=True)
     priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
     status = fields.String(load_default="todo", validate=validate.OneOf(STATUSES[:-1]))
-    client_visible = fields.Boolean(load_default=False)
+    client_visible = StrictBoolean(load_default=False)
 
 
 class DeliverableUpdateSchema(DeliverableInSchema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -13,6 +14,11 @@ from hub.errors import NotFound
 M = TypeVar("M", bound=Base)
 
 
+def noun(model: type[Base]) -> str:
+    """What a reader calls a row of `model`: ``WebhookEndpoint`` -> "webhook endpoint"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+
+
 def get_owned(session: AnySession, model: type[M], org_id: int, obj_id: int) -> M:
     """The `model` row with `obj_id` in `org_id`, or NotFound."""
     columns: Any = model
@@ -20,7 +26,7 @@ def get_owned(session: AnySession, model: type[M], org_id: int, obj_id: int) -> 
         select(model).where(columns.id == obj_id, columns.org_id == org_id)
     )
     if obj is None:
-        raise NotFound(f"No {model.__name__.lower()} with id {obj_id}.")
+        raise NotFound(f"No {noun(model)} with id {obj_id}.")
     return obj
 
 
@@ -35,6 +41,4 @@ def require_ref(
     try:
         return get_owned(session, model, org_id, obj_id)
     except NotFound:
-        raise ValidationError(
-            "Invalid reference.", {field: [f"No such {model.__name__.lower()}."]}
-        ) from None
+        raise ValidationError("Invalid reference.", {field: [f"No such {noun(model)}."]}) from None

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from hub.core.schemas import ListQuerySchema, Moment, StrictSchema, Text
+from hub.core.schemas import ListQuerySchema, Moment, StrictBoolean, StrictSchema, Text
 from hub.core.webhook_models import DELIVERY_STATES, WebhookDelivery
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -21,7 +21,7 @@ class EndpointInSchema(StrictSchema):
 
 
 class EndpointUpdateSchema(EndpointInSchema):
-    enabled = fields.Boolean()
+    enabled = StrictBoolean()
 
 
 class RotateSchema(StrictSchema):

@@ -182,7 +182,7 @@ def envelope(event: EventLike) -> str:
     body = {
         "id": event.id,
         "type": event.type,
-        "timestamp": stamp.replace("+00:00", "Z"),
+        "timestamp": stamp,
         "organization_id": event.org_id,
         "data": event.data,
     }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow
 from flask import Blueprint, request
+from marshmallow import fields, validate
 
 import hub
 from mycelium_example.notes import add_note, list_notes, render
@@ -12,22 +14,33 @@ from mycelium_example.notes import add_note, list_notes, render
 blueprint = Blueprint("example", __name__)
 
 
+class NoteIn(marshmallow.Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class NoteOut(marshmallow.Schema):
+    id = fields.Integer()
+    body = fields.String()
+    created_at = fields.DateTime()
+
+
 @blueprint.get("/notes")
+@hub.api_route(response=NoteOut, many=True)  # declared: validated, and in /api/openapi.json
 def get_notes() -> dict[str, Any]:
     """This organization's notes."""
     hub.current_context()  # 404 unless the plugin is enabled for the caller's org
-    return {"items": list_notes()}
+    return {"items": list_notes(), "next_cursor": None}
 
 
 @blueprint.post("/notes")
 @hub.admin_route
-def post_note() -> tuple[dict[str, Any], int]:
+@hub.api_route(body=NoteIn, response=NoteOut, status=201)
+def post_note(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Add a note (admins)."""
     ctx = hub.current_context()
-    body = (request.get_json(silent=True) or {}).get("body")
-    if not isinstance(body, str) or not body.strip():
-        raise hub.ValidationError("A note needs a body.", {"body": ["Required."]})
-    note = add_note(ctx, body.strip()[:2000], None)
+    if not body["body"].strip():
+        raise hub.ValidationError("A note needs a body.", {"body": ["Must not be blank."]})
+    note = add_note(ctx, body["body"].strip(), None)
     hub.db_session().commit()
     return render(note), 201
 

@@ -6,10 +6,13 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
+import marshmallow
 from flask import Blueprint, current_app, jsonify, request
+from marshmallow import fields
 
 from hub import (
     ValidationError,
+    api_route,
     current_context,
     disable_integration,
     find_integration,
@@ -36,15 +39,30 @@ def _budget() -> float:
     return float(value) if value not in (None, "") else DEFAULT_BUDGET_SECONDS
 
 
+class UserMappingSchema(marshmallow.Schema):
+    user_id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    slack_user_id = fields.String(allow_none=True)
+    slack_username = fields.String(allow_none=True)
+    synced_at = fields.DateTime(allow_none=True)
+
+
+# Slack reads these answers; it needs no more than an object.
+SLACK_ANSWER = {"type": "object"}
+
+
 @bp.get("/users")
+@api_route(response=UserMappingSchema, many=True)
 def user_mapping() -> Any:
     """Each hub user of the organization and the Slack account they map to, if any."""
     ctx = current_context()
-    return jsonify({"items": users.mapping(ctx.db, ctx.org.id)})
+    return jsonify({"items": users.mapping(ctx.db, ctx.org.id), "next_cursor": None})
 
 
 @bp.post("/commands")
 @public_route
+@api_route(response=SLACK_ANSWER)
 def slash_command() -> Any:
     """A slash command from Slack (form-encoded, signed); always an ephemeral 200 reply."""
     body = _verified_body()
@@ -64,8 +82,18 @@ def _json(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _revoked_bots(event: dict[str, Any]) -> list[str]:
+    """The bot user ids a tokens_revoked event names: {"tokens": {"bot": [ids]}}."""
+    tokens = event.get("tokens", {})
+    bots = tokens.get("bot", []) if isinstance(tokens, dict) else None
+    if not isinstance(bots, list) or not all(isinstance(b, str) for b in bots):
+        message = 'Expected {"bot": [user ids], "oauth": [user ids]}.'
+        raise ValidationError("The event's tokens are malformed.", {"event.tokens": [message]})
+    return bots
+
+
 def _bot_revoked(ctx: Any, event: dict[str, Any]) -> bool:
-    revoked = (event.get("tokens") or {}).get("bot") or []
+    revoked = _revoked_bots(event)
     ours = ctx.secret("oauth.bot_user_id")
     return bool(revoked) and (ours is None or ours in revoked)
 
@@ -76,6 +104,8 @@ def _disconnect_if_gone(payload: dict[str, Any]) -> None:
     kind, team = event.get("type"), payload.get("team_id")
     if kind not in ("app_uninstalled", "tokens_revoked") or not isinstance(team, str):
         return
+    if kind == "tokens_revoked":
+        _revoked_bots(event)  # refused before anything is looked up or changed
     ctx = find_integration("slack", team)
     if ctx is None or (kind == "tokens_revoked" and not _bot_revoked(ctx, event)):
         return
@@ -85,6 +115,7 @@ def _disconnect_if_gone(payload: dict[str, Any]) -> None:
 
 @bp.post("/events")
 @public_route
+@api_route(response=SLACK_ANSWER)
 def slack_events() -> Any:
     """Slack's Events API: the URL check, and uninstalls that disconnect the organization."""
     payload = _json(_verified_body())

@@ -192,3 +192,16 @@ def test_revoking_someone_elses_token_changes_nothing(api, client, connected):
         },
     )
     assert api.get("/api/integrations/slack").get_json()["enabled"] is True
+
+
+@pytest.mark.parametrize("tokens", [["U1"], "U1", {"bot": "U0BOT"}, {"bot": [1]}, None])
+def test_a_malformed_tokens_field_is_a_400_naming_it_and_changes_nothing(
+    api, client, connected, tokens
+):
+    event = {"type": "tokens_revoked", "tokens": tokens}
+    answer = events_post(
+        client, connected, {"type": "event_callback", "team_id": TEAM["id"], "event": event}
+    )
+    assert answer.status_code == 400, answer.get_data(True)
+    assert "event.tokens" in answer.get_json()["error"]["details"]
+    assert api.get("/api/integrations/slack").get_json()["enabled"] is True

@@ -58,6 +58,7 @@ PROVIDER = Provider(
         Setting("SMTP_DIGEST_HOUR", "9", "Local hour at which digests go out."),
         Setting("SMTP_DIGEST_CATCH_UP_HOURS", "3", "Hours after it a late digest may still go."),
         Setting("SMTP_VERIFY_ON_ENABLE", "true", "Test connect, TLS and login when enabling."),
+        Setting("SMTP_TEMPLATE_RENDER_SECONDS", "2", "Seconds one email's templates may render."),
     ),
 )
 

@@ -22,12 +22,14 @@ from mycelium_smtp.messages import (
     unsubscribe_url,
 )
 from mycelium_smtp.models import Email, Template
+from mycelium_smtp.sandbox import TemplateLimitError, limits_of
 from mycelium_smtp.templates import (
     Branding,
     Rendered,
     TemplateSource,
     check_variables,
     default_source,
+    refusal,
     render,
 )
 
@@ -50,6 +52,9 @@ class Outgoing:
     # Same key, same organization: queued once (hooks may run twice for one event).
     dedupe_key: str | None = None
     queued_by: int | None = None  # the API caller's user
+    # A hook's email: a template that does not render (the sandbox stopped it, say) makes a
+    # failed email the admins hear of, where a request's email is refused with a 400.
+    fail_if_unrenderable: bool = False
 
 
 def sender_of(ctx: PluginContext) -> Sender:
@@ -104,13 +109,20 @@ def render_for(
     variables: dict[str, Any],
     to: Sequence[str] = (),
     source: TemplateSource | None = None,
+    refused_as: str | None = "template",
 ) -> tuple[Rendered, str | None]:
-    """The email as `to` will see it, with its unsubscribe link."""
+    """The email as `to` will see it, with its unsubscribe link. A template the sandbox
+    stops is a ValidationError naming `refused_as` (None: the part that was stopped)."""
     source = source or source_for(ctx.db, ctx.org.id, kind.name)
     values = {"recipient_email": ", ".join(to), **variables}
     link = _unsubscribe(ctx, kind, to)
+    limits = limits_of(ctx.setting)
     try:
-        return render(kind, source, values, branding_of(ctx), link), link
+        return render(kind, source, values, branding_of(ctx), link, limits), link
+    except TemplateLimitError as exc:
+        message = f"The {kind.name} template ({exc.part}): {refusal(exc)}"
+        field = refused_as or exc.part or "template"
+        raise ValidationError(message, {field: [refusal(exc)]}) from None
     except (TemplateError, ValueError, TypeError, ArithmeticError) as exc:
         # a template that rendered with sample data may still fail with these values
         message = f"The {kind.name} template does not render with these variables: {exc}"
@@ -151,6 +163,10 @@ def queue_email(ctx: PluginContext, out: Outgoing) -> Email:
     row = _row(ctx, kind, out, to, cc, bcc)
     ctx.db.add(row)
     ctx.db.flush()
+    if row.status == "failed":
+        from mycelium_smtp.delivery import announce_failure
+
+        announce_failure(ctx, row)
     if row.status == "pending" and out.priority in IMMEDIATE and row.next_attempt_at <= now():
         from mycelium_smtp.jobs import send_after_commit
 
@@ -167,7 +183,7 @@ def _row(
     bcc: list[str],
 ) -> Email:
     keys = sorted(parse_address(a).addr_spec.lower() for a in to)
-    rendered, link = render_for(ctx, kind, out.variables, keys)
+    rendered, link, failure = _rendered(ctx, kind, out, keys)
     retries = out.max_retries
     if retries is None:
         retries = int(ctx.setting("SMTP_MAX_RETRIES") or DEFAULT_MAX_RETRIES)
@@ -195,4 +211,20 @@ def _row(
     )
     if not to:
         row.status, row.last_error = "cancelled", f"Every recipient unsubscribed from {kind.name}."
+    elif failure is not None:
+        row.status, row.last_error, row.failed_at = "failed", failure[:2000], now()
     return row
+
+
+def _rendered(
+    ctx: PluginContext, kind: EmailType, out: Outgoing, keys: list[str]
+) -> tuple[Rendered, str | None, str | None]:
+    """The rendered email and its unsubscribe link, or, for a hook's email that does not
+    render, an empty one and why (the row is then kept as failed)."""
+    try:
+        rendered, link = render_for(ctx, kind, out.variables, keys)
+    except ValidationError as exc:
+        if not out.fail_if_unrenderable:
+            raise
+        return Rendered(kind.name, "", ""), None, exc.message
+    return rendered, link, None

@@ -14,6 +14,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from hub import StrictBoolean
+
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 
@@ -39,18 +41,70 @@ class SmtpConfigSchema(Schema):
     class Meta:
         ordered = True
 
-    preset = fields.String(load_default="custom", validate=validate.OneOf(tuple(PRESETS)))
-    host = fields.String(validate=[validate.Length(min=1, max=253), _HOSTNAME])
-    port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))
-    security = fields.String(validate=validate.OneOf(SECURITY))
-    username = fields.String(load_default="", validate=[validate.Length(max=254), _NO_NEWLINES])
-    password = fields.String(validate=validate.Length(max=1024), metadata={"secret": True})
-    from_address = fields.Email(required=True, validate=validate.Length(max=254))
-    from_name = fields.String(load_default="", validate=[validate.Length(max=200), _NO_NEWLINES])
-    reply_to = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
-    send_client_welcome = fields.Boolean(load_default=False)
+    preset = fields.String(
+        load_default="custom",
+        validate=validate.OneOf(tuple(PRESETS)),
+        metadata={
+            "description": "A known provider (gmail, outlook, sendgrid, mailgun) fills "
+            "host, port and security; custom leaves them to you."
+        },
+    )
+    host = fields.String(
+        validate=[validate.Length(min=1, max=253), _HOSTNAME],
+        metadata={"description": "The mail server's host name or IP address."},
+    )
+    port = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=65535),
+        metadata={
+            "description": "The server's port; by default 465 for ssl, 587 for starttls, "
+            "25 for none."
+        },
+    )
+    security = fields.String(
+        validate=validate.OneOf(SECURITY),
+        metadata={
+            "description": "ssl (TLS from the start), starttls (upgrade after connecting) "
+            "or none (plain; never with a password)."
+        },
+    )
+    username = fields.String(
+        load_default="",
+        validate=[validate.Length(max=254), _NO_NEWLINES],
+        metadata={"description": "The login for the server; empty for none."},
+    )
+    password = fields.String(
+        validate=validate.Length(max=1024),
+        metadata={
+            "secret": True,
+            "description": "The login's password; kept encrypted, never shown.",
+        },
+    )
+    from_address = fields.Email(
+        required=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "The address emails are sent from."},
+    )
+    from_name = fields.String(
+        load_default="",
+        validate=[validate.Length(max=200), _NO_NEWLINES],
+        metadata={"description": "The sender name shown beside the address."},
+    )
+    reply_to = fields.Email(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "Where replies go, if not to the from address."},
+    )
+    send_client_welcome = StrictBoolean(
+        load_default=False,
+        metadata={"description": "Email a new client's contact a welcome message."},
+    )
     rate_limit_per_minute = fields.Integer(
-        strict=True, load_default=60, validate=validate.Range(min=1, max=100_000)
+        strict=True,
+        load_default=60,
+        validate=validate.Range(min=1, max=100_000),
+        metadata={"description": "At most this many emails a minute go to the server."},
     )
 
     @pre_load

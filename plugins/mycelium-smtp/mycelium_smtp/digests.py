@@ -88,6 +88,7 @@ def queue_kind(ctx: PluginContext, kind: str, local_date: date) -> int:
             to=[person.email],
             priority="low",
             dedupe_key=f"{kind}:{person.id}:{local_date.isoformat()}",
+            fail_if_unrenderable=True,
         )
         queue_email(ctx, out)
         queued += 1

@@ -61,6 +61,7 @@ def _to_person(
         to=[_address(person)],
         priority=priority,
         dedupe_key=f"{event.id}:{kind}:{person.id}",
+        fail_if_unrenderable=True,
     )
     queue_email(ctx, out)
     return True
@@ -105,6 +106,7 @@ def client_welcome(ctx: PluginContext, event: EventInfo, client: dict[str, Any])
         },
         to=[client["contact_email"]],
         dedupe_key=f"{event.id}:client_welcome",
+        fail_if_unrenderable=True,
     )
     queue_email(ctx, out)
     return True

@@ -7,7 +7,15 @@ from typing import Any
 from flask import Response, current_app, request
 from markupsafe import escape
 
-from hub import Forbidden, NotFound, current_caller, current_context, db_session, public_route
+from hub import (
+    Forbidden,
+    NotFound,
+    api_route,
+    current_caller,
+    current_context,
+    db_session,
+    public_route,
+)
 from mycelium_smtp import directory, preferences, schemas, suppressions
 from mycelium_smtp.catalog import email_type
 from mycelium_smtp.directory import Person
@@ -43,6 +51,10 @@ def _render(ctx: Any, person: Person) -> dict[str, Any]:
 
 @bp.get("/preferences")
 @bp.get("/preferences/<int:user_id>")
+@api_route(
+    "A user's email preferences (the key's own user without an id)",
+    response=schemas.PreferencesSchema,
+)
 def get_preferences(user_id: int | None = None) -> Any:
     ctx = current_context()
     return _render(ctx, _person(ctx, user_id))
@@ -50,10 +62,14 @@ def get_preferences(user_id: int | None = None) -> Any:
 
 @bp.put("/preferences")
 @bp.put("/preferences/<int:user_id>")
-def put_preferences(user_id: int | None = None) -> Any:
-    ctx = current_context()
+@api_route(
+    "Change a user's email preferences (fields not given keep their value)",
+    body=schemas.PreferencesInSchema,
+    response=schemas.PreferencesSchema,
+)
+def put_preferences(body: dict[str, Any], user_id: int | None = None) -> Any:
+    ctx, changes = current_context(), body
     person = _person(ctx, user_id)
-    changes = schemas.body(schemas.PreferencesInSchema())
     preferences.update(ctx.db, ctx.org.id, person, changes)
     opted_in = [t for name, on in changes.items() if on for t in OPTS_INTO[name]]
     if opted_in:
@@ -73,6 +89,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @public_route
+@api_route(media_type="text/html")
 def unsubscribe(token: str) -> Response:
     """GET shows a confirmation button (link scanners must not unsubscribe anyone); POST,
     the RFC 8058 one-click request or the button, unsubscribes. Never a redirect."""

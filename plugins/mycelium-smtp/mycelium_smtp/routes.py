@@ -7,19 +7,19 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import select, update
 
-from hub import Conflict, NotFound, admin_route, current_caller, current_context, now
+from hub import Conflict, NotFound, admin_route, api_route, current_caller, current_context, now
 from mycelium_smtp import schemas
 from mycelium_smtp.access import check_cancel, check_recipients
-from mycelium_smtp.catalog import TYPES
+from mycelium_smtp.catalog import TYPES, EmailType, email_type
 from mycelium_smtp.compose import (
     Outgoing,
     branding_of,
     queue_email,
     render_for,
-    require_type,
     source_for,
 )
 from mycelium_smtp.models import Email, Template
+from mycelium_smtp.sandbox import limits_of
 from mycelium_smtp.templates import TemplateSource, check_source, check_variables
 
 bp = Blueprint("smtp", __name__)
@@ -36,22 +36,36 @@ def _describe(kind: Any) -> dict[str, Any]:
     }
 
 
+def type_in_path(type_name: str) -> EmailType:
+    """The email type a URL names; an unknown one is not found (as the document says)."""
+    found = email_type(type_name)
+    if found is None:
+        raise NotFound(f"No email type {type_name!r}.", {"type_name": ["Unknown email type."]})
+    return found
+
+
 def _own(ctx: Any, type_name: str) -> Template | None:
     stmt = select(Template).where(Template.org_id == ctx.org.id, Template.type == type_name)
     return ctx.db.scalar(stmt)
 
 
 @bp.get("/templates")
+@api_route(
+    "Every email type, its variables, and whether the org customized it",
+    response=schemas.TemplateTypeSchema,
+    many=True,
+)
 def list_templates() -> Any:
     ctx = current_context()
     own = set(ctx.db.scalars(select(Template.type).where(Template.org_id == ctx.org.id)))
     items = [{**_describe(kind), "customized": kind.name in own} for kind in TYPES.values()]
-    return {"items": items}
+    return {"items": items, "next_cursor": None}
 
 
 @bp.get("/templates/<type_name>")
+@api_route("One email type with the template in use", response=schemas.TemplateSchema)
 def get_template(type_name: str) -> Any:
-    ctx, kind = current_context(), require_type(type_name)
+    ctx, kind = current_context(), type_in_path(type_name)
     source = source_for(ctx.db, ctx.org.id, kind.name)
     customized = _own(ctx, kind.name) is not None
     return {**_describe(kind), "customized": customized, **source.__dict__}
@@ -59,11 +73,15 @@ def get_template(type_name: str) -> Any:
 
 @bp.put("/templates/<type_name>")
 @admin_route
-def put_template(type_name: str) -> Any:
-    ctx, kind = current_context(), require_type(type_name)
-    data = schemas.body(schemas.TemplateInSchema())
+@api_route(
+    "Save the organization's own template of a type (checked before it is kept)",
+    body=schemas.TemplateInSchema,
+    response=schemas.TemplateSchema,
+)
+def put_template(type_name: str, body: dict[str, Any]) -> Any:
+    ctx, kind, data = current_context(), type_in_path(type_name), body
     source = TemplateSource(data["subject"], data["html"], data["text"])
-    check_source(kind, source, branding_of(ctx))
+    check_source(kind, source, branding_of(ctx), limits_of(ctx.setting))
     row = _own(ctx, kind.name) or Template(org_id=ctx.org.id, type=kind.name)
     row.subject, row.html, row.text = source.subject, source.html, source.text
     ctx.db.add(row)
@@ -73,8 +91,9 @@ def put_template(type_name: str) -> Any:
 
 @bp.delete("/templates/<type_name>")
 @admin_route
+@api_route("Go back to the shipped template of a type", response=schemas.TemplateSchema)
 def delete_template(type_name: str) -> Any:
-    ctx, kind = current_context(), require_type(type_name)
+    ctx, kind = current_context(), type_in_path(type_name)
     row = _own(ctx, kind.name)
     if row is not None:
         ctx.db.delete(row)
@@ -87,11 +106,11 @@ def delete_template(type_name: str) -> Any:
 
 
 @bp.post("/templates/<type_name>/preview")
-def preview_template(type_name: str) -> Any:
+@api_route(body=schemas.PreviewInSchema, response=schemas.RenderedSchema)
+def preview_template(type_name: str, body: dict[str, Any]) -> Any:
     """The email rendered with sample data (overridden by given variables), optionally
     with a draft template instead of the saved one."""
-    ctx, kind = current_context(), require_type(type_name)
-    data = schemas.body(schemas.PreviewInSchema())
+    ctx, kind, data = current_context(), type_in_path(type_name), body
     saved = source_for(ctx.db, ctx.org.id, kind.name)
     draft = TemplateSource(
         data.get("subject", saved.subject),
@@ -99,17 +118,23 @@ def preview_template(type_name: str) -> Any:
         data.get("text", saved.text),
     )
     if draft != saved:
-        check_source(kind, draft, branding_of(ctx))
+        check_source(kind, draft, branding_of(ctx), limits_of(ctx.setting))
     check_variables(kind, data["variables"])
     values = {**kind.sample(), **data["variables"]}
-    rendered, _ = render_for(ctx, kind, values, ["preview@example.com"], draft)
+    to = ["preview@example.com"]
+    rendered, _ = render_for(ctx, kind, values, to, draft, refused_as=None)
     return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
 
 
 @bp.post("/emails")
-def queue() -> Any:
-    ctx, caller = current_context(), current_caller()
-    data = schemas.body(schemas.EmailInSchema())
+@api_route(
+    "Queue an email of a type to recipients",
+    body=schemas.EmailInSchema,
+    response=schemas.EmailSchema,
+    status=202,
+)
+def queue(body: dict[str, Any]) -> Any:
+    ctx, caller, data = current_context(), current_caller(), body
     check_recipients(ctx, caller, {name: data[name] for name in ("to", "cc", "bcc")})
     scheduled = data["scheduled_for"]
     out = Outgoing(
@@ -129,9 +154,14 @@ def queue() -> Any:
 
 
 @bp.get("/emails")
-def list_emails() -> Any:
-    ctx = current_context()
-    args = schemas.query(schemas.EmailQuerySchema())
+@api_route(
+    "The organization's emails, newest first",
+    query=schemas.EmailQuerySchema,
+    response=schemas.EmailSchema,
+    many=True,
+)
+def list_emails(query: dict[str, Any]) -> Any:
+    ctx, args = current_context(), query
     stmt = select(Email).where(Email.org_id == ctx.org.id)
     for name in ("status", "template"):
         if args.get(name):
@@ -155,11 +185,13 @@ def _email(ctx: Any, email_id: int) -> Email:
 
 
 @bp.get("/emails/<int:email_id>")
+@api_route("One email and what became of it", response=schemas.EmailSchema)
 def get_email(email_id: int) -> Any:
     return schemas.render_email(_email(current_context(), email_id))
 
 
 @bp.post("/emails/<int:email_id>/cancel")
+@api_route("Cancel a pending email (409 once it is sending or sent)", response=schemas.EmailSchema)
 def cancel_email(email_id: int) -> Any:
     ctx = current_context()
     row = _email(ctx, email_id)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow
-from flask import request
 from marshmallow import Schema, fields, validate
 
-from hub import ValidationError
+from hub import StrictBoolean
 from mycelium_smtp.models import PRIORITIES, STATUSES
 
 MAX_RECIPIENTS = 50
@@ -17,6 +17,15 @@ MAX_RECIPIENTS = 50
 def _addresses(**kwargs: Any) -> fields.List:
     """A list of addresses; each is parsed when queued (errors name `to.0`, `cc.1`, ...)."""
     return fields.List(fields.String(validate=validate.Length(max=320)), **kwargs)
+
+
+def _in_utc_range(when: datetime) -> None:
+    """A time whose offset pushes it past year 9999 (or before 1) in UTC cannot be kept."""
+    try:
+        when.astimezone(UTC)
+    except OverflowError:
+        message = "Must fall between the years 1 and 9999 in UTC."
+        raise marshmallow.ValidationError(message) from None
 
 
 class Strict(Schema):
@@ -31,7 +40,9 @@ class EmailInSchema(Strict):
     cc = _addresses(load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
     bcc = _addresses(load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
     priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
-    scheduled_for = fields.AwareDateTime(load_default=None, allow_none=True)
+    scheduled_for = fields.AwareDateTime(
+        load_default=None, allow_none=True, validate=lambda when: _in_utc_range(when)
+    )
     max_retries = fields.Integer(
         strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=10)
     )
@@ -58,30 +69,68 @@ class PreviewInSchema(Strict):
 
 
 class PreferencesInSchema(Strict):
+    daily_digest = StrictBoolean()
+    weekly_digest = StrictBoolean()
+    monthly_report = StrictBoolean()
+    notifications = StrictBoolean()
+
+
+# ----- answers (what the OpenAPI document shows) -----
+
+
+class VariableSchema(Schema):
+    name = fields.String()
+    description = fields.String()
+
+
+class TemplateTypeSchema(Schema):
+    type = fields.String()
+    description = fields.String()
+    transactional = fields.Boolean()
+    variables = fields.List(fields.Nested(VariableSchema))
+    common_variables = fields.List(fields.String())
+    customized = fields.Boolean(metadata={"description": "Whether the org saved its own."})
+
+
+class TemplateSchema(TemplateTypeSchema):
+    subject = fields.String()
+    html = fields.String()
+    text = fields.String()
+
+
+class RenderedSchema(Schema):
+    subject = fields.String()
+    html = fields.String()
+    text = fields.String()
+
+
+class EmailSchema(Schema):
+    id = fields.Integer()
+    template = fields.String()
+    subject = fields.String(allow_none=True)
+    to = fields.List(fields.String())
+    cc = fields.List(fields.String())
+    bcc = fields.List(fields.String())
+    priority = fields.String(metadata={"enum": list(PRIORITIES)})
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    retries = fields.Integer()
+    max_retries = fields.Integer()
+    scheduled_for = fields.DateTime(allow_none=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    message_id = fields.String(allow_none=True)
+    refused = fields.Dict(metadata={"description": "Refused recipients: address -> reason."})
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    failed_at = fields.DateTime(allow_none=True)
+
+
+class PreferencesSchema(Schema):
+    user_id = fields.Integer()
     daily_digest = fields.Boolean()
     weekly_digest = fields.Boolean()
     monthly_report = fields.Boolean()
     notifications = fields.Boolean()
-
-
-def body(schema: Schema) -> dict[str, Any]:
-    """The request's JSON object loaded by `schema`; a 400 naming each bad field."""
-    data = request.get_json(silent=True) if request.get_data() else {}
-    if not isinstance(data, dict):
-        raise ValidationError("Send a JSON object.", {"_schema": ["Expected a JSON object."]})
-    return load(schema, data)
-
-
-def query(schema: Schema) -> dict[str, Any]:
-    return load(schema, request.args.to_dict())
-
-
-def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return schema.load(data)
-    except marshmallow.ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise ValidationError("Some fields are invalid.", messages) from None
 
 
 def render_email(row: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Rendering: sandboxed Jinja2 with autoescaping, the shipped defaults, the branded layout.
 
 Variables are data, never template source: a client called ``{{7*7}}`` or ``<script>``
-arrives as that text (escaped in the HTML part, as is in the plain-text part).
+arrives as that text (escaped in the HTML part, as is in the plain-text part). Every email
+renders under the sandbox's limits (``sandbox.py``): time, loops, sizes, arithmetic.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, meta
+from jinja2 import ChainableUndefined, Environment, Template, TemplateError, Undefined, meta
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from hub import ValidationError
 from mycelium_smtp.catalog import COMMON, EmailType
+from mycelium_smtp.sandbox import LimitedSandbox, Limits, TemplateLimitError, limited, render_part
 
 MAX_SOURCE = 100_000
 # Common variables a caller may still give (the hub cannot always know the name).
@@ -55,14 +56,14 @@ class Branding:
     support_email: str | None
 
 
-class _Sandbox(SandboxedEnvironment):
-    """Jinja2's sandbox, refusing (not quietly emptying) attributes it considers unsafe."""
+class _Sandbox(LimitedSandbox):
+    """The limited sandbox, refusing (not quietly emptying) attributes it considers unsafe."""
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         raise SecurityError(f"access to attribute {attribute!r} is not allowed")
 
 
-def _environment(autoescape: bool) -> SandboxedEnvironment:
+def _environment(autoescape: bool) -> LimitedSandbox:
     return _Sandbox(
         autoescape=autoescape,
         undefined=ChainableUndefined,  # a missing variable renders empty, even `a.b`
@@ -106,12 +107,15 @@ def check_variables(email_type: EmailType, variables: dict[str, Any]) -> None:
         )
 
 
-def _undeclared(source: str, env: SandboxedEnvironment) -> set[str]:
+def _undeclared(source: str, env: Environment) -> set[str]:
     return set(meta.find_undeclared_variables(env.parse(source))) - set(env.globals)
 
 
-def check_source(email_type: EmailType, source: TemplateSource, branding: Branding) -> None:
-    """Refuse a template that names unknown variables, does not parse, or does not render."""
+def check_source(
+    email_type: EmailType, source: TemplateSource, branding: Branding, limits: Limits = Limits()
+) -> None:
+    """Refuse a template that names unknown variables, does not parse, or does not render
+    with the sample data within the sandbox's limits (each error names its part)."""
     parts = {"subject": (source.subject, TEXT), "html": (source.html, HTML)}
     parts["text"] = (source.text, TEXT)
     errors: dict[str, list[str]] = {}
@@ -128,19 +132,26 @@ def check_source(email_type: EmailType, source: TemplateSource, branding: Brandi
         if unknown:
             errors[part] = [f"Unknown variable: {name}." for name in unknown]
     if not errors:
-        errors = _render_errors(email_type, source, branding)
+        errors = _render_errors(email_type, source, branding, limits)
     if errors:
         raise ValidationError("The template is not valid.", errors)
 
 
 def _render_errors(
-    email_type: EmailType, source: TemplateSource, branding: Branding
+    email_type: EmailType, source: TemplateSource, branding: Branding, limits: Limits
 ) -> dict[str, list[str]]:
+    sample, link = email_type.sample(), "https://example.invalid/u"
     try:
-        render(email_type, source, email_type.sample(), branding, "https://example.invalid/u")
+        render(email_type, source, sample, branding, link, limits)
+    except TemplateLimitError as exc:
+        return {exc.part or "_schema": [refusal(exc)]}
     except (TemplateError, ValueError, TypeError, ArithmeticError) as exc:
         return {"_schema": [f"Does not render with sample data: {exc}"]}
     return {}
+
+
+def refusal(error: TemplateLimitError) -> str:
+    return f"Stopped by the template sandbox: {error.message}."
 
 
 def _context(
@@ -175,15 +186,19 @@ def render(
     variables: dict[str, Any],
     branding: Branding,
     unsubscribe_url: str | None,
+    limits: Limits = Limits(),
 ) -> Rendered:
-    """Subject, HTML and text of one email, inside the branded layout."""
+    """Subject, HTML and text of one email, inside the branded layout, within `limits`
+    (TemplateLimitError naming the part past them)."""
     values = _context(email_type, variables, branding)
-    subject = _one_line(_compiled(False, source.subject).render(values))
-    body_html = Markup(_compiled(True, source.html).render(values))
-    body_text = _compiled(False, source.text).render(values).strip()
-    frame = _frame(branding, unsubscribe_url, subject)
-    html = _compiled(True, _default_file("layout.html")).render(frame, content=body_html)
-    text = _compiled(False, _default_file("layout.txt")).render(frame, content=body_text)
+    with limited(limits):
+        subject = _one_line(render_part(_compiled(False, source.subject), values, "subject"))
+        body_html = Markup(render_part(_compiled(True, source.html), values, "html"))
+        body_text = render_part(_compiled(False, source.text), values, "text").strip()
+        frame = _frame(branding, unsubscribe_url, subject)
+        layout_html, layout_text = _default_file("layout.html"), _default_file("layout.txt")
+        html = render_part(_compiled(True, layout_html), {**frame, "content": body_html}, "html")
+        text = render_part(_compiled(False, layout_text), {**frame, "content": body_text}, "text")
     return Rendered(subject, html, text.strip() + "\n")
 
 

@@ -71,7 +71,9 @@ def test_template_that_does_not_render_is_refused(enabled: ApiClient) -> None:
 
 
 def test_template_routes_refuse_bad_input(enabled: ApiClient, member_api: ApiClient) -> None:
-    assert enabled.get(f"{BASE}/templates/no_such_type").status_code == 400
+    unknown = enabled.get(f"{BASE}/templates/no_such_type")  # a URL naming nothing: 404
+    assert unknown.status_code == 404
+    assert "type_name" in unknown.get_json()["error"]["details"]
     assert enabled.put(f"{BASE}/templates/client_welcome", json={"subject": "x"}).status_code == 400
     assert member_api.put(f"{BASE}/templates/client_welcome", json=GOOD_TEMPLATE).status_code == 403
     preview = enabled.post(f"{BASE}/templates/client_welcome/preview", json={"variables": {"x": 1}})
@@ -117,6 +119,20 @@ def test_queue_list_get_and_cancel(enabled: ApiClient) -> None:
             "scheduled_for",
         ),
         ({"template": "password_reset", "to": ["a@acme.example"], "extra": 1}, "extra"),
+        (  # past year 9999 once in UTC
+            {
+                "template": "password_reset",
+                "to": ["a@acme.example"],
+                "scheduled_for": "9999-12-31T23:59:59-23:59",
+            },
+            "scheduled_for",
+        ),
+        ({"template": "password_reset", "to": ["a\x00@acme.example"]}, "to"),
+        ({"template": "password_reset", "to": ["\ud800@acme.example"]}, "to"),
+        (
+            {"template": "password_reset", "to": ["a@acme.example"], "variables": {"k": "\x00"}},
+            "variables",
+        ),
     ],
 )
 def test_bad_emails_are_refused_naming_the_field(
@@ -162,7 +178,8 @@ def test_emails_are_private_to_the_organization(
     assert other_api.get(f"{BASE}/emails/{mine['id']}").status_code == 404
     assert other_api.post(f"{BASE}/emails/{mine['id']}/cancel").status_code == 404
     assert other_api.get(f"{BASE}/emails").get_json()["items"] == []
-    assert enabled.get(f"{BASE}/emails/{2**40}").status_code == 404
+    too_big = enabled.get(f"{BASE}/emails/{2**40}")  # past any id: refused like the core's
+    assert too_big.status_code == 400 and "email_id" in too_big.get_json()["error"]["details"]
 
 
 def test_preferences(

@@ -117,7 +117,7 @@ def flatten(data: Data, prefix: str, depth: int = 0) -> Data:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat()
 
 
 def shape(event_id: str, event_type: str, occurred_at: datetime, data: Data) -> Data:

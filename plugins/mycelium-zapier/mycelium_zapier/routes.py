@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import marshmallow
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import fields, validate
 
-from hub import NotFound, ValidationError, admin_route, current_context
+from hub import NotFound, admin_route, api_route, current_context
 from mycelium_zapier import samples, subscriptions
 
 bp = Blueprint("zapier", __name__)
@@ -36,21 +36,27 @@ class SamplesQuerySchema(marshmallow.Schema):
     )
 
 
-def _load(schema: marshmallow.Schema, data: Any) -> dict[str, Any]:
-    try:
-        loaded: dict[str, Any] = schema.load(data, unknown=marshmallow.RAISE)
-    except marshmallow.ValidationError as exc:
-        details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise ValidationError("Some fields are invalid.", details) from None
-    return loaded
+class HookSchema(marshmallow.Schema):
+    id = fields.Integer()
+    event = fields.String()
+    target_url = fields.String()
+    zap_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["enabled", "disabled"]})
+    disabled_reason = fields.String(allow_none=True)
+    failing_since = fields.DateTime(allow_none=True)
+    last_success_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
 
 
-def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        message = 'Send a JSON object: {"target_url": ..., "event": ...}.'
-        raise ValidationError(message, {"_schema": [message]})
-    return body
+class NewHookSchema(HookSchema):
+    secret = fields.String(metadata={"description": "whsec_...: signs this hook's deliveries."})
+
+
+# Zapier's performList wants a bare array of flat objects, newest first.
+SAMPLES = {
+    "type": "array",
+    "items": {"type": "object", "description": "An event flattened as Zapier shows it."},
+}
 
 
 def _catalogue() -> Mapping[str, str]:
@@ -61,15 +67,16 @@ def _catalogue() -> Mapping[str, str]:
 
 @bp.post("/hooks")
 @admin_route
-def subscribe() -> Any:
+@api_route(body=SubscribeSchema, response=NewHookSchema, status=201)
+def subscribe(body: dict[str, Any]) -> Any:
     """Subscribe a Zapier target URL to an event type (REST hook); 201 with its id and secret."""
-    body = _load(SubscribeSchema(), _json_object())
     created = subscriptions.subscribe(current_context(), body, _catalogue())
     return jsonify(created), 201
 
 
 @bp.get("/hooks")
 @admin_route
+@api_route(response=HookSchema, many=True)
 def list_hooks() -> Any:
     """The organization's Zapier subscriptions."""
     return jsonify({"items": subscriptions.listing(current_context()), "next_cursor": None})
@@ -77,6 +84,7 @@ def list_hooks() -> Any:
 
 @bp.delete("/hooks/<int:hook_id>")
 @admin_route
+@api_route(status=204)
 def unsubscribe(hook_id: int) -> Any:
     """Unsubscribe (what Zapier calls when a Zap is turned off); 204."""
     ctx = current_context()
@@ -86,10 +94,10 @@ def unsubscribe(hook_id: int) -> Any:
 
 
 @bp.get("/samples/<event>")
-def list_samples(event: str) -> Any:
+@api_route(query=SamplesQuerySchema, response=SAMPLES)
+def list_samples(event: str, query: dict[str, Any]) -> Any:
     """Recent payloads of an event type, newest first (Zapier's performList and polling)."""
     if event not in _catalogue():
         raise NotFound(f"Unknown event type {event!r} (see GET /api/events/types).")
-    query = _load(SamplesQuerySchema(), request.args.to_dict())
     ctx = current_context()
     return jsonify(samples.recent(ctx.db, ctx.org.id, event, query["limit"]))

@@ -151,7 +151,7 @@ def test_shape_of_an_unknown_plugin_event():
     assert body == {
         "id": "evt_1",
         "event": "acme-crm.synced",
-        "occurred_at": "2026-03-01T12:00:00Z",
+        "occurred_at": "2026-03-01T12:00:00+00:00",
         "acme_crm_count": 3,
     }
 
