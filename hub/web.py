@@ -57,6 +57,7 @@ def api_route(
     many: bool = False,
     status: int = 200,
     media_type: str = "application/json",
+    partial: bool = False,
 ) -> Callable[[F], F]:
     """Declare what a plugin view takes and answers, with the schemas it validates with.
 
@@ -65,7 +66,8 @@ def api_route(
     400 naming it. Both appear in ``/api/openapi.json``, with `response` (a schema class; a
     page of them with `many`; or a plain JSON schema dict, e.g. a top-level array), `status`,
     and `media_type` (``text/html`` for a page a person opens). A view without `query`
-    refuses any query parameter. `summary` defaults to the docstring's first line.
+    refuses any query parameter. `partial` (a PATCH) loads the body with none of its fields
+    required and no defaults filled in. `summary` defaults to the docstring's first line.
     """
 
     def decorate(view: F) -> F:
@@ -79,6 +81,7 @@ def api_route(
             many=many,
             status=status,
             media_type=media_type,
+            partial=partial,
         )
 
         @functools.wraps(view)
