@@ -7,19 +7,11 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 import hub
-from hub import NotFound, ValidationError, current_context, public_route
+from hub import NotFound, ValidationError, api_route, current_context, public_route
 from mycelium_gcal import channels, jobs, meeting_push, meetings, schemas, window
 
 bp = Blueprint("gcal", __name__)
-
-
-def _body() -> Any:
-    if not request.get_data(cache=True):
-        return {}
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ValidationError("Send a JSON object.", {"_schema": ["Not valid JSON."]})
-    return data
+NOTIFIED = {"type": "object"}  # Google reads only the status
 
 
 def _meeting_id(value: str) -> int:
@@ -29,14 +21,14 @@ def _meeting_id(value: str) -> int:
 
 
 @bp.post("/meetings")
-def schedule_meeting() -> Any:
+@api_route(body=schemas.MeetingIn, response=schemas.MeetingOut, status=201)
+def schedule_meeting(body: dict[str, Any]) -> Any:
     """Schedule a client meeting: its event is written to Google before the answer
     (invitees told, a Meet link when ``meet_link``), or by a job when Google is slow,
     rate limited or failing (``status: scheduling``); an ``Idempotency-Key`` header makes a
     repeat return it."""
     ctx = current_context()
-    data = schemas.load(schemas.MeetingIn(), _body())
-    row, replayed = meetings.schedule(ctx, data, request.headers.get("Idempotency-Key"))
+    row, replayed = meetings.schedule(ctx, body, request.headers.get("Idempotency-Key"))
     ctx.db.commit()  # recorded before Google is asked: no transaction waits on it
     if not replayed:
         meeting_push.push_now(ctx, row.id)
@@ -49,15 +41,16 @@ def schedule_meeting() -> Any:
 
 
 @bp.get("/meetings")
-def list_meetings() -> Any:
+@api_route(query=schemas.MeetingQuery, response=schemas.MeetingOut, many=True)
+def list_meetings(query: dict[str, Any]) -> Any:
     """The organization's meetings by start time, optionally of one deliverable."""
     ctx = current_context()
-    query = schemas.load(schemas.MeetingQuery(), request.args.to_dict())
     rows = meetings.listing(ctx, query.get("deliverable_id"), query["limit"])
-    return jsonify({"items": [meetings.render(row) for row in rows]})
+    return jsonify({"items": [meetings.render(row) for row in rows], "next_cursor": None})
 
 
 @bp.get("/meetings/<meeting_id>")
+@api_route(response=schemas.MeetingOut)
 def get_meeting(meeting_id: str) -> Any:
     """One meeting."""
     ctx = current_context()
@@ -65,20 +58,21 @@ def get_meeting(meeting_id: str) -> Any:
 
 
 @bp.patch("/meetings/<meeting_id>")
-def change_meeting(meeting_id: str) -> Any:
+@api_route(body=schemas.MeetingChange, partial=True, response=schemas.MeetingOut)
+def change_meeting(meeting_id: str, body: dict[str, Any]) -> Any:
     """Move, rename or re-invite: Google gets the change and invitees are told."""
     ctx = current_context()
-    data = schemas.load(schemas.meeting_change(), _body())
-    row = meetings.change(ctx, _meeting_id(meeting_id), data)
+    row = meetings.change(ctx, _meeting_id(meeting_id), body)
     ctx.db.commit()
     return jsonify(meetings.render(row))
 
 
 @bp.delete("/meetings/<meeting_id>")
+@api_route(response=schemas.MeetingOut)
 def cancel_meeting(meeting_id: str) -> Any:
     """Cancel: the event is deleted in Google and invitees are told."""
     ctx = current_context()
-    if _body():
+    if request.get_data(cache=True):
         raise ValidationError("This endpoint takes no body.", {"_schema": ["No body."]})
     row = meetings.cancel(ctx, _meeting_id(meeting_id))
     ctx.db.commit()
@@ -87,6 +81,7 @@ def cancel_meeting(meeting_id: str) -> Any:
 
 @bp.post("/notifications")
 @public_route
+@api_route(response=NOTIFIED)
 def notification() -> Any:
     """Google's push notification: the channel id (404) and its token (401, a failed
     authentication) are checked before anything else; then an incremental sync is queued

@@ -1,9 +1,8 @@
-"""What the meeting routes accept (unknown fields refused) and how a meeting renders."""
+"""What the meeting routes accept (unknown fields refused) and what they answer."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -29,6 +28,8 @@ def _emails(values: list[str]) -> None:
 
 
 class MeetingIn(Schema):
+    """A client meeting to schedule."""
+
     class Meta:
         unknown = RAISE
 
@@ -58,12 +59,17 @@ class MeetingIn(Schema):
     meet_link = fields.Boolean(load_default=False)
 
 
-def meeting_change() -> MeetingIn:
-    """PATCH: any of the fields but the deliverable (no defaults filled in)."""
-    return MeetingIn(partial=True, exclude=("deliverable_id",))
+class MeetingChange(MeetingIn):
+    """PATCH: any of the fields but the deliverable (loaded partially: only those sent)."""
+
+    class Meta:
+        unknown = RAISE
+        exclude = ("deliverable_id",)
 
 
 class MeetingQuery(Schema):
+    """The listing's filters."""
+
     class Meta:
         unknown = RAISE
 
@@ -71,18 +77,32 @@ class MeetingQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-def load(schema: Schema, data: Any) -> dict[str, Any]:
-    """Validated input, or the hub's 400 naming each wrong field."""
-    from hub import ValidationError as HubValidationError
+class MeetingOut(Schema):
+    """A meeting as the API shows it and ``meeting.*`` events carry it."""
 
-    if not isinstance(data, dict):
-        raise HubValidationError("Expected a JSON object.", {"_schema": ["Expected an object."]})
-    try:
-        loaded: dict[str, Any] = schema.load(data)
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise HubValidationError("Some fields are invalid.", messages) from None
-    return loaded
+    id = fields.Integer()
+    deliverable_id = fields.Integer(allow_none=True)
+    calendar_event_id = fields.String(metadata={"description": "The event's id in Google."})
+    calendar_id = fields.String()
+    html_link = fields.String(
+        allow_none=True, metadata={"description": "The event in Google Calendar; null until made."}
+    )
+    meet_url = fields.String(allow_none=True, metadata={"description": "Null until ready."})
+    meet_link = fields.Boolean(metadata={"description": "A Google Meet conference was asked."})
+    meet_status = fields.String(allow_none=True, metadata={"description": "pending, success..."})
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    start_at = fields.DateTime()
+    end_at = fields.DateTime()
+    duration_minutes = fields.Integer()
+    timezone = fields.String()
+    attendees = fields.List(fields.String())
+    status = fields.String(metadata={"description": "scheduling, scheduled, cancelled, failed"})
+    pending = fields.Boolean(metadata={"description": "A change still has to reach Google."})
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 def in_zone(value: datetime, timezone: str, field: str = "start_at") -> datetime:

@@ -104,3 +104,35 @@ def test_the_meeting_is_kept_whatever_breaks_the_quick_push(app, api, connected,
         assert jobs.due_meetings()  # the minute job finds it
     run_jobs(app)
     assert api.get(f"{MEETINGS}/{answer.json['id']}").json["status"] == "scheduled"
+
+
+def _inline(schema: Any, spec: dict[str, Any]) -> Any:
+    """`schema` with each component $ref replaced by the component."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            return _inline(spec["components"]["schemas"][name], spec)
+        return {key: _inline(value, spec) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_inline(item, spec) for item in schema]
+    return schema
+
+
+def test_the_answers_match_the_documented_schemas(app, client, api, connected, deliverable):
+    from openapi_schema_validator import OAS30Validator
+
+    spec = client.get("/api/openapi.json").get_json()
+    made = api.post(MEETINGS, json=body(deliverable, meet_link=True))
+    one = f"{MEETINGS}/{made.json['id']}"
+    answers = [
+        (MEETINGS, "post", 201, made),
+        (MEETINGS, "get", 200, api.get(f"{MEETINGS}?deliverable_id={deliverable['id']}")),
+        (f"{MEETINGS}/{{meeting_id}}", "get", 200, api.get(one)),
+        (f"{MEETINGS}/{{meeting_id}}", "patch", 200, api.patch(one, json={"title": "Moved"})),
+        (f"{MEETINGS}/{{meeting_id}}", "delete", 200, api.delete(one)),
+    ]
+    for path, method, status, answer in answers:
+        assert answer.status_code == status, (path, method, answer.json)
+        documented = spec["paths"][path][method]["responses"][str(status)]
+        schema = _inline(documented["content"]["application/json"]["schema"], spec)
+        OAS30Validator(schema).validate(answer.json)
