@@ -44,7 +44,8 @@ class CallbackQuery(marshmallow.Schema):
 class AuthorizeQuery(marshmallow.Schema):
     """The launch URL's one parameter: the state `connect` made."""
 
-    state = marshmallow.fields.String(required=True)
+    # a launch URL without one is still a browser page: it redirects with ?error=invalid_state
+    state = marshmallow.fields.String(load_default="")
 
 
 class DisconnectedSchema(marshmallow.Schema):
