@@ -53,6 +53,7 @@ from hub.testing import run_jobs
 
 MEASURED = 10
 HOT_TABLES = ("runs", "events", "webhook_deliveries", "usage_records", "integrations")
+IN_LIST = re.compile(r"\((?:%\(\w+\)s(?:::[A-Z ]+)?(?:, )?)+\)")
 FLAGGED = ("runs", "events", "webhook_deliveries", "usage_records")
 
 
@@ -250,6 +251,11 @@ class Size:
 # ----- statements and their plans -----
 
 
+def shape(statement: str) -> str:
+    """The statement with its IN lists as (...): one shape whatever their length."""
+    return IN_LIST.sub("(...)", statement)
+
+
 @contextmanager
 def captured(engine: Engine) -> Iterator[dict[str, Any]]:
     """Every distinct statement run on `engine` meanwhile that reads the hot tables."""
@@ -259,7 +265,7 @@ def captured(engine: Engine) -> Iterator[dict[str, Any]]:
         if many or not re.match(r"\s*(SELECT|UPDATE|DELETE|WITH)", statement, re.I):
             return
         if any(re.search(rf"\b{table}\b", statement) for table in HOT_TABLES):
-            found.setdefault(statement, params)
+            found.setdefault(shape(statement), (statement, params))
 
     event.listen(engine, "before_cursor_execute", note)
     try:
@@ -268,11 +274,47 @@ def captured(engine: Engine) -> Iterator[dict[str, Any]]:
         event.remove(engine, "before_cursor_execute", note)
 
 
+@contextmanager
+def timed(engine: Engine) -> Iterator[dict[str, list[float]]]:
+    """Seconds spent in each distinct statement on `engine` meanwhile: [total, count]."""
+    found: dict[str, list[float]] = {}
+    started: list[float] = []
+
+    def before(*_: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        entry = found.setdefault(shape(statement), [0, 0])
+        entry[0] += time.perf_counter() - started.pop()
+        entry[1] += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def report_growth(by_size: dict[int, dict[str, list[float]]], events: int) -> None:
+    """The statements whose time per event grew most from the small size to the large."""
+    (small, few), (large, many) = sorted(by_size.items())
+    growth = {sql: (many[sql][0] - few.get(sql, [0.0, 0])[0]) / events for sql in many}
+    print(f"statements whose time per event grew most from {small} to {large} orgs:")
+    for sql, grew in sorted(growth.items(), key=lambda item: -item[1])[:8]:
+        before = few.get(sql, [0.0, 0])
+        print(
+            f"  +{grew * 1000:.2f} ms/event ({before[0] / events * 1000:.2f} -> "
+            f"{many[sql][0] / events * 1000:.2f}, {many[sql][1]} calls) {one_line(sql)}"
+        )
+
+
 def plans(engine: Engine, statements: dict[str, Any]) -> list[tuple[str, list[str], str]]:
     """(statement, the flagged tables it scans sequentially, its plan) for each."""
     found = []
     with engine.connect() as conn:
-        for statement, params in statements.items():
+        for statement, params in statements.values():
             plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
             seq = sorted({t for t in re.findall(r"Seq Scan on (\w+)", plan) if t in FLAGGED})
             found.append((statement, seq, plan))
@@ -319,14 +361,24 @@ def main() -> None:
                 print(f"seeded {size.orgs} orgs in {size.seconds_to_seed:.1f} s")
                 size.round(20, receiver)  # warm-up: connections, caches, first plans
             rounds: dict[int, list[tuple[float, float]]] = {small.orgs: [], large.orgs: []}
-            with large.app.app_context():
-                engine = db.engine
-            with captured(engine) as statements:
+            engines = {}
+            for size in (small, large):
+                with size.app.app_context():
+                    engines[size.orgs] = db.engine
+            with (
+                captured(engines[large.orgs]) as statements,
+                timed(engines[small.orgs]) as small_times,
+                timed(engines[large.orgs]) as large_times,
+            ):
                 for _ in range(args.rounds):
                     for size in (small, large):
                         rounds[size.orgs].append(size.round(args.events, receiver))
+            with captured(engines[large.orgs]) as upkeep:
                 retention_and_scrape(large)
+            statements.update(upkeep)
             report(args, rounds, small.orgs, large.orgs)
+            times = {small.orgs: small_times, large.orgs: large_times}
+            report_growth(times, args.events * args.rounds)
             report_plans(plans(large.engine, statements), args.plans)
         finally:
             for size in (small, large):
