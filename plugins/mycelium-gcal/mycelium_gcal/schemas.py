@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import hub
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 MAX_ID = 2**31 - 1
@@ -56,7 +57,7 @@ class MeetingIn(Schema):
     location = fields.String(
         load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul]
     )
-    meet_link = fields.Boolean(load_default=False)
+    meet_link = hub.StrictBoolean(load_default=False)
 
 
 class MeetingChange(MeetingIn):
