@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import hub
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+import hub
 
 MAX_ID = 2**31 - 1
 MAX_ATTENDEES = 100
