@@ -101,6 +101,7 @@ def send_settings(
         policy=policy,
         usage=usage,
         plugin=PROVIDER.name,
+        connect_timeout=float(config["HUB_WEBHOOK_CONNECT_TIMEOUT"]),
     )
 
 
