@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,27 +102,52 @@ def _due(now: datetime) -> Any:
     )
 
 
-def claim(session: AnySession, limit: int, lease: timedelta) -> list[Claimed]:
-    """Lease up to `limit` due deliveries, oldest due first, and commit."""
+def claim(
+    session: AnySession,
+    limit: int,
+    lease: timedelta,
+    per_org: int | None = None,
+    skip_orgs: Collection[int] = (),
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries and commit: at most `per_org` of an organization
+    (its oldest due), none of `skip_orgs`, organizations in turn, so one organization's
+    backlog never fills a claim while another's deliveries wait."""
     now = clock.now()
-    until = now + lease
     due = _due(now)
-    ids = (
-        select(WebhookDelivery.id)
-        .where(due)
-        .order_by(WebhookDelivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    wanted = due if not skip_orgs else due & WebhookDelivery.org_id.not_in(list(skip_orgs))
+    order = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+    turn = func.row_number().over(partition_by=WebhookDelivery.org_id, order_by=order)
+    ranked = select(WebhookDelivery.id, turn.label("turn"), *order).where(wanted).subquery()
+    ids = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_attempt_at).limit(limit)
+    if per_org is not None:
+        ids = ids.where(ranked.c.turn <= per_org)
     stmt = (
         update(DELIVERIES)
         .where(DELIVERIES.c.id.in_(ids.scalar_subquery()), due)
-        .values(lease_until=until)
+        .values(lease_until=now + lease)
         .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
     )
     rows = session.execute(stmt).mappings().all()
     session.commit()
     return [Claimed(**row) for row in rows]
+
+
+def release(session: AnySession, deliveries: list[Claimed]) -> None:
+    """Give back claimed deliveries not attempted: due again at once, for any worker."""
+    for lease, ids in _by_lease(deliveries).items():
+        session.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.lease_until == lease)
+            .values(lease_until=None)
+        )
+    session.commit()
+
+
+def _by_lease(deliveries: list[Claimed]) -> dict[datetime | None, list[int]]:
+    grouped: dict[datetime | None, list[int]] = {}
+    for delivery in deliveries:
+        grouped.setdefault(delivery.lease_until, []).append(delivery.id)
+    return grouped
 
 
 def load_targets(
