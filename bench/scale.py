@@ -385,6 +385,7 @@ def main() -> None:
                 if size is not None:
                     size.close()
             receiver.server.shutdown()
+            receiver.server.server_close()
 
 
 def report(

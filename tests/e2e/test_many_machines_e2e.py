@@ -162,6 +162,7 @@ def test_two_webs_and_three_workers_on_five_machines(
                 process.send_signal(signal.SIGTERM)
             codes = [process.wait(60) for process in processes]
             receiver.server.shutdown()
+            receiver.server.server_close()
             pg.close()
             rd.close()
         logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("machine-*.log")))
