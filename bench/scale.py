@@ -15,7 +15,9 @@ their outgoing webhooks enabled and their endpoint on a loopback receiver, so ea
 costs the same work in both: `--events` clients created through the API (the Flask stack
 in this process), then dispatch, the webhooks run and its delivery by a real worker
 (`hub.testing.run_jobs`, in this process), until the receiver has every delivery. Sizes
-take turns, `--rounds` times; the median round of each is compared.
+take turns, `--rounds` times; the median round of each is compared. The ratio the goal is
+set for is the dispatch and delivery's (the worker's part); the API's create (one request
+per event, in this process) is printed beside it.
 
 Then, on the large size, every statement the rounds ran against runs, events,
 webhook_deliveries, usage_records and integrations, plus a scrape of /metrics and one
@@ -347,7 +349,7 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--events", type=int, default=200, help="events per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--plans", action="store_true", help="print every plan in full")
     args = parser.parse_args()
 
@@ -395,20 +397,20 @@ def report(
         f"cost per event ({args.events} events per round, {args.rounds} rounds, median; "
         f"10 measured orgs with outgoing webhooks, every org {args.clients} clients):"
     )
-    per_event = {}
+    api, work = {}, {}
     for orgs, measured in rounds.items():
-        api = statistics.median(a for a, _ in measured) / args.events * 1000
-        work = statistics.median(w for _, w in measured) / args.events * 1000
-        per_event[orgs] = api + work
+        api[orgs] = statistics.median(a for a, _ in measured) / args.events * 1000
+        work[orgs] = statistics.median(w for _, w in measured) / args.events * 1000
         print(
-            f"  {orgs:>6} orgs: {api + work:.2f} ms/event "
-            f"(API create {api:.2f} ms, dispatch + webhook delivery {work:.2f} ms)"
+            f"  {orgs:>6} orgs: dispatch + webhook delivery {work[orgs]:.2f} ms/event; "
+            f"the API's create before it {api[orgs]:.2f} ms/event"
         )
-    ratio = per_event[small] / per_event[large]
+    ratio = work[small] / work[large]
     print(
-        f"ratio (cost at {small} orgs / cost at {large} orgs): {ratio:.2f} "
-        f"(goal >= 0.9: {'met' if ratio >= 0.9 else 'NOT met'})"
+        f"ratio, dispatch + webhook delivery (cost at {small} orgs / cost at {large} orgs): "
+        f"{ratio:.2f} (goal >= 0.9: {'met' if ratio >= 0.9 else 'NOT met'})"
     )
+    print(f"ratio, the API's create: {api[small] / api[large]:.2f}")
 
 
 def report_plans(found: list[tuple[str, list[str], str]], full: bool) -> None:
