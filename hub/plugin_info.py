@@ -35,7 +35,10 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
         events: The event types it handles (``Provider.events``).
         event_types: Its own event types, with their descriptions.
         config: Its config fields: ``name``, ``type`` (the marshmallow field),
-            ``required``, ``secret``, ``description``.
+            ``kind`` (its JSON type: ``string``, ``integer``, ``number``, ``boolean``,
+            ``array`` or ``object``), ``required``, ``secret``, ``description``,
+            ``default`` (null when none, or not plain JSON), ``enum`` (the allowed values
+            of a one-of field, else null), ``many`` (a list of values) and ``nullable``.
         rate_limits: Its quota per organization (``per_second`` to ``per_day``), or null.
         settings: Its settings: ``name``, ``default`` (null for a secret), ``secret``.
     """
@@ -96,17 +99,55 @@ def _auth(kind: str, oauth2: OAuth2 | None) -> dict[str, Any]:
 
 
 def config_fields(schema: type[marshmallow.Schema] | None) -> list[dict[str, Any]]:
-    """The config schema's fields: name, type, required, secret, description."""
+    """The config schema's fields, as a form is drawn from them: name, type, required,
+    secret, description, default, enum, many, nullable."""
     if schema is None:
         return []
     return [
         {
             "name": name,
             "type": type(field).__name__,
+            "kind": _kind(field),
             "required": field.required,
             "secret": bool(field.metadata.get("secret")),
             "description": field.metadata.get("description", ""),
+            "default": _plain_default(field),
+            "enum": _choices(field),
+            "many": isinstance(field, marshmallow.fields.List),
+            "nullable": bool(field.allow_none),
         }
         for name, field in schema().fields.items()
         if not field.dump_only
     ]
+
+
+_KINDS: tuple[tuple[type[marshmallow.fields.Field], str], ...] = (
+    (marshmallow.fields.Boolean, "boolean"),
+    (marshmallow.fields.Integer, "integer"),
+    (marshmallow.fields.Number, "number"),
+    (marshmallow.fields.List, "array"),
+    (marshmallow.fields.Tuple, "array"),
+    (marshmallow.fields.Dict, "object"),
+    (marshmallow.fields.Nested, "object"),
+)
+
+
+def _kind(field: marshmallow.fields.Field) -> str:
+    """The JSON type a field takes (a subclass of Boolean takes a boolean, and so on)."""
+    return next((kind for cls, kind in _KINDS if isinstance(field, cls)), "string")
+
+
+def _plain_default(field: marshmallow.fields.Field) -> Any:
+    """The field's load default when it is a plain JSON value (not a callable, not missing)."""
+    default = field.load_default
+    plain = (str, int, float, bool, list, dict)
+    return default if isinstance(default, plain) and not callable(default) else None
+
+
+def _choices(field: marshmallow.fields.Field) -> list[Any] | None:
+    """The values a one-of validator allows (of a list's items too), else None."""
+    inner = field.inner if isinstance(field, marshmallow.fields.List) else field
+    for validator in inner.validators:
+        if isinstance(validator, marshmallow.validate.OneOf):
+            return list(validator.choices)
+    return None
