@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, redirect, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 bp = Blueprint(
     "console",
@@ -60,7 +61,7 @@ def harden(response: Response) -> Response:
 
 
 @landing.get("/settings/integrations")
-def settings_integrations() -> Response:
+def settings_integrations() -> WerkzeugResponse:
     """Where the OAuth callback sends the browser when HUB_CLIENT_URL is the hub itself."""
     query = request.query_string.decode("latin-1")
     return redirect("/admin/integrations" + (f"?{query}" if query else ""), code=302)
