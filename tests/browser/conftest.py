@@ -24,10 +24,12 @@ from typing import Any
 import pytest
 import requests
 from aiosmtpd.controller import Controller
+from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE = HERE / "vendor" / "axe.min.js"
 sys.path.insert(0, str(ROOT / "plugins" / "mycelium-slack" / "tests"))
 
 from slack_emulator import SlackEmulator  # noqa: E402
@@ -79,6 +81,36 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class Receiver:
+    """A loopback webhook receiver: answers 200 and keeps every request."""
+
+    def __init__(self) -> None:
+        from werkzeug.serving import make_server
+
+        self.requests: list[dict[str, Any]] = []
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def _wsgi(self, environ: Any, start_response: Any) -> Any:
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        self.requests.append({"headers": dict(request.headers), "body": request.get_data()})
+        return Response("thanks\nsecond line\n", 200)(environ, start_response)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.stop()
+
+
 @dataclass
 class Mailbox:
     """An aiosmtpd handler keeping what arrives."""
@@ -115,9 +147,19 @@ def hub_port() -> int:
 
 
 @pytest.fixture
-def hub_config(hub_config: dict[str, Any], slack: SlackEmulator, hub_port: int) -> dict[str, Any]:
+def flaky_flag(tmp_path: Path) -> Path:
+    """While this file exists, the `flaky` test plugin's runs fail for good."""
+    return tmp_path / "flaky-fails"
+
+
+@pytest.fixture
+def hub_config(
+    hub_config: dict[str, Any], slack: SlackEmulator, hub_port: int, flaky_flag: Path
+) -> dict[str, Any]:
     return {
         **hub_config,
+        "HUB_EXTRA_PLUGINS": "flaky=console_flaky",
+        "CONSOLE_FLAKY_FLAG": str(flaky_flag),
         **slack.settings(),
         "HUB_APP_URL": f"http://127.0.0.1:{hub_port}",
         "HUB_EGRESS_ALLOWED_CIDRS": "127.0.0.0/8",
@@ -133,6 +175,7 @@ class Served:
     def __init__(self, settings: dict[str, Any], port: int, logs: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, **{k: str(v) for k, v in settings.items()}}
+        self.env["PYTHONPATH"] = os.pathsep.join([str(HERE), self.env.get("PYTHONPATH", "")])
         self.logs = logs
         self.procs: list[subprocess.Popen[bytes]] = []
         serve = ["serve", "--port", str(port), "--workers", "1", "--threads", "8"]
@@ -189,3 +232,27 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def admin_link(hub_config: dict[str, Any], slug: str, email: str | None = None) -> str:
+    """`hub admin-link`, run as an operator would."""
+    env = {**os.environ, **{k: str(v) for k, v in hub_config.items()}}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "hub.cli", "admin-link", "--org", slug]
+    if email:
+        command += ["--user", email]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip()
+
+
+def sign_in_by_link(page: Any, hub_config: dict[str, Any], org: Any, email: str | None) -> None:
+    page.goto(admin_link(hub_config, org.org.slug, email))
+    expect(page).to_have_url(f"{hub_config['HUB_APP_URL']}/admin/integrations")
+    expect(page.get_by_role("heading", name="Integrations", exact=True)).to_be_visible()
+
+
+def wait_for(condition: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)

@@ -3,40 +3,11 @@ through the generated form, test it, connect Slack through OAuth, member read-on
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from typing import Any
-
 import requests
-from conftest import axe_violations, shot
+from conftest import admin_link, axe_violations, shot, sign_in_by_link, wait_for
 from playwright.sync_api import expect
 
 pytestmark = __import__("pytest").mark.e2e
-
-
-def admin_link(hub_config: dict[str, Any], slug: str, email: str | None = None) -> str:
-    """`hub admin-link`, run as an operator would."""
-    env = {**os.environ, **{k: str(v) for k, v in hub_config.items()}}
-    command = [sys.executable, "-m", "hub.cli", "admin-link", "--org", slug]
-    if email:
-        command += ["--user", email]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout.strip()
-
-
-def sign_in_by_link(page: Any, hub_config: dict[str, Any], org: Any, email: str | None) -> None:
-    page.goto(admin_link(hub_config, org.org.slug, email))
-    expect(page).to_have_url(f"{hub_config['HUB_APP_URL']}/admin/integrations")
-    expect(page.get_by_role("heading", name="Integrations", exact=True)).to_be_visible()
-
-
-def wait_for(condition: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_sign_in_enable_email_with_a_field_error_then_test_it(page, hub, hub_config, org, smtp):
