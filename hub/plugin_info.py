@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow
 
 from hub.plugins import Plugins
-from hub.provider import OAuth2, Provider
+from hub.provider import ConsolePage, OAuth2, Provider
 
 
 def describe_all(plugins: Plugins) -> list[dict[str, Any]]:
@@ -41,6 +41,11 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
             of a one-of field, else null), ``many`` (a list of values) and ``nullable``.
         rate_limits: Its quota per organization (``per_second`` to ``per_day``), or null.
         settings: Its settings: ``name``, ``default`` (null for a secret), ``secret``.
+        console_pages: The admin console pages it adds (``register_console_pages``):
+            ``name``, ``title``, ``description``, ``source`` (the API path of the table's
+            GET route, or null), ``columns`` (``[{"field", "label"}]``) and ``form``
+            (``{"method", "path", "title"}``, or null; ``GET /api/plugins`` adds its
+            ``fields``, described like ``config``).
     """
     info = plugins.info[name]
     provider = plugins.provider(name)
@@ -57,6 +62,23 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
         "always_on": bool(provider and provider.always_on),
         "hooks": plugins.hooks_of(name),
         **_provider_data(provider),
+        "console_pages": [_page(name, page) for page in plugins.console_pages(name)],
+    }
+
+
+def _page(plugin: str, page: ConsolePage) -> dict[str, Any]:
+    base = f"/api/integrations/{plugin}/"
+    form = None
+    if page.form:
+        method, _, route = page.form.partition(" ")
+        form = {"method": method, "path": base + route.lstrip("/"), "title": page.form_title}
+    return {
+        "name": page.name,
+        "title": page.title,
+        "description": page.description,
+        "source": base + page.source.lstrip("/") if page.source else None,
+        "columns": [{"field": field, "label": label} for field, label in page.columns],
+        "form": form,
     }
 
 

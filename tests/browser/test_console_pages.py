@@ -152,3 +152,34 @@ def test_the_accessibility_check_can_fail(page):
     page.set_content('<html><body><img src="x.png"><button></button></body></html>')
     found = {violation["id"] for violation in axe_violations(page)}
     assert {"image-alt", "button-name"} <= found
+
+
+def test_a_plugins_own_page_is_laid_out_from_what_it_declares(page, hub, hub_config, org):
+    sign_in_by_link(page, hub_config, org, org.admin.email)
+    page.get_by_role("link", name="Flaky notes").click()
+    expect(page.get_by_role("heading", name="Flaky notes", level=1)).to_be_visible()
+    expect(page.locator("#plugin-table")).to_contain_text("Nothing here yet.")
+    form = page.get_by_role("form", name="Add a note")
+    expect(form.get_by_label("mood")).to_have_value("calm")  # the schema's default
+    form.get_by_label("text").fill("Wants the logo bigger")
+    form.get_by_role("button", name="Add a note").click()
+    expect(form.locator("#page-flaky-client-error")).to_contain_text("Missing data")
+    form.get_by_label("client").fill(XSS)
+    form.get_by_label("mood").select_option("urgent")
+    form.get_by_role("button", name="Add a note").click()
+    row = page.locator("#plugin-table tr", has_text="Wants the logo bigger")
+    expect(row).to_contain_text(XSS)
+    expect(row).to_contain_text("urgent")
+    expect(row).to_contain_text(org.admin.email)
+    assert page.locator("main img").count() == 0
+    shot(page, "plugin-page")
+    assert axe_violations(page) == []
+
+
+def test_a_member_sees_a_plugins_page_without_its_form(page, hub, org):
+    page.goto(f"{hub}/admin/signin")
+    page.get_by_label("API key").fill(org.member_key)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Flaky notes").click()
+    expect(page.locator("#plugin-table")).to_contain_text("Nothing here yet.")
+    expect(page.get_by_role("form")).to_have_count(0)

@@ -126,6 +126,7 @@ async function redeemLink(root) {
 function adopt(session) {
   state.me = { org: session.org, role: session.role, user: session.user };
   state.csrf = session.csrf_token;
+  state.plugins = null;
 }
 
 async function ensureSession() {

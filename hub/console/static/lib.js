@@ -1,6 +1,6 @@
 // Small helpers: DOM building (text only, never HTML), the API client, formatting.
 
-export const state = { me: null, csrf: null };
+export const state = { me: null, csrf: null, plugins: null };
 
 // h("p", {class: "x", onclick: fn}, "text", child...): strings become text nodes, so a value
 // the API returns is shown as its characters, never parsed as markup.

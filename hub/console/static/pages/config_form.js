@@ -38,16 +38,17 @@ function read(field, input) {
   return raw;
 }
 
-export function configForm(plugin, item, onSaved) {
-  const config = item.config || {};
+// A form drawn from described fields (name, kind, required, secret, description, default,
+// enum); `submit(body)` sends it, and the API's field errors are shown next to their fields.
+export function schemaForm({ prefix, fields, current = {}, label, button, submit }) {
   const inputs = {};
   const errors = {};
   const formError = h("p", { class: "field-error", role: "alert" });
-  const rows = plugin.config.map((field) => {
-    const id = `cfg-${plugin.name}-${field.name}`;
+  const rows = fields.map((field) => {
+    const id = `${prefix}-${field.name}`;
     errors[field.name] = h("p", { class: "field-error", id: `${id}-error` });
-    inputs[field.name] = control(field, config[field.name], id, `${id}-help ${id}-error`);
-    const status = field.secret ? (config[field.name] && config[field.name].set ? " (set)" : " (not set)") : "";
+    inputs[field.name] = control(field, current[field.name], id, `${id}-help ${id}-error`);
+    const status = field.secret ? (current[field.name] && current[field.name].set ? " (set)" : " (not set)") : "";
     return h(
       "div",
       { class: "field" },
@@ -59,17 +60,18 @@ export function configForm(plugin, item, onSaved) {
   });
   const form = h(
     "form",
-    { class: "config", novalidate: true, "aria-label": `${plugin.title} settings` },
-    rows.length ? rows : h("p", {}, "This plugin has no settings."),
+    { class: "config", novalidate: true, "aria-label": label },
+    rows.length ? rows : h("p", {}, "Nothing to fill in."),
     formError,
-    h("button", { type: "submit" }, item.enabled ? "Save" : "Enable"),
+    h("button", { type: "submit" }, button),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     Object.values(errors).forEach(clear);
+    Object.values(inputs).forEach((input) => input.removeAttribute("aria-invalid"));
     clear(formError);
     const body = {};
-    for (const field of plugin.config) {
+    for (const field of fields) {
       try {
         const value = read(field, inputs[field.name]);
         if (value !== undefined) body[field.name] = value;
@@ -79,7 +81,7 @@ export function configForm(plugin, item, onSaved) {
       }
     }
     try {
-      onSaved(await api("PUT", `/api/integrations/${plugin.name}`, body));
+      await submit(body);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       let placed = false;
@@ -94,4 +96,15 @@ export function configForm(plugin, item, onSaved) {
     }
   });
   return form;
+}
+
+export function configForm(plugin, item, onSaved) {
+  return schemaForm({
+    prefix: `cfg-${plugin.name}`,
+    fields: plugin.config,
+    current: item.config || {},
+    label: `${plugin.title} settings`,
+    button: item.enabled ? "Save" : "Enable",
+    submit: async (body) => onSaved(await api("PUT", `/api/integrations/${plugin.name}`, body)),
+  });
 }
