@@ -153,12 +153,23 @@ def flaky_flag(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def flaky_plugin() -> None:
+    """Asked for by a test that needs the `flaky` test plugin loaded (see hub_config)."""
+
+
+@pytest.fixture
 def hub_config(
-    hub_config: dict[str, Any], slack: SlackEmulator, hub_port: int, flaky_flag: Path
+    hub_config: dict[str, Any],
+    slack: SlackEmulator,
+    hub_port: int,
+    flaky_flag: Path,
+    request: pytest.FixtureRequest,
 ) -> dict[str, Any]:
+    # the `flaky` test plugin loads for the tests that ask for its flag, and no others
+    flaky = "flaky_plugin" in request.fixturenames
     return {
         **hub_config,
-        "HUB_EXTRA_PLUGINS": "flaky=console_flaky",
+        **({"HUB_EXTRA_PLUGINS": "flaky=console_flaky"} if flaky else {}),
         "CONSOLE_FLAKY_FLAG": str(flaky_flag),
         **slack.settings(),
         "HUB_APP_URL": f"http://127.0.0.1:{hub_port}",

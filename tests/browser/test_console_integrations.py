@@ -54,7 +54,7 @@ def test_connect_slack_through_oauth_lands_back_with_a_banner(page, hub, hub_con
     expect(card.locator(".badge")).to_have_text("enabled")
     expect(card).to_contain_text("T0EMULATE")
     assert slack.calls("oauth.v2.access")
-    shot(page, "integrations-connected")
+    shot(page, "integrations-connected")  # docs/images/console-integrations.png is a copy
 
     card.get_by_role("button", name="Disconnect").click()
     expect(page.locator("#banner")).to_contain_text("Slack disconnected")

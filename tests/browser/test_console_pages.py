@@ -63,7 +63,9 @@ def test_webhook_endpoint_secret_delivery_attempt_and_resend(page, hub, hub_conf
     expect(card.locator("tr", has_text="client.created").locator("li")).to_have_count(2)
 
 
-def test_a_failed_run_is_retried_from_activity(page, hub, hub_config, org, flaky_flag):
+def test_a_failed_run_is_retried_from_activity(
+    page, flaky_plugin, hub, hub_config, org, flaky_flag
+):
     api(hub, org.admin_key, "PUT", "/api/integrations/flaky", json={})
     flaky_flag.write_text("fail")
     api(hub, org.admin_key, "POST", "/api/clients", json={"name": "Contoso"})
@@ -154,7 +156,9 @@ def test_the_accessibility_check_can_fail(page):
     assert {"image-alt", "button-name"} <= found
 
 
-def test_a_plugins_own_page_is_laid_out_from_what_it_declares(page, hub, hub_config, org):
+def test_a_plugins_own_page_is_laid_out_from_what_it_declares(
+    page, flaky_plugin, hub, hub_config, org
+):
     sign_in_by_link(page, hub_config, org, org.admin.email)
     page.get_by_role("link", name="Flaky notes").click()
     expect(page.get_by_role("heading", name="Flaky notes", level=1)).to_be_visible()
@@ -176,7 +180,7 @@ def test_a_plugins_own_page_is_laid_out_from_what_it_declares(page, hub, hub_con
     assert axe_violations(page) == []
 
 
-def test_a_member_sees_a_plugins_page_without_its_form(page, hub, org):
+def test_a_member_sees_a_plugins_page_without_its_form(page, flaky_plugin, hub, org):
     page.goto(f"{hub}/admin/signin")
     page.get_by_label("API key").fill(org.member_key)
     page.get_by_role("button", name="Sign in").click()
