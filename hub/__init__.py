@@ -12,7 +12,7 @@ from hub.core.db import after_commit, before_commit
 from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
-from hub.core.models import Client, Deliverable, OrgScoped, User
+from hub.core.models import Client, Deliverable, OrgScoped, ServiceType, User
 from hub.core.schemas import StrictBoolean
 from hub.core.signatures import (
     InvalidSignature,
@@ -58,6 +58,7 @@ from hub.web import (
     enqueue,
     event_types,
     find_integration,
+    own_body_limit,
     public_route,
     set_external_account_id,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "RegisterProvider",
     "RegisterRoute",
     "RetryPolicy",
+    "ServiceType",
     "Setting",
     "StrictBoolean",
     "Token",
@@ -124,6 +126,7 @@ __all__ = [
     "hookimpl",
     "insert_ignoring_conflicts",
     "now",
+    "own_body_limit",
     "parse_retry_after",
     "public_route",
     "render_client",
