@@ -90,10 +90,14 @@ def content_arg(request: Request) -> dict[str, Any]:
     return arg
 
 
-def _read_into(request: Request, hasher: ContentHasher) -> None:
+def _read_into(emu: DropboxEmulator, request: Request, hasher: ContentHasher) -> None:
     if (request.content_length or 0) > MAX_REQUEST_BYTES:
         raise ApiError(409, "payload_too_large/..", tag("payload_too_large"))
+    with emu.lock:
+        corrupt, emu.corrupt_next = emu.corrupt_next, False
     while chunk := request.stream.read(READ):
+        if corrupt:  # a byte flipped on the way (a test control)
+            chunk, corrupt = bytes([chunk[0] ^ 0xFF]) + chunk[1:], False
         hasher.update(chunk)
 
 
@@ -220,7 +224,7 @@ def list_shared_links(emu: DropboxEmulator, request: Request) -> Any:
 def upload(emu: DropboxEmulator, request: Request) -> Any:
     arg = content_arg(request)
     hasher = ContentHasher()
-    _read_into(request, hasher)
+    _read_into(emu, request, hasher)
     expected = arg.get("content_hash")
     if expected and expected != hasher.hexdigest():
         raise ApiError(409, "content_hash_mismatch/..", tag("content_hash_mismatch"))
@@ -232,7 +236,7 @@ def upload(emu: DropboxEmulator, request: Request) -> Any:
 def session_start(emu: DropboxEmulator, request: Request) -> Any:
     arg = content_arg(request)
     session = Session(id="pid_upload_session:" + secrets.token_urlsafe(24))
-    _read_into(request, session.hasher)
+    _read_into(emu, request, session.hasher)
     session.closed = bool(arg.get("close"))
     with emu.store.lock:
         emu.store.sessions[session.id] = session
@@ -264,7 +268,7 @@ def _session(emu: DropboxEmulator, cursor: Any, wrap: str | None) -> Session:
 def session_append(emu: DropboxEmulator, request: Request) -> Any:
     arg = content_arg(request)
     session = _session(emu, arg.get("cursor"), None)
-    _read_into(request, session.hasher)
+    _read_into(emu, request, session.hasher)
     session.closed = bool(arg.get("close"))
     return None
 
@@ -273,7 +277,7 @@ def session_append(emu: DropboxEmulator, request: Request) -> Any:
 def session_finish(emu: DropboxEmulator, request: Request) -> Any:
     arg = content_arg(request)
     session = _session(emu, arg.get("cursor"), "lookup_failed")
-    _read_into(request, session.hasher)
+    _read_into(emu, request, session.hasher)
     commit = arg.get("commit")
     if not isinstance(commit, dict):
         raise bad_input("Error in call to API function: missing required field 'commit'")

@@ -46,6 +46,7 @@ class DropboxEmulator:
         self.faults: list[ApiError] = []  # answers instead of the next API requests
         self.after_work: list[tuple[str, int]] = []  # (route, status): do it, then answer this
         self.urls: dict[str, str] = {}
+        self.corrupt_next = False  # the next upload request's first byte arrives flipped
         self.longpoll_cap = 2.0  # seconds a longpoll waits here at most (tests)
         self.lock = threading.RLock()
         self._servers: list[Any] = []
