@@ -303,10 +303,24 @@ class Store:
             name=meta["name"],
             path_lower=meta["path_lower"],
             id=meta["id"],
-            link_permissions={"resolved_visibility": tag("public"), "can_revoke": True},
+            link_permissions=_PERMISSIONS,
         )
         self.links[path.lower()] = link
         return link
+
+
+_PERMISSIONS: dict[str, Any] = {
+    "resolved_visibility": {".tag": "public"},
+    "can_revoke": True,
+    "visibility_policies": [],
+    "can_set_expiry": False,
+    "can_remove_expiry": False,
+    "allow_download": True,
+    "can_allow_download": True,
+    "can_disallow_download": False,
+    "allow_comments": True,
+    "team_restricts_comments": False,
+}
 
 
 def _write_failed(summary: str, reason: dict[str, Any], session_id: str | None) -> ApiError:
