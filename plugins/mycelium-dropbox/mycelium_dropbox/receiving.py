@@ -5,6 +5,7 @@ seed's rule: ``Final Deliverables/<service>/<name>`` when client visible, else
 
 from __future__ import annotations
 
+import io
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import IO, Any, cast
 
 from flask import request
 from werkzeug.formparser import parse_form_data
+from werkzeug.wsgi import get_input_stream
 
 import hub
 from hub import Caller, Client, Conflict, Deliverable, PluginContext, ValidationError
@@ -20,6 +22,7 @@ from mycelium_dropbox.hashing import SpoolFile
 from mycelium_dropbox.models import Upload
 
 FIELDS = {"client_id", "deliverable_id", "service_type", "client_visible"}
+READ_BUFFER = 1024 * 1024  # the form parser reads 64 KiB at a time: few large socket reads
 MAX_ID = 2**31 - 1
 
 
@@ -45,13 +48,36 @@ def receive(ctx: PluginContext, limit: int) -> Received:
         return cast(IO[bytes], made[-1])
 
     try:
+        # the body's own end (its length, or the chunked end) under the buffer: the buffer
+        # never reads past it into a kept-alive connection
+        body = get_input_stream(request.environ, max_content_length=limit)
+        environ = {**request.environ, "wsgi.input": _buffered(body)}
         _, form, files = parse_form_data(
-            request.environ, stream_factory=factory, max_content_length=limit, silent=False
+            environ, stream_factory=factory, max_content_length=limit, silent=False
         )
         return _checked(form, files, made)
     except BaseException:
         discard(made)
         raise
+
+
+class _Raw(io.RawIOBase):
+    """The server's input stream as a raw stream, so a BufferedReader can sit on it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _buffered(stream: Any) -> io.BufferedReader:
+    return io.BufferedReader(_Raw(stream), READ_BUFFER)
 
 
 def _checked(form: Any, files: Any, made: list[SpoolFile]) -> Received:

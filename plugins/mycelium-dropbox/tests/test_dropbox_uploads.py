@@ -202,6 +202,46 @@ def test_past_the_upload_limit_is_a_413_and_nothing_is_kept(app, api, globex):
     assert api.get("/api/integrations/dropbox/files").json["items"] == []
 
 
+def chunked(api, body: bytes, content_type: str):
+    """The body sent with Transfer-Encoding: chunked (no Content-Length)."""
+    import io
+
+    return api.post(
+        "/api/integrations/dropbox/upload",
+        input_stream=io.BytesIO(body),
+        content_type=content_type,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_upload_is_read_to_its_end_and_held_to_the_limit(app, api, globex):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    data = os.urandom(3 * MIB)
+    boundary, body = encode_multipart(
+        {"client_id": str(globex["id"]), "file": FileStorage(io.BytesIO(data), filename="c.bin")}
+    )
+    kind = f"multipart/form-data; boundary={boundary}"
+    accepted = chunked(api, body, kind)
+    assert accepted.status_code == 202, accepted.json
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{accepted.json['upload_id']}").json
+    assert shown["result"]["content_hash"] == dropbox_hash(data)
+    boundary, huge = encode_multipart(
+        {
+            "client_id": str(globex["id"]),
+            "file": FileStorage(io.BytesIO(os.urandom(25 * MIB)), filename="h.bin"),
+        }
+    )
+    refused = chunked(api, huge, f"multipart/form-data; boundary={boundary}")
+    assert refused.status_code == 413
+    assert spooled(app) == []
+
+
 def test_the_route_is_exempt_from_the_hubs_body_limit(api, globex):
     response = upload(api, os.urandom(3 * MIB), "3mib.bin", client_id=globex["id"])
     assert response.status_code == 202  # HUB_MAX_BODY_BYTES is 1 MiB
