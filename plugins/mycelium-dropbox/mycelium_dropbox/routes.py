@@ -37,9 +37,11 @@ def _id(value: str, what: str) -> int:
 @own_body_limit("DROPBOX_MAX_UPLOAD_BYTES")
 @api_route(response=schemas.UPLOAD_ANSWER, status=201)
 def upload() -> Any:
-    """Upload a file (multipart: ``file``, ``client_id``, ``deliverable_id``,
-    ``service_type``, ``client_visible``) into the client's folder: 201 with the file when
-    small, else 202 with an ``upload_id`` a worker sends."""
+    """Upload a file into a client's folder: 201 with the file, or 202 queued for a worker.
+
+    ``multipart/form-data``: ``file``, ``client_id``, ``deliverable_id``, ``service_type``,
+    ``client_visible``. Small files are sent within the request (201 with the file), larger
+    ones answer 202 with an ``upload_id`` a worker sends."""
     ctx, caller = current_context(), current_caller()
     got = receiving.receive(ctx, access.setting_int(ctx, "DROPBOX_MAX_UPLOAD_BYTES"))
     try:

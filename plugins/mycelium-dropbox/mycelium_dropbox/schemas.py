@@ -69,6 +69,6 @@ UPLOAD_ANSWER = {
         "name": {"type": "string"},
         "size": {"type": "integer"},
         "content_hash": {"type": "string"},
-        "shared_link": {"type": ["string", "null"]},
+        "shared_link": {"type": "string", "nullable": True},
     },
 }
