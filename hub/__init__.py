@@ -13,6 +13,7 @@ from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
 from hub.core.models import Client, Deliverable, OrgScoped, ServiceType, User
+from hub.core.retention import Retention
 from hub.core.schemas import StrictBoolean
 from hub.core.signatures import (
     InvalidSignature,
@@ -96,6 +97,7 @@ __all__ = [
     "RegisterModels",
     "RegisterProvider",
     "RegisterRoute",
+    "Retention",
     "RetryPolicy",
     "ServiceType",
     "Setting",

@@ -205,10 +205,12 @@ def context_for(plugin: str, org_id: int) -> PluginContext | None:
     """The context `plugin`'s hooks get for organization `org_id`, for work that has none (a
     job, a provider's call to a public route); the session is then scoped to that
     organization. None unless the plugin is enabled there."""
+    previous = db.session.info.get("org_id")
+    scope_to_org(db.session, org_id)  # before the lookup: a job may serve several orgs
     row = integrations.find(db.session, org_id, plugin)
     if row is None or not row.enabled or row.status != "enabled":
+        scope_to_org(db.session, previous)
         return None
-    scope_to_org(db.session, org_id)
     return build_context(current_app, db.session, row)
 
 

@@ -327,7 +327,7 @@ def test_disconnect_revokes_forgets_the_tokens_and_disables(
 
 
 def test_hook_prepare_disconnect(app, api, client, org, plugin, oauth_server):
-    callback(client, authorize(start(api)))
+    callback(client, authorize(client, start(api)))
     seen: list[tuple[str, bool]] = []
 
     def clean_up(ctx):  # the provider still accepts the token when the plugin cleans up
@@ -342,7 +342,7 @@ def test_hook_prepare_disconnect(app, api, client, org, plugin, oauth_server):
 def test_a_failing_prepare_disconnect_does_not_stop_the_disconnect(
     app, api, client, org, plugin, oauth_server
 ):
-    callback(client, authorize(start(api)))
+    callback(client, authorize(client, start(api)))
 
     def fail(ctx):
         raise RuntimeError("the provider is down")

@@ -143,3 +143,11 @@ def test_a_launch_url_with_an_unknown_state_sends_the_browser_back_with_an_error
 ) -> None:
     location = f"/api/integrations/{NAME}/authorize?state={state}"
     assert follow(client, location) == {"error": "invalid_state"}
+
+
+@pytest.mark.parametrize("name", ["nosuchplugin", "zapier", "null"])
+def test_a_launch_url_for_no_oauth_plugin_is_a_404_naming_it(client: Any, name: str) -> None:
+    """No hub answer links there (a typo): a 404 as the callback gives, not a redirect."""
+    response = client.get(f"/api/integrations/{name}/authorize?state=x")
+    assert response.status_code == 404
+    assert "name" in response.get_json()["error"]["details"]

@@ -88,6 +88,18 @@ def connect(name: str) -> dict[str, Any]:
     return {"auth_url": url}
 
 
+def _oauth_provider(name: str) -> Provider:
+    """The installed plugin `name` that connects with OAuth 2.0; 404 for any other name
+    (no hub page or provider links to one: it is a typo)."""
+    provider = get_plugins().provider(name)
+    if provider is None or provider.oauth2 is None:
+        raise NotFound(
+            f"No installed plugin named {name!r} connects with OAuth 2.0.",
+            {"name": ["Not an OAuth 2.0 plugin."]},
+        )
+    return provider
+
+
 @bp.get("/integrations/<plugin:name>/authorize")
 @endpoint(
     "The auth_url: binds the flow to this browser (a cookie), then redirects to the provider",
@@ -96,9 +108,7 @@ def connect(name: str) -> dict[str, Any]:
     redirect=True,
 )
 def authorize(name: str, query: dict[str, Any]) -> Response:
-    provider = get_plugins().provider(name)
-    if provider is None or provider.oauth2 is None:
-        return _back_to_client(error="unknown_plugin")
+    provider = _oauth_provider(name)
     try:
         launch = oauth_browser.launch(get_redis(), current_app.config, provider, query["state"])
     except oauth.FlowFailed as exc:
@@ -128,12 +138,7 @@ def authorize(name: str, query: dict[str, Any]) -> Response:
     redirect=True,
 )
 def callback(name: str, query: dict[str, Any]) -> Response:
-    provider = get_plugins().provider(name)
-    if provider is None or provider.oauth2 is None:  # no provider sends anyone here: a typo
-        raise NotFound(
-            f"No installed plugin named {name!r} connects with OAuth 2.0.",
-            {"name": ["Not an OAuth 2.0 plugin."]},
-        )
+    provider = _oauth_provider(name)
     args = {key: request.args.get(key, "") for key in ("state", "code", "error")}
     try:
         # before the state is used up: a forged callback leaves the real flow intact

@@ -41,7 +41,9 @@ class IntegrationStatusSchema(Schema):
     plugin = fields.String()
     title = fields.String()
     enabled = fields.Boolean()
-    status = fields.String(metadata={"enum": ["enabled", "disabled", "needs_reauth"]})
+    status = fields.String(
+        metadata={"enum": ["enabled", "disabled", "needs_reauth", "not_connected"]}
+    )
     connected = fields.Boolean(
         allow_none=True, metadata={"description": "OAuth 2.0 plugins only; null for others."}
     )

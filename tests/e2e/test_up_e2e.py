@@ -198,7 +198,21 @@ def connect_url(base: str, key: str) -> str:
         f"{base}/api/integrations/slack/connect", headers={"Authorization": f"Bearer {key}"}
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
-        return unquote(json.loads(answer.read())["auth_url"])
+        launch = json.loads(answer.read())["auth_url"]
+    assert launch.startswith(f"{base}/api/integrations/slack/authorize?"), launch
+    # The launch URL is the hub's own; its one redirect names the provider and the callback.
+    no_redirects = urllib.request.build_opener(_NoRedirect)
+    try:
+        no_redirects.open(launch, timeout=10)
+    except urllib.error.HTTPError as redirect:
+        assert redirect.code in (302, 303), redirect.code
+        return unquote(redirect.headers["Location"])
+    raise AssertionError(f"{launch} did not redirect")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def test_links_follow_the_port_and_a_dead_demo_key_is_replaced(up_env, ups, tmp_path, hub_config):

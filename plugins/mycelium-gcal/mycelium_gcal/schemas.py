@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+import hub
+
 MAX_ID = 2**31 - 1
 MAX_ATTENDEES = 100
 
@@ -56,7 +58,7 @@ class MeetingIn(Schema):
     location = fields.String(
         load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul]
     )
-    meet_link = fields.Boolean(load_default=False)
+    meet_link = hub.StrictBoolean(load_default=False)
 
 
 class MeetingChange(MeetingIn):
