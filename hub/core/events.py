@@ -23,6 +23,7 @@ CORE_EVENT_TYPES: dict[str, str] = {
     "client.created": "A client was created.",
     "client.updated": "A client's details changed.",
     "client.deleted": "A client was deleted.",
+    "service_type.created": "A service type was added to the organization's offer.",
     "deliverable.created": "A deliverable was created.",
     "deliverable.updated": "A deliverable changed.",
     "deliverable.completed": "A deliverable was completed.",

@@ -147,6 +147,9 @@ class ApiKey(OrgScoped, Base):
 
 
 class ServiceType(OrgScoped, Base):
+    """A kind of work the agency offers (``Video``, ``Branding``); clients and
+    deliverables name theirs."""
+
     __tablename__ = "service_types"
     __table_args__ = (UniqueConstraint("org_id", "name"),)
 
