@@ -192,7 +192,11 @@ class Served:
         serve = ["serve", "--port", str(port), "--workers", "1", "--threads", "8"]
         self._start("web", serve)
         self._start("worker", ["worker"])
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()
+            raise
 
     def _start(self, name: str, args: list[str]) -> None:
         with open(self.logs / f"{name}.log", "wb") as log:
@@ -200,8 +204,10 @@ class Served:
             self.procs.append(subprocess.Popen(command, env=self.env, stdout=log, stderr=log))
 
     def _wait(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine imports slowly
         while time.monotonic() < deadline:
+            if self.procs[0].poll() is not None:
+                break
             try:
                 if requests.get(f"{self.url}/api/health", timeout=2).status_code == 200:
                     return
