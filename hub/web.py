@@ -231,14 +231,17 @@ def run_in_background(name: str, work: Callable[[], bool]) -> None:
     For outbound work that must not hold a worker: a job (or a hook) calls this and returns
     at once, and a slow destination then holds that thread, not the jobs every organization
     waits on. Calling it while the thread runs makes it go round once more; at most one
-    thread per `name` and process. ``hub.testing.run_jobs`` waits for it to finish.
+    thread per `name` and process. ``hub.testing.run_jobs`` waits for it to finish; a
+    stopping worker starts no more rounds and waits for the current one (up to
+    HUB_WEBHOOK_TIMEOUT + 5 s): claim work with leases, so what a killed worker held is
+    taken up again when they expire.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def rounds(loop: Any) -> None:
         with app.app_context():
             try:
-                while True:
+                while not loop.stopping.is_set():  # a stopping worker starts no round
                     ticket = loop.ticket()
                     if not work() and loop.finish(ticket):
                         return
