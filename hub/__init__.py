@@ -22,6 +22,7 @@ from hub.core.signatures import (
     verify_hmac_signature,
     verify_webhook,
 )
+from hub.core.socket_deadline import attempt_deadline
 from hub.core.webhook_schedule import DEFAULT_SCHEDULE as WEBHOOK_RETRY_SCHEDULE
 from hub.core.webhook_schedule import Policy as RetryPolicy
 from hub.core.webhook_schedule import parse_retry_after
@@ -71,6 +72,7 @@ from hub.web import (
     find_integration,
     own_body_limit,
     public_route,
+    run_in_background,
     set_external_account_id,
 )
 
@@ -123,6 +125,7 @@ __all__ = [
     "admin_route",
     "after_commit",
     "api_route",
+    "attempt_deadline",
     "before_commit",
     "check_host",
     "check_url",
@@ -145,6 +148,7 @@ __all__ = [
     "public_route",
     "render_client",
     "render_deliverable",
+    "run_in_background",
     "set_external_account_id",
     "sign_webhook",
     "verify_hmac_signature",

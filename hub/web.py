@@ -21,6 +21,7 @@ from rq import Queue
 
 from hub.context import OrgInfo, PluginContext
 from hub.core import integrations
+from hub.core.background import loop_for
 from hub.core.contexts import build_context
 from hub.core.db import AnySession, scope_to_org
 from hub.core.dispatch import QUEUE
@@ -237,3 +238,30 @@ def enqueue(
 def event_types() -> dict[str, str]:
     """Every event type the hub and its installed plugins emit, with its description."""
     return dict(current_app.extensions["hub.event_types"])
+
+
+def run_in_background(name: str, work: Callable[[], bool]) -> None:
+    """Have a thread of this process call `work()` in the app's context, round after round,
+    until a round returns False (nothing left) with no call of this since it started.
+
+    For outbound work that must not hold a worker: a job (or a hook) calls this and returns
+    at once, and a slow destination then holds that thread, not the jobs every organization
+    waits on. Calling it while the thread runs makes it go round once more; at most one
+    thread per `name` and process. ``hub.testing.run_jobs`` waits for it to finish; a
+    stopping worker starts no more rounds and waits for the current one (up to
+    HUB_WEBHOOK_TIMEOUT + 5 s): claim work with leases, so what a killed worker held is
+    taken up again when they expire.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def rounds(loop: Any) -> None:
+        with app.app_context():
+            try:
+                while not loop.stopping.is_set():  # a stopping worker starts no round
+                    ticket = loop.ticket()
+                    if not work() and loop.finish(ticket):
+                        return
+            finally:
+                db.session.remove()
+
+    loop_for(app.extensions, name, rounds).wake()

@@ -29,6 +29,7 @@ from rq.exceptions import StopRequested
 from rq.job import Job
 
 from hub.core import schema_version
+from hub.core.background import stop_all
 from hub.core.dispatch import QUEUE
 from hub.core.scheduling import Scheduler
 from hub.extensions import connect_redis, db
@@ -186,5 +187,7 @@ def run_worker(app: Flask, burst: bool = False, with_scheduler: bool = True, **k
         if scheduler is not None:
             scheduler[0].set()
             scheduler[1].join(timeout=5)
+        # the senders give back what they had not started and finish what is in flight
+        stop_all(app.extensions, float(app.config["HUB_WEBHOOK_TIMEOUT"]) + 5)
         connection.close()
         log.info("worker stopped")

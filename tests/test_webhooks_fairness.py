@@ -3,6 +3,8 @@ at most HUB_WEBHOOK_ORG_CONCURRENCY of them, and another's deliveries go out bes
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from webhook_tools import (
     LOOPBACK,
@@ -15,8 +17,10 @@ from webhook_tools import (
     running_receiver,
 )
 
-from hub.core.background import wait_all_idle
+from hub.core.background import stop_all, wait_all_idle
+from hub.core.webhook_queue import KICK
 from hub.default_plugins import webhooks as plugin
+from hub.testing import run_jobs
 
 
 @pytest.fixture
@@ -86,3 +90,32 @@ def test_the_pump_job_returns_at_once_while_a_slow_destination_is_awaited(
         assert len(attempts(app, delivery.id)) == 1  # the retry is still being awaited
         wait_all_idle(app.extensions)
     assert [a.status_code for a in attempts(app, delivery.id)] == [500, 200]
+
+
+def test_a_stopping_worker_gives_back_what_it_had_not_started(app, api, slow):
+    app.config.update(HUB_WEBHOOK_CONCURRENCY=1)
+    slow.answer(*[Answer(delay=0.5)] * 6)
+    register(api, slow.url())
+    for number in range(6):
+        emit(api, f"Client {number}")
+    with app.app_context():
+        app.extensions["hub.redis"].set(KICK, "1")  # dispatch only: no pump job of its own
+    run_jobs(app)
+    assert not slow.received
+    with app.app_context():
+        plugin.deliver_due()  # the pump claims all six and sends one at a time
+        wait_until(lambda: slow.received)
+        stop_all(app.extensions, 10)  # what `hub worker` does when it stops
+    rows = deliveries(app)
+    sent = [d for d in rows if d.attempts]
+    assert len(sent) == len(slow.received) >= 1  # what was in flight finished and is recorded
+    assert all(d.state == "succeeded" for d in sent)
+    rest = [d for d in rows if not d.attempts]
+    assert rest and all(d.state == "pending" and d.lease_until is None for d in rest)
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

@@ -27,9 +27,12 @@ class Background:
         self._wakes = 0
         self._thread: threading.Thread | None = None
         self._active = 0  # bodies running (one winding down after `finish`, one started)
+        self.stopping = threading.Event()  # the process is stopping: wind down, take no more
 
     def wake(self) -> None:
         """There may be new work: start the loop, or have the running one look again."""
+        if self.stopping.is_set():
+            return  # what is due waits for another worker (or this one's return)
         with self._cond:
             self._wakes += 1
             if self._thread is None:
@@ -81,6 +84,17 @@ def loop_for(
     if name not in loops:
         loops[name] = Background(name, body)
     return loops[name]
+
+
+def stop_all(extensions: dict[str, Any], timeout: float) -> None:
+    """The process stops: every loop winds down (gives back what it had not started and
+    finishes what it had), waited for up to `timeout` seconds in all."""
+    loops = list(extensions.get(REGISTRY, {}).values())
+    for loop in loops:
+        loop.stopping.set()
+    for loop in loops:
+        if not loop.wait_idle(timeout):
+            log.warning("%s still sending at exit: its leases will expire", loop.name)
 
 
 def wait_all_idle(extensions: dict[str, Any], timeout: float = 120.0) -> None:

@@ -131,6 +131,9 @@ class Pump:
         ticket = loop.ticket() if loop else 0
         more, polled = True, time.monotonic()
         while True:
+            if loop is not None and loop.stopping.is_set():
+                self._give_back()  # the worker stops: what no thread took goes back
+                more = False
             if more:
                 more, polled = self._fill(), time.monotonic()
             self._start(pool)
@@ -145,7 +148,7 @@ class Pump:
                 continue
             if more:
                 continue
-            if loop is None or loop.finish(ticket):
+            if loop is None or loop.stopping.is_set() or loop.finish(ticket):
                 return
             ticket, more = loop.ticket(), True
 

@@ -2,7 +2,8 @@
 
 The hooks below only delegate: ``payloads.py`` shapes events for Zapier, ``samples.py``
 keeps the recent ones for Zap setup and polling, ``subscriptions.py`` manages REST-hook
-subscriptions, ``delivery.py`` sends them signed and retried, ``routes.py`` serves Zapier.
+subscriptions, ``delivery.py`` sends them signed and retried (``sending.py`` in a thread beside the
+worker's jobs, organizations in turn), ``routes.py`` serves Zapier.
 See docs/zapier.md for building the Zapier app.
 """
 
@@ -17,9 +18,10 @@ from hub import (
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
+    after_commit,
     hookimpl,
 )
-from mycelium_zapier import delivery, models, payloads, routes, samples
+from mycelium_zapier import delivery, models, payloads, routes, samples, sending
 from mycelium_zapier.provider import PROVIDER, __version__
 
 __all__ = ["PROVIDER", "__version__", "models"]
@@ -50,15 +52,17 @@ def register_jobs(register: RegisterJob) -> None:
 
 @hookimpl
 def on_event(ctx: PluginContext, event: EventInfo) -> None:
-    """Keep the event for samples, queue it for each subscribed Zap, and send it now."""
+    """Keep the event for samples and queue it for each subscribed Zap; once that is
+    committed, the sender (beside the worker's jobs) sends it."""
     payload = payloads.of_event(event)
     samples.remember(ctx.db, event, payload)
-    delivery.fan_out(ctx.db, event, payloads.serialise(payload))
-    delivery.deliver_due(ctx)  # commits the above first: nothing is held during a request
+    if delivery.fan_out(ctx.db, event, payloads.serialise(payload)):
+        after_commit(ctx.db, sending.wake)
 
 
 def retry_due(ctx: PluginContext) -> None:
-    """Every minute, per organization with Zapier enabled: send the retries that are due,
-    and forget all but the newest events of each type."""
+    """Every minute, per organization with Zapier enabled: forget all but the newest events
+    of each type, and wake the sender for the retries that are due."""
     samples.prune(ctx.db, ctx.org.id)
-    delivery.deliver_due(ctx)  # commits the prune with its first claim
+    ctx.db.commit()
+    sending.wake()

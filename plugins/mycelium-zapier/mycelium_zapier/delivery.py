@@ -50,23 +50,26 @@ class Budget:
     """How long one call may send, each attempt's timeout, and the lease that covers both."""
 
     seconds: float
-    timeout: float
+    timeout: float  # one attempt in all, connect to last byte
+    connect: float
 
     @classmethod
     def of(cls, ctx: PluginContext) -> Budget:
-        # the last attempt may start at the budget's end and take two timeouts (connect,
-        # then a slow body): a quarter each keeps the worst case inside the hook's deadline
+        # a sender thread of the organization's own; it yields to the next organization
+        # after this long (the last attempt may start at the end and take its timeout)
         seconds = float(ctx.setting("HUB_RUN_TIMEOUT") or 30.0) / 4
         timeout = float(ctx.setting("HUB_WEBHOOK_TIMEOUT") or 15.0)
-        return cls(seconds, min(timeout, seconds))
+        connect = float(ctx.setting("HUB_WEBHOOK_CONNECT_TIMEOUT") or 3.0)
+        return cls(seconds, min(timeout, seconds), min(connect, timeout, seconds))
 
     @property
     def lease(self) -> timedelta:
-        return timedelta(seconds=self.seconds + 2 * self.timeout + 60)
+        return timedelta(seconds=self.seconds + self.timeout + 60)
 
 
 def fan_out(session: Any, event: EventInfo, body: str) -> int:
-    """One pending delivery per enabled subscription to the event; how many were new."""
+    """One pending delivery per enabled subscription to the event (none twice); how many
+    subscriptions the event is for."""
     hook_ids = session.scalars(
         select(ZapierHook.id).where(
             ZapierHook.org_id == event.org_id,
@@ -89,7 +92,8 @@ def fan_out(session: Any, event: EventInfo, body: str) -> int:
         }
         for hook_id in hook_ids
     ]
-    return insert_ignoring_conflicts(session, DELIVERIES, rows)
+    insert_ignoring_conflicts(session, DELIVERIES, rows)
+    return len(rows)
 
 
 def _due(org_id: int, at: datetime) -> Any:
@@ -220,7 +224,7 @@ class Sender:
             return
         secret = subscriptions.derive_secret(self.master, hook.id)
         message = Message(hook.target_url, secret, item.event_id, item.event_type, item.body)
-        outcome = send(self.http, message, self.budget.timeout)
+        outcome = send(self.http, message, self.budget.timeout, self.budget.connect)
         self.attempts += 1
         record(self.ctx, item, hook, outcome, self.policy)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 import requests
 from flask import current_app
 
-from hub import EgressRefused, egress_session, now, sign_webhook
+from hub import EgressRefused, attempt_deadline, egress_session, now, sign_webhook
 from mycelium_zapier.provider import __version__
 from mycelium_zapier.retry import parse_retry_after
 
@@ -57,13 +58,15 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
 
 
 def pooled_http(timeout: float) -> requests.Session:
-    """The app's session through the egress guard, kept so connections to Zapier are reused
-    (one TLS handshake per worker, not per event); workers send from one thread."""
-    session: requests.Session | None = current_app.extensions.get(_HTTP)
+    """This thread's session through the egress guard, kept so connections to Zapier are
+    reused (one TLS handshake per sender thread, not per event); a session per thread, as
+    the sender's threads send side by side."""
+    sessions: threading.local = current_app.extensions.setdefault(_HTTP, threading.local())
+    session: requests.Session | None = getattr(sessions, "session", None)
     if session is None:
         session = egress_session(timeout=timeout)
         session.cookies.set_policy(_NoCookies())
-        current_app.extensions[_HTTP] = session
+        sessions.session = session
     return session
 
 
@@ -81,14 +84,20 @@ def headers(message: Message, body: bytes) -> dict[str, str]:
 
 
 def _read_some(response: requests.Response, deadline: float) -> str:
-    """A little of the body, then the connection is closed: a slow drip cannot hold us."""
+    """A little of the body, then the connection is closed: a slow drip cannot hold us
+    (past the deadline the socket is shut down: the status stands, the body is cut)."""
     chunks, size = [], 0
-    for chunk in response.iter_content(4096):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_RESPONSE_BYTES or time.monotonic() > deadline:
-            break
-    response.close()
+    try:
+        for chunk in response.iter_content(4096):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= MAX_RESPONSE_BYTES or time.monotonic() > deadline:
+                break
+    except requests.RequestException:
+        if time.monotonic() < deadline:
+            raise
+    finally:
+        response.close()
     return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
 
 
@@ -98,21 +107,29 @@ def _error_text(status: int, text: str) -> str | None:
     return f"HTTP {status}: {text[:500]}" if text.strip() else f"HTTP {status}"
 
 
-def send(http: requests.Session, message: Message, timeout: float) -> Outcome:
-    """POST `message` signed; nothing raises."""
+def send(
+    http: requests.Session, message: Message, timeout: float, connect: float | None = None
+) -> Outcome:
+    """POST `message` signed, connecting within `connect` seconds and done within `timeout`
+    in all (the socket is shut down at the deadline); nothing raises."""
     attempted_at, started = now(), time.monotonic()
     body = message.body.encode()
-    try:
-        response = http.post(
-            message.url, data=body, headers=headers(message, body), timeout=timeout, stream=True
-        )
-        text = _read_some(response, started + 2 * timeout)
-    except requests.Timeout:
-        return Outcome(attempted_at, error=f"Timed out after {timeout:g} s.", timed_out=True)
-    except requests.RequestException as exc:
-        return Outcome(attempted_at, error=f"Connection failed: {str(exc)[:500]}")
-    except EgressRefused as exc:
-        return Outcome(attempted_at, error=f"Refused by the egress guard: {exc}")
+    limits = (min(connect or timeout, timeout), timeout)
+    timed_out = Outcome(attempted_at, error=f"Timed out after {timeout:g} s.", timed_out=True)
+    with attempt_deadline(timeout) as attempt:
+        try:
+            response = http.post(
+                message.url, data=body, headers=headers(message, body), timeout=limits, stream=True
+            )
+            text = _read_some(response, started + timeout)
+        except requests.Timeout:
+            return timed_out
+        except requests.RequestException as exc:
+            if attempt.expired:  # cut short at the deadline
+                return timed_out
+            return Outcome(attempted_at, error=f"Connection failed: {str(exc)[:500]}")
+        except EgressRefused as exc:
+            return Outcome(attempted_at, error=f"Refused by the egress guard: {exc}")
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
     return Outcome(attempted_at, status, _error_text(status, text), False, retry_after)

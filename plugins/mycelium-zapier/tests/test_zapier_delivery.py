@@ -83,10 +83,12 @@ def test_a_500_is_retried_on_the_webhook_schedule(
 
     hub_clock.advance(seconds=3)
     retry_due(ctx)  # what the minute job runs for each organization
+    run_jobs(app)  # waits for the sender it woke
     assert len(receiver.at("/flaky")) == 1  # not due yet
 
     hub_clock.advance(seconds=4)
     retry_due(ctx)
+    run_jobs(app)  # waits for the sender it woke
     first, second = receiver.at("/flaky")
     assert second.body == first.body
     assert second.headers["Webhook-Id"] == first.headers["Webhook-Id"]
@@ -117,6 +119,7 @@ def test_deliveries_stop_when_the_schedule_is_spent(
     for _ in range(10):
         hub_clock.advance(hours=13)
         retry_due(ctx)
+        run_jobs(app)  # waits for the sender it woke
     (row,) = deliveries(ctx)
     assert (row.state, row.attempts, row.next_attempt_at) == ("failed", 8, None)
     assert len(receiver.at("/down")) == 8

@@ -61,6 +61,7 @@ def test_only_the_newest_are_kept(app, api, zapier, plugin_context, monkeypatch)
     run_jobs(app)
     ctx = plugin_context("zapier")
     retry_due(ctx)  # the minute job prunes
+    run_jobs(app)  # and waits for the sender it woke
     kept = samples.recent(ctx.db, ctx.org.id, "client.created", 10)
     assert [k["client_name"] for k in kept] == ["C", "B"]
     (only,) = samples.recent(ctx.db, ctx.org.id, "client.updated", 10)
