@@ -182,6 +182,16 @@ class DropboxClient:
         result: dict[str, Any] = self.rpc("files/move_v2", arg)
         return result["metadata"]
 
+    def metadata(self, path: str) -> dict[str, Any] | None:
+        """A file's or folder's metadata; None when nothing is there."""
+        try:
+            result: dict[str, Any] = self.rpc("files/get_metadata", {"path": path})
+        except RouteError as exc:
+            if "not_found" in exc.summary:
+                return None
+            raise
+        return result
+
     def shared_link(self, path: str) -> str:
         """The shared link of `path`: made now, or the one that exists already."""
         try:
