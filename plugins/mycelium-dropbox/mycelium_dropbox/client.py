@@ -157,6 +157,8 @@ class DropboxClient:
             raise InsufficientSpace("The Dropbox account is out of space: free some or upgrade.")
         if "too_many_write_operations" in summary:
             raise RateLimited(WRITE_RETRY_AFTER, "Dropbox: too many write operations; waiting.")
+        if "content_hash_mismatch" in summary:  # bytes damaged on the way: send them again
+            raise DropboxError("Dropbox received other bytes than were sent (content hash).")
         offset = _find_offset(error)
         if offset is not None:
             raise IncorrectOffset(offset)

@@ -21,6 +21,7 @@ from hub import (
     public_route,
 )
 from mycelium_dropbox import access, folders, jobs, receiving, schemas, uploads, webhook
+from mycelium_dropbox.client import RouteError
 from mycelium_dropbox.models import Upload
 
 bp = Blueprint("dropbox", __name__)
@@ -60,7 +61,7 @@ def upload() -> Any:
 def _inline(ctx: Any, row: Upload, got: receiving.Received) -> Any:
     try:
         uploads.send_inline(ctx, row, got.spool.path)
-    except (PermanentError, NeedsReauth) as exc:
+    except (PermanentError, NeedsReauth, RouteError) as exc:
         uploads.fail(ctx, row, exc)
         ctx.db.commit()
         raise

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import or_, update
 
-from hub import HubError, PermanentError, PluginContext, RateLimited, now
+from hub import HubError, NeedsReauth, PermanentError, PluginContext, RateLimited, now
 from mycelium_dropbox import access, known
 from mycelium_dropbox.client import DropboxClient, IncorrectOffset, InsufficientSpace, RouteError
 from mycelium_dropbox.hashing import BLOCK
@@ -28,6 +28,7 @@ LEASE = timedelta(seconds=120)
 BUDGET_SECONDS = 450.0  # within the job's 600 s; a longer upload goes on in a new job
 MAX_ATTEMPTS = 8
 PROGRESS_SECONDS = 1.0
+REAUTH_WAIT_SECONDS = 900.0
 BACKOFF = (5, 30, 120, 300, 900, 1800, 3600)
 
 
@@ -96,7 +97,10 @@ def send(ctx: PluginContext, upload_id: int) -> None:
     except RateLimited as exc:
         ctx.db.rollback()
         _wait(row, exc.retry_after, exc.message)
-    except PermanentError as exc:
+    except NeedsReauth as exc:  # waits for an admin to reconnect, counting no attempt
+        ctx.db.rollback()
+        _wait(row, REAUTH_WAIT_SECONDS, exc.message)
+    except (PermanentError, RouteError) as exc:
         ctx.db.rollback()
         fail(ctx, row, exc)
     except HubError as exc:
@@ -119,6 +123,11 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
     box, chunk = access.dropbox(ctx), chunk_bytes(ctx)
     spool = spool_dir(ctx) / str(row.spool)
     committed = time.monotonic()
+    if not spool.is_file():
+        raise PermanentError(
+            f"The upload's spool file {spool} is gone: the web process and the workers must "
+            "share HUB_VAR_DIR."
+        )
     with open(spool, "rb") as source:
         while row.state == "uploading":
             if time.monotonic() > deadline:

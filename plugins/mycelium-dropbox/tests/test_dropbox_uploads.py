@@ -336,3 +336,24 @@ def test_an_upload_whose_worker_died_is_resumed_after_its_lease(
     assert shown["state"] == "succeeded"
     assert shown["result"]["content_hash"] == dropbox_hash(data)
     assert len(connected.calls("files/upload_session/start")) == 1  # the same session
+
+
+def test_a_spool_file_the_worker_cannot_see_fails_the_upload_naming_why(app, api, globex):
+    upload_id = upload(api, os.urandom(2 * MIB), "lost.bin", client_id=globex["id"]).json[
+        "upload_id"
+    ]
+    for name in spooled(app):
+        (Path(app.config["HUB_VAR_DIR"]) / "dropbox-spool" / name).unlink()
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
+    assert shown["state"] == "failed" and "HUB_VAR_DIR" in shown["error"]
+
+
+def test_a_refused_refresh_makes_a_queued_upload_wait_not_fail(app, api, connected, globex):
+    connected.expire_access_tokens()
+    connected.oauth.refresh_tokens.clear()  # invalid_grant: an admin must reconnect
+    upload_id = upload(api, os.urandom(2 * MIB), "w.bin", client_id=globex["id"]).json["upload_id"]
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
+    assert shown["state"] == "uploading" and shown["error"] is None
+    assert spooled(app)  # kept for after the reconnect
