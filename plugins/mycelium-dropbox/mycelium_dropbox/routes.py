@@ -26,6 +26,7 @@ from mycelium_dropbox.models import Upload
 
 bp = Blueprint("dropbox", __name__)
 NOTIFIED = {"type": "object"}
+INLINE_CAP = 150 * 1024 * 1024  # files/upload takes no more; the request holds it in memory
 
 
 def _id(value: str, what: str) -> int:
@@ -53,7 +54,7 @@ def upload() -> Any:
     got.spool.close()
     ctx.db.add(row)
     ctx.db.flush()
-    if row.size <= access.setting_int(ctx, "DROPBOX_INLINE_UPLOAD_BYTES"):
+    if row.size <= min(access.setting_int(ctx, "DROPBOX_INLINE_UPLOAD_BYTES"), INLINE_CAP):
         return _inline(ctx, row, got)
     return _queued(ctx, row)
 
