@@ -39,13 +39,23 @@ from hub.errors import (
 )
 from hub.hookspecs import (
     RegisterCommand,
+    RegisterConsolePage,
     RegisterJob,
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
 )
 from hub.plugins import hookimpl
-from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token, Work
+from hub.provider import (
+    ConsolePage,
+    HealthResult,
+    OAuth2,
+    Provider,
+    RateLimits,
+    Setting,
+    Token,
+    Work,
+)
 from hub.web import (
     Caller,
     UserInfo,
@@ -72,6 +82,7 @@ __all__ = [
     "Caller",
     "Client",
     "Conflict",
+    "ConsolePage",
     "Deliverable",
     "EgressPolicy",
     "EgressRefused",
@@ -93,6 +104,7 @@ __all__ = [
     "RateLimited",
     "RateLimits",
     "RegisterCommand",
+    "RegisterConsolePage",
     "RegisterJob",
     "RegisterModels",
     "RegisterProvider",

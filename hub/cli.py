@@ -15,6 +15,7 @@ from hub.apikey_commands import apikey_group
 from hub.app import create_app
 from hub.cli_output import aligned, fail
 from hub.config import load_config
+from hub.console_commands import admin_link
 from hub.core.orgs import create_org
 from hub.errors import ConfigError, HubError
 from hub.extensions import db
@@ -112,6 +113,7 @@ def org_create(name: str, timezone: str) -> None:
 
 
 main.add_command(apikey_group)
+main.add_command(admin_link)
 
 
 @main.group("keys")
