@@ -284,28 +284,6 @@ def test_another_orgs_upload_is_a_404(api, other_api, globex):
     assert api.get("/api/integrations/dropbox/uploads/abc").status_code == 404
 
 
-def test_retention_prunes_failed_uploads_and_keeps_the_files(app, api, connected, globex):
-    from datetime import timedelta
-
-    from mycelium_dropbox.models import Upload
-
-    from hub import now
-    from hub.core import retention
-    from hub.extensions import db
-
-    assert upload(api, b"kept", "kept.txt", client_id=globex["id"]).status_code == 201
-    connected.corrupt_next = True
-    failed = upload(api, os.urandom(2 * MIB), "bad.bin", client_id=globex["id"]).json
-    run_jobs(app)
-    with app.app_context():
-        counts = retention.prune(db.session, now() + timedelta(days=400), timedelta(days=30))
-        left = {(u.name, u.state) for u in db.session.scalars(db.select(Upload))}
-        db.session.remove()
-    assert counts["dropbox_uploads"] == 1
-    assert left == {("kept.txt", "succeeded")}
-    assert api.get(f"/api/integrations/dropbox/uploads/{failed['upload_id']}").status_code == 404
-
-
 def test_an_upload_whose_worker_died_is_resumed_after_its_lease(
     app, api, org, connected, globex, hub_clock
 ):
