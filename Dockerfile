@@ -23,7 +23,8 @@ RUN pip install -c constraints.txt . \
 
 USER hub
 WORKDIR /var/lib/hub
-# HUB_VAR_DIR holds nothing in production (every setting is given); it must be writable
+# HUB_VAR_DIR holds no state in production (every setting is given) but Dropbox's upload
+# spool, which web and workers must share (compose.yaml mounts one volume there); writable
 ENV HUB_HOST=0.0.0.0 \
     HUB_PORT=8000 \
     HUB_VAR_DIR=/var/lib/hub/var

@@ -157,6 +157,8 @@ class DropboxClient:
             raise InsufficientSpace("The Dropbox account is out of space: free some or upgrade.")
         if "too_many_write_operations" in summary:
             raise RateLimited(WRITE_RETRY_AFTER, "Dropbox: too many write operations; waiting.")
+        if "content_hash_mismatch" in summary:  # bytes damaged on the way: send them again
+            raise DropboxError("Dropbox received other bytes than were sent (content hash).")
         offset = _find_offset(error)
         if offset is not None:
             raise IncorrectOffset(offset)
@@ -181,6 +183,16 @@ class DropboxClient:
         arg = {"from_path": from_path, "to_path": to_path, "autorename": True}
         result: dict[str, Any] = self.rpc("files/move_v2", arg)
         return result["metadata"]
+
+    def metadata(self, path: str) -> dict[str, Any] | None:
+        """A file's or folder's metadata; None when nothing is there."""
+        try:
+            result: dict[str, Any] = self.rpc("files/get_metadata", {"path": path})
+        except RouteError as exc:
+            if "not_found" in exc.summary:
+                return None
+            raise
+        return result
 
     def shared_link(self, path: str) -> str:
         """The shared link of `path`: made now, or the one that exists already."""

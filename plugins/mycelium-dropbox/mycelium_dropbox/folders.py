@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from hub import Client, PluginContext, ServiceType
 from mycelium_dropbox import access, known, names
-from mycelium_dropbox.client import DropboxClient
+from mycelium_dropbox.client import DropboxClient, RouteError
 from mycelium_dropbox.models import ClientFolder
 from mycelium_dropbox.provider import CLIENT_FOLDERS
 
@@ -139,7 +139,15 @@ def archive_client(ctx: PluginContext, client_id: int) -> None:
 
 
 def _move(ctx: PluginContext, row: ClientFolder, target: str) -> None:
-    moved = access.dropbox(ctx).move(row.path, target)
+    box = access.dropbox(ctx)
+    try:
+        moved = box.move(row.path, target)
+    except RouteError as exc:
+        # a try whose move was done but not recorded: the folder is at the target already
+        found = box.metadata(target) if "not_found" in exc.summary else None
+        if found is None:
+            raise
+        moved = found
     known.move(ctx, row.path_lower, str(moved["path_display"]))
     row.path = str(moved["path_display"])
     row.path_lower = str(moved["path_lower"])

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub import Model, OrgScoped, now
+from hub import Model, OrgScoped, Retention, now
 
 
 class ClientFolder(OrgScoped, Model):
@@ -38,6 +38,8 @@ class Upload(OrgScoped, Model):
         Index("ix_dropbox_uploads_due", "state", "next_attempt_at"),
         Index("ix_dropbox_uploads_client", "org_id", "client_id", "deliverable_id"),
     )
+    # failed uploads are history; succeeded ones are the record of the files (kept)
+    __retention__ = Retention(when="finished_at", state="state", finished=("failed",))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int]

@@ -21,10 +21,12 @@ from hub import (
     public_route,
 )
 from mycelium_dropbox import access, folders, jobs, receiving, schemas, uploads, webhook
+from mycelium_dropbox.client import RouteError
 from mycelium_dropbox.models import Upload
 
 bp = Blueprint("dropbox", __name__)
 NOTIFIED = {"type": "object"}
+INLINE_CAP = 150 * 1024 * 1024  # files/upload takes no more; the request holds it in memory
 
 
 def _id(value: str, what: str) -> int:
@@ -52,7 +54,7 @@ def upload() -> Any:
     got.spool.close()
     ctx.db.add(row)
     ctx.db.flush()
-    if row.size <= access.setting_int(ctx, "DROPBOX_INLINE_UPLOAD_BYTES"):
+    if row.size <= min(access.setting_int(ctx, "DROPBOX_INLINE_UPLOAD_BYTES"), INLINE_CAP):
         return _inline(ctx, row, got)
     return _queued(ctx, row)
 
@@ -60,7 +62,7 @@ def upload() -> Any:
 def _inline(ctx: Any, row: Upload, got: receiving.Received) -> Any:
     try:
         uploads.send_inline(ctx, row, got.spool.path)
-    except (PermanentError, NeedsReauth) as exc:
+    except (PermanentError, NeedsReauth, RouteError) as exc:
         uploads.fail(ctx, row, exc)
         ctx.db.commit()
         raise

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import or_, update
 
-from hub import HubError, PermanentError, PluginContext, RateLimited, now
+from hub import HubError, NeedsReauth, PermanentError, PluginContext, RateLimited, now
 from mycelium_dropbox import access, known
 from mycelium_dropbox.client import DropboxClient, IncorrectOffset, InsufficientSpace, RouteError
 from mycelium_dropbox.hashing import BLOCK
@@ -27,6 +27,8 @@ from mycelium_dropbox.provider import FILE_UPLOAD
 LEASE = timedelta(seconds=120)
 BUDGET_SECONDS = 450.0  # within the job's 600 s; a longer upload goes on in a new job
 MAX_ATTEMPTS = 8
+PROGRESS_SECONDS = 1.0
+REAUTH_WAIT_SECONDS = 900.0
 BACKOFF = (5, 30, 120, 300, 900, 1800, 3600)
 
 
@@ -95,7 +97,10 @@ def send(ctx: PluginContext, upload_id: int) -> None:
     except RateLimited as exc:
         ctx.db.rollback()
         _wait(row, exc.retry_after, exc.message)
-    except PermanentError as exc:
+    except NeedsReauth as exc:  # waits for an admin to reconnect, counting no attempt
+        ctx.db.rollback()
+        _wait(row, REAUTH_WAIT_SECONDS, exc.message)
+    except (PermanentError, RouteError) as exc:
         ctx.db.rollback()
         fail(ctx, row, exc)
     except HubError as exc:
@@ -117,13 +122,20 @@ def _wait(row: Upload, seconds: float, reason: str) -> None:
 def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
     box, chunk = access.dropbox(ctx), chunk_bytes(ctx)
     spool = spool_dir(ctx) / str(row.spool)
+    committed = time.monotonic()
+    if not spool.is_file():
+        raise PermanentError(
+            f"The upload's spool file {spool} is gone: the web process and the workers must "
+            "share HUB_VAR_DIR."
+        )
     with open(spool, "rb") as source:
         while row.state == "uploading":
             if time.monotonic() > deadline:
                 _wait(row, 0, "continued in a new job")
-                ctx.db.commit()
                 access.enqueue_after_commit(ctx, "send_upload", ctx.org.id, row.id)
+                ctx.db.commit()
                 return
+            session = row.session_id
             try:
                 _step(ctx, box, row, source, chunk)
             except IncorrectOffset as exc:
@@ -134,8 +146,12 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
                 if "not_found" not in exc.summary:
                     raise
                 row.session_id, row.bytes_sent = None, 0  # the session expired: start again
-            row.lease_until = now() + LEASE
-            ctx.db.commit()
+            # progress is kept at most once a second (a new session at once): a try after a
+            # fault learns the rest from Dropbox's incorrect_offset
+            if row.session_id != session or time.monotonic() - committed >= PROGRESS_SECONDS:
+                row.lease_until = now() + LEASE
+                ctx.db.commit()
+                committed = time.monotonic()
 
 
 def _step(ctx: PluginContext, box: DropboxClient, row: Upload, source: Any, chunk: int) -> None:

@@ -151,3 +151,20 @@ def test_a_configured_root_is_used(app, client, api, dropbox, hub_clock):
     make_client(api, "Globex")
     run_jobs(app)
     assert "/Agency Files/Clients/Globex" in dropbox.paths("folder")
+
+
+def test_a_move_done_whose_answer_was_lost_is_adopted_on_the_retry(app, api, connected, hub_clock):
+    globex = make_client(api, "Globex")
+    run_jobs(app)
+    connected.fail_after("files/move_v2")  # Dropbox moves it; the answer never arrives
+    api.patch(f"/api/clients/{globex['id']}", json={"name": "Globex Corp"})
+    run_jobs(app)
+    [run] = api.get("/api/integrations/runs?plugin=dropbox&event_type=client.updated").json["items"]
+    assert run["state"] != "succeeded"
+    hub_clock.advance(hours=1)
+    run_jobs(app)
+    [run] = api.get("/api/integrations/runs?plugin=dropbox&event_type=client.updated").json["items"]
+    assert run["state"] == "succeeded"
+    shown = api.get(f"/api/integrations/dropbox/clients/{globex['id']}").json
+    assert shown["path"] == f"{ROOT}/Clients/Globex Corp"
+    assert len(connected.calls("files/move_v2")) == 2

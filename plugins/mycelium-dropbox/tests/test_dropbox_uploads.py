@@ -282,3 +282,56 @@ def test_another_orgs_upload_is_a_404(api, other_api, globex):
     upload_id = upload(api, os.urandom(2 * MIB), "a.bin", client_id=globex["id"]).json["upload_id"]
     assert other_api.get(f"/api/integrations/dropbox/uploads/{upload_id}").status_code == 404
     assert api.get("/api/integrations/dropbox/uploads/abc").status_code == 404
+
+
+def test_an_upload_whose_worker_died_is_resumed_after_its_lease(
+    app, api, org, connected, globex, hub_clock
+):
+    """A worker took the lease, sent two chunks (the second one unrecorded) and died."""
+    from mycelium_dropbox import access, uploads
+
+    import hub
+    from hub.extensions import db
+
+    data = os.urandom(14 * MIB)
+    upload_id = upload(api, data, "died.mov", client_id=globex["id"]).json["upload_id"]
+    with app.app_context():
+        ctx = hub.context_for("dropbox", org.id)
+        row = uploads.claim(ctx, upload_id)
+        box = access.dropbox(ctx)
+        with open(uploads.spool_dir(ctx) / row.spool, "rb") as source:
+            uploads._step(ctx, box, row, source, 4 * MIB)  # start: 4 MiB
+            ctx.db.commit()
+            uploads._step(ctx, box, row, source, 4 * MIB)  # append: Dropbox has 8 MiB
+        db.session.remove()  # the worker dies: its last offset never committed
+    assert sweep_uploads(app) == []  # its lease still holds
+    shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
+    assert (shown["state"], shown["bytes_sent"]) == ("uploading", 4 * MIB)
+    hub_clock.advance(seconds=121)
+    assert sweep_uploads(app) == [upload_id]
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
+    assert shown["state"] == "succeeded"
+    assert shown["result"]["content_hash"] == dropbox_hash(data)
+    assert len(connected.calls("files/upload_session/start")) == 1  # the same session
+
+
+def test_a_spool_file_the_worker_cannot_see_fails_the_upload_naming_why(app, api, globex):
+    upload_id = upload(api, os.urandom(2 * MIB), "lost.bin", client_id=globex["id"]).json[
+        "upload_id"
+    ]
+    for name in spooled(app):
+        (Path(app.config["HUB_VAR_DIR"]) / "dropbox-spool" / name).unlink()
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
+    assert shown["state"] == "failed" and "HUB_VAR_DIR" in shown["error"]
+
+
+def test_a_refused_refresh_makes_a_queued_upload_wait_not_fail(app, api, connected, globex):
+    connected.expire_access_tokens()
+    connected.oauth.refresh_tokens.clear()  # invalid_grant: an admin must reconnect
+    upload_id = upload(api, os.urandom(2 * MIB), "w.bin", client_id=globex["id"]).json["upload_id"]
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
+    assert shown["state"] == "uploading" and shown["error"] is None
+    assert spooled(app)  # kept for after the reconnect
