@@ -12,7 +12,8 @@ from hub.core.db import after_commit, before_commit
 from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
-from hub.core.models import Client, Deliverable, OrgScoped, User
+from hub.core.models import Client, Deliverable, OrgScoped, ServiceType, User
+from hub.core.retention import Retention
 from hub.core.schemas import StrictBoolean
 from hub.core.signatures import (
     InvalidSignature,
@@ -68,6 +69,7 @@ from hub.web import (
     enqueue,
     event_types,
     find_integration,
+    own_body_limit,
     public_route,
     set_external_account_id,
 )
@@ -107,7 +109,9 @@ __all__ = [
     "RegisterModels",
     "RegisterProvider",
     "RegisterRoute",
+    "Retention",
     "RetryPolicy",
+    "ServiceType",
     "Setting",
     "StrictBoolean",
     "Token",
@@ -136,6 +140,7 @@ __all__ = [
     "hookimpl",
     "insert_ignoring_conflicts",
     "now",
+    "own_body_limit",
     "parse_retry_after",
     "public_route",
     "render_client",

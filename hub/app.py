@@ -77,6 +77,12 @@ def init_plugins(app: Flask) -> None:
 def apply_provider(app: Flask, provider: Provider) -> None:
     """A provider's event types and settings (environment, else its default) join the app's."""
     app.extensions["hub.event_types"].update(provider.event_types)
+    derived = []
     for setting in provider.settings:
-        if setting.name not in app.config:
-            app.config[setting.name] = os.environ.get(setting.name, setting.default)
+        if setting.name in app.config:
+            continue
+        if setting.name not in os.environ and "{" in (setting.default or ""):
+            derived.append(setting)
+        app.config[setting.name] = os.environ.get(setting.name, setting.default)
+    for setting in derived:  # a default built on other settings, once those are known
+        app.config[setting.name] = str(setting.default).format_map(app.config)

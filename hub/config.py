@@ -63,6 +63,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected 0 or a positive integer")
+    return number
+
+
 def _positive_float(value: str) -> float:
     number = float(value)
     if not math.isfinite(number) or number <= 0:
@@ -395,7 +402,16 @@ SETTINGS: list[Setting] = [
         "HUB_WEBHOOK_TIMEOUT",
         lambda c: 15.0,
         _positive_float,
-        "Seconds before a webhook delivery attempt times out (connect, and each read).",
+        "Seconds a webhook delivery attempt may take in all, from connecting to the last "
+        "byte of the answer (enforced on the socket: a receiver that answers one byte at a "
+        "time is cut off too); Zapier deliveries use it as well.",
+    ),
+    Setting(
+        "HUB_WEBHOOK_CONNECT_TIMEOUT",
+        lambda c: 3.0,
+        _positive_float,
+        "Seconds a webhook or Zapier delivery waits for its connection (a destination that "
+        "drops packets costs its organization this, not `HUB_WEBHOOK_TIMEOUT`).",
     ),
     Setting(
         "HUB_WEBHOOK_RETRY_SCHEDULE",
@@ -420,6 +436,15 @@ SETTINGS: list[Setting] = [
         lambda c: 16,
         _positive_int,
         "Webhook requests one worker keeps in flight at once.",
+    ),
+    Setting(
+        "HUB_WEBHOOK_ORG_CONCURRENCY",
+        lambda c: 0,
+        _non_negative_int,
+        "Webhook requests of one organization a worker keeps in flight at once (at most "
+        "`HUB_WEBHOOK_CONCURRENCY`); `0`: half of `HUB_WEBHOOK_CONCURRENCY`. Organizations "
+        "take turns for the threads, so one organization's slow or unreachable endpoints "
+        "hold this many at most.",
     ),
     # ----- connections: rate limits, usage, health, ROI -----
     Setting(

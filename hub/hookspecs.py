@@ -156,6 +156,12 @@ def on_client_deleted(ctx: PluginContext, event: EventInfo, client: Resource) ->
 
 
 @hookspec
+def on_service_type_created(ctx: PluginContext, event: EventInfo, service_type: Resource) -> None:
+    """The agency added a service type (``{id, name, created_at}``): a plugin that keeps
+    something per service (a folder) makes it. Runs in: worker."""
+
+
+@hookspec
 def on_deliverable_created(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
     """A deliverable was created. Runs in: worker."""
 

@@ -114,7 +114,9 @@ class Setting:
     default: str | None
     """The value when the environment has none: the real service's URL for a URL; None
     for a secret or a credential, which the operator must set (a default would put a
-    secret in the source, and listings never show a secret's default)."""
+    secret in the source, and listings never show a secret's default). A default may
+    name other settings as ``{NAME}`` (``"{DROPBOX_API_BASE}/oauth2/token"``): it is built
+    from their values, so pointing the base at an emulator moves what hangs off it."""
     doc: str = ""
     """One line for operators (``GET /api/plugins``, ``hub plugins --json``)."""
     secret: bool = False

@@ -36,6 +36,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when the request's body had arrived
 
     def header(self, name: str) -> str | None:
         return {k.lower(): v for k, v in self.headers.items()}.get(name.lower())

@@ -20,6 +20,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from hub.core import socket_deadline
 from hub.core.egress import EgressPolicy, connect_vetted
 
 
@@ -44,6 +45,11 @@ class _GuardedConnection:
         except OSError as exc:
             conn: Any = self
             raise NewConnectionError(conn, f"Failed to establish a connection: {exc}") from exc
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        # inside an attempt's deadline, the watchdog shuts this socket down when it comes
+        socket_deadline.guard(self)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
 class GuardedHTTPConnection(_GuardedConnection, HTTPConnection):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
 from hub.core.egress_http import EgressPoolManager
 from hub.core.signatures import sign_webhook
+from hub.core.socket_deadline import attempt_deadline
 from hub.core.usage import UsageRecorder
 from hub.core.webhook_models import (
     DELIVERIES,
@@ -37,11 +39,16 @@ MAX_RESPONSE_CHARS = 20_000
 
 @dataclass(frozen=True)
 class SendSettings:
-    timeout: float
+    timeout: float  # the whole attempt, connect to last byte (enforced on the socket)
     user_agent: str
     policy: Policy
     usage: UsageRecorder | None = None  # told about every attempt, a batch at a time
     plugin: str = "webhooks"  # whose usage the attempts are
+    connect_timeout: float | None = None  # None: the attempt's timeout
+
+    @property
+    def connect(self) -> float:
+        return min(self.connect_timeout or self.timeout, self.timeout)
 
 
 @dataclass(frozen=True)
@@ -95,27 +102,52 @@ def _due(now: datetime) -> Any:
     )
 
 
-def claim(session: AnySession, limit: int, lease: timedelta) -> list[Claimed]:
-    """Lease up to `limit` due deliveries, oldest due first, and commit."""
+def claim(
+    session: AnySession,
+    limit: int,
+    lease: timedelta,
+    per_org: int | None = None,
+    skip_orgs: Collection[int] = (),
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries and commit: at most `per_org` of an organization
+    (its oldest due), none of `skip_orgs`, organizations in turn, so one organization's
+    backlog never fills a claim while another's deliveries wait."""
     now = clock.now()
-    until = now + lease
     due = _due(now)
-    ids = (
-        select(WebhookDelivery.id)
-        .where(due)
-        .order_by(WebhookDelivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    wanted = due if not skip_orgs else due & WebhookDelivery.org_id.not_in(list(skip_orgs))
+    order = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+    turn = func.row_number().over(partition_by=WebhookDelivery.org_id, order_by=order)
+    ranked = select(WebhookDelivery.id, turn.label("turn"), *order).where(wanted).subquery()
+    ids = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_attempt_at).limit(limit)
+    if per_org is not None:
+        ids = ids.where(ranked.c.turn <= per_org)
     stmt = (
         update(DELIVERIES)
         .where(DELIVERIES.c.id.in_(ids.scalar_subquery()), due)
-        .values(lease_until=until)
+        .values(lease_until=now + lease)
         .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
     )
     rows = session.execute(stmt).mappings().all()
     session.commit()
     return [Claimed(**row) for row in rows]
+
+
+def release(session: AnySession, deliveries: list[Claimed]) -> None:
+    """Give back claimed deliveries not attempted: due again at once, for any worker."""
+    for lease, ids in _by_lease(deliveries).items():
+        session.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.lease_until == lease)
+            .values(lease_until=None)
+        )
+    session.commit()
+
+
+def _by_lease(deliveries: list[Claimed]) -> dict[datetime | None, list[int]]:
+    grouped: dict[datetime | None, list[int]] = {}
+    for delivery in deliveries:
+        grouped.setdefault(delivery.lease_until, []).append(delivery.id)
+    return grouped
 
 
 def load_targets(
@@ -180,22 +212,34 @@ def send(
         return Outcome(delivery, attempted_at, error=target.problem, sent=False)
     body = delivery.body.encode()
     headers = headers_for(target, delivery, body, settings.user_agent)
-    timeout = urllib3.Timeout(connect=settings.timeout, read=settings.timeout)
-    try:
-        response = http.urlopen(
-            "POST", target.url, body=body, headers=headers, timeout=timeout, preload_content=False
-        )
-        text = read_limited(response, started + 2 * settings.timeout)
-    except urllib3.exceptions.TimeoutError:
-        return _failed(delivery, attempted_at, started, f"Timed out after {settings.timeout:g} s.")
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        return _failed(delivery, attempted_at, started, f"Connection failed: {_reason(exc)}")
-    except EgressRefused as exc:
-        return _failed(delivery, attempted_at, started, f"Refused by the egress guard: {exc}")
+    timeout = urllib3.Timeout(connect=settings.connect, read=settings.timeout)
+    with attempt_deadline(settings.timeout) as attempt:
+        try:
+            response = http.urlopen(
+                "POST",
+                target.url,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                preload_content=False,
+            )
+            text = read_limited(response, started + settings.timeout)
+        except urllib3.exceptions.TimeoutError:
+            return _timed_out(delivery, attempted_at, started, settings.timeout)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if attempt.expired:  # the watchdog cut a slow answer short at the deadline
+                return _timed_out(delivery, attempted_at, started, settings.timeout)
+            return _failed(delivery, attempted_at, started, f"Connection failed: {_reason(exc)}")
+        except EgressRefused as exc:
+            return _failed(delivery, attempted_at, started, f"Refused by the egress guard: {exc}")
     retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
     return Outcome(
         delivery, attempted_at, response.status, _ms(started), text, None, False, retry_after
     )
+
+
+def _timed_out(delivery: Claimed, at: datetime, started: float, seconds: float) -> Outcome:
+    return _failed(delivery, at, started, f"Timed out after {seconds:g} s.")
 
 
 def _failed(delivery: Claimed, at: datetime, started: float, error: str) -> Outcome:
@@ -214,7 +258,11 @@ def _reason(exc: Exception) -> str:
 
 
 def read_limited(response: urllib3.BaseHTTPResponse, deadline: float) -> str:
-    """The response body, truncated; a body too long or too slow closes the connection."""
+    """The response body, truncated; a body too long or too slow closes the connection.
+
+    The status is the answer: a body cut short (too long, past the deadline, the socket
+    shut down at the attempt's deadline) keeps what arrived.
+    """
     chunks: list[bytes] = []
     size, limit, whole = 0, MAX_RESPONSE_CHARS * 4, True
     try:
@@ -224,6 +272,10 @@ def read_limited(response: urllib3.BaseHTTPResponse, deadline: float) -> str:
             if size > limit or time.monotonic() > deadline:
                 whole = False
                 break
+    except (urllib3.exceptions.HTTPError, OSError):
+        if time.monotonic() < deadline:
+            raise  # the connection dropped mid-body: a failed attempt
+        whole = False
     finally:
         if not whole:
             response.close()  # cut short: the connection is dropped, not reused

@@ -1,14 +1,16 @@
-"""The delivery pump: one job sends the due deliveries through a small pool of threads.
+"""The delivery pump: sends the due deliveries through a small pool of threads, fairly.
 
-A job per delivery costs more than the POST itself, so one job claims due deliveries in
-batches, keeps up to a few batches in flight on reused keep-alive connections, and
-records results in bulk as they complete (a slow endpoint holds one thread, not the
-batch). The database stays the truth: a pump that dies leaves leases that expire.
+It runs in a thread of the worker beside its jobs (hub/core/background.py): the pump job
+only wakes it. It claims due deliveries in batches (each organization's oldest due, in
+turn), keeps them in a lane per organization, and gives a task to a thread only when one is
+free: organizations take turns, and one holds at most HUB_WEBHOOK_ORG_CONCURRENCY threads,
+so its slow or dead endpoints cost it alone. Results are recorded in bulk as they
+complete. The database stays the truth: a pump that dies leaves leases that expire.
 
-A thread takes one endpoint's deliveries a few at a time, as many as it can send in about
+A task is one endpoint's deliveries a few at a time, as many as a thread sends in about
 TASK_SECONDS at the endpoint's recent response time: a slow endpoint's deliveries spread
-over all the threads, a fast one's go a chunk per thread, since threads that all wake
-at once for answers that came back at once spend more on the GIL than on HTTP.
+over its organization's threads, a fast one's go a chunk per thread, since threads that
+all wake at once for answers that came back at once spend more on the GIL than on HTTP.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from hub.core import clock
+from hub.core.background import Background
 from hub.core.crypto import KeyRing
 from hub.core.db import AnySession
 from hub.core.egress_http import EgressPoolManager
@@ -33,13 +36,16 @@ from hub.core.webhook_delivery import (
     Target,
     claim,
     load_targets,
+    release,
     send,
 )
+from hub.core.webhook_lanes import Lanes, Task
 from hub.core.webhook_models import WebhookDelivery
 from hub.core.webhook_record import record
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.1  # results wait at most this long to be recorded with others
+POLL_SECONDS = 1.0  # while sending, look for newly due deliveries at least this often
 TASK_SECONDS = 0.05  # what one thread's chunk of an endpoint's deliveries should take
 SLOW_CHUNK_SECONDS = 1.0  # a chunk still going after this: its endpoint slowed down
 SMOOTHING = 0.2  # weight of the newest response time in an endpoint's running average
@@ -50,13 +56,27 @@ MAX_REMEMBERED = 10_000  # endpoints whose response times a worker keeps
 class PumpSettings:
     send: SendSettings
     concurrency: int = 16
-    budget_seconds: float = 5.0  # then the pump yields the worker to other jobs
+    org_concurrency: int = 0  # threads one organization may hold; 0: half of them
+
+    @property
+    def per_org(self) -> int:
+        return min(self.org_concurrency or max(1, self.concurrency // 2), self.concurrency)
+
+    @property
+    def claim_size(self) -> int:
+        return 4 * self.concurrency
+
+    @property
+    def depth(self) -> int:
+        """Deliveries of one organization the pump holds at most (claimed, not recorded)."""
+        return self.claim_size
 
     @property
     def lease(self) -> timedelta:
-        """Longer than the worst case of one claimed batch: every request timing out."""
-        rounds = 4  # claims fill up to 4x concurrency
-        return timedelta(seconds=self.budget_seconds + rounds * 2 * self.send.timeout + 60)
+        """Longer than the worst wait of a claimed delivery: every one before it in its
+        organization's lane timing out on that organization's threads, then its own."""
+        rounds = self.depth // self.per_org + 1
+        return timedelta(seconds=rounds * self.send.timeout + 60)
 
 
 @dataclass
@@ -65,8 +85,16 @@ class PumpReport:
     retries: list[datetime] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Ended:
+    """A task's thread is free again; `rest` are deliveries it hands back (it slowed)."""
+
+    task: Task
+    rest: list[Claimed]
+
+
 class Pump:
-    """Sends due deliveries until none is left or the time budget is spent."""
+    """Sends due deliveries until none is left (and, in a loop, none was woken for)."""
 
     def __init__(
         self,
@@ -82,35 +110,51 @@ class Pump:
         # endpoint id -> running average of its response time, in seconds (kept by the worker)
         self.response_times = {} if response_times is None else response_times
         self.targets: dict[int, Target] = {}
-        self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[Outcome | _Ended] = queue.SimpleQueue()
+        self.lanes = Lanes(settings.per_org)
         self.report = PumpReport()
+        self.buffer: list[Outcome] = []
+        self.oldest = 0.0  # when the oldest unrecorded outcome came
+        self.skipped: set[int] = set()  # organizations the last claim left out (held enough)
 
-    def run(self) -> PumpReport:
-        deadline = time.monotonic() + self.settings.budget_seconds
-        low = self.settings.concurrency
-        buffer: list[Outcome] = []
-        inflight, oldest, more = 0, 0.0, True
-        with ThreadPoolExecutor(low, thread_name_prefix="webhooks") as pool:
-            while True:
-                if more and inflight <= low and time.monotonic() < deadline:
-                    submitted, more = self._fill(pool, 4 * low - inflight)
-                    inflight += submitted
-                if not inflight:
-                    break
-                done = self._collect()
-                inflight -= len(done)
-                if done and not buffer:
-                    oldest = time.monotonic()
-                buffer.extend(done)
-                if buffer and self._flush_due(len(buffer), inflight, oldest):
-                    self._record(buffer)
-                    buffer = []
-            self._record(buffer)
+    def run(self, loop: Background | None = None) -> PumpReport:
+        """Send until nothing is due, nothing in flight and (with `loop`) no wake came."""
+        threads = self.settings.concurrency
+        with ThreadPoolExecutor(threads, thread_name_prefix="webhooks") as pool:
+            try:
+                self._pump(pool, loop)
+            finally:  # stopped by an error: what no thread took is given back at once
+                self._give_back()
         return self.report
 
-    def _fill(self, pool: ThreadPoolExecutor, room: int) -> tuple[int, bool]:
-        """Claim and submit up to `room` deliveries: (how many, whether more may be due)."""
-        batch = claim(self.session, room, self.settings.lease)
+    def _pump(self, pool: ThreadPoolExecutor, loop: Background | None) -> None:
+        ticket = loop.ticket() if loop else 0
+        more, polled = True, time.monotonic()
+        while True:
+            if more:
+                more, polled = self._fill(), time.monotonic()
+            self._start(pool)
+            self._take(self._collect())
+            if self.buffer and self._flush_due():
+                more = self._record() or more
+            if self.lanes.busy() or self.buffer or self.lanes.waiting:
+                woken = loop is not None and loop.woken_since(ticket)
+                if woken:
+                    ticket = loop.ticket() if loop else 0
+                more = more or woken or time.monotonic() - polled >= POLL_SECONDS
+                continue
+            if more:
+                continue
+            if loop is None or loop.finish(ticket):
+                return
+            ticket, more = loop.ticket(), True
+
+    def _fill(self) -> bool:
+        """Claim due deliveries into the lanes; whether more may be due."""
+        room = self.settings.claim_size
+        full = self.lanes.full(self.settings.depth)
+        self.skipped = set(full)
+        batch = claim(self.session, room, self.settings.lease, self.settings.depth, full)
         wanted = {d.endpoint_id for d in batch}
         # re-read every time: an endpoint may have been disabled or deleted meanwhile
         fresh = load_targets(self.session, self.keyring, wanted, clock.now()) if wanted else {}
@@ -120,11 +164,39 @@ class Pump:
             if delivery.endpoint_id in fresh:  # else deleted meanwhile, its deliveries with it
                 by_endpoint[delivery.endpoint_id].append(delivery)
         for endpoint_id, deliveries in by_endpoint.items():
+            self.lanes.claimed(deliveries[0].org_id, len(deliveries))
             size = self._chunk(endpoint_id)
             for start in range(0, len(deliveries), size):
                 chunk = deliveries[start : start + size]
-                pool.submit(self._send_all, pool, fresh[endpoint_id], chunk)
-        return sum(map(len, by_endpoint.values())), len(batch) == room
+                self.lanes.add(Task(chunk[0].org_id, fresh[endpoint_id], chunk))
+        return len(batch) == room
+
+    def _start(self, pool: ThreadPoolExecutor) -> None:
+        """Free threads only: a task waits in its lane until its organization's turn."""
+        while self.lanes.busy() < self.settings.concurrency:
+            task = self.lanes.next()
+            if task is None:
+                return
+            pool.submit(self._send_all, task)
+
+    def _take(self, messages: list[Outcome | _Ended]) -> None:
+        for message in messages:
+            if isinstance(message, _Ended):
+                self.lanes.ended(message.task.org_id)
+                for delivery in message.rest:  # side by side now, a delivery per task
+                    self.lanes.add(replace(message.task, deliveries=[delivery]))
+                continue
+            if not self.buffer:
+                self.oldest = time.monotonic()
+            self.buffer.append(message)
+
+    def _give_back(self) -> None:
+        waiting = [d for task in self.lanes.take_waiting() for d in task.deliveries]
+        if waiting:
+            try:
+                release(self.session, waiting)
+            except Exception:  # their leases expire instead
+                log.exception("webhook pump: claimed deliveries not given back")
 
     def _chunk(self, endpoint_id: int) -> int:
         """How many of an endpoint's deliveries one thread sends in turn (1 until timed)."""
@@ -133,18 +205,18 @@ class Pump:
             return 1
         return max(1, min(4 * self.settings.concurrency, int(TASK_SECONDS / max(seconds, 1e-4))))
 
-    def _send_all(
-        self, pool: ThreadPoolExecutor, target: Target, deliveries: list[Claimed]
-    ) -> None:
+    def _send_all(self, task: Task) -> None:
         """In a pool thread: send these one after the other; if the endpoint has become slow,
-        hand the rest back to the pool, a delivery per task, so they go out side by side."""
-        started = time.monotonic()
-        for index, delivery in enumerate(deliveries):
-            if index and time.monotonic() - started > SLOW_CHUNK_SECONDS:
-                for rest in deliveries[index:]:
-                    pool.submit(self._send, target, rest)
-                return
-            self._send(target, delivery)
+        hand the rest back, a delivery per task, so they go out side by side."""
+        started, rest = time.monotonic(), []
+        try:
+            for index, delivery in enumerate(task.deliveries):
+                if index and time.monotonic() - started > SLOW_CHUNK_SECONDS:
+                    rest = task.deliveries[index:]
+                    return
+                self._send(task.target, delivery)
+        finally:
+            self.results.put(_Ended(task, rest))
 
     def _send(self, target: Target, delivery: Claimed) -> None:
         """Send, and hand the outcome over (never raises)."""
@@ -169,8 +241,8 @@ class Pump:
             seconds if known is None else known + SMOOTHING * (seconds - known)
         )
 
-    def _collect(self) -> list[Outcome]:
-        """The outcomes that arrived, waiting at most FLUSH_SECONDS for the first one.
+    def _collect(self) -> list[Outcome | _Ended]:
+        """The messages that arrived, waiting at most FLUSH_SECONDS for the first one.
 
         A queue rather than waiting on futures: one wake-up per batch of results, not a
         waiter installed on every future in flight each time.
@@ -185,17 +257,26 @@ class Pump:
             except queue.Empty:
                 return done
 
-    def _flush_due(self, buffered: int, inflight: int, oldest: float) -> bool:
-        full = buffered >= 2 * self.settings.concurrency
-        return full or not inflight or time.monotonic() - oldest >= FLUSH_SECONDS
+    def _flush_due(self) -> bool:
+        full = len(self.buffer) >= 2 * self.settings.concurrency
+        idle = not self.lanes.busy()
+        return full or idle or time.monotonic() - self.oldest >= FLUSH_SECONDS
 
-    def _record(self, outcomes: list[Outcome]) -> None:
-        if not outcomes:
-            return
+    def _record(self) -> bool:
+        """Record the buffered outcomes; whether an organization left out of the last claim
+        has room again (then claim: its backlog is due)."""
+        outcomes, self.buffer = self.buffer, []
         touched = {o.delivery.endpoint_id: self.targets[o.delivery.endpoint_id] for o in outcomes}
         retries = record(self.session, outcomes, touched, self.settings.send, self.rng)
+        for outcome in outcomes:
+            self.lanes.recorded(outcome.delivery.org_id)
         self.report.sent += sum(1 for o in outcomes if o.sent)
         self.report.retries.extend(retries)
+        low = self.settings.depth // 2
+        refill = any(self.lanes.held[org_id] <= low for org_id in self.skipped)
+        if refill:
+            self.skipped = set()
+        return refill
 
 
 def send_now(

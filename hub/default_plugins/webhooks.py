@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from hub import __version__
 from hub.context import EventInfo, PluginContext
 from hub.core import webhook_keys  # noqa: F401  (registers the key rotation of endpoint secrets)
+from hub.core.background import Background, loop_for
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
 from hub.core.egress_http import EgressPoolManager
@@ -49,6 +50,7 @@ PROVIDER = Provider(
 )
 _HTTP = "hub.webhooks.http"  # app.extensions: the worker's pooled connections
 _TIMES = "hub.webhooks.response_times"  # app.extensions: endpoints' response times
+PUMP_THREAD = "hub-webhook-pump"
 
 
 @hookimpl
@@ -71,16 +73,27 @@ def sweep(app: Flask) -> None:
     kick_if_due(db.session, app.extensions["hub.redis"])
 
 
-def deliver_due() -> int:
-    """The pump job: send every due delivery; how many attempts were made."""
+def deliver_due() -> None:
+    """The pump job: wake this worker's pump, which sends every due delivery in a thread of
+    its own; the job returns at once, so no destination ever holds the worker."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    client = app.extensions["hub.redis"]
-    take_kick(client)
-    scope_to_org(db.session, None)
-    keyring, timings = app.extensions["hub.keyring"], app.extensions.setdefault(_TIMES, {})
-    report = Pump(db.session, keyring, pooled_http(app), settings(app), None, timings).run()
-    kick_if_due(db.session, client)  # more than one pump's budget was due
-    return report.sent
+    take_kick(app.extensions["hub.redis"])
+    pump_loop(app).wake()
+
+
+def pump_loop(app: Flask) -> Background:
+    """The worker's pump loop (a thread while there is work)."""
+    return loop_for(app.extensions, PUMP_THREAD, lambda loop: _pump(app, loop))
+
+
+def _pump(app: Flask, loop: Background) -> None:
+    with app.app_context():
+        try:
+            scope_to_org(db.session, None)
+            keyring, timings = app.extensions["hub.keyring"], app.extensions.setdefault(_TIMES, {})
+            Pump(db.session, keyring, pooled_http(app), settings(app), None, timings).run(loop)
+        finally:
+            db.session.remove()
 
 
 def settings(app: Flask) -> PumpSettings:
@@ -88,6 +101,7 @@ def settings(app: Flask) -> PumpSettings:
     return PumpSettings(
         send=send_settings(config, usage=app.extensions.get("hub.usage")),
         concurrency=int(config["HUB_WEBHOOK_CONCURRENCY"]),
+        org_concurrency=int(config["HUB_WEBHOOK_ORG_CONCURRENCY"]),
     )
 
 
@@ -101,6 +115,7 @@ def send_settings(
         policy=policy,
         usage=usage,
         plugin=PROVIDER.name,
+        connect_timeout=float(config["HUB_WEBHOOK_CONNECT_TIMEOUT"]),
     )
 
 

@@ -18,6 +18,7 @@ from flask import Flask
 from rq.job import Job
 
 from hub.core import clock, recovery
+from hub.core.background import wait_all_idle
 from hub.extensions import db
 from hub.worker import make_worker
 
@@ -51,6 +52,7 @@ def _burst(app: Flask) -> int:
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+    wait_all_idle(app.extensions)  # what the jobs woke (the webhook pump) finishes too
     failures = _failures(app)
     if failures:
         raise AssertionError("a hub job failed:\n" + "\n".join(failures))
