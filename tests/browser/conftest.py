@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "plugins" / "mycelium-slack" / "tests"))
 from slack_emulator import SlackEmulator  # noqa: E402
 
 pytestmark = pytest.mark.e2e
+expect.set_options(timeout=15_000)  # a page waits on a worker, on a busy machine
 
 
 def _chromium() -> str:
@@ -192,7 +193,11 @@ class Served:
         serve = ["serve", "--port", str(port), "--workers", "1", "--threads", "8"]
         self._start("web", serve)
         self._start("worker", ["worker"])
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()
+            raise
 
     def _start(self, name: str, args: list[str]) -> None:
         with open(self.logs / f"{name}.log", "wb") as log:
@@ -200,7 +205,7 @@ class Served:
             self.procs.append(subprocess.Popen(command, env=self.env, stdout=log, stderr=log))
 
     def _wait(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy machine starts gunicorn slowly
         while time.monotonic() < deadline:
             try:
                 if requests.get(f"{self.url}/api/health", timeout=2).status_code == 200:
@@ -262,7 +267,7 @@ def sign_in_by_link(page: Any, hub_config: dict[str, Any], org: Any, email: str 
     expect(page.get_by_role("heading", name="Integrations", exact=True)).to_be_visible()
 
 
-def wait_for(condition: Any, what: str, timeout: float = 20) -> None:
+def wait_for(condition: Any, what: str, timeout: float = 45) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

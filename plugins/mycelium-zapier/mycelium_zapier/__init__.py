@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub import (
+    ConsolePage,
     EventInfo,
     PluginContext,
+    RegisterConsolePage,
     RegisterJob,
     RegisterModels,
     RegisterProvider,
@@ -62,3 +64,23 @@ def retry_due(ctx: PluginContext) -> None:
     and forget all but the newest events of each type."""
     samples.prune(ctx.db, ctx.org.id)
     delivery.deliver_due(ctx)  # commits the prune with its first claim
+
+
+@hookimpl
+def register_console_pages(register: RegisterConsolePage) -> None:
+    register(
+        ConsolePage(
+            name="hooks",
+            title="Zapier subscriptions",
+            description="The Zaps subscribed to this organization's events (Zapier makes them).",
+            source="hooks",
+            columns=(
+                ("event", "Event"),
+                ("target_url", "Zap URL"),
+                ("status", "Status"),
+                ("last_success_at", "Last success"),
+                ("failing_since", "Failing since"),
+                ("disabled_reason", "Disabled because"),
+            ),
+        )
+    )
