@@ -3,11 +3,12 @@ through the generated form, test it, connect Slack through OAuth, member read-on
 
 from __future__ import annotations
 
+import pytest
 import requests
-from conftest import admin_link, axe_violations, shot, sign_in_by_link, wait_for
+from browser_helpers import admin_link, axe_violations, shot, sign_in_by_link, wait_for
 from playwright.sync_api import expect
 
-pytestmark = __import__("pytest").mark.e2e
+pytestmark = pytest.mark.e2e
 
 
 def test_sign_in_enable_email_with_a_field_error_then_test_it(page, hub, hub_config, org, smtp):
