@@ -14,6 +14,7 @@ COPY hub ./hub
 COPY plugins ./plugins
 # the hub and every plugin of the repository, at the versions the project tests
 RUN pip install -c constraints.txt . \
+        ./plugins/mycelium-dropbox \
         ./plugins/mycelium-gcal \
         ./plugins/mycelium-slack \
         ./plugins/mycelium-smtp \

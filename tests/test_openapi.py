@@ -152,6 +152,8 @@ def test_real_answers_match_their_documented_schemas(spec, api, org, client):
         ("/api/org", "GET", 200, api.get("/api/org")),
         ("/api/me", "GET", 200, api.get("/api/me")),
         ("/api/health", "GET", 200, client.get("/api/health")),
+        ("/api/health/live", "GET", 200, client.get("/api/health/live")),
+        ("/api/health/ready", "GET", 200, client.get("/api/health/ready")),
     ]
     for path, method, status, response in answers:
         assert response.status_code == status

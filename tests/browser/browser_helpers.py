@@ -88,12 +88,14 @@ class Served:
             self.procs.append(subprocess.Popen(command, env=self.env, stdout=log, stderr=log))
 
     def _wait(self) -> None:
-        deadline = time.monotonic() + 90  # a busy machine starts gunicorn slowly
+        deadline = time.monotonic() + 120  # a loaded machine imports slowly
         while time.monotonic() < deadline:
+            if self.procs[0].poll() is not None:  # the web process exited: fail at once
+                break
             try:
                 if requests.get(f"{self.url}/api/health", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy to answer
                 time.sleep(0.2)
         raise AssertionError(f"hub serve did not answer: {(self.logs / 'web.log').read_text()}")
 

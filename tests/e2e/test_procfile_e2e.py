@@ -60,8 +60,8 @@ def hub(env: dict[str, str], *args: str) -> str:
 
 def ready(base: str) -> bool:
     try:
-        return requests.get(f"{base}/api/health/ready", timeout=2).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(f"{base}/api/health/ready", timeout=5).status_code == 200
+    except requests.RequestException:  # not listening yet, or still loading the app
         return False
 
 

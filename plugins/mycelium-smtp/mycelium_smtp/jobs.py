@@ -7,30 +7,10 @@ import logging
 import hub
 from hub import PluginContext
 from mycelium_smtp import delivery, digests, queue
+from mycelium_smtp.alerts import announce_failure
 
 log = logging.getLogger(__name__)
-SEND_NOW = "mycelium_smtp.send_now"
 DELIVERY_BUDGET = 50.0
-
-
-class _SendNow:
-    """The urgent rows one transaction queued, one job per organization once it commits."""
-
-    def __init__(self) -> None:
-        self.rows: dict[int, list[int]] = {}
-
-    def __call__(self) -> None:
-        for org_id, ids in self.rows.items():
-            try:
-                hub.enqueue("mycelium_smtp.jobs.send_now", org_id, ids)
-            except Exception as exc:  # the minute run sends them anyway
-                log.warning("urgent email(s) %s wait for the next queue run: %s", ids, exc)
-
-
-def send_after_commit(ctx: PluginContext, email_id: int) -> None:
-    """Send this row as soon as the transaction that queued it commits."""
-    pending = hub.after_commit(ctx.db, _SendNow(), key=SEND_NOW)
-    pending.rows.setdefault(ctx.org.id, []).append(email_id)
 
 
 def send_now(org_id: int, ids: list[int]) -> None:
@@ -56,7 +36,7 @@ def process_queue() -> list[int]:
     for row in failed:
         ctx = hub.context_for("smtp", row.org_id)
         if ctx is not None:
-            delivery.announce_failure(ctx, row)
+            announce_failure(ctx, row)
     db.commit()
     for org_id in due:
         hub.enqueue("mycelium_smtp.jobs.deliver_org", org_id)

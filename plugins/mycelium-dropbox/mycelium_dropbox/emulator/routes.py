@@ -8,19 +8,28 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request
 
 from mycelium_dropbox.emulator.errors import ApiError, bad_input, tag
-from mycelium_dropbox.emulator.store import ContentHasher, Session
+from mycelium_dropbox.emulator.oauth import OAuthServer
+from mycelium_dropbox.emulator.store import ContentHasher, Session, Store
 
-if TYPE_CHECKING:
-    from mycelium_dropbox.emulator.server import DropboxEmulator
+
+class Emulator(Protocol):
+    """What these routes use of the emulator (server.DropboxEmulator)."""
+
+    store: Store
+    oauth: OAuthServer
+    lock: Any
+    corrupt_next: bool
+    longpoll_cap: float
+
 
 MAX_REQUEST_BYTES = 150 * 1024 * 1024
 READ = 1024 * 1024
-Handler = Callable[["DropboxEmulator", Request], Any]
+Handler = Callable[["Emulator", Request], Any]
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class Route:
     run: Handler
     auth: bool = True
 
-    def __call__(self, emu: DropboxEmulator, request: Request) -> Any:
+    def __call__(self, emu: Emulator, request: Request) -> Any:
         return self.run(emu, request)
 
 
@@ -90,7 +99,7 @@ def content_arg(request: Request) -> dict[str, Any]:
     return arg
 
 
-def _read_into(emu: DropboxEmulator, request: Request, hasher: ContentHasher) -> None:
+def _read_into(emu: Emulator, request: Request, hasher: ContentHasher) -> None:
     if (request.content_length or 0) > MAX_REQUEST_BYTES:
         raise ApiError(409, "payload_too_large/..", tag("payload_too_large"))
     with emu.lock:
@@ -112,14 +121,14 @@ def _path(arg: dict[str, Any], name: str = "path") -> str:
 
 
 @_route("api", "auth/token/revoke")
-def revoke(emu: DropboxEmulator, request: Request) -> Any:
+def revoke(emu: Emulator, request: Request) -> Any:
     with emu.oauth.lock:
         emu.oauth.revoke(request.headers.get("Authorization"))
     return None
 
 
 @_route("api", "users/get_current_account")
-def current_account(emu: DropboxEmulator, request: Request) -> Any:
+def current_account(emu: Emulator, request: Request) -> Any:
     rpc_arg(request, void=True)
     return {
         "account_id": emu.oauth.account_id,
@@ -143,7 +152,7 @@ def current_account(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("api", "users/get_space_usage")
-def space_usage(emu: DropboxEmulator, request: Request) -> Any:
+def space_usage(emu: Emulator, request: Request) -> Any:
     rpc_arg(request, void=True)
     with emu.store.lock:
         return {
@@ -153,14 +162,14 @@ def space_usage(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("api", "files/create_folder_v2")
-def create_folder(emu: DropboxEmulator, request: Request) -> Any:
+def create_folder(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     with emu.store.lock:
         return {"metadata": emu.store.make_folder(_path(arg))}
 
 
 @_route("api", "files/move_v2")
-def move(emu: DropboxEmulator, request: Request) -> Any:
+def move(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     with emu.store.lock:
         meta = emu.store.move(
@@ -170,7 +179,7 @@ def move(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("api", "files/get_metadata")
-def get_metadata(emu: DropboxEmulator, request: Request) -> Any:
+def get_metadata(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     with emu.store.lock:
         found = emu.store.entries.get(_path(arg).lower())
@@ -180,35 +189,35 @@ def get_metadata(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("api", "files/list_folder")
-def list_folder(emu: DropboxEmulator, request: Request) -> Any:
+def list_folder(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     with emu.store.lock:
         return emu.store.list_folder(_path(arg), bool(arg.get("recursive")))
 
 
 @_route("api", "files/list_folder/continue")
-def list_folder_continue(emu: DropboxEmulator, request: Request) -> Any:
+def list_folder_continue(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     with emu.store.lock:
         return emu.store.list_continue(_path(arg, "cursor"))
 
 
 @_route("api", "files/list_folder/get_latest_cursor")
-def latest_cursor(emu: DropboxEmulator, request: Request) -> Any:
+def latest_cursor(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     with emu.store.lock:
         return {"cursor": emu.store.latest_cursor(_path(arg), bool(arg.get("recursive")))}
 
 
 @_route("api", "sharing/create_shared_link_with_settings")
-def create_shared_link(emu: DropboxEmulator, request: Request) -> Any:
+def create_shared_link(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     with emu.store.lock:
         return emu.store.shared_link(_path(arg), with_settings=bool(arg.get("settings")))
 
 
 @_route("api", "sharing/list_shared_links")
-def list_shared_links(emu: DropboxEmulator, request: Request) -> Any:
+def list_shared_links(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request, void=True)
     with emu.store.lock:
         links = emu.store.links
@@ -221,7 +230,7 @@ def list_shared_links(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("content", "files/upload")
-def upload(emu: DropboxEmulator, request: Request) -> Any:
+def upload(emu: Emulator, request: Request) -> Any:
     arg = content_arg(request)
     hasher = ContentHasher()
     _read_into(emu, request, hasher)
@@ -233,7 +242,7 @@ def upload(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("content", "files/upload_session/start")
-def session_start(emu: DropboxEmulator, request: Request) -> Any:
+def session_start(emu: Emulator, request: Request) -> Any:
     arg = content_arg(request)
     session = Session(id="pid_upload_session:" + secrets.token_urlsafe(24))
     _read_into(emu, request, session.hasher)
@@ -243,7 +252,7 @@ def session_start(emu: DropboxEmulator, request: Request) -> Any:
     return {"session_id": session.id}
 
 
-def _session(emu: DropboxEmulator, cursor: Any, wrap: str | None) -> Session:
+def _session(emu: Emulator, cursor: Any, wrap: str | None) -> Session:
     if not isinstance(cursor, dict) or not isinstance(cursor.get("offset"), int):
         raise bad_input("Error in call to API function: missing required field 'cursor'")
     with emu.store.lock:
@@ -265,7 +274,7 @@ def _session(emu: DropboxEmulator, cursor: Any, wrap: str | None) -> Session:
 
 
 @_route("content", "files/upload_session/append_v2")
-def session_append(emu: DropboxEmulator, request: Request) -> Any:
+def session_append(emu: Emulator, request: Request) -> Any:
     arg = content_arg(request)
     session = _session(emu, arg.get("cursor"), None)
     _read_into(emu, request, session.hasher)
@@ -274,7 +283,7 @@ def session_append(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("content", "files/upload_session/finish")
-def session_finish(emu: DropboxEmulator, request: Request) -> Any:
+def session_finish(emu: Emulator, request: Request) -> Any:
     arg = content_arg(request)
     session = _session(emu, arg.get("cursor"), "lookup_failed")
     _read_into(emu, request, session.hasher)
@@ -291,7 +300,7 @@ def session_finish(emu: DropboxEmulator, request: Request) -> Any:
 
 
 @_route("notify", "files/list_folder/longpoll", auth=False)
-def longpoll(emu: DropboxEmulator, request: Request) -> Any:
+def longpoll(emu: Emulator, request: Request) -> Any:
     arg = rpc_arg(request)
     timeout = int(arg.get("timeout") or 30)
     if not 30 <= timeout <= 480:
