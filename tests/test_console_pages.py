@@ -80,7 +80,7 @@ def test_hook_register_console_pages(api, register_plugin):
     fields = {field["name"]: field for field in form["fields"]}
     assert fields["text"]["required"] and fields["text"]["description"] == "What to jot."
     assert fields["level"]["enum"] == ["low", "high"] and fields["level"]["default"] == "low"
-    assert described["smtp"]["console_pages"] == []
+    assert described["gcal"]["console_pages"] == []
 
 
 def test_slack_declares_its_user_mapping_page(api):
@@ -103,3 +103,21 @@ def test_a_malformed_page_stops_start_up_naming_it(app, register_plugin, page, w
     with pytest.raises(ConfigError, match=why) as raised:
         register_plugin(Jotter(page), "jotter")
     assert "jotter" in str(raised.value)
+
+
+def test_every_installed_plugins_pages_point_at_its_declared_routes(app, api):
+    """A page's table reads a GET route and its form posts to a route with a body schema,
+    each declared with hub.api_route, so the console and the OpenAPI document agree."""
+    paths = api.get("/api/openapi.json").json["paths"]
+    pages = [
+        (plugin["name"], page)
+        for plugin in api.get("/api/plugins").json["items"]
+        for page in plugin["console_pages"]
+    ]
+    assert {name for name, _ in pages} >= {"slack", "smtp", "zapier"}
+    for name, page in pages:
+        if page["source"]:
+            assert "get" in paths.get(page["source"], {}), (name, page["source"])
+        if page["form"]:
+            operation = paths[page["form"]["path"]][page["form"]["method"].lower()]
+            assert "requestBody" in operation and page["form"]["fields"], (name, page["name"])

@@ -194,3 +194,15 @@ def test_plugins_describe_config_defaults_and_choices(api):
     assert (
         fields["port"]["kind"] == "integer" and fields["send_client_welcome"]["kind"] == "boolean"
     )
+
+
+def test_the_cookie_is_secure_when_the_hub_is_served_over_https(hub_config, redis_client, org):
+    from hub.app import create_app
+
+    secure = create_app({**hub_config, "HUB_APP_URL": "https://hub.acme.example"})
+    response = secure.test_client().post("/api/session", json={"api_key": org.admin_key})
+    assert response.status_code == 201
+    assert "Secure" in response.headers["Set-Cookie"]
+    with secure.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -121,12 +121,16 @@ def test_parameters_cover_path_and_query(app, spec):
     } <= deliverables
 
 
-def test_security_is_the_bearer_key_except_on_public_routes(spec):
-    assert spec["components"]["securitySchemes"]["apiKey"] == {"type": "http", "scheme": "bearer"}
+def test_security_is_the_bearer_key_or_the_console_session_except_on_public_routes(spec):
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {"type": "http", "scheme": "bearer"}
+    session = schemes["consoleSession"]
+    assert (session["type"], session["in"], session["name"]) == ("apiKey", "cookie", "hub_session")
     ops = operations(spec)
     assert "security" not in ops[("/api/health", "GET")]
     assert "security" not in ops[("/api/openapi.json", "GET")]
-    assert ops[("/api/clients", "POST")]["security"] == [{"apiKey": []}]
+    assert "security" not in ops[("/api/session", "POST")]
+    assert ops[("/api/clients", "POST")]["security"] == [{"apiKey": []}, {"consoleSession": []}]
 
 
 def response_schema(spec: dict[str, Any], path: str, method: str, status: int) -> Any:

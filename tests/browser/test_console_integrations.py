@@ -3,11 +3,12 @@ through the generated form, test it, connect Slack through OAuth, member read-on
 
 from __future__ import annotations
 
+import pytest
 import requests
-from conftest import admin_link, axe_violations, shot, sign_in_by_link, wait_for
+from browser_helpers import admin_link, axe_violations, shot, sign_in_by_link, wait_for
 from playwright.sync_api import expect
 
-pytestmark = __import__("pytest").mark.e2e
+pytestmark = pytest.mark.e2e
 
 
 def test_sign_in_enable_email_with_a_field_error_then_test_it(page, hub, hub_config, org, smtp):
@@ -42,6 +43,13 @@ def test_sign_in_enable_email_with_a_field_error_then_test_it(page, hub, hub_con
     expect(card.get_by_role("heading", name="Test result")).to_be_visible()
     wait_for(lambda: any(org.admin.email in rcpts for _, rcpts, _ in mailbox.received), "the mail")
     shot(page, "integrations-test")
+
+    # the plugin's own page (register_console_pages), read through its API route
+    page.get_by_role("link", name="Email templates").click()
+    expect(page.get_by_role("heading", name="Email templates", level=1)).to_be_visible()
+    expect(page.locator("#plugin-table")).to_contain_text("client_welcome")
+    shot(page, "plugin-email-templates")
+    assert axe_violations(page) == []
 
 
 def test_connect_slack_through_oauth_lands_back_with_a_banner(page, hub, hub_config, org, slack):

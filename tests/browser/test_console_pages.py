@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import axe_violations, shot, sign_in_by_link, wait_for
+from browser_helpers import axe_violations, shot, sign_in_by_link, wait_for
 from playwright.sync_api import expect
 from standardwebhooks import Webhook
 

@@ -41,7 +41,7 @@ function health(item, uptime) {
   if (uptime && uptime.uptime !== null && uptime.uptime !== undefined) {
     parts.push(`uptime ${uptime.uptime}%`);
   }
-  if (uptime && uptime.average_response_ms) parts.push(`latency ${uptime.average_response_ms} ms`);
+  if (uptime && uptime.average_response_ms) parts.push(`latency ${Math.round(uptime.average_response_ms)} ms`);
   return parts.join(" · ");
 }
 
