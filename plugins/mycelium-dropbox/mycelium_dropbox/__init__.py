@@ -69,6 +69,7 @@ def on_client_created(ctx: PluginContext, client: dict[str, Any]) -> None:
 def on_client_updated(ctx: PluginContext, client: dict[str, Any]) -> None:
     if access.connected(ctx):
         folders.rename_client(ctx, client)
+        folders.add_client_services(ctx, client)
 
 
 @hookimpl

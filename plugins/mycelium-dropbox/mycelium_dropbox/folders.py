@@ -129,6 +129,18 @@ def rename_client(ctx: PluginContext, client: dict[str, Any]) -> None:
     _move(ctx, row, target)
 
 
+def add_client_services(ctx: PluginContext, client: dict[str, Any]) -> None:
+    """A client's service types now: each has its folders under Final Deliverables and
+    Work in Progress (those that exist are left as they are)."""
+    row = folder_of(ctx, int(client["id"]))
+    if row is None or row.archived:
+        return
+    box = access.dropbox(ctx)
+    for service in client.get("service_types") or []:
+        for sub in PER_SERVICE_CLIENT:
+            box.create_folder(f"{row.path}/{sub}/{names.component(str(service['name']))}")
+
+
 def archive_client(ctx: PluginContext, client_id: int) -> None:
     """A deleted client's folder goes under ``Archive/`` (the hub never deletes in Dropbox)."""
     row = folder_of(ctx, client_id)

@@ -168,3 +168,16 @@ def test_a_move_done_whose_answer_was_lost_is_adopted_on_the_retry(app, api, con
     shown = api.get(f"/api/integrations/dropbox/clients/{globex['id']}").json
     assert shown["path"] == f"{ROOT}/Clients/Globex Corp"
     assert len(connected.calls("files/move_v2")) == 2
+
+
+def test_a_service_type_given_to_a_client_later_gets_its_folders(app, api, connected):
+    globex = make_client(api, "Globex")
+    run_jobs(app)
+    motion = make_service_type(api, "Motion")
+    changed = api.patch(f"/api/clients/{globex['id']}", json={"service_type_ids": [motion["id"]]})
+    assert changed.status_code == 200
+    run_jobs(app)
+    base = f"{ROOT}/Clients/Globex"
+    assert {f"{base}/Final Deliverables/Motion", f"{base}/Work in Progress/Motion"} <= set(
+        connected.paths("folder")
+    )
