@@ -12,7 +12,8 @@ from hub.core.db import after_commit, before_commit
 from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
-from hub.core.models import Client, Deliverable, OrgScoped, User
+from hub.core.models import Client, Deliverable, OrgScoped, ServiceType, User
+from hub.core.retention import Retention
 from hub.core.schemas import StrictBoolean
 from hub.core.signatures import (
     InvalidSignature,
@@ -39,13 +40,23 @@ from hub.errors import (
 )
 from hub.hookspecs import (
     RegisterCommand,
+    RegisterConsolePage,
     RegisterJob,
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
 )
 from hub.plugins import hookimpl
-from hub.provider import HealthResult, OAuth2, Provider, RateLimits, Setting, Token, Work
+from hub.provider import (
+    ConsolePage,
+    HealthResult,
+    OAuth2,
+    Provider,
+    RateLimits,
+    Setting,
+    Token,
+    Work,
+)
 from hub.web import (
     Caller,
     UserInfo,
@@ -59,6 +70,7 @@ from hub.web import (
     enqueue,
     event_types,
     find_integration,
+    own_body_limit,
     public_route,
     run_in_background,
     set_external_account_id,
@@ -72,6 +84,7 @@ __all__ = [
     "Caller",
     "Client",
     "Conflict",
+    "ConsolePage",
     "Deliverable",
     "EgressPolicy",
     "EgressRefused",
@@ -93,11 +106,14 @@ __all__ = [
     "RateLimited",
     "RateLimits",
     "RegisterCommand",
+    "RegisterConsolePage",
     "RegisterJob",
     "RegisterModels",
     "RegisterProvider",
     "RegisterRoute",
+    "Retention",
     "RetryPolicy",
+    "ServiceType",
     "Setting",
     "StrictBoolean",
     "Token",
@@ -127,6 +143,7 @@ __all__ = [
     "hookimpl",
     "insert_ignoring_conflicts",
     "now",
+    "own_body_limit",
     "parse_retry_after",
     "public_route",
     "render_client",

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from hub import api, connection_jobs
+from hub import api, connection_jobs, console
 from hub.config import load_config
 from hub.core.crypto import KeyRing
 from hub.core.dispatch import on_events_committed
@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_plugins(app)
     connection_jobs.init_app(app)  # rate limits, usage recording, token and health jobs
     api.init_app(app)
+    console.init_app(app)
     # after every commit that wrote events: hand them to the workers (hub/core/dispatch.py)
     app.extensions["hub.on_events_committed"] = lambda ids: on_events_committed(app, ids)
     return app
@@ -76,6 +77,12 @@ def init_plugins(app: Flask) -> None:
 def apply_provider(app: Flask, provider: Provider) -> None:
     """A provider's event types and settings (environment, else its default) join the app's."""
     app.extensions["hub.event_types"].update(provider.event_types)
+    derived = []
     for setting in provider.settings:
-        if setting.name not in app.config:
-            app.config[setting.name] = os.environ.get(setting.name, setting.default)
+        if setting.name in app.config:
+            continue
+        if setting.name not in os.environ and "{" in (setting.default or ""):
+            derived.append(setting)
+        app.config[setting.name] = os.environ.get(setting.name, setting.default)
+    for setting in derived:  # a default built on other settings, once those are known
+        app.config[setting.name] = str(setting.default).format_map(app.config)

@@ -15,6 +15,7 @@ from hub.apikey_commands import apikey_group
 from hub.app import create_app
 from hub.cli_output import aligned, fail
 from hub.config import load_config
+from hub.console_commands import admin_link
 from hub.core.orgs import create_org
 from hub.errors import ConfigError, HubError
 from hub.extensions import db
@@ -112,6 +113,7 @@ def org_create(name: str, timezone: str) -> None:
 
 
 main.add_command(apikey_group)
+main.add_command(admin_link)
 
 
 @main.group("keys")
@@ -200,9 +202,18 @@ def warn_about_key_file() -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
     """Run an RQ worker with the scheduler, inside an app context."""
-    from hub.worker import run_worker
+    from sqlalchemy.exc import SQLAlchemyError
 
-    run_worker(create_app(), burst=burst)
+    from hub.worker import run_worker, schema_problem
+
+    app = create_app()
+    try:
+        problem = schema_problem(app)
+    except SQLAlchemyError as exc:
+        fail(f"cannot read the database's schema version: {exc.__class__.__name__}: {exc}")
+    if problem:
+        fail(f"the database schema is {problem}; the worker does not start on it")
+    run_worker(app, burst=burst)
 
 
 @main.command("up")

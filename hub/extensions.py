@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 import redis
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from hub.core import events
 from hub.core.db import engine_options
 from hub.core.models import Base
 
@@ -37,20 +31,3 @@ def init_redis(app: Flask) -> None:
 
 def get_redis() -> redis.Redis:
     return current_app.extensions["hub.redis"]
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    event_ids = events.take_committed(session)
-    if event_ids and has_app_context():
-        notify: Any = current_app.extensions.get("hub.on_events_committed")
-        if notify is not None:
-            try:
-                notify(event_ids)
-            except Exception:  # the change is committed; the outbox sweeper dispatches it
-                logging.getLogger(__name__).exception("dispatch after commit failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    events.forget_pending(session)

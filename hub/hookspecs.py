@@ -34,7 +34,7 @@ import click
 import pluggy
 from flask import Blueprint
 
-from hub.provider import Provider
+from hub.provider import ConsolePage, Provider
 
 if TYPE_CHECKING:
     from hub.context import EventInfo, PluginContext
@@ -52,6 +52,8 @@ RegisterCommand = Callable[[click.Command], None]
 """What ``register_commands`` hands a plugin: ``register(command)``."""
 RegisterModels = Callable[[str | os.PathLike[str]], None]
 """What ``register_models`` hands a plugin: ``register(migrations_folder)``."""
+RegisterConsolePage = Callable[[ConsolePage], None]
+"""What ``register_console_pages`` hands a plugin: ``register(page)``."""
 Resource = dict[str, Any]
 
 
@@ -112,6 +114,20 @@ def register_models(register: RegisterModels) -> None:
     """
 
 
+@hookspec
+def register_console_pages(register: RegisterConsolePage) -> None:
+    """Register pages of the admin console: ``register(hub.ConsolePage(...))``.
+
+    The console lists each page in its navigation and lays it out from the data: a table read
+    from one of the plugin's GET routes, a form drawn from the body schema of one of its
+    POST, PUT or PATCH routes (declared with :func:`hub.api_route`). Both are called through
+    the public API with the signed-in admin's session; ``GET /api/plugins`` describes the
+    pages (``console_pages``), with the form's fields. A bad page stops start-up, naming it.
+
+    Runs in: start-up, once per process.
+    """
+
+
 # ----- events -----
 
 
@@ -137,6 +153,12 @@ def on_client_updated(ctx: PluginContext, event: EventInfo, client: Resource) ->
 @hookspec
 def on_client_deleted(ctx: PluginContext, event: EventInfo, client: Resource) -> None:
     """A client was deleted; ``client`` is its last state. Runs in: worker."""
+
+
+@hookspec
+def on_service_type_created(ctx: PluginContext, event: EventInfo, service_type: Resource) -> None:
+    """The agency added a service type (``{id, name, created_at}``): a plugin that keeps
+    something per service (a folder) makes it. Runs in: worker."""
 
 
 @hookspec

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow
 
 from hub.plugins import Plugins
-from hub.provider import OAuth2, Provider
+from hub.provider import ConsolePage, OAuth2, Provider
 
 
 def describe_all(plugins: Plugins) -> list[dict[str, Any]]:
@@ -35,9 +35,17 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
         events: The event types it handles (``Provider.events``).
         event_types: Its own event types, with their descriptions.
         config: Its config fields: ``name``, ``type`` (the marshmallow field),
-            ``required``, ``secret``, ``description``.
+            ``kind`` (its JSON type: ``string``, ``integer``, ``number``, ``boolean``,
+            ``array`` or ``object``), ``required``, ``secret``, ``description``,
+            ``default`` (null when none, or not plain JSON), ``enum`` (the allowed values
+            of a one-of field, else null), ``many`` (a list of values) and ``nullable``.
         rate_limits: Its quota per organization (``per_second`` to ``per_day``), or null.
         settings: Its settings: ``name``, ``default`` (null for a secret), ``secret``.
+        console_pages: The admin console pages it adds (``register_console_pages``):
+            ``name``, ``title``, ``description``, ``source`` (the API path of the table's
+            GET route, or null), ``columns`` (``[{"field", "label"}]``) and ``form``
+            (``{"method", "path", "title"}``, or null; ``GET /api/plugins`` adds its
+            ``fields``, described like ``config``).
     """
     info = plugins.info[name]
     provider = plugins.provider(name)
@@ -54,6 +62,23 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
         "always_on": bool(provider and provider.always_on),
         "hooks": plugins.hooks_of(name),
         **_provider_data(provider),
+        "console_pages": [_page(name, page) for page in plugins.console_pages(name)],
+    }
+
+
+def _page(plugin: str, page: ConsolePage) -> dict[str, Any]:
+    base = f"/api/integrations/{plugin}/"
+    form = None
+    if page.form:
+        method, _, route = page.form.partition(" ")
+        form = {"method": method, "path": base + route.lstrip("/"), "title": page.form_title}
+    return {
+        "name": page.name,
+        "title": page.title,
+        "description": page.description,
+        "source": base + page.source.lstrip("/") if page.source else None,
+        "columns": [{"field": field, "label": label} for field, label in page.columns],
+        "form": form,
     }
 
 
@@ -96,17 +121,55 @@ def _auth(kind: str, oauth2: OAuth2 | None) -> dict[str, Any]:
 
 
 def config_fields(schema: type[marshmallow.Schema] | None) -> list[dict[str, Any]]:
-    """The config schema's fields: name, type, required, secret, description."""
+    """The config schema's fields, as a form is drawn from them: name, type, required,
+    secret, description, default, enum, many, nullable."""
     if schema is None:
         return []
     return [
         {
             "name": name,
             "type": type(field).__name__,
+            "kind": _kind(field),
             "required": field.required,
             "secret": bool(field.metadata.get("secret")),
             "description": field.metadata.get("description", ""),
+            "default": _plain_default(field),
+            "enum": _choices(field),
+            "many": isinstance(field, marshmallow.fields.List),
+            "nullable": bool(field.allow_none),
         }
         for name, field in schema().fields.items()
         if not field.dump_only
     ]
+
+
+_KINDS: tuple[tuple[type[marshmallow.fields.Field], str], ...] = (
+    (marshmallow.fields.Boolean, "boolean"),
+    (marshmallow.fields.Integer, "integer"),
+    (marshmallow.fields.Number, "number"),
+    (marshmallow.fields.List, "array"),
+    (marshmallow.fields.Tuple, "array"),
+    (marshmallow.fields.Dict, "object"),
+    (marshmallow.fields.Nested, "object"),
+)
+
+
+def _kind(field: marshmallow.fields.Field) -> str:
+    """The JSON type a field takes (a subclass of Boolean takes a boolean, and so on)."""
+    return next((kind for cls, kind in _KINDS if isinstance(field, cls)), "string")
+
+
+def _plain_default(field: marshmallow.fields.Field) -> Any:
+    """The field's load default when it is a plain JSON value (not a callable, not missing)."""
+    default = field.load_default
+    plain = (str, int, float, bool, list, dict)
+    return default if isinstance(default, plain) and not callable(default) else None
+
+
+def _choices(field: marshmallow.fields.Field) -> list[Any] | None:
+    """The values a one-of validator allows (of a list's items too), else None."""
+    inner = field.inner if isinstance(field, marshmallow.fields.List) else field
+    for validator in inner.validators:
+        if isinstance(validator, marshmallow.validate.OneOf):
+            return list(validator.choices)
+    return None

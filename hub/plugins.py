@@ -24,7 +24,7 @@ from flask import Blueprint, Flask, current_app
 from hub import hookspecs
 from hub.default_plugins import load_default_plugins
 from hub.errors import ConfigError
-from hub.provider import HealthResult, Provider, Token
+from hub.provider import ConsolePage, HealthResult, Provider, Token
 
 if TYPE_CHECKING:
     from hub.context import PluginContext
@@ -118,6 +118,11 @@ class Plugins:
             raise ConfigError(f"plugin {name!r} is invalid: {exc}") from exc
         self.info[name] = info
         self._collect_provider(name)
+        try:
+            self.console_pages(name)  # a malformed page stops start-up, naming it
+        except ConfigError:
+            self.remove(name)
+            raise
 
     def _collect_provider(self, name: str) -> None:
         found: list[Any] = []
@@ -179,6 +184,15 @@ class Plugins:
             if not isinstance(command, click.Command):
                 raise ConfigError(f"plugin {name!r} registered a command that is not click's")
         return commands
+
+    def console_pages(self, name: str) -> list[ConsolePage]:
+        """The console pages `name` registers; a malformed one stops start-up naming it."""
+        pages = [args[0] for args in self._registered(name, "register_console_pages")]
+        for page in pages:
+            problem = _console_page_problem(page)
+            if problem:
+                raise ConfigError(f"plugin {name!r}: console page {page!r}: {problem}")
+        return pages
 
     def jobs(self) -> list[Job]:
         """Every plugin's recurring jobs; a bad cron expression stops start-up naming it."""
@@ -295,3 +309,22 @@ def get_plugins(app: Flask | None = None) -> Plugins:
 def installed_migration_dirs() -> list[Path]:
     """Migration folders of every installed plugin (for `hub db upgrade` and tests)."""
     return Plugins().migration_dirs()
+
+
+_PAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_FORM = re.compile(r"(POST|PUT|PATCH) [A-Za-z0-9_./<>:-]*")
+
+
+def _console_page_problem(page: object) -> str | None:
+    """Why `page` cannot be laid out, or None."""
+    if not isinstance(page, ConsolePage):
+        return "not a hub.ConsolePage"
+    if not _PAGE_NAME.fullmatch(page.name):
+        return "its name must be 1-64 letters, digits, '-' or '_'"
+    if not page.title:
+        return "it needs a title"
+    if page.form and not _FORM.fullmatch(page.form):
+        return "its form must be 'POST <route>', 'PUT <route>' or 'PATCH <route>'"
+    if not page.source and not page.form:
+        return "it needs a source, a form, or both"
+    return None

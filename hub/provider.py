@@ -114,7 +114,9 @@ class Setting:
     default: str | None
     """The value when the environment has none: the real service's URL for a URL; None
     for a secret or a credential, which the operator must set (a default would put a
-    secret in the source, and listings never show a secret's default)."""
+    secret in the source, and listings never show a secret's default). A default may
+    name other settings as ``{NAME}`` (``"{DROPBOX_API_BASE}/oauth2/token"``): it is built
+    from their values, so pointing the base at an emulator moves what hangs off it."""
     doc: str = ""
     """One line for operators (``GET /api/plugins``, ``hub plugins --json``)."""
     secret: bool = False
@@ -240,3 +242,30 @@ class HealthResult:
     """What an admin reads (``"Signed in as ops@acme.example"``, or what is wrong)."""
     details: dict[str, Any] = field(default_factory=dict)
     """Anything else worth keeping with the check (JSON)."""
+
+
+@dataclass(frozen=True)
+class ConsolePage:
+    """A page of the admin console a plugin adds (``register_console_pages``), laid out by
+    the console from data: a table read from one of the plugin's GET routes, and optionally a
+    form drawn from the body schema of one of its POST, PUT or PATCH routes. The console
+    reaches both through the public API, so a REST client can do all that the page does."""
+
+    name: str
+    """The page's name: ``/admin/plugins/<plugin>?page=<name>``; letters, digits, ``-``, ``_``."""
+    title: str
+    """Its link in the console's navigation and its heading."""
+    description: str = ""
+    """A line under the heading: what the page is for."""
+    source: str = ""
+    """A GET route of the plugin, relative to its mount (``"users"`` for
+    ``/api/integrations/<plugin>/users``), answering ``{"items": [...]}``, a list, or an
+    object: shown as a table (or as a list of fields). Empty: no table."""
+    columns: tuple[tuple[str, str], ...] = ()
+    """``(field, heading)`` pairs the table shows, in order; empty: every field of the items."""
+    form: str = ""
+    """``"POST <route>"`` (or PUT, PATCH) of the plugin, relative to its mount: a form drawn
+    from the route's declared body schema (``hub.api_route(body=...)``), sent as JSON by
+    admins; the answer is shown and the table read again. Empty: no form."""
+    form_title: str = ""
+    """The form's heading and button (default: the page's title)."""

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from hub.app import create_app
 from hub.config import load_config, served_url
+from hub.console_commands import make_admin_link
 from hub.core.apikeys import create_api_key
 from hub.core.embedded_redis import EmbeddedRedis
 from hub.core.migrations import upgrade
@@ -180,8 +181,25 @@ def _announce(app: Flask, host: str, port: int, key: str) -> None:
     if links != url:
         print(f"Links (OAuth callbacks, emails) point at HUB_APP_URL={links}", flush=True)
     print(f"Demo organization admin API key: {key}", flush=True)
+    print(f"Admin console: {links.rstrip('/')}/admin/", flush=True)
+    print(f"One-time console sign-in link (10 minutes): {_console_link(app)}", flush=True)
     print(f'Try: curl -H "Authorization: Bearer {key}" {url}/api/me', flush=True)
     say("Ctrl-C stops everything")
+
+
+def _console_link(app: Flask) -> str:
+    """A one-time sign-in link for the demo organization's admin (`hub admin-link`)."""
+    with app.app_context():
+        org = _demo_org()
+        assert org is not None
+        link = make_admin_link(app, org, _demo_admin(org))
+        db.session.remove()
+    return link
+
+
+def _demo_admin(org: Organization) -> User | None:
+    stmt = select(User).where(User.org_id == org.id, User.role == "admin").order_by(User.id)
+    return db.session.scalars(stmt).first()
 
 
 def run_up(host: str, port: int) -> int:

@@ -35,6 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_MARK = "_hub_public_route"
 ROLE_MARK = "_hub_route_role"
 SCHEMA_MARK = "_hub_route_schema"
+BODY_LIMIT_MARK = "_hub_body_limit_setting"
 
 
 def public_route(view: F) -> F:
@@ -47,6 +48,19 @@ def admin_route(view: F) -> F:
     """Mark a plugin view as needing an admin API key (other routes take any key)."""
     setattr(view, ROLE_MARK, "admin")
     return view
+
+
+def own_body_limit(setting: str) -> Callable[[F], F]:
+    """Give a plugin view its own request-body limit, the integer setting named `setting`,
+    instead of ``HUB_MAX_BODY_BYTES`` (an upload route): a body past it is a 413. The body,
+    chunked or not, is left unread for the view to stream (``request.stream``, or a form
+    parser with its own stream factory), so nothing holds it in memory."""
+
+    def decorate(view: F) -> F:
+        setattr(view, BODY_LIMIT_MARK, setting)
+        return view
+
+    return decorate
 
 
 def api_route(
@@ -192,10 +206,12 @@ def context_for(plugin: str, org_id: int) -> PluginContext | None:
     """The context `plugin`'s hooks get for organization `org_id`, for work that has none (a
     job, a provider's call to a public route); the session is then scoped to that
     organization. None unless the plugin is enabled there."""
+    previous = db.session.info.get("org_id")
+    scope_to_org(db.session, org_id)  # before the lookup: a job may serve several orgs
     row = integrations.find(db.session, org_id, plugin)
     if row is None or not row.enabled or row.status != "enabled":
+        scope_to_org(db.session, previous)
         return None
-    scope_to_org(db.session, org_id)
     return build_context(current_app, db.session, row)
 
 

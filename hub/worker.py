@@ -28,11 +28,13 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
 
+from hub.core import schema_version
 from hub.core.background import stop_all
 from hub.core.dispatch import QUEUE
 from hub.core.scheduling import Scheduler
 from hub.extensions import connect_redis, db
 from hub.jobs import recurring
+from hub.plugins import get_plugins
 from hub.worker_redis import OUTAGE, StopSignals, wait_for_redis
 
 QUEUE_NAMES = (QUEUE,)
@@ -113,6 +115,21 @@ def make_worker(app: Flask, connection: redis.Redis | None = None) -> AppWorker:
     worker = AppWorker(found, connection=connection)
     worker.app = app
     return worker
+
+
+def schema_problem(app: Flask) -> str | None:
+    """Why this worker must not start: a schema older than its code (None: it may start).
+    Raises SQLAlchemyError when the database cannot be read."""
+    with app.app_context():
+        try:
+            applied = schema_version.database_heads(db.session.connection())
+        finally:
+            db.session.remove()
+    code = schema_version.code_revisions(get_plugins(app).migration_dirs())
+    state = schema_version.compare(code, applied)
+    if state.unknown:
+        log.warning("database schema is %s; this worker's code is older", state.describe())
+    return state.describe() if state.behind else None
 
 
 def _rq_log_level(app: Flask) -> str:

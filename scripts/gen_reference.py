@@ -116,10 +116,12 @@ GROUPS: list[tuple[str, str, list[str]]] = [
     (
         "The hub's tables",
         "Plugins' own tables subclass `Model` and `OrgScoped`; the core's "
-        "rows are read through the hub's session.",
+        "rows are read through the hub's session. A history table declares "
+        "`__retention__ = Retention(...)` and the core's retention job prunes it.",
         [
             "Model",
             "OrgScoped",
+            "Retention",
             "Client",
             "Deliverable",
             "User",

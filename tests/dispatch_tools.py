@@ -19,6 +19,7 @@ EVENT_HOOKS = (
     "on_client_created",
     "on_client_updated",
     "on_client_deleted",
+    "on_service_type_created",
     "on_deliverable_created",
     "on_deliverable_updated",
     "on_deliverable_completed",
@@ -66,10 +67,11 @@ def _impl(hook: str, record: Callable[..., Any]) -> Callable[..., Any]:
             return record(hook, ctx, event, None)
 
         return on_event
-    noun = hook.split("_")[1]
+    noun = hook.removeprefix("on_").rsplit("_", 1)[0]
     makers: dict[str, Callable[..., Any]] = {
         "organization": lambda ctx, event, organization: record(hook, ctx, event, organization),
         "client": lambda ctx, event, client: record(hook, ctx, event, client),
+        "service_type": lambda ctx, event, service_type: record(hook, ctx, event, service_type),
         "deliverable": lambda ctx, event, deliverable: record(hook, ctx, event, deliverable),
         "user": lambda ctx, event, user: record(hook, ctx, event, user),
         "file": lambda ctx, event, file: record(hook, ctx, event, file),

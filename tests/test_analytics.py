@@ -103,6 +103,8 @@ def test_analytics_per_integration_with_breakdowns_and_a_summary(app, api, org, 
         "error_rate": 0.4,
         "uptime": 75.0,
         "features_used": ["file.upload", "notification.sent"],
+        "p50_response_ms": 100.0,  # of 0, 100, 100, 100, 300 (nearest rank)
+        "p95_response_ms": 300.0,
     }
     breakdown = of(report, "files")["breakdown"]
     assert breakdown["by_feature"] == {"file.upload": 4, "notification.sent": 1}

@@ -209,7 +209,10 @@ def test_clients_crud_with_service_types_and_events(api):
         "client.deleted",
         "client.updated",
         "client.created",
+        "service_type.created",
+        "service_type.created",
     ]
+    assert [e["data"]["name"] for e in events(api, "service_type.created")] == ["SEO", "Web"]
     assert events(api, "client.created")[0]["data"] == client
     assert events(api, "client.updated")[0]["data"] == changed
 

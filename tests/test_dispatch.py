@@ -10,9 +10,9 @@ from sqlalchemy import select
 from hub.core import dispatch, integrations, recovery
 from hub.core.models import Event
 from hub.extensions import db
-from hub.jobs_testing import _burst
 from hub.plugins import get_plugins
 from hub.testing import make_org, run_jobs
+from hub.testing.jobs import _burst
 
 
 def create_client(api, name="Globex"):

@@ -152,6 +152,13 @@ def test_hook_on_deliverable_overdue(app, api, org, recorder, hub_clock):
     assert call.resource["id"] == deliverable["id"]
 
 
+def test_hook_on_service_type_created(app, api, org, recorder):
+    assert api.post("/api/service-types", json={"name": "Video"}).status_code == 201
+    run_jobs(app)
+    call = assert_called_once(app, recorder, "on_service_type_created", "service_type.created", org)
+    assert call.resource["name"] == "Video"
+
+
 def test_hook_on_user_created(app, api, org, recorder):
     body = {"email": "new@acme.example", "name": "Nia New"}
     assert api.post("/api/users", json=body).status_code == 201

@@ -53,7 +53,12 @@ def _body(**fields: Any) -> Callable[[Ids], dict[str, Any]]:
     return lambda ids: fill(fields, ids)
 
 
-PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET")}
+PUBLIC = {
+    ("/api/health", "GET"),
+    ("/api/health/live", "GET"),
+    ("/api/health/ready", "GET"),
+    ("/api/openapi.json", "GET"),
+}
 WEBHOOK = "/api/integrations/webhooks/{endpoint}"
 # Public browser redirects (the OAuth launch and callback trust only their state and the
 # browser's cookie): 302, no org data.

@@ -135,3 +135,35 @@ def test_which_binds_need_a_metrics_token(host, refused):
 
     assert open_metrics_refused({"HUB_SERVE_HOST": host}) is refused
     assert open_metrics_refused({"HUB_SERVE_HOST": host, "HUB_METRICS_TOKEN": "t"}) is False
+
+
+def test_webhook_endpoints_by_state(app, client, org):
+    from hub.core.webhook_models import WebhookEndpoint
+    from hub.extensions import db
+
+    with app.app_context():
+        for enabled in (True, True, False):
+            db.session.add(
+                WebhookEndpoint(org_id=org.id, url="https://example.com/h", enabled=enabled)
+            )
+        db.session.commit()
+        db.session.remove()
+    found = samples(client)
+    assert found[("hub_webhook_endpoints", (("state", "enabled"),))] == 2
+    assert found[("hub_webhook_endpoints", (("state", "disabled"),))] == 1
+
+
+def test_outbox_age_is_the_oldest_undispatched_event(app, api, client, hub_clock):
+    from datetime import timedelta
+
+    from hub.testing import run_jobs
+
+    start = hub_clock.now()
+    assert samples(client)[("hub_outbox_oldest_seconds", ())] == 0
+    assert api.post("/api/clients", json={"name": "Globex"}).status_code == 201
+    hub_clock.set(start + timedelta(seconds=30))
+    assert api.post("/api/clients", json={"name": "Initech"}).status_code == 201
+    hub_clock.set(start + timedelta(seconds=90))
+    assert samples(client)[("hub_outbox_oldest_seconds", ())] == 90
+    run_jobs(app)  # the dispatch jobs the creates enqueued
+    assert samples(client)[("hub_outbox_oldest_seconds", ())] == 0

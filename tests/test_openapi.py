@@ -121,12 +121,16 @@ def test_parameters_cover_path_and_query(app, spec):
     } <= deliverables
 
 
-def test_security_is_the_bearer_key_except_on_public_routes(spec):
-    assert spec["components"]["securitySchemes"]["apiKey"] == {"type": "http", "scheme": "bearer"}
+def test_security_is_the_bearer_key_or_the_console_session_except_on_public_routes(spec):
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {"type": "http", "scheme": "bearer"}
+    session = schemes["consoleSession"]
+    assert (session["type"], session["in"], session["name"]) == ("apiKey", "cookie", "hub_session")
     ops = operations(spec)
     assert "security" not in ops[("/api/health", "GET")]
     assert "security" not in ops[("/api/openapi.json", "GET")]
-    assert ops[("/api/clients", "POST")]["security"] == [{"apiKey": []}]
+    assert "security" not in ops[("/api/session", "POST")]
+    assert ops[("/api/clients", "POST")]["security"] == [{"apiKey": []}, {"consoleSession": []}]
 
 
 def response_schema(spec: dict[str, Any], path: str, method: str, status: int) -> Any:
@@ -148,6 +152,8 @@ def test_real_answers_match_their_documented_schemas(spec, api, org, client):
         ("/api/org", "GET", 200, api.get("/api/org")),
         ("/api/me", "GET", 200, api.get("/api/me")),
         ("/api/health", "GET", 200, client.get("/api/health")),
+        ("/api/health/live", "GET", 200, client.get("/api/health/live")),
+        ("/api/health/ready", "GET", 200, client.get("/api/health/ready")),
     ]
     for path, method, status, response in answers:
         assert response.status_code == status

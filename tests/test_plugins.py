@@ -292,15 +292,26 @@ def test_api_plugins_lists_metadata(installed: Path, make_app: Any, org: Any) ->
         "per_hour": None,
         "per_day": None,
     }
+    plain = {"default": None, "enum": None, "many": False, "nullable": False}
     assert crm["config"] == [
         {
             "name": "url",
             "type": "Url",
+            "kind": "string",
             "required": True,
             "secret": False,
             "description": "Where the CRM lives.",
+            **plain,
         },
-        {"name": "token", "type": "String", "required": True, "secret": True, "description": ""},
+        {
+            "name": "token",
+            "type": "String",
+            "kind": "string",
+            "required": True,
+            "secret": True,
+            "description": "",
+            **plain,
+        },
     ]
     chat = described["fakechat"]["auth"]
     assert chat["kind"] == "oauth2" and chat["scopes"] == ["chat:write"] and chat["pkce"] is False

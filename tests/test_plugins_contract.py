@@ -81,7 +81,7 @@ def test_naming_families_hold(name: str) -> None:
     elif name == "on_event":
         assert params == ["ctx", "event"] and not firstresult
     elif name.startswith("on_"):
-        match = re.fullmatch(r"on_([a-z]+)_([a-z]+)", name)
+        match = re.fullmatch(r"on_([a-z_]+)_([a-z]+)", name)
         assert match, f"{name}: on_<noun>_<past participle>"
         noun, participle = match.groups()
         assert participle.endswith("ed") or participle in PARTICIPLES_WITHOUT_ED, name

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import hub
-from hub.plugin_testing import NetworkRefused
+from hub.testing.plugins import NetworkRefused
 
 
 @pytest.mark.parametrize("address", [("192.0.2.1", 443), ("10.0.0.1", 80), ("2001:db8::1", 443)])

@@ -64,6 +64,50 @@ def test_after_commit_forgets_its_callback_on_rollback(app: Flask, org: Any) -> 
         assert seen == []
 
 
+class Batch:
+    def __init__(self, seen: list[list[int]]) -> None:
+        self.ids: list[int] = []
+        self.seen = seen
+
+    def __call__(self) -> None:
+        self.seen.append(self.ids)
+
+
+def test_a_keyed_after_commit_gathers_one_transactions_work_into_one_call(
+    app: Flask, org: Any
+) -> None:
+    seen: list[list[int]] = []
+    with app.app_context():
+        for number in (1, 2, 3):
+            hub.after_commit(db.session, Batch(seen), key="batch").ids.append(number)
+        _new_client(org, "Batched")
+        db.session.commit()
+        _new_client(org, "Rolled back")
+        hub.after_commit(db.session, Batch(seen), key="batch").ids.append(4)
+        db.session.flush()
+        db.session.rollback()  # gone with its transaction, key and all
+        hub.after_commit(db.session, Batch(seen), key="batch").ids.append(5)
+        _new_client(org, "Next")
+        db.session.commit()
+    assert seen == [[1, 2, 3], [5]]
+
+
+def test_a_savepoint_rolled_back_keeps_the_callbacks_of_the_transaction_around_it(
+    app: Flask, org: Any
+) -> None:
+    seen: list[str] = []
+    with app.app_context():
+        _new_client(org, "Outer")
+        hub.after_commit(db.session, lambda: seen.append("after"))
+        hub.before_commit(db.session, lambda: seen.append("before"))
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            _new_client(org, "Inner")
+            raise RuntimeError("the savepoint is rolled back")
+        db.session.commit()
+        assert [c.name for c in db.session.scalars(select(Client))] == ["Outer"]
+    assert seen == ["before", "after"]
+
+
 def test_a_failing_after_commit_callback_does_not_undo_the_commit(
     app: Flask, org: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

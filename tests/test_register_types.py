@@ -28,6 +28,7 @@ EXPECTED = {
     "register_jobs": ("RegisterJob", [str, str, Callable[..., Any]]),
     "register_commands": ("RegisterCommand", [click.Command]),
     "register_models": ("RegisterModels", [str | os.PathLike[str]]),
+    "register_console_pages": ("RegisterConsolePage", [hub.ConsolePage]),
 }
 
 

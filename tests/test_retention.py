@@ -365,3 +365,69 @@ def test_usage_and_health_history_is_pruned_in_batches_past_its_own_retention(
         db.session.remove()
     assert remaining(app, UsageRecord.id) == kept_usage
     assert remaining(app, HealthCheck.id) == kept_check
+
+
+def test_plugins_history_tables_are_pruned_as_they_declare(app, rows):
+    """Plugins declare `__retention__` on their models (the smtp, slack and zapier packages
+    shipped here): their finished rows go with the core's, their pending ones stay."""
+    from mycelium_slack.models import SlackMessage
+    from mycelium_smtp.models import Email
+    from mycelium_zapier.models import ZapierDelivery, ZapierHook
+
+    def email(status: str, age: timedelta) -> int:
+        when = SLOT - age
+        return rows.add(
+            Email(
+                org_id=rows.org_id,
+                template="t",
+                subject="s",
+                html="h",
+                text="t",
+                message_id=new_id("msg"),
+                status=status,
+                created_at=when,
+                updated_at=when,
+            )
+        )
+
+    def message(age: timedelta) -> int:
+        return rows.add(
+            SlackMessage(
+                org_id=rows.org_id, event_id=new_id("evt"), channel="C1", sent_at=SLOT - age
+            )
+        )
+
+    hook = rows.add(ZapierHook(org_id=rows.org_id, target_url="https://z.example/h", event="*"))
+
+    def zap(state: str, age: timedelta, finished: bool = True) -> int:
+        when = SLOT - age
+        return rows.add(
+            ZapierDelivery(
+                org_id=rows.org_id,
+                hook_id=hook,
+                event_id=new_id("evt"),
+                event_type="client.created",
+                body="{}",
+                state=state,
+                created_at=when,
+                finished_at=when if finished else None,
+            )
+        )
+
+    old_emails = {email("sent", OLD), email("failed", ANCIENT), email("cancelled", OLD)}
+    kept_emails = {email("sent", RECENT), email("pending", ANCIENT), email("sending", OLD)}
+    old_message, recent_message = message(OLD), message(RECENT)
+    old_zaps = {zap("succeeded", OLD), zap("failed", ANCIENT)}
+    kept_zaps = {zap("succeeded", RECENT), zap("pending", ANCIENT, finished=False)}
+
+    counts = prune(app)
+
+    assert remaining(app, Email.id) == kept_emails
+    assert remaining(app, SlackMessage.id) == {recent_message}
+    assert remaining(app, ZapierDelivery.id) == kept_zaps
+    assert old_message not in remaining(app, SlackMessage.id)
+    assert (counts["smtp_emails"], counts["slack_messages"], counts["zapier_deliveries"]) == (
+        len(old_emails),
+        1,
+        len(old_zaps),
+    )

@@ -1,5 +1,5 @@
-"""The failure policy of DESIGN.md, branch by branch, through a real worker; and a plugin
-that raises, hangs or returns garbage hurts no other plugin's runs."""
+"""The run failure policy of docs/architecture.md, branch by branch, through a real worker;
+and a plugin that raises, hangs or returns garbage hurts no other plugin's runs."""
 
 from __future__ import annotations
 

@@ -293,3 +293,22 @@ def test_an_idle_connection_is_refreshed_once_per_idle_period(
         assert upkeep.keep_idle_alive(app, db.session, redis_client) == 1
         assert upkeep.keep_idle_alive(app, db.session, redis_client) == 0
     assert oauth_server.counts["refresh"] == 1
+
+
+def test_failed_refreshes_are_counted_for_metrics(
+    app, org, client, connected, plugin_context, oauth_server, hub_clock
+):
+    from test_metrics import samples
+
+    hub_clock.set(expiry(app, org.id))
+    oauth_server.fail_token = (503, {"error": "temporarily_unavailable"})
+    with pytest.raises(ServiceUnavailable):
+        plugin_context(NAME).access_token()
+    oauth_server.fail_token = None
+    oauth_server.refresh_tokens.clear()  # the admin revoked the app at the provider
+    with pytest.raises(NeedsReauth):
+        plugin_context(NAME).access_token()
+    found = samples(client)
+    family = "hub_token_refresh_failures_total"
+    assert found[(family, (("plugin", NAME), ("reason", "unavailable")))] == 1
+    assert found[(family, (("plugin", NAME), ("reason", "refused")))] == 1

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from hub.core import events
-from hub.core.apikeys import effective_role, find_api_key, needs_touch, touch
+from hub.core import console_sessions, events
+from hub.core.apikeys import effective_role, find_api_key, find_live_key, needs_touch, touch
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
 from hub.core.ratelimit import Limiter
 from hub.errors import Forbidden, Unauthorized
-from hub.extensions import db
+from hub.extensions import db, get_redis
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,30 @@ def _bearer() -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send the API key as `Authorization: Bearer <key>`.")
     return token.strip()
+
+
+def _key_of_request() -> ApiKey:
+    """The bearer key; without an Authorization header, the console session's key."""
+    session_id = request.cookies.get(console_sessions.COOKIE)
+    if "Authorization" in request.headers or not session_id:
+        return find_api_key(db.session, _bearer())
+    found = console_sessions.find_session(get_redis(), session_id)
+    if found is None:
+        raise Unauthorized("This console session has ended; sign in again.")
+    if request.method not in SAFE_METHODS and not console_sessions.csrf_matches(
+        found, request.headers.get(console_sessions.CSRF_HEADER)
+    ):
+        raise Forbidden(
+            f"A change from a console session must carry its CSRF token in "
+            f"{console_sessions.CSRF_HEADER}."
+        )
+    g.console_session = (session_id, found)
+    return find_live_key(db.session, found.key_id)
+
+
+def console_session() -> tuple[str, console_sessions.ConsoleSession] | None:
+    """The console session this request came with (its id and record), if any."""
+    return g.get("console_session")
 
 
 def _limiter() -> Limiter | None:
@@ -67,7 +93,7 @@ def count_failed_authentication() -> None:
 def authenticate(role: str | None = None) -> Caller:
     """The caller of this request; Unauthorized or Forbidden otherwise."""
     refuse_blocked_client()
-    key = find_api_key(db.session, _bearer())
+    key = _key_of_request()
     limiter = _limiter()
     if limiter is not None:  # per key: 429 with Retry-After past HUB_API_RATE_LIMIT
         limiter.check_api_key(key.id)

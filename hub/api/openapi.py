@@ -52,6 +52,14 @@ REDIRECT = {
     "content": PAGE,
 }
 ERRORS = {"application/json": {"schema": ERROR_REF}}
+CONSOLE_SESSION = {
+    "type": "apiKey",
+    "in": "cookie",
+    "name": "hub_session",
+    "description": "The admin console's session (POST /api/session); a change made with it "
+    "must also send the session's CSRF token in the X-CSRF-Token header. A request with an "
+    "Authorization header is judged by that key alone.",
+}
 
 
 def _responses(doc: EndpointDoc) -> dict[str, Any]:
@@ -107,8 +115,8 @@ def _operation(doc: EndpointDoc, method: str, rule: str, plugin_names: list[str]
         "responses": _responses(doc),
         "parameters": _path_parameters(rule, plugin_names),
     }
-    if not doc.public:
-        op["security"] = [{"apiKey": []}]
+    if not doc.public:  # either a bearer key or the console's session cookie
+        op["security"] = [{"apiKey": []}, {"consoleSession": []}]
     if doc.query is not None:
         op["parameters"].append({"in": "query", "schema": doc.query})
     if doc.body is not None:
@@ -129,6 +137,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         servers=[{"url": app.config["HUB_APP_URL"]}],
     )
     spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("consoleSession", CONSOLE_SESSION)
     spec.components.schema("Error", ERROR)
     names = sorted(set(get_plugins(app).providers) - CORE_ROUTE_NAMES)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint, current_app
 from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
 
 from hub.api.routing import endpoint
-from hub.plugin_info import describe_all
+from hub.plugin_info import config_fields, describe_all
 from hub.plugins import get_plugins
 
 bp = Blueprint("plugins", __name__)
@@ -32,9 +33,32 @@ class PluginSchema(Schema):
     )
     rate_limits = fields.Dict(allow_none=True)
     settings = fields.List(fields.Dict())
+    console_pages = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "Admin console pages: name, title, description, source (a GET "
+            "path), columns [{field, label}], form {method, path, title, fields} or null."
+        },
+    )
 
 
 @bp.get("/plugins")
 @endpoint("Installed plugins: metadata, hooks, config fields", response=PluginSchema, many=True)
 def list_plugins() -> dict[str, Any]:
-    return {"items": describe_all(get_plugins(current_app)), "next_cursor": None}
+    items = describe_all(get_plugins(current_app))
+    for item in items:
+        for page in item["console_pages"]:
+            if page["form"] is not None:
+                page["form"]["fields"] = _form_fields(page["form"]["method"], page["form"]["path"])
+    return {"items": items, "next_cursor": None}
+
+
+def _form_fields(method: str, path: str) -> list[dict[str, Any]]:
+    """The body fields the route at `path` declares (``hub.api_route(body=...)``)."""
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        endpoint, _ = adapter.match(path, method=method)
+    except HTTPException:
+        return []
+    doc = getattr(current_app.view_functions[endpoint], "endpoint_doc", None)
+    return config_fields(doc.body if doc is not None else None)

@@ -67,7 +67,16 @@ class AnalyticsSchema(Schema):
     since = fields.DateTime()
     until = fields.DateTime()
     timezone = fields.String()
-    integrations = fields.List(fields.Dict())
+    integrations = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "Per integration: plugin, enabled, status; metrics (totals, "
+            "error_rate, average_response_ms, p50_response_ms, p95_response_ms, uptime...); "
+            "breakdown (by_feature, by_status, by_hour in the organization's hours, by_day: "
+            "[{date, total, ok}]); last_24_hours: 24 hourly {hour, calls, failed_calls, "
+            "checks, failed_checks, state: ok | degraded | down | idle}, oldest first."
+        },
+    )
     summary = fields.Dict()
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, case, cast, func, select
 
-from hub.core import clock
+from hub.core import analytics_series, clock
 from hub.core.db import AnySession
 from hub.core.health import HealthCheck
 from hub.core.models import Integration, Organization
@@ -138,18 +138,30 @@ def report(session: AnySession, org: Organization, period: str) -> dict[str, Any
         _by_hour(session, org.id, since, ZoneInfo(org.timezone)),
         _breakdowns(session, org.id, since),
     )
+    zone = ZoneInfo(org.timezone)
+    days = analytics_series.by_day(session, org.id, since, zone)
+    counts = {plugin: found["total"] for plugin, found in totals.items()}
+    latency = analytics_series.latency(session, org.id, since, counts)
+    recent = analytics_series.last_24_hours(session, org.id)
     by_plugin = {row.plugin: row for row in rows}
     reports = []
     for plugin in sorted(set(by_plugin) | set(totals)):
         row = by_plugin.get(plugin)
         parts = breakdowns.get(plugin, {"by_feature": {}, "by_status": {}})
+        metrics = _metrics(totals.get(plugin), uptime.get(plugin), parts["by_feature"])
+        metrics.update(latency.get(plugin, {"p50_response_ms": None, "p95_response_ms": None}))
         reports.append(
             {
                 "plugin": plugin,
                 "enabled": bool(row and row.enabled),
                 "status": row.status if row else "disabled",
-                "metrics": _metrics(totals.get(plugin), uptime.get(plugin), parts["by_feature"]),
-                "breakdown": {**parts, "by_hour": hours.get(plugin, [0] * 24)},
+                "metrics": metrics,
+                "breakdown": {
+                    **parts,
+                    "by_hour": hours.get(plugin, [0] * 24),
+                    "by_day": days.get(plugin, []),
+                },
+                "last_24_hours": recent.get(plugin) or analytics_series.last_24_hours_empty(),
             }
         )
     return {

@@ -76,6 +76,14 @@ def find_api_key(session: AnySession, secret: str) -> ApiKey:
     return key
 
 
+def find_live_key(session: AnySession, key_id: int) -> ApiKey:
+    """The key a console session acts with, while it is not revoked; Unauthorized otherwise."""
+    key = session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("The API key of this session was revoked; sign in again.")
+    return key
+
+
 def effective_role(key: ApiKey) -> str:
     """The role a key acts with: its own, at most its user's current one (a demoted user's
     admin key acts as member; promoted again, it is admin again)."""

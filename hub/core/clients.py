@@ -33,6 +33,7 @@ def create_service_type(session: AnySession, org_id: int, name: str) -> ServiceT
     service_type = ServiceType(org_id=org_id, name=name)
     session.add(service_type)
     session.flush()
+    events.record(session, org_id, "service_type.created", render_service_type(service_type))
     return service_type
 
 

@@ -6,11 +6,17 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    scoped_session,
+    with_loader_criteria,
+)
 
 from hub.core.models import OrgScoped
 
@@ -171,31 +177,52 @@ _AFTER_COMMIT = "hub.after_commit"
 _BEFORE_COMMIT = "hub.before_commit"
 
 
-def after_commit(session: AnySession, callback: Callable[[], Any]) -> None:
+C = TypeVar("C", bound=Callable[[], Any])
+
+
+def after_commit(session: AnySession, callback: C, *, key: str | None = None) -> C:
     """Call `callback()` once this session's transaction commits; forget it on rollback.
 
     For work that must not happen unless the change is kept (enqueue a job for a new row).
     The commit has happened when it runs, so a callback that raises is logged, not raised.
+
+    With `key`, one callback per transaction: if one is already waiting under that key, it
+    is returned and `callback` is dropped. That is how a transaction gathers work for one
+    call at commit (ids into one job): keep the state on the callback object, as
+    ``after_commit(session, Batch(), key="x").ids.append(row_id)``.
     """
-    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+    return _register(session, _AFTER_COMMIT, callback, key)
 
 
-def before_commit(session: AnySession, callback: Callable[[], Any]) -> None:
+def before_commit(session: AnySession, callback: C, *, key: str | None = None) -> C:
     """Call `callback()` just before this session's transaction commits (it may still write,
-    and an error it raises aborts the commit); forget it on rollback."""
-    session.info.setdefault(_BEFORE_COMMIT, []).append(callback)
+    and an error it raises aborts the commit); forget it on rollback. `key` as for
+    :func:`after_commit`."""
+    return _register(session, _BEFORE_COMMIT, callback, key)
+
+
+def _register(session: AnySession, when: str, callback: C, key: str | None) -> C:
+    if key is not None:
+        keyed: dict[str, Any] = session.info.setdefault(when + ".keyed", {})
+        if key in keyed:
+            return cast(C, keyed[key])
+        keyed[key] = callback
+    session.info.setdefault(when, []).append(callback)
+    return callback
 
 
 @event.listens_for(Session, "before_commit")
 def _run_before_commit(session: Session) -> None:
     # a callback may register another (or flush rows that do): loop until none is left
     while callbacks := session.info.pop(_BEFORE_COMMIT, None):
+        session.info.pop(_BEFORE_COMMIT + ".keyed", None)
         for callback in callbacks:
             callback()
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT + ".keyed", None)
     for callback in session.info.pop(_AFTER_COMMIT, ()):
         try:
             callback()
@@ -203,7 +230,12 @@ def _run_after_commit(session: Session) -> None:
             log.exception("an after-commit callback failed (the transaction is committed)")
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_callbacks(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
-    session.info.pop(_BEFORE_COMMIT, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_callbacks(session: Session, transaction: SessionTransaction) -> None:
+    # Only the outermost transaction's end: a savepoint rolled back leaves the callbacks of
+    # the transaction around it in place. Committed, they have run by now; else they go.
+    if transaction.parent is not None:
+        return
+    for name in (_AFTER_COMMIT, _BEFORE_COMMIT):
+        session.info.pop(name, None)
+        session.info.pop(name + ".keyed", None)

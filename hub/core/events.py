@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from hub.core.db import AnySession
+from flask import current_app, has_app_context
+
+from hub.core.db import AnySession, after_commit
 from hub.core.ids import new_id
 from hub.core.models import ApiKey, Event
 
@@ -20,6 +23,7 @@ CORE_EVENT_TYPES: dict[str, str] = {
     "client.created": "A client was created.",
     "client.updated": "A client's details changed.",
     "client.deleted": "A client was deleted.",
+    "service_type.created": "A service type was added to the organization's offer.",
     "deliverable.created": "A deliverable was created.",
     "deliverable.updated": "A deliverable changed.",
     "deliverable.completed": "A deliverable was completed.",
@@ -58,14 +62,24 @@ def record(session: AnySession, org_id: int, type_: str, payload: dict[str, Any]
         payload = {**payload, "actor": actor}
     event = Event(id=new_id("evt"), org_id=org_id, type=type_, payload=payload)
     session.add(event)
-    session.info.setdefault(PENDING_KEY, []).append(event.id)
+    after_commit(session, Committed(), key=PENDING_KEY).ids.append(event.id)
     return event
 
 
-def take_committed(session: AnySession) -> list[str]:
-    """Ids of events this session committed since the last call."""
-    return session.info.pop(PENDING_KEY, [])
+class Committed:
+    """The events one transaction records; once it commits, they go to the app's
+    ``hub.on_events_committed`` (the dispatcher). Rolled back, they are forgotten."""
 
+    def __init__(self) -> None:
+        self.ids: list[str] = []
 
-def forget_pending(session: AnySession) -> None:
-    session.info.pop(PENDING_KEY, None)
+    def __call__(self) -> None:
+        if not has_app_context():
+            return
+        notify: Any = current_app.extensions.get("hub.on_events_committed")
+        if notify is None:
+            return
+        try:
+            notify(self.ids)
+        except Exception:  # the change is committed; the outbox sweeper dispatches it
+            logging.getLogger(__name__).exception("dispatch after commit failed")

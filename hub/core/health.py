@@ -1,7 +1,7 @@
 """Health checks: each enabled integration's ``health_check`` hook, kept with its history.
 
 A failed check counts as a consecutive error of the integration, like a failed run
-(DESIGN.md, Failure policy): at ``HUB_MAX_CONSECUTIVE_ERRORS`` it is disabled with a
+(docs/architecture.md, Failure policies): at ``HUB_MAX_CONSECUTIVE_ERRORS`` it is disabled with a
 reason and an ``integration.disabled`` event; a passing check resets the count.
 A provider's rate limit is not a failure (the check is skipped), and a refused token
 marks the integration ``needs_reauth`` instead.

@@ -24,10 +24,13 @@ from prometheus_client.registry import Collector
 from rq import Queue
 from sqlalchemy import func, select
 
+from hub.core import clock
 from hub.core.db import AnySession
-from hub.core.models import Integration, Run
+from hub.core.models import Event, Integration, Run
 from hub.core.ratelimit import DEFERRALS_KEY
+from hub.core.tokens import REFRESH_FAILURES_KEY
 from hub.core.usage import COUNTS_KEY, LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
+from hub.core.webhook_models import WebhookEndpoint
 from hub.provider import Provider
 
 QUEUES = ("hub",)
@@ -66,6 +69,18 @@ def _deferrals(client: redis.Redis) -> CounterMetricFamily:
     for field, value in sorted(_hash(client, DEFERRALS_KEY).items()):
         plugin, _, source = field.rpartition("|")
         family.add_metric([plugin, source], float(value))
+    return family
+
+
+def _refresh_failures(client: redis.Redis) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "hub_token_refresh_failures",
+        "OAuth token refreshes that failed: refused (needs_reauth), unavailable, rate_limited.",
+        labels=["plugin", "reason"],
+    )
+    for field, value in sorted(_hash(client, REFRESH_FAILURES_KEY).items()):
+        plugin, _, reason = field.rpartition("|")
+        family.add_metric([plugin, reason], float(value))
     return family
 
 
@@ -135,6 +150,29 @@ def _integrations(session: AnySession) -> GaugeMetricFamily:
     return family
 
 
+def _webhook_endpoints(session: AnySession) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "hub_webhook_endpoints", "Outgoing webhook endpoints by state.", labels=["state"]
+    )
+    stmt = select(WebhookEndpoint.enabled, func.count()).group_by(WebhookEndpoint.enabled)
+    counts = {bool(enabled): count for enabled, count in session.execute(stmt)}
+    for enabled, state in ((True, "enabled"), (False, "disabled")):
+        family.add_metric([state], float(counts.get(enabled, 0)))
+    return family
+
+
+def _outbox_age(session: AnySession) -> GaugeMetricFamily:
+    """How long the oldest event has waited for dispatch (0 when none waits)."""
+    stmt = select(Event.created_at).where(Event.dispatched_at.is_(None)).order_by(Event.seq)
+    oldest = session.scalar(stmt.limit(1))
+    age = max((clock.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return GaugeMetricFamily(
+        "hub_outbox_oldest_seconds",
+        "Age of the oldest event not yet dispatched (the outbox sweeper's backlog).",
+        value=age,
+    )
+
+
 class ScrapeCollector(Collector):
     """Reads everything once per scrape."""
 
@@ -148,11 +186,14 @@ class ScrapeCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield _runs(self.session)
         yield _integrations(self.session)
+        yield _webhook_endpoints(self.session)
+        yield _outbox_age(self.session)
         yield _latency(self.client)
         counts = _usage_counts(self.client)
         yield _usage(counts)
         yield _time_saved(counts, self.providers)
         yield _deferrals(self.client)
+        yield _refresh_failures(self.client)
         yield _queues(self.client)
 
 

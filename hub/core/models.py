@@ -147,6 +147,9 @@ class ApiKey(OrgScoped, Base):
 
 
 class ServiceType(OrgScoped, Base):
+    """A kind of work the agency offers (``Video``, ``Branding``); clients and
+    deliverables name theirs."""
+
     __tablename__ = "service_types"
     __table_args__ = (UniqueConstraint("org_id", "name"),)
 
@@ -214,6 +217,7 @@ class Event(OrgScoped, Base):
     __table_args__ = (
         Index("ix_events_org_seq", "org_id", "seq"),
         Index("ix_events_undispatched", "dispatched_at", "seq"),
+        Index("ix_events_created_at", "created_at"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -268,6 +272,8 @@ class Run(OrgScoped, Base):
         UniqueConstraint("event_id", "integration_id"),
         Index("ix_runs_state_next", "state", "next_attempt_at"),
         Index("ix_runs_org_created", "org_id", "id"),
+        # what the retention job compares with its cutoff (hub/core/retention.py)
+        Index("ix_runs_finished", text("coalesce(finished_at, updated_at)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

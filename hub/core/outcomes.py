@@ -1,4 +1,7 @@
-"""The failure policy (DESIGN.md): what each outcome of a run does to it and its integration.
+"""The run failure policy: what each outcome of a run does to it and its integration.
+
+The other two policies: webhook deliveries in ``webhook_schedule.py``, emails in the SMTP
+plugin's ``queue.py``; all three in docs/architecture.md, "Failure policies".
 
 - ``RateLimited(retry_after)``: back to ``queued`` at that time; the attempt is not counted.
 - ``PermanentError``: ``failed`` at once; one more consecutive error for the integration.

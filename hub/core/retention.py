@@ -11,6 +11,9 @@ Each batch is first found in a read transaction (the search may scan; on SQLite 
 hold the write lock meanwhile), then locked again by primary key with its conditions
 re-checked, deleted and committed: other writers wait at most one batch, and a row that
 changed in between (an admin's retry or resend) is left alone.
+
+Plugins' history tables (an email sent, a message posted, a Zap delivery) are pruned by the
+same job: a plugin declares on its model what is old with ``__retention__ = Retention(...)``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, inspect, select
 
 from hub.core.db import AnySession
 from hub.core.models import Base, Event, Run
@@ -57,6 +60,26 @@ class Pruned:
     key: Any
     old: Callable[[datetime], Conditions]
     children: tuple[Any, ...] = ()  # the foreign-key columns of child tables
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What the retention job deletes from a plugin's table: rows whose `when` column is
+    older than ``HUB_RETENTION_DAYS`` and, with `state`, whose `state` column is one of
+    `finished` (the rest is still being worked on). Set as the model's ``__retention__``."""
+
+    when: str
+    state: str | None = None
+    finished: tuple[str, ...] = ()
+
+    def old(self, model: Any) -> Callable[[datetime], Conditions]:
+        def conditions(cutoff: datetime) -> Conditions:
+            found = [getattr(model, self.when) < cutoff]
+            if self.state is not None:
+                found.append(getattr(model, self.state).in_(self.finished))
+            return found
+
+        return conditions
 
 
 # Runs before events: an event is kept while a run refers to it.
@@ -125,10 +148,27 @@ def delete_older(session: AnySession, model: Any, key: Any, when: Any, cutoff: d
     return sum(_prune_table(session, table, cutoff, BATCH, _never).values())
 
 
-def names() -> list[str]:
+def plugin_tables() -> list[Pruned]:
+    """The plugins' tables that declare a ``__retention__``, by name."""
+    found = []
+    for mapper in Base.registry.mappers:
+        declared = getattr(mapper.class_, "__retention__", None)
+        if isinstance(declared, Retention):
+            key = mapper.primary_key[0]
+            found.append(Pruned(mapper.class_, key, declared.old(mapper.class_)))
+    return sorted(found, key=lambda table: str(table.model.__tablename__))
+
+
+def _tables(session: AnySession) -> list[Pruned]:
+    """The core's tables, then the plugins' whose migrations made them in this database."""
+    present = set(inspect(session.get_bind()).get_table_names())
+    return [*TABLES, *(t for t in plugin_tables() if t.model.__tablename__ in present)]
+
+
+def names(tables: Sequence[Pruned] = TABLES) -> list[str]:
     """The tables `prune` deletes from, children included."""
     found = []
-    for table in TABLES:
+    for table in tables:
         found += [column.class_.__tablename__ for column in table.children]
         found.append(table.model.__tablename__)
     return found
@@ -148,6 +188,8 @@ def prune(
     """
     cutoff = now - retention
     counts: Counter[str] = Counter()
-    for table in TABLES:
+    tables = _tables(session)
+    session.commit()  # the inspection's read transaction: SQLite must not keep it open
+    for table in tables:
         counts += _prune_table(session, table, cutoff, batch, stop)
-    return {name: counts[name] for name in names()}
+    return {name: counts[name] for name in names(tables)}

@@ -291,3 +291,21 @@ class HealthChecksSchema(Schema):
 class HealthSchema(Schema):
     status = fields.String(validate=validate.OneOf(("ok", "degraded")))
     checks = fields.Nested(HealthChecksSchema)
+
+
+class LiveSchema(Schema):
+    status = fields.String(validate=validate.OneOf(("ok",)))
+
+
+class ReadyChecksSchema(HealthChecksSchema):
+    migrations = fields.String(
+        metadata={
+            "description": '"ok", "behind: <revisions> not applied ...", "ahead: <revisions> '
+            'applied by newer code" (still ready), or "error: <kind>"'
+        }
+    )
+
+
+class ReadySchema(Schema):
+    status = fields.String(validate=validate.OneOf(("ok", "not_ready")))
+    checks = fields.Nested(ReadyChecksSchema)

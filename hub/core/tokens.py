@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import redis
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,7 +26,7 @@ from hub.core.crypto import KeyRing, associated_data
 from hub.core.db import AnySession
 from hub.core.integrations import render_event
 from hub.core.models import Integration
-from hub.errors import NeedsReauth, PermanentError, ServiceUnavailable
+from hub.errors import NeedsReauth, PermanentError, RateLimited, ServiceUnavailable
 from hub.provider import Provider, Token
 
 if TYPE_CHECKING:
@@ -39,6 +40,13 @@ REFRESH = "oauth.refresh_token"
 SCOPE = "oauth.scope"
 TOKEN_TYPE = "oauth.token_type"
 STANDARD = (ACCESS, REFRESH, SCOPE, TOKEN_TYPE)
+REFRESH_FAILURES_KEY = "hub:metrics:token_refresh_failures"  # "<plugin>|<reason>" -> count
+# what /metrics calls a failed refresh; anything else (a plugin's bug, a bad client) is "error"
+REFRESH_FAILURE_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (NeedsReauth, "refused"),
+    (RateLimited, "rate_limited"),
+    (ServiceUnavailable, "unavailable"),
+)
 LOCK_TIMEOUT_SECONDS = 60  # longer than a token request can take (HUB_HTTP_TIMEOUT)
 LOCK_WAIT_SECONDS = 45
 REAUTH_ERRORS = frozenset(
@@ -182,11 +190,29 @@ def refresh(
         if _still_valid(token, window, rejected):
             _adopt(ctx, row)
             return token
-        fresh = _refreshed(ctx, session, row, token)
+        try:
+            fresh = _refreshed(ctx, session, row, token)
+        except Exception as exc:
+            count_refresh_failure(ctx.redis, ctx.provider.name, exc)
+            raise
         store_token(ctx._keyring, row, fresh)
         session.commit()
         _adopt(ctx, row)
         return fresh
+
+
+def count_refresh_failure(client: redis.Redis | None, plugin: str, exc: Exception) -> None:
+    """One more refresh the provider refused or could not answer, for /metrics."""
+    reason = "error"
+    for kind, name in REFRESH_FAILURE_REASONS:
+        if isinstance(exc, kind):
+            reason = name
+            break
+    try:
+        if client is not None:
+            client.hincrby(REFRESH_FAILURES_KEY, f"{plugin}|{reason}", 1)
+    except redis.RedisError as err:
+        log.warning("token refresh failure not counted: %s", err)
 
 
 def _refreshed(ctx: PluginContext, session: Session, row: Integration, token: Token) -> Token:

@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.core import clock
@@ -50,6 +60,8 @@ class WebhookDelivery(OrgScoped, Base):
         UniqueConstraint("endpoint_id", "event_id"),
         Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        # what the retention job compares with its cutoff (hub/core/retention.py)
+        Index("ix_webhook_deliveries_finished", text("coalesce(finished_at, updated_at)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,8 @@ only wakes it. It claims due deliveries in batches (each organization's oldest d
 turn), keeps them in a lane per organization, and gives a task to a thread only when one is
 free: organizations take turns, and one holds at most HUB_WEBHOOK_ORG_CONCURRENCY threads,
 so its slow or dead endpoints cost it alone. Results are recorded in bulk as they
-complete. The database stays the truth: a pump that dies leaves leases that expire.
+complete. The database stays the truth: the pump renews the short leases of what it holds
+(hub/core/webhook_lease.py), so a pump that dies leaves leases that lapse within one lease.
 
 A task is one endpoint's deliveries a few at a time, as many as a thread sends in about
 TASK_SECONDS at the endpoint's recent response time: a slow endpoint's deliveries spread
@@ -40,6 +41,7 @@ from hub.core.webhook_delivery import (
     send,
 )
 from hub.core.webhook_lanes import Lanes, Task
+from hub.core.webhook_lease import Leases, lease_for
 from hub.core.webhook_models import WebhookDelivery
 from hub.core.webhook_record import record
 
@@ -73,10 +75,8 @@ class PumpSettings:
 
     @property
     def lease(self) -> timedelta:
-        """Longer than the worst wait of a claimed delivery: every one before it in its
-        organization's lane timing out on that organization's threads, then its own."""
-        rounds = self.depth // self.per_org + 1
-        return timedelta(seconds=rounds * self.send.timeout + 60)
+        """One send timeout and a margin: renewed while held, however long it waits."""
+        return lease_for(self.send.timeout)
 
 
 @dataclass
@@ -116,6 +116,7 @@ class Pump:
         self.buffer: list[Outcome] = []
         self.oldest = 0.0  # when the oldest unrecorded outcome came
         self.skipped: set[int] = set()  # organizations the last claim left out (held enough)
+        self.leases = Leases(settings.lease)
 
     def run(self, loop: Background | None = None) -> PumpReport:
         """Send until nothing is due, nothing in flight and (with `loop`) no wake came."""
@@ -131,6 +132,7 @@ class Pump:
         ticket = loop.ticket() if loop else 0
         more, polled = True, time.monotonic()
         while True:
+            self._renew()
             if loop is not None and loop.stopping.is_set():
                 self._give_back()  # the worker stops: what no thread took goes back
                 more = False
@@ -168,6 +170,7 @@ class Pump:
                 by_endpoint[delivery.endpoint_id].append(delivery)
         for endpoint_id, deliveries in by_endpoint.items():
             self.lanes.claimed(deliveries[0].org_id, len(deliveries))
+            self.leases.claimed(deliveries)
             size = self._chunk(endpoint_id)
             for start in range(0, len(deliveries), size):
                 chunk = deliveries[start : start + size]
@@ -194,12 +197,23 @@ class Pump:
             self.buffer.append(message)
 
     def _give_back(self) -> None:
-        waiting = [d for task in self.lanes.take_waiting() for d in task.deliveries]
+        taken = [d for task in self.lanes.take_waiting() for d in task.deliveries]
+        waiting = [d for d in map(self.leases.fenced, taken) if d is not None]
+        self.leases.released(taken)
         if waiting:
             try:
                 release(self.session, waiting)
             except Exception:  # their leases expire instead
                 log.exception("webhook pump: claimed deliveries not given back")
+
+    def _renew(self) -> None:
+        if not self.leases.due():
+            return
+        try:
+            self.leases.renew(self.session)
+        except Exception:  # tried again after another fraction of the lease
+            self.session.rollback()
+            log.exception("webhook pump: leases not renewed")
 
     def _chunk(self, endpoint_id: int) -> int:
         """How many of an endpoint's deliveries one thread sends in turn (1 until timed)."""
@@ -224,6 +238,9 @@ class Pump:
     def _send(self, target: Target, delivery: Claimed) -> None:
         """Send, and hand the outcome over (never raises)."""
         outcome = None
+        if delivery.id in self.leases.lost:  # another worker holds it now: not sent here
+            self.results.put(Outcome(delivery, clock.now(), error="Lost.", sent=False))
+            return
         try:
             outcome = send(self.http, target, delivery, self.settings.send)
             self._time(target.id, outcome)
@@ -269,11 +286,13 @@ class Pump:
         """Record the buffered outcomes; whether an organization left out of the last claim
         has room again (then claim: its backlog is due)."""
         outcomes, self.buffer = self.buffer, []
-        touched = {o.delivery.endpoint_id: self.targets[o.delivery.endpoint_id] for o in outcomes}
-        retries = record(self.session, outcomes, touched, self.settings.send, self.rng)
+        held = self.leases.current(outcomes)  # under the leases renewed since; none lost
+        touched = {o.delivery.endpoint_id: self.targets[o.delivery.endpoint_id] for o in held}
+        retries = record(self.session, held, touched, self.settings.send, self.rng) if held else []
+        self.leases.done(outcomes)
         for outcome in outcomes:
             self.lanes.recorded(outcome.delivery.org_id)
-        self.report.sent += sum(1 for o in outcomes if o.sent)
+        self.report.sent += sum(1 for o in held if o.sent)
         self.report.retries.extend(retries)
         low = self.settings.depth // 2
         refill = any(self.lanes.held[org_id] <= low for org_id in self.skipped)

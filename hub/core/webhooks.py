@@ -11,14 +11,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from hub.core import clock, events
 from hub.core.crypto import KeyRing
-from hub.core.db import AnySession
+from hub.core.db import AnySession, before_commit
 from hub.core.egress import EgressPolicy
 from hub.core.signatures import generate_webhook_secret
 from hub.core.webhook_models import (
@@ -35,7 +33,7 @@ ALL_EVENTS = "*"
 DISABLED_EVENT = "webhook.endpoint_disabled"
 TEST_EVENT = "webhook.test"
 MAX_PREVIOUS_SECRETS = 10
-_FANNED_OUT = "hub.webhooks.fanned_out"  # session.info: delivery rows inserted at commit
+_FANNED_OUT = "hub.webhooks.fanned_out"  # the before-commit batch of delivery rows
 EVENT_TYPES = {
     TEST_EVENT: "A test event an admin sent to one webhook endpoint.",
     DISABLED_EVENT: "A webhook endpoint was disabled: it answered 410, or failed for days.",
@@ -215,29 +213,25 @@ def fan_out(session: AnySession, event: EventLike, known: Subscriptions | None =
     if not targets:
         return 0
     body, now = envelope(event), clock.now()
-    pending: dict[tuple[str, int], dict[str, Any]] = session.info.setdefault(_FANNED_OUT, {})
+    pending = before_commit(session, _FannedOut(session), key=_FANNED_OUT).rows
     for endpoint_id in targets:
         pending[(event.id, endpoint_id)] = _new_delivery(event, endpoint_id, body, now)
     session.connection()  # the transaction is open: the caller sees work to commit
     return len(targets)
 
 
-def insert_fanned_out(session: Session) -> None:
-    """Insert the deliveries fanned out in this transaction (called just before commit)."""
-    pending = session.info.pop(_FANNED_OUT, None)
-    if pending:
-        session.execute(_insert_ignoring_duplicates(session), list(pending.values()))
+class _FannedOut:
+    """The deliveries fanned out in one transaction, inserted in one statement just before
+    it commits (forgotten if it rolls back)."""
 
+    def __init__(self, session: AnySession) -> None:
+        self.session = session
+        self.rows: dict[tuple[str, int], dict[str, Any]] = {}
 
-@sa_event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    insert_fanned_out(session)
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous: Any) -> None:
-    if not previous.nested:
-        session.info.pop(_FANNED_OUT, None)
+    def __call__(self) -> None:
+        if self.rows:
+            statement = _insert_ignoring_duplicates(self.session)
+            self.session.execute(statement, list(self.rows.values()))
 
 
 def _new_delivery(event: EventLike, endpoint_id: int, body: str, now: datetime) -> dict[str, Any]:

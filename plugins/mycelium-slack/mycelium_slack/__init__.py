@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from hub import (
+    ConsolePage,
     EventInfo,
     HealthResult,
     PluginContext,
+    RegisterConsolePage,
     RegisterJob,
     RegisterModels,
     RegisterProvider,
@@ -54,6 +56,26 @@ def register_models(register: RegisterModels) -> None:
 @hookimpl
 def register_jobs(register: RegisterJob) -> None:
     register("user_sync", USER_SYNC_CRON, lifecycle.sync_users_job)
+
+
+@hookimpl
+def register_console_pages(register: RegisterConsolePage) -> None:
+    register(USER_MAPPING_PAGE)
+
+
+USER_MAPPING_PAGE = ConsolePage(
+    name="users",
+    title="Slack users",
+    description="Each hub user and the Slack account mentions go to (matched by email daily).",
+    source="users",
+    columns=(
+        ("name", "Name"),
+        ("email", "Email"),
+        ("slack_username", "Slack user"),
+        ("slack_user_id", "Slack id"),
+        ("synced_at", "Matched"),
+    ),
+)
 
 
 @hookimpl

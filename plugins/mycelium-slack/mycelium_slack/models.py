@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub import Model, OrgScoped, now
+from hub import Model, OrgScoped, Retention, now
 
 
 class SlackUser(OrgScoped, Model):
@@ -31,7 +31,12 @@ class SlackMessage(OrgScoped, Model):
     """One event posted to Slack: a run that executes twice does not post twice."""
 
     __tablename__ = "slack_messages"
-    __table_args__ = (UniqueConstraint("org_id", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "event_id"),
+        Index("ix_slack_messages_sent_at", "sent_at"),
+    )
+    # its event's runs are gone after HUB_RETENTION_DAYS too: nothing can post it again
+    __retention__ = Retention(when="sent_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(40))

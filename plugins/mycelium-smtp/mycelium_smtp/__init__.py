@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from hub import (
+    ConsolePage,
     EventInfo,
     HealthResult,
     PluginContext,
     Provider,
+    RegisterConsolePage,
     RegisterJob,
     RegisterModels,
     RegisterProvider,
@@ -137,3 +139,32 @@ def health_check(ctx: PluginContext) -> HealthResult:
 @hookimpl
 def send_test_message(ctx: PluginContext, user: dict[str, Any] | None) -> str:
     return checks.send_test(ctx, user)
+
+
+@hookimpl
+def register_console_pages(register: RegisterConsolePage) -> None:
+    register(
+        ConsolePage(
+            name="emails",
+            title="Emails",
+            description="The organization's emails, newest first, and what became of each.",
+            source="emails",
+            columns=(
+                ("template", "Template"),
+                ("subject", "Subject"),
+                ("to", "To"),
+                ("status", "Status"),
+                ("retries", "Retries"),
+                ("scheduled_for", "Scheduled for"),
+            ),
+        )
+    )
+    register(
+        ConsolePage(
+            name="templates",
+            title="Email templates",
+            description="Every email type, its variables, and whether you customized it.",
+            source="templates",
+            columns=(("type", "Type"), ("description", "What it is"), ("customized", "Yours")),
+        )
+    )

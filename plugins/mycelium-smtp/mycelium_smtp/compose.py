@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub import PluginContext, ValidationError, now
 from mycelium_smtp import suppressions
+from mycelium_smtp.alerts import announce_failure
 from mycelium_smtp.catalog import EmailType, email_type
 from mycelium_smtp.config import normalized
 from mycelium_smtp.messages import (
@@ -32,6 +33,7 @@ from mycelium_smtp.templates import (
     refusal,
     render,
 )
+from mycelium_smtp.urgent import send_after_commit
 
 IMMEDIATE = ("urgent", "high")
 DEFAULT_MAX_RETRIES = 3
@@ -164,12 +166,8 @@ def queue_email(ctx: PluginContext, out: Outgoing) -> Email:
     ctx.db.add(row)
     ctx.db.flush()
     if row.status == "failed":
-        from mycelium_smtp.delivery import announce_failure
-
         announce_failure(ctx, row)
     if row.status == "pending" and out.priority in IMMEDIATE and row.next_attempt_at <= now():
-        from mycelium_smtp.jobs import send_after_commit
-
         send_after_commit(ctx, row.id)
     return row
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from hub import PluginContext, now
 from mycelium_smtp import queue, ratelimit
+from mycelium_smtp.alerts import announce_failure
 from mycelium_smtp.compose import sender_of
 from mycelium_smtp.config import normalized
 from mycelium_smtp.messages import Body, build, to_bytes
@@ -122,23 +123,6 @@ def send_rows(ctx: PluginContext, mailer: Mailer, rows: list[Email], report: Rep
         else:
             report.retrying += 1
         ctx.db.commit()
-
-
-def announce_failure(ctx: PluginContext, row: Email) -> None:
-    """Tell the admins (through `email.failed`) unless the row was itself such an alert."""
-    if row.template == "admin_alert" and row.variables.get("event_type") == "email.failed":
-        return  # an alert about a failed email that failed too: no loop
-    ctx.emit(
-        "email.failed",
-        {
-            "email_id": row.id,
-            "template": row.template,
-            "to": list(row.to),
-            "subject": row.subject,
-            "error": row.last_error,
-            "retries": row.retries,
-        },
-    )
 
 
 def deliver(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub import Model, OrgScoped, now
+from hub import Model, OrgScoped, Retention, now
 
 STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -22,6 +22,11 @@ class Email(OrgScoped, Model):
         UniqueConstraint("org_id", "dedupe_key"),
         Index("ix_smtp_emails_due", "status", "next_attempt_at"),
         Index("ix_smtp_emails_org_id_id", "org_id", "id"),
+        Index("ix_smtp_emails_updated_at", "updated_at"),
+    )
+    # sent, failed or cancelled, and untouched for HUB_RETENTION_DAYS; the queue keeps the rest
+    __retention__ = Retention(
+        when="updated_at", state="status", finished=("sent", "failed", "cancelled")
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,10 @@ pending -> sending (claimed by one worker, with a lease) -> sent | pending (retr
 2^n minutes) | failed (permanent refusal, or retries used up); pending -> cancelled.
 A row is only sent by the worker whose claim token it carries, so nothing goes twice;
 a worker that dies mid-batch leaves leased rows that the sweep puts back.
+
+This is the email failure policy; the hub's other two are the run policy
+(``hub/core/outcomes.py``) and the webhook schedule (``hub/core/webhook_schedule.py``), all
+three in the hub's docs/architecture.md, "Failure policies".
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from mycelium_smtp.models import Email
 from smtp_helpers import SmtpServer, smtp_config
 from sqlalchemy import select
 
+import hub
 from hub.testing import ApiClient, FrozenClock, OrgHandle
 
 
@@ -117,11 +118,7 @@ def run_hourly(app: Any, org: OrgHandle, hub_clock: FrozenClock, hours: list[dat
 
 
 def _context(app: Any, org: OrgHandle) -> Any:
-    from mycelium_smtp.hubapi import integration_context
-
-    from hub import db_session
-
-    ctx = integration_context(db_session(), org.id)
+    ctx = hub.context_for("smtp", org.id)
     assert ctx is not None
     return ctx
 

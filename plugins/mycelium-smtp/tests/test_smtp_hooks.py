@@ -10,6 +10,7 @@ import pytest
 from mycelium_smtp import jobs
 from smtp_helpers import SmtpServer, smtp_config
 
+import hub
 from hub.testing import ApiClient, FrozenClock, OrgHandle, run_jobs
 
 BASE = "/api/integrations/smtp"
@@ -27,13 +28,9 @@ def enabled(app: Any, api: ApiClient, smtp_server: SmtpServer) -> ApiClient:
 def deadline_event(app: Any, api: ApiClient, org: OrgHandle, type_: str, made: dict) -> None:
     """What the hub's deadline scan records when a deliverable is due soon or overdue: the
     event with the deliverable as the API renders it (the core's tests cover the scan)."""
-    from mycelium_smtp.hubapi import integration_context
-
-    from hub import db_session
-
     resource = api.get(f"/api/deliverables/{made['id']}").get_json()
     with app.app_context():
-        ctx = integration_context(db_session(), org.id)
+        ctx = hub.context_for("smtp", org.id)
         assert ctx is not None
         ctx.emit(type_, resource)
         ctx.db.commit()

@@ -12,6 +12,7 @@ from mycelium_smtp.models import Email
 from smtp_helpers import SmtpServer, smtp_config, start_server
 from sqlalchemy import select, text
 
+import hub
 from hub.testing import FrozenClock
 
 
@@ -331,19 +332,15 @@ def test_two_workers_at_once_send_each_email_once(
     own session and SMTP connection): every email goes exactly once."""
     import threading
 
-    from mycelium_smtp.hubapi import integration_context
-
-    from hub import db_session
-
     enable_plugin("smtp", smtp_config(smtp_server.port))
     with app.app_context():
-        ctx = integration_context(db_session(), org.id)
+        ctx = hub.context_for("smtp", org.id)
         rows = [queue_one(ctx, to=[f"p{n}@acme.example"]) for n in range(40)]
     reports: list[Any] = []
 
     def worker() -> None:
         with app.app_context():
-            reports.append(delivery.deliver(integration_context(db_session(), org.id), chunk=4))
+            reports.append(delivery.deliver(hub.context_for("smtp", org.id), chunk=4))
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:

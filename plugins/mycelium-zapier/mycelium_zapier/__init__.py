@@ -12,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub import (
+    ConsolePage,
     EventInfo,
     PluginContext,
+    RegisterConsolePage,
     RegisterJob,
     RegisterModels,
     RegisterProvider,
@@ -66,3 +68,23 @@ def retry_due(ctx: PluginContext) -> None:
     samples.prune(ctx.db, ctx.org.id)
     ctx.db.commit()
     sending.wake()
+
+
+@hookimpl
+def register_console_pages(register: RegisterConsolePage) -> None:
+    register(
+        ConsolePage(
+            name="hooks",
+            title="Zapier subscriptions",
+            description="The Zaps subscribed to this organization's events (Zapier makes them).",
+            source="hooks",
+            columns=(
+                ("event", "Event"),
+                ("target_url", "Zap URL"),
+                ("status", "Status"),
+                ("last_success_at", "Last success"),
+                ("failing_since", "Failing since"),
+                ("disabled_reason", "Disabled because"),
+            ),
+        )
+    )

@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub import Model, OrgScoped, now
+from hub import Model, OrgScoped, Retention, now
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
@@ -39,7 +39,9 @@ class ZapierDelivery(OrgScoped, Model):
     __table_args__ = (
         UniqueConstraint("hook_id", "event_id"),
         Index("ix_zapier_deliveries_due", "org_id", "state", "next_attempt_at"),
+        Index("ix_zapier_deliveries_finished_at", "finished_at"),
     )
+    __retention__ = Retention(when="finished_at", state="state", finished=(SUCCEEDED, FAILED))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hook_id: Mapped[int] = mapped_column(ForeignKey("zapier_hooks.id", ondelete="CASCADE"))

@@ -1,4 +1,5 @@
-"""The retry rules Zapier deliveries share with outgoing webhooks (DESIGN.md)."""
+"""The retry rules Zapier deliveries share with outgoing webhooks (docs/architecture.md,
+"Failure policies")."""
 
 from __future__ import annotations
 

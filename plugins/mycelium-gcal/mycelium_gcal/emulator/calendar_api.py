@@ -6,14 +6,21 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request
 
+from mycelium_gcal.emulator.push import Pusher
 from mycelium_gcal.emulator.store import ApiError, Calendar, Store, public, stamp
 
-if TYPE_CHECKING:
-    from mycelium_gcal.emulator.server import GoogleEmulator
+
+class Emulator(Protocol):
+    """What these routes use of the emulator (server.Emulator)."""
+
+    store: Store
+    pusher: Pusher
+    sent_updates: list[Any]
+
 
 EVENTS = re.compile(r"^calendars/(?P<cal>[^/]+)/events(?:/(?P<event>[^/]+))?$")
 WATCH = re.compile(r"^calendars/(?P<cal>[^/]+)/events/watch$")
@@ -21,7 +28,7 @@ MAX_CHANNEL_SECONDS = 30 * 86400
 MAX_RESULTS = 2500
 
 
-def handle(emu: GoogleEmulator, request: Request, path: str, body: Any) -> Any:
+def handle(emu: Emulator, request: Request, path: str, body: Any) -> Any:
     """The answer (None: 204 No Content) of one authorised API request."""
     if path == "channels/stop" and request.method == "POST":
         return emu.pusher.stop_channel(body or {})
@@ -38,9 +45,7 @@ def handle(emu: GoogleEmulator, request: Request, path: str, body: Any) -> Any:
     return answer
 
 
-def _events(
-    emu: GoogleEmulator, request: Request, cal: Calendar, event_id: str | None, body: Any
-) -> Any:
+def _events(emu: Emulator, request: Request, cal: Calendar, event_id: str | None, body: Any) -> Any:
     store, args, method = emu.store, request.args, request.method
     conference = args.get("conferenceDataVersion") == "1"
     if event_id is None and method == "GET":
@@ -92,7 +97,7 @@ def _list(store: Store, cal: Calendar, args: Any) -> dict[str, Any]:
     return answer
 
 
-def _watch(emu: GoogleEmulator, calendar_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def _watch(emu: Emulator, calendar_id: str, body: dict[str, Any]) -> dict[str, Any]:
     emu.store.calendar(calendar_id)  # 404 for an unknown calendar
     if (
         body.get("type") not in ("web_hook", "webhook")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,9 +25,7 @@ from hub.core.contexts import build_context
 from hub.core.models import Integration
 from hub.extensions import db
 from hub.plugins import get_plugins
-
-if TYPE_CHECKING:
-    from hub.testing import OrgHandle
+from hub.testing.orgs import OrgHandle
 
 
 def open_auth_url(browser: FlaskClient, auth_url: str) -> str:

@@ -1,8 +1,6 @@
-"""Pytest fixtures for the hub and for plugin authors: `pytest_plugins = ["hub.testing"]`.
-
-Everything is real: a migrated database (SQLite always, PostgreSQL too when
-`HUB_TEST_DATABASE_URL` is set), and Redis from `REDIS_URL` or an embedded server.
-"""
+"""The real services a test runs against: a migrated database per backend (SQLite always,
+PostgreSQL too when `HUB_TEST_DATABASE_URL` is set), Redis from `REDIS_URL` (a database no
+other test session uses) or an embedded server, and an app on both."""
 
 from __future__ import annotations
 
@@ -14,7 +12,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -27,30 +24,14 @@ from sqlalchemy import create_engine, inspect, text
 
 from hub.app import create_app
 from hub.config import database_url
-from hub.core.apikeys import create_api_key
 from hub.core.embedded_redis import EmbeddedRedis
 from hub.core.migrations import upgrade
-from hub.core.models import Base, Organization, User
-from hub.core.orgs import create_org
+from hub.core.models import Base
 from hub.extensions import db
-from hub.jobs_testing import FrozenClock, hub_clock, run_jobs  # noqa: F401  (the kit)
-from hub.plugin_testing import (  # noqa: F401  (fixtures of this pytest plugin)
-    _refuse_outbound_network,
-    configure_markers,
-    enable_plugin,
-    make_app,
-    open_auth_url,
-    plugin_context,
-    register_plugin,
-)
 
 TEST_REDIS_DBS = (9, 10, 11, 12, 13, 14, 8, 7, 6, 5, 4, 3, 2)  # 0 is the hub's default
 CLAIMS_DB = 15  # where sessions claim their database
 CLAIM_SECONDS = 120
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    configure_markers(config)
 
 
 def _backends() -> list[str]:
@@ -203,86 +184,3 @@ def app(hub_config: dict[str, Any], redis_client: redis.Redis) -> Iterator[Flask
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@dataclass
-class OrgHandle:
-    """An organization made for a test, with an admin user and keys."""
-
-    org: Organization
-    admin: User
-    admin_key: str
-    member_key: str
-
-    @property
-    def id(self) -> int:
-        return self.org.id
-
-
-def make_org(app: Flask, name: str, timezone: str = "UTC") -> OrgHandle:
-    with app.app_context():
-        org = create_org(db.session, name, timezone)
-        admin = User(
-            org_id=org.id, email=f"admin@{org.slug}.example", name="Ada Admin", role="admin"
-        )
-        member = User(org_id=org.id, email=f"member@{org.slug}.example", name="Max Member")
-        db.session.add_all([admin, member])
-        db.session.flush()
-        _, admin_key = create_api_key(db.session, org.id, "admin", "test admin", admin)
-        _, member_key = create_api_key(db.session, org.id, "member", "test member", member)
-        db.session.commit()
-        return OrgHandle(org, admin, admin_key, member_key)
-
-
-@pytest.fixture
-def org(app: Flask) -> OrgHandle:
-    return make_org(app, "Acme Studio", "Europe/London")
-
-
-@pytest.fixture
-def other_org(app: Flask) -> OrgHandle:
-    return make_org(app, "Rival Agency", "America/New_York")
-
-
-class ApiClient:
-    """The test client with an API key in every request."""
-
-    def __init__(self, client: FlaskClient, key: str) -> None:
-        self.client = client
-        self.key = key
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
-        return self.client.open(path, method=method, headers=headers, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> Any:
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any) -> Any:
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> Any:
-        return self.request("DELETE", path, **kwargs)
-
-
-@pytest.fixture
-def api(client: FlaskClient, org: OrgHandle) -> ApiClient:
-    """The API as the test organization's admin."""
-    return ApiClient(client, org.admin_key)
-
-
-@pytest.fixture
-def member_api(client: FlaskClient, org: OrgHandle) -> ApiClient:
-    return ApiClient(client, org.member_key)
-
-
-@pytest.fixture
-def other_api(client: FlaskClient, other_org: OrgHandle) -> ApiClient:
-    """The API as another organization's admin."""
-    return ApiClient(client, other_org.admin_key)

@@ -1,0 +1,336 @@
+"""Dropbox: one large upload through the hub against a plain upload-session loop.
+
+    .venv/bin/python bench/dropbox_upload.py [--mib 1024] [--chunk-mib 8] [--database-url URL]
+
+The loopback Dropbox emulator runs in this process. The hub runs as the production web
+process (``hub serve``: gunicorn, one worker process) and one ``hub worker``, on a
+throwaway SQLite database (or ``--database-url``) and an embedded Redis (or REDIS_URL's
+database 13, emptied before and after), with a connected Dropbox integration and one
+client whose folder exists. A file of N MiB of random bytes is written to disk, then:
+
+- through the hub: POST ``upload`` streamed from disk as multipart (the web process
+  spools and hashes it; answers 202 when it has it all), then the worker sends it through
+  an upload session; timed from the first byte to ``state: succeeded``;
+- plain: ``upload_session/start``, ``append_v2``, ``finish`` in chunks of the same size,
+  read from the same file, to the same emulator.
+
+Prints both throughputs and their ratio (goal: the hub at least 0.8x the plain loop), and
+the web worker process's resident memory idle and at its peak during the upload (goal:
+under 50 MiB above idle; the peak is reset through /proc/<pid>/clear_refs first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import requests
+from benchhub import Workers, environment, migrated_settings
+from mycelium_dropbox.emulator import DropboxEmulator
+
+HOST = "127.0.0.1"
+MIB = 1024 * 1024
+BENCH_REDIS_DB = 13
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def bench_redis(tmp: Path) -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if not url or url.startswith("unix"):
+        from hub.core.embedded_redis import EmbeddedRedis
+
+        server = EmbeddedRedis(tmp / "redis.sock").start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+        return
+    url = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_REDIS_DB}"))
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def hub_cli(env: dict[str, str], *args: str) -> str:
+    command = [sys.executable, "-m", "hub.cli", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(f"hub {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout.strip()
+
+
+def seed(settings: dict[str, Any]) -> tuple[str, int, int]:
+    """An organization with Dropbox connected (a token the emulator knows) and a client
+    whose folder tree is made; (org slug, org id, client id)."""
+    from datetime import timedelta
+
+    from mycelium_dropbox import folders
+
+    import hub
+    from hub.app import create_app
+    from hub.core import integrations, tokens
+    from hub.core.models import Client
+    from hub.core.orgs import create_org
+    from hub.extensions import db
+    from hub.plugins import get_plugins
+    from hub.provider import Token
+
+    app = create_app(dict(settings))
+    with app.app_context():
+        org = create_org(db.session, f"Bench {secrets.token_hex(3)}", "UTC")
+        client = Client(org_id=org.id, name="Globex")
+        db.session.add(client)
+        plugins, keyring = get_plugins(app), app.extensions["hub.keyring"]
+        row = integrations.enable(db.session, plugins, keyring, org.id, "dropbox", {})
+        expires = hub.now() + timedelta(hours=4)
+        tokens.store_token(
+            keyring, row, Token(settings["BENCH_TOKEN"], "refresh", expires_at=expires)
+        )
+        integrations.enable(db.session, plugins, keyring, org.id, "dropbox", {})
+        db.session.commit()
+        ctx = hub.context_for("dropbox", org.id)
+        assert ctx is not None
+        folders.make_org_tree(ctx)
+        folders.make_client_tree(ctx, client.id)
+        db.session.commit()
+        return org.slug, org.id, client.id
+
+
+def write_file(path: Path, size: int) -> None:
+    with path.open("wb") as out:
+        left = size
+        while left:
+            piece = os.urandom(min(8 * MIB, left))
+            out.write(piece)
+            left -= len(piece)
+
+
+class Multipart:
+    """A multipart body read from disk as it is sent (a file-like object with a length)."""
+
+    def __init__(self, path: Path, fields: dict[str, str]) -> None:
+        boundary = secrets.token_hex(16)
+        head = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in fields.items()
+        )
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self._parts = [head.encode(), path, f"\r\n--{boundary}--\r\n".encode()]
+        self._length = len(self._parts[0]) + path.stat().st_size + len(self._parts[2])
+        self._file = path.open("rb")
+        self._stage = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        size = MIB if size is None or size < 0 else max(size, 256 * 1024)
+        while self._stage < 3:
+            part = self._parts[self._stage]
+            if isinstance(part, Path):
+                piece = self._file.read(size)
+                if piece:
+                    return piece
+                self._file.close()
+            elif part:
+                self._parts[self._stage] = b""
+                return part
+            self._stage += 1
+        return b""
+
+
+def worker_pid(master: int) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    raise SystemExit("gunicorn started no worker")
+
+
+def memory(pid: int) -> dict[str, int]:
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            found[name] = int(value.split()[0]) * 1024
+    return found
+
+
+def through_hub(url: str, key: str, path: Path, client_id: int) -> dict[str, float]:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {key}"
+    body = Multipart(path, {"client_id": str(client_id)})
+    started = time.perf_counter()
+    answer = session.post(
+        f"{url}/api/integrations/dropbox/upload",
+        data=body,
+        headers={"Content-Type": body.content_type},
+        timeout=3600,
+    )
+    received = time.perf_counter()
+    if answer.status_code != 202:
+        raise SystemExit(f"upload answered {answer.status_code}: {answer.text}")
+    upload_id = answer.json()["upload_id"]
+    while True:
+        shown = session.get(
+            f"{url}/api/integrations/dropbox/uploads/{upload_id}", timeout=30
+        ).json()
+        if shown["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    done = time.perf_counter()
+    if shown["state"] != "succeeded":
+        raise SystemExit(f"the upload failed: {shown['error']}")
+    return {
+        "seconds": done - started,
+        "receive": received - started,
+        "send": done - received,
+        "hash": shown["result"]["content_hash"],
+    }
+
+
+def plain_loop(emulator: DropboxEmulator, token: str, path: Path, chunk: int) -> dict[str, Any]:
+    """What a client with the file at hand would do: a session, chunk after chunk."""
+    session = requests.Session()
+    base = emulator.urls["content"]
+
+    def call(route: str, arg: dict[str, Any], data: bytes) -> Any:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/octet-stream",
+            "Dropbox-API-Arg": json.dumps(arg),
+        }
+        answer = session.post(f"{base}/2/{route}", data=data, headers=headers, timeout=600)
+        answer.raise_for_status()
+        return answer.json()
+
+    size = path.stat().st_size
+    started = time.perf_counter()
+    with path.open("rb") as source:
+        session_id = call("files/upload_session/start", {}, source.read(chunk))["session_id"]
+        offset = min(chunk, size)
+        while size - offset > chunk:
+            cursor = {"session_id": session_id, "offset": offset}
+            call("files/upload_session/append_v2", {"cursor": cursor}, source.read(chunk))
+            offset += chunk
+        cursor = {"session_id": session_id, "offset": offset}
+        commit = {"path": "/plain/" + path.name, "mode": "add", "autorename": True}
+        meta = call(
+            "files/upload_session/finish", {"cursor": cursor, "commit": commit}, source.read()
+        )
+    return {"seconds": time.perf_counter() - started, "hash": meta["content_hash"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mib", type=int, default=1024)
+    parser.add_argument("--chunk-mib", type=int, default=8)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    size, chunk = args.mib * MIB, args.chunk_mib * MIB
+    emulator = DropboxEmulator().start()
+    token = "sl.bench-" + secrets.token_hex(8)
+    emulator.oauth.access_tokens[token] = None
+    with (
+        tempfile.TemporaryDirectory(prefix="hub-bench-dropbox-") as name,
+        bench_redis(Path(name)) as redis_url,
+    ):
+        tmp = Path(name)
+        settings = migrated_settings(
+            tmp,
+            redis_url,
+            args.database_url,
+            **emulator.settings(),
+            DROPBOX_CHUNK_BYTES=str(chunk),
+            DROPBOX_MAX_UPLOAD_BYTES=str(size + MIB),
+            BENCH_TOKEN=token,
+        )
+        slug, _, client_id = seed(settings)
+        env = environment(settings)
+        key = hub_cli(env, "apikey", "create", "--org", slug, "--name", "bench")
+        port = free_port()
+        url = f"http://{HOST}:{port}"
+        log = (tmp / "web.log").open("w")
+        serve = [sys.executable, "-m", "hub.cli", "serve", "--host", HOST, "--port", str(port)]
+        web = subprocess.Popen(
+            [*serve, "--workers", "1", "--threads", "4"],
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        workers = Workers(redis.Redis.from_url(redis_url), env, tmp)
+        try:
+            workers.start(1)
+            pid = worker_pid(web.pid)
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {key}"
+            deadline = time.monotonic() + 60
+            while True:  # warm up: the first request loads what every request needs
+                try:
+                    if session.get(f"{url}/api/integrations/dropbox/files", timeout=5).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the web process did not start; see {tmp / 'web.log'}")
+                time.sleep(0.2)
+            path = tmp / "master.bin"
+            write_file(path, size)
+            idle = memory(pid)["VmRSS"]
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # peak RSS starts again from now
+            hub_run = through_hub(url, key, path, client_id)
+            peak = memory(pid)["VmHWM"]
+            plain = plain_loop(emulator, token, path, chunk)
+        finally:
+            workers.stop()
+            os.killpg(web.pid, signal.SIGTERM)
+            web.wait(30)
+            emulator.stop()
+    assert hub_run["hash"] == plain["hash"], "the two uploads differ"
+    mib = size / MIB
+    print(f"upload of {mib:.0f} MiB in {args.chunk_mib} MiB chunks, loopback emulator")
+    print(
+        f"  through the hub   {hub_run['seconds']:7.2f} s  {mib / hub_run['seconds']:7.1f} MiB/s"
+        f"  (web receives {hub_run['receive']:.2f} s, worker sends {hub_run['send']:.2f} s)"
+    )
+    print(f"  plain session     {plain['seconds']:7.2f} s  {mib / plain['seconds']:7.1f} MiB/s")
+    print(f"  ratio hub/plain   {plain['seconds'] / hub_run['seconds']:.2f}x  (goal >= 0.8x)")
+    print(
+        f"  web worker RSS    idle {idle / MIB:.1f} MiB, peak {peak / MIB:.1f} MiB, "
+        f"+{(peak - idle) / MIB:.1f} MiB during the upload (goal < 50 MiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+// Small helpers: DOM building (text only, never HTML), the API client, formatting.
+
+export const state = { me: null, csrf: null, plugins: null };
+
+// h("p", {class: "x", onclick: fn}, "text", child...): strings become text nodes, so a value
+// the API returns is shown as its characters, never parsed as markup.
+export function h(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      node.addEventListener(name.slice(2), value);
+    } else if (name === "value") {
+      node.value = value;
+    } else if (name === "checked" || name === "selected" || name === "disabled") {
+      node[name] = Boolean(value);
+    } else {
+      node.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  append(node, children);
+  return node;
+}
+
+export function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+export class ApiError extends Error {
+  constructor(status, error) {
+    super((error && error.message) || `HTTP ${status}`);
+    this.status = status;
+    this.code = error && error.code;
+    this.details = (error && error.details) || {};
+  }
+}
+
+// Every call goes to the public REST API with the session cookie; changes carry the CSRF token.
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const init = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    if (response.status === 401 && !path.startsWith("/api/session")) {
+      window.dispatchEvent(new CustomEvent("hub:signed-out"));
+    }
+    throw new ApiError(response.status, data && data.error);
+  }
+  return data;
+}
+
+// Every page of a listing that answers {items, next_cursor}.
+export async function all(path, limit = 500) {
+  const items = [];
+  let url = path;
+  while (url && items.length < limit) {
+    const page = await api("GET", url);
+    items.push(...page.items);
+    if (!page.next_cursor) break;
+    url = path + (path.includes("?") ? "&" : "?") + "cursor=" + encodeURIComponent(page.next_cursor);
+  }
+  return items;
+}
+
+export const isAdmin = () => state.me && state.me.role === "admin";
+
+export function when(value) {
+  if (!value) return "never";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+}
+
+export function banner(text, kind = "info") {
+  const node = document.getElementById("banner");
+  clear(node);
+  if (text) node.append(h("p", { class: `banner ${kind}` }, text));
+}
+
+export function errorText(error) {
+  if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
+  const fields = Object.entries(error.details || {})
+    .map(([name, why]) => `${name}: ${[].concat(why).join(" ")}`)
+    .join("; ");
+  return fields ? `${error.message} (${fields})` : error.message;
+}
+
+// A button that runs `action`, disabled while it runs; failures are shown beside it.
+export function actionButton(label, action, props = {}) {
+  const button = h("button", { type: "button", ...props }, label);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await action(button);
+    } catch (error) {
+      banner(errorText(error), "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+export function table(columns, rows, caption) {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      caption ? h("caption", {}, caption) : null,
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows),
+    ),
+  );
+}
+
+export function pretty(value) {
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+}

@@ -1,0 +1,44 @@
+"""What the hub knows of each file under a client's folder: its last rev (None: deleted).
+
+An upload records its file here, so the sync does not announce it again; the sync
+records every file it announces, so each (path, rev) is announced once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hub import PluginContext, now
+from mycelium_dropbox.models import KnownFile
+
+
+def get(ctx: PluginContext, path_lower: str) -> KnownFile | None:
+    return ctx.db.scalar(select(KnownFile).where(KnownFile.path_lower == path_lower))
+
+
+def remember(ctx: PluginContext, path: str, client_id: int, rev: str | None) -> KnownFile:
+    """Record `path` (as Dropbox displays it) at `rev` (None: deleted)."""
+    row = get(ctx, path.lower())
+    if row is None:
+        row = KnownFile(org_id=ctx.org.id, path_lower=path.lower(), client_id=client_id)
+        ctx.db.add(row)
+    row.path, row.client_id, row.rev, row.seen_at = path, client_id, rev, now()
+    ctx.db.flush()
+    return row
+
+
+def under(ctx: PluginContext, folder_lower: str) -> list[KnownFile]:
+    """Known live files at or under `folder_lower`."""
+    stmt = select(KnownFile).where(
+        KnownFile.rev.is_not(None),
+        (KnownFile.path_lower == folder_lower)
+        | KnownFile.path_lower.startswith(folder_lower + "/", autoescape=True),
+    )
+    return list(ctx.db.scalars(stmt))
+
+
+def move(ctx: PluginContext, old_lower: str, new_path: str) -> None:
+    """The hub moved a folder: what it knows under it moves along (no announcement)."""
+    for row in under(ctx, old_lower):
+        row.path = new_path + row.path[len(old_lower) :]
+        row.path_lower = row.path.lower()

@@ -1,0 +1,247 @@
+"""Uploads of any size: received as a stream into a spool file (hashed on the way), sent
+within the request when small, else by a worker through an upload session in chunks,
+resuming from the offset Dropbox confirmed after any fault.
+
+An upload's row is the truth: its state, the session and the bytes Dropbox confirmed.
+A worker holds a lease on it while sending; a worker that dies leaves the lease to expire
+and the minute's sweep queues it again; an ``incorrect_offset`` answer (Dropbox took bytes
+whose confirmation was lost) carries the offset to go on from.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, update
+
+from hub import HubError, NeedsReauth, PermanentError, PluginContext, RateLimited, now
+from mycelium_dropbox import access, known
+from mycelium_dropbox.client import DropboxClient, IncorrectOffset, InsufficientSpace, RouteError
+from mycelium_dropbox.hashing import BLOCK
+from mycelium_dropbox.models import Upload
+from mycelium_dropbox.provider import FILE_UPLOAD
+
+LEASE = timedelta(seconds=120)
+BUDGET_SECONDS = 450.0  # within the job's 600 s; a longer upload goes on in a new job
+MAX_ATTEMPTS = 8
+PROGRESS_SECONDS = 1.0
+REAUTH_WAIT_SECONDS = 900.0
+BACKOFF = (5, 30, 120, 300, 900, 1800, 3600)
+
+
+def spool_dir(ctx: PluginContext) -> Path:
+    folder = Path(str(ctx.setting("HUB_VAR_DIR"))) / "dropbox-spool"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def chunk_bytes(ctx: PluginContext) -> int:
+    """DROPBOX_CHUNK_BYTES as a multiple of 4 MiB, within 4 and 148 MiB."""
+    wanted = access.setting_int(ctx, "DROPBOX_CHUNK_BYTES")
+    return min(max(wanted // BLOCK, 1), 37) * BLOCK
+
+
+def commit_info(row: Upload) -> dict[str, Any]:
+    return {"path": row.target, "mode": "add", "autorename": True, "mute": False}
+
+
+# ----- within the request -----
+
+
+def send_inline(ctx: PluginContext, row: Upload, spool: Path) -> None:
+    """A small file: one ``files/upload`` call; the row ends succeeded or failed."""
+    data = spool.read_bytes()  # at most DROPBOX_INLINE_UPLOAD_BYTES
+    box = access.dropbox(ctx)
+    with ctx.calls_for(FILE_UPLOAD):
+        meta = box.upload({**commit_info(row), "content_hash": row.content_hash}, data)
+    complete(ctx, row, meta, box)
+
+
+# ----- in a worker -----
+
+
+def claim(ctx: PluginContext, upload_id: int) -> Upload | None:
+    """Take the lease on an upload that waits; None when another worker has it or it ended."""
+    moment = now()
+    stmt = (
+        update(Upload)
+        .where(
+            Upload.org_id == ctx.org.id,
+            Upload.id == upload_id,
+            Upload.state.in_(("queued", "uploading")),
+            or_(Upload.lease_until.is_(None), Upload.lease_until < moment),
+        )
+        .values(state="uploading", lease_until=moment + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = ctx.db.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    ctx.db.commit()
+    if not claimed:
+        return None
+    row = ctx.db.get(Upload, upload_id)
+    if row is not None:
+        ctx.db.refresh(row)
+    return row
+
+
+def send(ctx: PluginContext, upload_id: int) -> None:
+    """Send an upload through its session until done, out of budget, or a fault."""
+    row = claim(ctx, upload_id)
+    if row is None:
+        return
+    try:
+        _send(ctx, row, time.monotonic() + BUDGET_SECONDS)
+    except RateLimited as exc:
+        ctx.db.rollback()
+        _wait(row, exc.retry_after, exc.message)
+    except NeedsReauth as exc:  # waits for an admin to reconnect, counting no attempt
+        ctx.db.rollback()
+        _wait(row, REAUTH_WAIT_SECONDS, exc.message)
+    except (PermanentError, RouteError) as exc:
+        ctx.db.rollback()
+        fail(ctx, row, exc)
+    except HubError as exc:
+        ctx.db.rollback()
+        row.attempts += 1
+        if row.attempts >= MAX_ATTEMPTS:
+            fail(ctx, row, exc)
+        else:
+            _wait(row, BACKOFF[min(row.attempts, len(BACKOFF)) - 1], exc.message)
+    ctx.db.commit()
+
+
+def _wait(row: Upload, seconds: float, reason: str) -> None:
+    row.lease_until = None
+    row.next_attempt_at = now() + timedelta(seconds=seconds)
+    row.last_error = reason
+
+
+def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
+    box, chunk = access.dropbox(ctx), chunk_bytes(ctx)
+    spool = spool_dir(ctx) / str(row.spool)
+    committed = time.monotonic()
+    if not spool.is_file():
+        raise PermanentError(
+            f"The upload's spool file {spool} is gone: the web process and the workers must "
+            "share HUB_VAR_DIR."
+        )
+    with open(spool, "rb") as source:
+        while row.state == "uploading":
+            if time.monotonic() > deadline:
+                _wait(row, 0, "continued in a new job")
+                access.enqueue_after_commit(ctx, "send_upload", ctx.org.id, row.id)
+                ctx.db.commit()
+                return
+            session = row.session_id
+            try:
+                _step(ctx, box, row, source, chunk)
+            except IncorrectOffset as exc:
+                if not 0 <= exc.correct_offset <= row.size:
+                    raise PermanentError("Dropbox holds more bytes than the file has.") from None
+                row.bytes_sent = exc.correct_offset
+            except RouteError as exc:
+                if "not_found" not in exc.summary:
+                    raise
+                row.session_id, row.bytes_sent = None, 0  # the session expired: start again
+            # progress is kept at most once a second (a new session at once): a try after a
+            # fault learns the rest from Dropbox's incorrect_offset
+            if row.session_id != session or time.monotonic() - committed >= PROGRESS_SECONDS:
+                row.lease_until = now() + LEASE
+                ctx.db.commit()
+                committed = time.monotonic()
+
+
+def _step(ctx: PluginContext, box: DropboxClient, row: Upload, source: Any, chunk: int) -> None:
+    """One request of the session: start, append or finish."""
+    source.seek(row.bytes_sent)
+    remaining = row.size - row.bytes_sent
+    if row.session_id is None:
+        data = source.read(min(chunk, row.size))
+        row.session_id, row.bytes_sent = box.session_start(data), len(data)
+        return
+    if remaining > chunk:
+        data = source.read(chunk)
+        box.session_append(row.session_id, row.bytes_sent, data)
+        row.bytes_sent += len(data)
+        return
+    data = source.read(remaining)
+    with ctx.calls_for(FILE_UPLOAD):
+        meta = box.session_finish(row.session_id, row.bytes_sent, commit_info(row), data)
+    row.bytes_sent = row.size
+    complete(ctx, row, meta, box)
+
+
+# ----- the end -----
+
+
+def complete(ctx: PluginContext, row: Upload, meta: dict[str, Any], box: DropboxClient) -> None:
+    """Dropbox has the file: check its hash, share it when client visible, record it."""
+    if meta.get("content_hash") != row.content_hash:
+        raise PermanentError(
+            f"Dropbox's content hash {meta.get('content_hash')} is not the file's "
+            f"{row.content_hash}: the file was damaged on the way."
+        )
+    row.file_id, row.rev = str(meta["id"]), str(meta.get("rev") or "")
+    row.path, row.name = str(meta["path_display"]), str(meta["name"])
+    if row.client_visible:
+        row.shared_link = box.shared_link(row.path)
+    row.state, row.finished_at, row.lease_until, row.last_error = "succeeded", now(), None, None
+    known.remember(ctx, row.path, row.client_id, row.rev)
+    ctx.emit("dropbox.file_uploaded", {**file_view(row), "uploaded_by": _uploader(row)})
+    _remove_spool(ctx, row)
+
+
+def fail(ctx: PluginContext, row: Upload, error: HubError) -> None:
+    row.state, row.finished_at, row.lease_until = "failed", now(), None
+    row.last_error = error.message
+    if isinstance(error, InsufficientSpace):
+        ctx.log.error("dropbox is full: upload %s of %s bytes refused", row.id, row.size)
+        ctx.emit(
+            "dropbox.insufficient_space",
+            {"upload_id": row.id, "client_id": row.client_id, "name": row.name, "size": row.size},
+        )
+    _remove_spool(ctx, row)
+
+
+def _remove_spool(ctx: PluginContext, row: Upload) -> None:
+    if row.spool:
+        (spool_dir(ctx) / row.spool).unlink(missing_ok=True)
+        row.spool = None
+
+
+def _uploader(row: Upload) -> dict[str, Any] | None:
+    return {"id": row.user_id, "name": row.user_name} if row.user_id else None
+
+
+def file_view(row: Upload) -> dict[str, Any]:
+    """A finished upload as the API and the event show it."""
+    return {
+        "file_id": row.file_id,
+        "client_id": row.client_id,
+        "deliverable_id": row.deliverable_id,
+        "path": row.path,
+        "name": row.name,
+        "size": row.size,
+        "content_hash": row.content_hash,
+        "shared_link": row.shared_link,
+    }
+
+
+def upload_view(row: Upload) -> dict[str, Any]:
+    """An upload's progress (``GET uploads/<id>``)."""
+    return {
+        "upload_id": row.id,
+        "state": row.state,
+        "name": row.name,
+        "size": row.size,
+        "bytes_sent": row.bytes_sent,
+        "client_id": row.client_id,
+        "deliverable_id": row.deliverable_id,
+        "error": row.last_error if row.state == "failed" else None,
+        "result": file_view(row) if row.state == "succeeded" else None,
+        "created_at": row.created_at,
+        "finished_at": row.finished_at,
+    }

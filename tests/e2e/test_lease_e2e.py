@@ -1,0 +1,109 @@
+"""End to end: two `hub worker` processes and a slow loopback receiver. While the worker
+whose pump claimed the deliveries lives, the other never sends them (its renewals keep them,
+longer than several leases); once it is killed (SIGKILL), the other sends what it held
+within HUB_SWEEP_SECONDS + HUB_WEBHOOK_TIMEOUT + 1 s (and the moment a job takes to start)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_processes import HubProcess, hub_env, wait_for
+from sqlalchemy import select
+from webhook_tools import LOOPBACK, Answer, Receiver, register
+
+from hub.app import create_app
+from hub.core.webhook_lease import LEASE_MARGIN
+from hub.core.webhook_models import PENDING, WebhookDelivery
+from hub.extensions import db
+from hub.testing import ApiClient, make_org
+
+pytestmark = pytest.mark.e2e
+
+TIMEOUT, SWEEP = 5.0, 1
+LEASE = TIMEOUT + LEASE_MARGIN
+EVENTS, SLOW = 8, 4.0  # one thread for the organization: the last waits 28 s, 4.7 leases
+PICKUP = 3.0  # beyond the rule: the sweeper's job and then the pump job reaching a worker
+
+
+@pytest.fixture
+def settings(hub_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **hub_config,
+        **LOOPBACK,
+        "HUB_WEBHOOK_TIMEOUT": TIMEOUT,
+        "HUB_SWEEP_SECONDS": SWEEP,
+        "HUB_WEBHOOK_CONCURRENCY": 2,
+        "HUB_WEBHOOK_ORG_CONCURRENCY": 1,
+        "HUB_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def started() -> Iterator[list[HubProcess]]:
+    processes: list[HubProcess] = []
+    yield processes
+    for process in processes:
+        process.kill()
+
+
+def start_worker(settings: dict[str, Any], started: list[HubProcess], log: Path) -> HubProcess:
+    worker = HubProcess(["worker"], hub_env(settings), log)
+    started.append(worker)
+    wait_for(lambda: "worker started" in worker.output(), 60, f"{log.name} to start")
+    return worker
+
+
+def pending_events(app: Any) -> set[str]:
+    with app.app_context():
+        stmt = select(WebhookDelivery.event_id).where(WebhookDelivery.state == PENDING)
+        found = set(db.session.scalars(stmt))
+        db.session.remove()
+        return found
+
+
+def test_a_killed_workers_deliveries_go_out_again_within_a_sweep_and_a_lease(
+    settings, receiver, started, tmp_path
+):
+    app = create_app(settings)
+    api = ApiClient(app.test_client(), make_org(app, "Lease Studio").admin_key)
+    receiver.answer(*[Answer(delay=SLOW)] * EVENTS)
+    first = start_worker(settings, started, tmp_path / "first.log")
+    register(api, receiver.url())
+    for number in range(EVENTS):
+        assert api.post("/api/clients", json={"name": f"Client {number}"}).status_code == 201
+    wait_for(lambda: receiver.received, 30, "the first delivery")
+    began = time.time()
+    start_worker(settings, started, tmp_path / "second.log")
+    time.sleep(LEASE)  # the second worker's sweeps run for a lease beside the first's pump
+
+    held = pending_events(app)
+    receiver.script.clear()  # from now on the receiver answers at once
+    first.kill()
+    killed = time.time()
+    assert killed - began > LEASE and held  # the premise: held past its claim's lease
+    before = [r.header("webhook-id") for r in receiver.received]
+    assert len(before) == len(set(before))  # nothing sent twice while its pump lived
+
+    wait_for(lambda: not pending_events(app), 60, "the killed worker's deliveries")
+    after = [r for r in receiver.received if r.at > killed]
+    for event_id in held:
+        again = min(r.at for r in after if r.header("webhook-id") == event_id)
+        assert again - killed <= SWEEP + LEASE + PICKUP, (event_id, again - killed)
+    counts = Counter(r.header("webhook-id") for r in receiver.received)
+    assert len(counts) == EVENTS
+    assert sum(counts.values()) - EVENTS <= 1  # only the one in flight at the kill, twice
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
