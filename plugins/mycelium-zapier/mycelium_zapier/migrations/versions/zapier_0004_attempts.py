@@ -1,7 +1,7 @@
 """zapier: an attempt log per delivery
 
-Revision ID: zapier_0003_attempts
-Revises: zapier_0002_ids
+Revision ID: zapier_0004_attempts
+Revises: zapier_0003_retention
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "zapier_0003_attempts"
-down_revision = "zapier_0002_ids"
+revision = "zapier_0004_attempts"
+down_revision = "zapier_0003_retention"
 branch_labels = None
 depends_on = None
 
