@@ -89,7 +89,11 @@ def test_a_failed_run_is_retried_from_activity(
     flaky_flag.unlink()
     run.get_by_role("button", name="Retry").click()
     expect(page.locator("#banner")).to_contain_text("queued again")
-    wait_for(lambda: not failed(), "the retried run to succeed")
+    succeeded = "/api/integrations/runs?plugin=flaky&state=succeeded"
+    wait_for(
+        lambda: api(hub, org.admin_key, "GET", succeeded)["items"], "the retried run to succeed"
+    )
+    assert not failed()
     page.get_by_label("State").select_option("succeeded")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#runs")).to_contain_text("succeeded")

@@ -122,9 +122,10 @@ export function actionButton(label, action, props = {}) {
 }
 
 export function table(columns, rows, caption) {
+  // a region that scrolls sideways on a phone: focusable, so a keyboard can scroll it too
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || "Table" },
     h(
       "table",
       {},
