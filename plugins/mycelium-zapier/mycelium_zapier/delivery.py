@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError
 from hub import EventInfo, PluginContext, now
 from mycelium_zapier import subscriptions
 from mycelium_zapier.health import record_health
-from mycelium_zapier.models import DELIVERIES, FAILED, PENDING, SUCCEEDED, ZapierHook
+from mycelium_zapier.models import ATTEMPTS, DELIVERIES, FAILED, PENDING, SUCCEEDED, ZapierHook
 from mycelium_zapier.provider import DELIVERY
 from mycelium_zapier.retry import Policy
 from mycelium_zapier.sender import Message, Outcome, pooled_http, send
@@ -155,10 +155,12 @@ def result_values(claimed: Claimed, outcome: Outcome, policy: Policy) -> dict[st
 def record(
     ctx: PluginContext, claimed: Claimed, hook: ZapierHook, outcome: Outcome, policy: Policy
 ) -> None:
-    """Store one attempt's result and the subscription's health; 410 unsubscribes."""
-    took = (now() - outcome.attempted_at).total_seconds()
+    """Store one attempt (the delivery's log), its result and the subscription's health;
+    410 unsubscribes."""
+    took = outcome.duration_ms / 1000
     status, size = outcome.status or 0, len(claimed.body)
     ctx.record_usage(DELIVERY, ok=outcome.ok, status=status, duration=took, size=size)
+    ctx.db.execute(ATTEMPTS.insert().values(attempt_row(ctx.org.id, claimed, outcome)))
     if outcome.gone:
         log.info("zapier hook %s answered 410 Gone: unsubscribed", hook.id)
         subscriptions.remove(ctx.db, hook)
@@ -166,6 +168,19 @@ def record(
         _finish(ctx.db, claimed, result_values(claimed, outcome, policy))
         record_health(ctx, hook, outcome, policy)
     ctx.db.commit()
+
+
+def attempt_row(org_id: int, claimed: Claimed, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "org_id": org_id,
+        "delivery_id": claimed.id,
+        "attempt": claimed.attempts + 1,
+        "attempted_at": outcome.attempted_at,
+        "status_code": outcome.status,
+        "duration_ms": outcome.duration_ms,
+        "response_body": outcome.response_body,
+        "error": outcome.error,
+    }
 
 
 class Sender:

@@ -1,5 +1,5 @@
-"""The plugin's own tables: subscriptions, one delivery per (event x subscription), and the
-recent events that Zapier's sample and polling calls read."""
+"""The plugin's own tables: subscriptions, one delivery per (event x subscription) with its
+attempts, and the recent events that Zapier's sample and polling calls read."""
 
 from __future__ import annotations
 
@@ -58,6 +58,22 @@ class ZapierDelivery(OrgScoped, Model):
     finished_at: Mapped[datetime | None]
 
 
+class ZapierAttempt(OrgScoped, Model):
+    """One request of a delivery and what came back: the delivery's attempt log."""
+
+    __tablename__ = "zapier_attempts"
+    __table_args__ = (Index("ix_zapier_attempts_delivery", "delivery_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("zapier_deliveries.id", ondelete="CASCADE"))
+    attempt: Mapped[int]
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    duration_ms: Mapped[int]
+    response_body: Mapped[str | None] = mapped_column(Text)  # the first 16 KiB at most
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class ZapierRecentEvent(OrgScoped, Model):
     """An event of the organization in its Zapier shape, kept for samples and polling."""
 
@@ -77,3 +93,4 @@ class ZapierRecentEvent(OrgScoped, Model):
 HOOKS = cast(Table, ZapierHook.__table__)
 DELIVERIES = cast(Table, ZapierDelivery.__table__)
 RECENT = cast(Table, ZapierRecentEvent.__table__)
+ATTEMPTS = cast(Table, ZapierAttempt.__table__)

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import fields, validate
 
 from hub import NotFound, admin_route, api_route, current_context
-from mycelium_zapier import samples, subscriptions
+from mycelium_zapier import delivery_log, samples, subscriptions
 
 bp = Blueprint("zapier", __name__)
 MAX_SAMPLES = 100
@@ -50,6 +50,30 @@ class HookSchema(marshmallow.Schema):
 
 class NewHookSchema(HookSchema):
     secret = fields.String(metadata={"description": "whsec_...: signs this hook's deliveries."})
+
+
+class AttemptSchema(marshmallow.Schema):
+    attempt = fields.Integer()
+    attempted_at = fields.DateTime()
+    status_code = fields.Integer(allow_none=True)
+    duration_ms = fields.Integer()
+    response_body = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class DeliverySchema(marshmallow.Schema):
+    id = fields.Integer()
+    hook_id = fields.Integer()
+    event_id = fields.String()
+    event_type = fields.String()
+    state = fields.String(metadata={"enum": ["pending", "succeeded", "failed"]})
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    last_status = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    attempt_log = fields.List(fields.Nested(AttemptSchema))
 
 
 # Zapier's performList wants a bare array of flat objects, newest first.
@@ -91,6 +115,23 @@ def unsubscribe(hook_id: int) -> Any:
     subscriptions.remove(ctx.db, subscriptions.owned(ctx, hook_id))
     ctx.db.commit()
     return Response(status=204)
+
+
+@bp.get("/hooks/<int:hook_id>/deliveries")
+@admin_route
+@api_route(response=DeliverySchema, many=True)
+def list_deliveries(hook_id: int) -> Any:
+    """A subscription's newest 50 deliveries, newest first, each with its attempt log."""
+    items = delivery_log.listing(current_context(), hook_id)
+    return jsonify({"items": items, "next_cursor": None})
+
+
+@bp.post("/deliveries/<int:delivery_id>/resend")
+@admin_route
+@api_route(response=DeliverySchema, status=202)
+def resend_delivery(delivery_id: int) -> Any:
+    """Send a finished (succeeded or failed) delivery once more, at once; 202."""
+    return jsonify(delivery_log.resend(current_context(), delivery_id)), 202
 
 
 @bp.get("/samples/<event>")

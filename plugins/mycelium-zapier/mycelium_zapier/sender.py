@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,8 @@ class Outcome:
     error: str | None = None
     timed_out: bool = False
     retry_after: float | None = None
+    duration_ms: int = 0
+    response_body: str | None = None  # the first MAX_RESPONSE_BYTES
 
     @property
     def ok(self) -> bool:
@@ -112,6 +114,14 @@ def send(
 ) -> Outcome:
     """POST `message` signed, connecting within `connect` seconds and done within `timeout`
     in all (the socket is shut down at the deadline); nothing raises."""
+    started = time.monotonic()
+    outcome = _post(http, message, timeout, connect)
+    return replace(outcome, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+def _post(
+    http: requests.Session, message: Message, timeout: float, connect: float | None
+) -> Outcome:
     attempted_at, started = now(), time.monotonic()
     body = message.body.encode()
     limits = (min(connect or timeout, timeout), timeout)
@@ -132,4 +142,5 @@ def send(
             return Outcome(attempted_at, error=f"Refused by the egress guard: {exc}")
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
-    return Outcome(attempted_at, status, _error_text(status, text), False, retry_after)
+    error = _error_text(status, text)
+    return Outcome(attempted_at, status, error, False, retry_after, response_body=text)

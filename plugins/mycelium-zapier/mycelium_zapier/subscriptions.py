@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from hub import Conflict, NotFound, PluginContext, ValidationError, check_url
-from mycelium_zapier.models import DELIVERIES, ZapierHook
+from mycelium_zapier.models import ATTEMPTS, DELIVERIES, ZapierHook
 from mycelium_zapier.payloads import iso
 
 MASTER_SECRET = "signing_secret"
@@ -74,7 +74,10 @@ def listing(ctx: PluginContext) -> list[dict[str, Any]]:
 
 
 def remove(session: Any, hook: ZapierHook) -> None:
-    """Delete a subscription and its deliveries (pending ones are never sent)."""
+    """Delete a subscription and its deliveries (pending ones are never sent) with their
+    attempts."""
+    of_hook = select(DELIVERIES.c.id).where(DELIVERIES.c.hook_id == hook.id)
+    session.execute(delete(ATTEMPTS).where(ATTEMPTS.c.delivery_id.in_(of_hook)))
     session.execute(delete(DELIVERIES).where(DELIVERIES.c.hook_id == hook.id))
     session.delete(hook)
 
