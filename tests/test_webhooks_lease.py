@@ -70,9 +70,12 @@ def test_the_lease_is_one_send_timeout_and_a_margin(app):
 
 
 def test_a_delivery_held_for_several_leases_is_sent_once_beside_a_second_pump(app, api, slow):
-    # one thread for the organization, eight held: the last one waits 4.2 s, two leases
-    app.config.update(HUB_WEBHOOK_CONCURRENCY=2, HUB_WEBHOOK_ORG_CONCURRENCY=1)
-    count, delay = 8, 0.6
+    # one thread for the organization, ten held (up to 12): the last waits 7.2 s, 2.4 leases
+    # of 3 s, renewed every 0.75 s (a stall of over 2 s would let the second pump take some)
+    app.config.update(
+        HUB_WEBHOOK_CONCURRENCY=3, HUB_WEBHOOK_ORG_CONCURRENCY=1, HUB_WEBHOOK_TIMEOUT=2.0
+    )
+    count, delay = 10, 0.8
     slow.answer(*[Answer(delay=delay)] * count)
     dispatch_only(app, api, slow.url(), count)
     stolen, started = 0, time.monotonic()
