@@ -136,6 +136,8 @@ ROUTES = {
     ("/api/integrations/zapier/hooks", "GET"),
     ("/api/integrations/zapier/hooks", "POST"),
     ("/api/integrations/zapier/hooks/<int:hook_id>", "DELETE"),
+    ("/api/integrations/zapier/hooks/<int:hook_id>/deliveries", "GET"),
+    ("/api/integrations/zapier/deliveries/<int:delivery_id>/resend", "POST"),
     ("/api/integrations/zapier/samples/<event>", "GET"),
 }
 
@@ -155,13 +157,17 @@ def test_every_zapier_route_is_walked_with_another_orgs_key(
     hook = subscribe(api, f"{TARGET}{mark}")
     api.post("/api/clients", json={"name": f"Client {mark}"})
     run_jobs(app)
+    listed = api.get(f"{HOOKS}/{hook['id']}/deliveries").get_json()
+    [delivery] = listed["items"] if isinstance(listed, dict) else listed
     enable_plugin("zapier", org=other_org)
     answers = [
         other_api.get(HOOKS),
         other_api.post(HOOKS, json={"target_url": TARGET, "event": "client.created"}),
         other_api.delete(f"{HOOKS}/{hook['id']}"),
+        other_api.get(f"{HOOKS}/{hook['id']}/deliveries"),
+        other_api.post(f"/api/integrations/zapier/deliveries/{delivery['id']}/resend"),
         other_api.get("/api/integrations/zapier/samples/client.created"),
     ]
-    assert [a.status_code for a in answers] == [200, 201, 404, 200]
+    assert [a.status_code for a in answers] == [200, 201, 404, 404, 404, 200]
     assert all(mark not in a.get_data(as_text=True) for a in answers)
     assert [h["id"] for h in hooks_of(api)] == [hook["id"]]  # the attacker's is its own
