@@ -52,7 +52,7 @@ class NewHookSchema(HookSchema):
     secret = fields.String(metadata={"description": "whsec_...: signs this hook's deliveries."})
 
 
-class AttemptSchema(marshmallow.Schema):
+class ZapierAttemptSchema(marshmallow.Schema):
     attempt = fields.Integer()
     attempted_at = fields.DateTime()
     status_code = fields.Integer(allow_none=True)
@@ -61,7 +61,7 @@ class AttemptSchema(marshmallow.Schema):
     error = fields.String(allow_none=True)
 
 
-class DeliverySchema(marshmallow.Schema):
+class ZapierDeliverySchema(marshmallow.Schema):
     id = fields.Integer()
     hook_id = fields.Integer()
     event_id = fields.String()
@@ -73,7 +73,7 @@ class DeliverySchema(marshmallow.Schema):
     last_error = fields.String(allow_none=True)
     created_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
-    attempt_log = fields.List(fields.Nested(AttemptSchema))
+    attempt_log = fields.List(fields.Nested(ZapierAttemptSchema))
 
 
 # Zapier's performList wants a bare array of flat objects, newest first.
@@ -119,7 +119,7 @@ def unsubscribe(hook_id: int) -> Any:
 
 @bp.get("/hooks/<int:hook_id>/deliveries")
 @admin_route
-@api_route(response=DeliverySchema, many=True)
+@api_route(response=ZapierDeliverySchema, many=True)
 def list_deliveries(hook_id: int) -> Any:
     """A subscription's newest 50 deliveries, newest first, each with its attempt log."""
     items = delivery_log.listing(current_context(), hook_id)
@@ -128,7 +128,7 @@ def list_deliveries(hook_id: int) -> Any:
 
 @bp.post("/deliveries/<int:delivery_id>/resend")
 @admin_route
-@api_route(response=DeliverySchema, status=202)
+@api_route(response=ZapierDeliverySchema, status=202)
 def resend_delivery(delivery_id: int) -> Any:
     """Send a finished (succeeded or failed) delivery once more, at once; 202."""
     return jsonify(delivery_log.resend(current_context(), delivery_id)), 202
