@@ -85,6 +85,11 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ],
     ("/api/keys/<int:key_id>", "GET"): [Call("/api/keys/{key}")],
     ("/api/keys/<int:key_id>", "DELETE"): [Call("/api/keys/{key}")],
+    # the console's session: no ids in them; the caller's own session only
+    ("/api/session", "POST"): [Call("/api/session", "own", _body(api_key="mhk_x_not_a_key"))],
+    ("/api/session/link", "POST"): [Call("/api/session/link", "own", _body(token="unknown"))],
+    ("/api/session", "GET"): [Call("/api/session", "own")],
+    ("/api/session", "DELETE"): [Call("/api/session", "own")],
     ("/api/service-types", "GET"): [Call("/api/service-types", "read")],
     ("/api/service-types", "POST"): [Call("/api/service-types", "own", _body(name="Web"))],
     ("/api/clients", "GET"): [Call("/api/clients", "read")],
