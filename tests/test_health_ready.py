@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import create_engine, text
 
 from hub.app import create_app
+from hub.core import schema_version
 from hub.core.migrations import alembic_config, upgrade
 from hub.extensions import db
 from hub.testing import plugin_migration_dirs
@@ -41,6 +43,28 @@ def core_version(url: str, version: str) -> Iterator[None]:
                 text("UPDATE alembic_version SET version_num = :old WHERE version_num = :new"),
                 {"new": version, "old": CORE_HEAD},
             )
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_revisions_of_other_tests(hub_database_url: str) -> Iterator[None]:
+    """On PostgreSQL the session's tests share one schema, and a test that installs and
+    migrates a plugin of its own leaves that plugin's revision in alembic_version: set such
+    rows aside while these tests read the schema's state, and put them back afterwards."""
+    engine = create_engine(hub_database_url)
+    known = schema_version.code_revisions(plugin_migration_dirs()).known
+    with engine.begin() as conn:
+        others = sorted(schema_version.database_heads(conn) - known)
+        for revision in others:
+            conn.execute(
+                text("DELETE FROM alembic_version WHERE version_num = :r"), {"r": revision}
+            )
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            for revision in others:
+                conn.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
         engine.dispose()
 
 
