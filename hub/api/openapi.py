@@ -74,6 +74,11 @@ def _response(doc: EndpointDoc) -> dict[str, Any]:
         return {"description": "Done"}
     if doc.media_type == "text/html":
         return {"description": doc.summary, "content": PAGE}
+    if doc.media_type != "application/json":  # plain text, say: the body as it is
+        return {
+            "description": doc.summary,
+            "content": {doc.media_type: {"schema": {"type": "string"}}},
+        }
     schema: Any = {"type": "object"}
     if isinstance(doc.response, dict):  # a plain JSON schema (a top-level array, say)
         schema = doc.response
