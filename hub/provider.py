@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import marshmallow
 
@@ -269,3 +269,33 @@ class ConsolePage:
     admins; the answer is shown and the table read again. Empty: no form."""
     form_title: str = ""
     """The form's heading and button (default: the page's title)."""
+
+
+class SandboxServer(Protocol):
+    """A running emulator, as a :class:`hub.Sandbox`'s ``start`` returns it."""
+
+    url: str
+    """Its base URL on loopback (``http://127.0.0.1:<port>``); its page is ``url + page``."""
+
+    def settings(self) -> dict[str, str]:
+        """The hub settings that point the plugin at it (``SLACK_API_BASE`` and the like,
+        with a client id and secret of its own)."""
+
+    def stop(self) -> None:
+        """Stop serving."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """An emulator of the plugin's provider that ``hub up --sandbox`` runs on loopback
+    (``register_sandbox``): the provider's consent page, the API calls the plugin makes, the
+    provider's calls into the hub, and a page where a person acts as the provider's user."""
+
+    title: str
+    """What the console's Sandbox banner calls it (``"Slack"``)."""
+    start: Callable[[str, str], SandboxServer]
+    """``start(host, hub_url)``: serve on ``host`` (always a loopback address) at ports of
+    its own and return the running :class:`hub.SandboxServer`; ``hub_url`` is where the hub
+    answers (for the signed calls the provider makes into it)."""
+    page: str = "/sandbox"
+    """The path of its page on the server's ``url``."""
