@@ -84,9 +84,12 @@ def test_two_sandboxes_are_refused(app, register_plugin):
 
 def test_the_sandbox_pages_setting_takes_loopback_pages_only():
     pages = {"slack": "http://127.0.0.1:5001/sandbox"}
-    assert load_config({"HUB_SANDBOX_PAGES": '{"slack": "http://127.0.0.1:5001/sandbox"}'})[
-        "HUB_SANDBOX_PAGES"
-    ] == pages
+    assert (
+        load_config({"HUB_SANDBOX_PAGES": '{"slack": "http://127.0.0.1:5001/sandbox"}'})[
+            "HUB_SANDBOX_PAGES"
+        ]
+        == pages
+    )
     with pytest.raises(ConfigError, match="HUB_SANDBOX_PAGES"):
         load_config({"HUB_SANDBOX_PAGES": '{"slack": "http://slack.com/sandbox"}'})
     assert load_config({})["HUB_SANDBOX_PAGES"] == {}

@@ -111,7 +111,6 @@ def test_outbound_network_is_refused_by_default() -> None:
 
 def test_its_sandbox_serves_a_page_on_loopback_only() -> None:
     import requests
-
     from mycelium_example.sandbox import NotesSandbox
 
     with pytest.raises(ValueError, match="loopback"):
