@@ -20,6 +20,9 @@ from hub import (
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
+    RegisterSandbox,
+    Sandbox,
+    SandboxServer,
     hookimpl,
 )
 from mycelium_slack import lifecycle, models, notify, routes, users
@@ -36,6 +39,18 @@ OWN_HOOKS = {
     "client.created",
 }
 USER_SYNC_CRON = "17 4 * * *"  # daily, at a quiet minute
+
+
+def _start_sandbox(host: str, hub_url: str) -> SandboxServer:
+    from mycelium_slack.emulator.sandbox import start
+
+    return start(host, hub_url)
+
+
+@hookimpl
+def register_sandbox(register: RegisterSandbox) -> None:
+    """`hub up --sandbox`: the loopback Slack of the tests, with a page at /sandbox."""
+    register(Sandbox(title="Slack", start=_start_sandbox))
 
 
 @hookimpl
