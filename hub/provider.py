@@ -299,3 +299,7 @@ class Sandbox:
     answers (for the signed calls the provider makes into it)."""
     page: str = "/sandbox"
     """The path of its page on the server's ``url``."""
+    demo_config: Mapping[str, Any] = field(default_factory=dict)
+    """Config ``hub up --sandbox`` saves for the demo organization's integration
+    (``PUT /api/integrations/<plugin>``) while it has none, so the demo shows more (Slack
+    posting Dropbox's new files); empty: the plugin's defaults."""

@@ -183,7 +183,7 @@ def _start(
     children.start("worker", lambda: _spawn(["worker"]))
     wait_until_serving(web, base)
     key = checked_demo_key(app, var, key, base)
-    if sandboxes is not None and seed_demo(base, key):
+    if sandboxes is not None and seed_demo(base, key, sandboxes):
         say("sandbox: seeded the demo organization (people, clients, deliverables)")
     return app, key
 

@@ -53,6 +53,7 @@ class Running:
     title: str
     server: SandboxServer
     page: str
+    demo_config: dict[str, Any]
 
     @property
     def page_url(self) -> str:
@@ -73,7 +74,8 @@ def start_all(plugins: Plugins, hub_url: str) -> list[Running]:
     try:
         for name, sandbox in sorted(plugins.sandboxes().items()):
             server = sandbox.start("127.0.0.1", hub_url)
-            running.append(Running(name, sandbox.title, server, sandbox.page))
+            config = dict(sandbox.demo_config)
+            running.append(Running(name, sandbox.title, server, sandbox.page, config))
             if urlsplit(server.url).hostname not in LOOPBACK:
                 raise SandboxRefused(f"plugin {name!r}: its sandbox serves at {server.url}")
     except BaseException:
@@ -117,7 +119,7 @@ def _call(method: str, url: str, key: str, body: Any = None) -> tuple[int, Any]:
 
 
 def _items(base: str, key: str, path: str) -> list[dict[str, Any]]:
-    status, body = _call("GET", f"{base}{path}?limit=100", key)
+    status, body = _call("GET", f"{base}{path}", key)
     if status != 200:
         raise SandboxRefused(f"GET {path} answered {status}: {body}")
     return list(body["items"])
@@ -130,10 +132,23 @@ def _create(base: str, key: str, path: str, body: dict[str, Any]) -> dict[str, A
     return dict(answer)
 
 
-def seed_demo(base: str, key: str) -> bool:
+def configure_demo(base: str, key: str, running: list[Running]) -> None:
+    """Each sandbox's ``demo_config`` for an integration that has no config yet."""
+    configured = {i["plugin"] for i in _items(base, key, "/api/integrations") if i.get("config")}
+    for each in running:
+        if each.demo_config and each.name not in configured:
+            status, answer = _call(
+                "PUT", f"{base}/api/integrations/{each.name}", key, each.demo_config
+            )
+            if status != 200:
+                raise SandboxRefused(f"{each.name}'s demo config was refused: {answer}")
+
+
+def seed_demo(base: str, key: str, running: list[Running]) -> bool:
     """People, service types, clients and deliverables for the demo organization, through
     the public API (so events are emitted as for anything an admin adds); once: an
     organization that has clients is left alone. Whether it seeded."""
+    configure_demo(base, key, running)
     if _items(base, key, "/api/clients"):
         return False
     known = {u["email"]: u for u in _items(base, key, "/api/users")}

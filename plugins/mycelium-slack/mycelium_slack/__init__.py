@@ -26,7 +26,7 @@ from hub import (
     hookimpl,
 )
 from mycelium_slack import lifecycle, models, notify, routes, users
-from mycelium_slack.provider import PROVIDER
+from mycelium_slack.provider import NOTIFY_DEFAULTS, PROVIDER
 
 __all__ = ["PROVIDER", "models"]
 
@@ -50,7 +50,9 @@ def _start_sandbox(host: str, hub_url: str) -> SandboxServer:
 @hookimpl
 def register_sandbox(register: RegisterSandbox) -> None:
     """`hub up --sandbox`: the loopback Slack of the tests, with a page at /sandbox."""
-    register(Sandbox(title="Slack", start=_start_sandbox))
+    # the demo posts Dropbox's new files too, so an upload in its sandbox shows up here
+    demo = {"notify_events": [*NOTIFY_DEFAULTS, "dropbox.file_added"]}
+    register(Sandbox(title="Slack", start=_start_sandbox, demo_config=demo))
 
 
 @hookimpl
