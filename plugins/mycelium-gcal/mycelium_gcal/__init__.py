@@ -43,7 +43,10 @@ def _start_sandbox(host: str, hub_url: str) -> SandboxServer:
 @hookimpl
 def register_sandbox(register: RegisterSandbox) -> None:
     """`hub up --sandbox`: the loopback Google Calendar of the tests, with a page at /sandbox."""
-    register(Sandbox(title="Google Calendar", start=_start_sandbox))
+    # the demo schedules client meetings too, to move them "in Google"
+    register(
+        Sandbox(title="Google Calendar", start=_start_sandbox, demo_config={"sync_meetings": True})
+    )
 
 
 @hookimpl

@@ -66,6 +66,10 @@ def render(emulator: DropboxEmulator, error: str = "") -> Response:
         f'<option value="{html.escape(f)}">{html.escape(f)}</option>' for f in folders
     )
     log = "".join(f"<li>{html.escape(n)}</li>" for n in reversed(emulator.notices))
+    calls = "".join(
+        f'<li data-route="{html.escape(c["route"])}">{html.escape(c["route"])}</li>'
+        for c in emulator.calls()[-12:][::-1]
+    )
     problem = f'<p role="alert">{html.escape(error)}</p>' if error else ""
     body = f"""
 <h1>Dropbox sandbox</h1>
@@ -78,6 +82,7 @@ def render(emulator: DropboxEmulator, error: str = "") -> Response:
 {html.escape(emulator.hub_url or "(no hub)")}{WEBHOOK_PATH}.</p>
 <ul class="log">{log}</ul>
 <h2>The account's files</h2><ul class="tree">{tree}</ul>
+<h2>The hub's latest calls</h2><ol class="calls">{calls}</ol>
 """
     return _page("Dropbox sandbox", body)
 
