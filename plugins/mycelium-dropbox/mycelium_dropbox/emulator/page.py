@@ -5,16 +5,15 @@ consent page (allow / cancel)."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
 from werkzeug.wrappers import Request, Response
 
-if TYPE_CHECKING:
-    from mycelium_dropbox.emulator.server import DropboxEmulator
-
 WEBHOOK_PATH = "/api/integrations/dropbox/webhook"
+Emulator = Any  # the server.py emulator this page belongs to (it imports this module)
+
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1e1919;background:#f7f5f2}
 .banner{background:#0061fe;color:#fff;padding:.5em 1em;font-weight:600}
@@ -40,7 +39,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(text, status, content_type="text/html; charset=utf-8")
 
 
-def handle(emulator: DropboxEmulator, request: Request) -> Response:
+def handle(emulator: Emulator, request: Request) -> Response:
     if request.path == "/sandbox" and request.method == "GET":
         return render(emulator)
     if request.path == "/sandbox/upload" and request.method == "POST":
@@ -48,7 +47,7 @@ def handle(emulator: DropboxEmulator, request: Request) -> Response:
     return Response("Not Found", status=404, content_type="text/plain")
 
 
-def render(emulator: DropboxEmulator, error: str = "") -> Response:
+def render(emulator: Emulator, error: str = "") -> Response:
     folders = emulator.paths("folder")
     files = set(emulator.paths("file"))
     rows = []
@@ -87,7 +86,7 @@ def render(emulator: DropboxEmulator, error: str = "") -> Response:
     return _page("Dropbox sandbox", body)
 
 
-def upload(emulator: DropboxEmulator, request: Request) -> Response:
+def upload(emulator: Emulator, request: Request) -> Response:
     folder = request.form.get("folder", "")
     sent = request.files.get("file")
     if folder not in emulator.paths("folder"):
@@ -106,7 +105,7 @@ def upload(emulator: DropboxEmulator, request: Request) -> Response:
     return Response("", 303, {"Location": "/sandbox"})
 
 
-def consent(emulator: DropboxEmulator, request: Request) -> Response:
+def consent(emulator: Emulator, request: Request) -> Response:
     params = request.args.to_dict()
 
     def link(decision: str, label: str) -> str:

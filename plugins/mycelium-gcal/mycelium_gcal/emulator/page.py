@@ -7,15 +7,14 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
 from mycelium_gcal.emulator.store import ApiError
 
-if TYPE_CHECKING:
-    from mycelium_gcal.emulator.server import GoogleEmulator
+Emulator = Any  # the server.py emulator this page belongs to (it imports this module)
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#202124;background:#f8f9fa}
@@ -41,7 +40,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(text, status, content_type="text/html; charset=utf-8")
 
 
-def handle(emulator: GoogleEmulator, request: Request) -> Response:
+def handle(emulator: Emulator, request: Request) -> Response:
     if request.path == "/sandbox" and request.method == "GET":
         return render(emulator)
     if request.path in ("/sandbox/move", "/sandbox/cancel") and request.method == "POST":
@@ -54,7 +53,7 @@ def _start(event: dict[str, Any]) -> str:
     return str(start.get("dateTime") or start.get("date") or "")
 
 
-def render(emulator: GoogleEmulator, error: str = "") -> Response:
+def render(emulator: Emulator, error: str = "") -> Response:
     by_day: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     with emulator.store.lock:
         calendar_ids = list(emulator.store.calendars)
@@ -98,7 +97,7 @@ def _event(calendar_id: str, event: dict[str, Any]) -> str:
     )
 
 
-def act(emulator: GoogleEmulator, request: Request) -> Response:
+def act(emulator: Emulator, request: Request) -> Response:
     calendar_id = request.form.get("calendar_id", "primary")
     event_id = request.form.get("event_id", "")
     try:
