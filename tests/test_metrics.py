@@ -87,6 +87,26 @@ def test_runs_queue_depth_and_quota_deferrals(app, client, org, redis_client):
     )
 
 
+def test_runs_count_work_in_flight_and_what_finished_in_the_last_hour(
+    app, client, org, hub_clock
+):
+    """Finished runs older than the window leave the gauge (a scrape reads only recent
+    rows), while a run queued for hours still counts: the backlog is what it is now."""
+    from test_analytics import _runs, integration_row
+
+    files = integration_row(app, org.id, "files")
+    _runs(app, org.id, files, ["queued", "waiting", "failed", "failed", "succeeded"])
+    found = samples(client)
+    assert found[("hub_runs", (("plugin", "files"), ("state", "failed")))] == 2
+    hub_clock.advance(minutes=61)
+    _runs(app, org.id, files, ["failed"])
+    found = samples(client)
+    assert found[("hub_runs", (("plugin", "files"), ("state", "queued")))] == 1
+    assert found[("hub_runs", (("plugin", "files"), ("state", "waiting")))] == 1
+    assert found[("hub_runs", (("plugin", "files"), ("state", "failed")))] == 1
+    assert ("hub_runs", (("plugin", "files"), ("state", "succeeded"))) not in found
+
+
 class TestToken:
     @pytest.fixture
     def hub_config(self, hub_config: dict[str, Any]) -> dict[str, Any]:
