@@ -87,9 +87,7 @@ def test_runs_queue_depth_and_quota_deferrals(app, client, org, redis_client):
     )
 
 
-def test_runs_count_work_in_flight_and_what_finished_in_the_last_hour(
-    app, client, org, hub_clock
-):
+def test_runs_count_work_in_flight_and_what_finished_in_the_last_hour(app, client, org, hub_clock):
     """Finished runs older than the window leave the gauge (a scrape reads only recent
     rows), while a run queued for hours still counts: the backlog is what it is now."""
     from test_analytics import _runs, integration_row
