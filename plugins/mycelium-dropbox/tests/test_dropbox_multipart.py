@@ -64,7 +64,7 @@ def test_a_preamble_and_an_epilogue_are_ignored_and_fields_may_follow_the_file()
 
 def test_a_file_name_in_rfc_5987_form_is_decoded():
     body = (
-        b"--b\r\nContent-Disposition: form-data; name=\"file\"; "
+        b'--b\r\nContent-Disposition: form-data; name="file"; '
         b"filename*=UTF-8''r%C3%A9sum%C3%A9.pdf\r\n\r\nx\r\n--b--\r\n"
     )
     assert parse(body, "b", 1 << 20)[0].files == [("file", "résumé.pdf")]
@@ -73,8 +73,8 @@ def test_a_file_name_in_rfc_5987_form_is_decoded():
 @pytest.mark.parametrize(
     "body",
     [
-        b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nno end",
-        b"--b\nContent-Disposition: form-data; name=\"x\"\n\nLF only\n--b--\n",
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nno end',
+        b'--b\nContent-Disposition: form-data; name="x"\n\nLF only\n--b--\n',
         b"--b\r\nContent-Type: text/plain\r\n\r\nno name\r\n--b--\r\n",
         b"nothing that looks like a form",
         b"--b\r\n" + b"X-Long: " + b"a" * 20_000 + b"\r\n\r\n\r\n--b--\r\n",
