@@ -73,6 +73,8 @@ def api_route(
     status: int = 200,
     media_type: str = "application/json",
     partial: bool = False,
+    form: dict[str, Any] | None = None,
+    responses: dict[int, str | tuple[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Declare what a plugin view takes and answers, with the schemas it validates with.
 
@@ -83,6 +85,13 @@ def api_route(
     and `media_type` (``text/html`` for a page a person opens). A view without `query`
     refuses any query parameter. `partial` (a PATCH) loads the body with none of its fields
     required and no defaults filled in. `summary` defaults to the docstring's first line.
+
+    `form` documents a ``multipart/form-data`` body that the view reads itself (an upload
+    streamed to disk): a JSON schema of an object whose properties are the form's fields, a
+    file being ``{"type": "string", "format": "binary"}``; nothing is loaded for the view.
+    `responses` documents answers besides `status` (a queued ``202``, a ``413``): status to
+    a description, or to ``(description, schema)`` with a schema class or a JSON schema
+    dict; an error status given a description alone has the API's error body.
     """
 
     def decorate(view: F) -> F:
@@ -97,6 +106,8 @@ def api_route(
             status=status,
             media_type=media_type,
             partial=partial,
+            form=form,
+            responses=dict(responses or {}),
         )
 
         @functools.wraps(view)

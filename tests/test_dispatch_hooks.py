@@ -159,6 +159,15 @@ def test_hook_on_service_type_created(app, api, org, recorder):
     assert call.resource["name"] == "Video"
 
 
+def test_hook_on_service_type_updated(app, api, org, recorder):
+    made = api.post("/api/service-types", json={"name": "Video"}).get_json()
+    renamed = api.patch(f"/api/service-types/{made['id']}", json={"name": "Film"})
+    assert renamed.status_code == 200 and renamed.get_json()["name"] == "Film"
+    run_jobs(app)
+    call = assert_called_once(app, recorder, "on_service_type_updated", "service_type.updated", org)
+    assert (call.resource["name"], call.resource["previous_name"]) == ("Film", "Video")
+
+
 def test_hook_on_user_created(app, api, org, recorder):
     body = {"email": "new@acme.example", "name": "Nia New"}
     assert api.post("/api/users", json=body).status_code == 201

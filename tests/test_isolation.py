@@ -92,6 +92,9 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/session", "DELETE"): [Call("/api/session", "own")],
     ("/api/service-types", "GET"): [Call("/api/service-types", "read")],
     ("/api/service-types", "POST"): [Call("/api/service-types", "own", _body(name="Web"))],
+    ("/api/service-types/<int:service_type_id>", "PATCH"): [
+        Call("/api/service-types/{service_type}", body=_body(name="Pwned"))
+    ],
     ("/api/clients", "GET"): [Call("/api/clients", "read")],
     ("/api/clients", "POST"): [
         Call(
