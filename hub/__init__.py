@@ -45,6 +45,7 @@ from hub.hookspecs import (
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
+    RegisterSandbox,
 )
 from hub.plugins import hookimpl
 from hub.provider import (
@@ -53,6 +54,8 @@ from hub.provider import (
     OAuth2,
     Provider,
     RateLimits,
+    Sandbox,
+    SandboxServer,
     Setting,
     Token,
     Work,
@@ -111,8 +114,11 @@ __all__ = [
     "RegisterModels",
     "RegisterProvider",
     "RegisterRoute",
+    "RegisterSandbox",
     "Retention",
     "RetryPolicy",
+    "Sandbox",
+    "SandboxServer",
     "ServiceType",
     "Setting",
     "StrictBoolean",

@@ -24,7 +24,7 @@ from flask import Blueprint, Flask, current_app
 from hub import hookspecs
 from hub.default_plugins import load_default_plugins
 from hub.errors import ConfigError
-from hub.provider import ConsolePage, HealthResult, Provider, Token
+from hub.provider import ConsolePage, HealthResult, Provider, Sandbox, Token
 
 if TYPE_CHECKING:
     from hub.context import PluginContext
@@ -193,6 +193,20 @@ class Plugins:
             if problem:
                 raise ConfigError(f"plugin {name!r}: console page {page!r}: {problem}")
         return pages
+
+    def sandboxes(self) -> dict[str, Sandbox]:
+        """Each plugin's sandbox (``register_sandbox``), by plugin name; a plugin registers
+        one at most, and anything but a ``hub.Sandbox`` stops start-up, naming it."""
+        found: dict[str, Sandbox] = {}
+        for name in self.names():
+            registered = [args[0] for args in self._registered(name, "register_sandbox")]
+            if len(registered) > 1:
+                raise ConfigError(f"plugin {name!r} registered more than one sandbox")
+            for sandbox in registered:
+                if not isinstance(sandbox, Sandbox) or not sandbox.page.startswith("/"):
+                    raise ConfigError(f"plugin {name!r}: sandbox {sandbox!r} is not a hub.Sandbox")
+                found[name] = sandbox
+        return found
 
     def jobs(self) -> list[Job]:
         """Every plugin's recurring jobs; a bad cron expression stops start-up naming it."""

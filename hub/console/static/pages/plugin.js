@@ -13,6 +13,12 @@ export async function pluginPagesOf() {
   return plugins.flatMap((plugin) => (plugin.console_pages || []).map((page) => ({ plugin: plugin.name, ...page })));
 }
 
+// The provider emulators `hub up --sandbox` runs: [{plugin, title, url}] (none otherwise).
+export async function sandboxPagesOf() {
+  const plugins = await described();
+  return plugins.filter((plugin) => plugin.sandbox).map((plugin) => ({ plugin: plugin.name, title: plugin.title, url: plugin.sandbox }));
+}
+
 function cell(value) {
   if (value === null || value === undefined) return "";
   if (typeof value === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) return when(value);

@@ -1,5 +1,5 @@
-"""A loopback Slack for tests: OAuth v2, the Web API methods the plugin uses, incoming
-webhooks, response URLs, and signed slash commands sent to the hub.
+"""A loopback Slack for tests and the sandbox: OAuth v2, the Web API methods the plugin
+uses, incoming webhooks, response URLs, and signed slash commands sent to the hub.
 
 It answers like Slack does (errors as HTTP 200 ``{"ok": false}``, 429 with Retry-After,
 webhooks answering plain ``ok``) and records every request it gets.
@@ -7,6 +7,8 @@ webhooks answering plain ``ok``) and records every request it gets.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import threading
@@ -16,13 +18,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
-from slack_sdk.signature import SignatureVerifier
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from mycelium_slack.emulator import page
 
 TEAM = {"id": "T0EMULATE", "name": "Emulated Agency"}
 BOT_USER = "U0BOT"
 CHANNELS = {"#general": "C0GENERAL", "#studio": "C0STUDIO", "#archived": "C0ARCHIVE"}
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # requests are recorded instead
+        pass
 
 
 @dataclass
@@ -64,6 +73,9 @@ class SlackEmulator:
     url: str = ""
     team: dict[str, str] = field(default_factory=lambda: dict(TEAM))  # who installs next
     token_teams: dict[str, dict[str, str]] = field(default_factory=dict)
+    consent: bool = False  # the sandbox: the authorize page asks (approve / deny)
+    hub_url: str = ""  # the sandbox: where its page sends slash commands
+    commands: list[dict[str, Any]] = field(default_factory=list)  # sent from its page
 
     def __post_init__(self) -> None:
         self._counter = itertools.count(1)
@@ -71,9 +83,11 @@ class SlackEmulator:
 
     # ----- test controls -----
 
-    def start(self) -> SlackEmulator:
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> SlackEmulator:
+        if host not in LOOPBACK:
+            raise ValueError("the Slack emulator serves loopback only")
+        self._server = make_server(host, port, self._wsgi, threaded=True, request_handler=_Quiet)
+        self.url = f"http://{host}:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
@@ -114,9 +128,9 @@ class SlackEmulator:
 
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         stamp = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(self.signing_secret).generate_signature(
-            timestamp=stamp, body=body
-        )
+        base = f"v0:{stamp}:".encode() + body
+        digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        signature = f"v0={digest}"
         return {
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": signature,
@@ -192,6 +206,10 @@ class SlackEmulator:
         if limited is not None:
             return limited
         path = request.path
+        if path == "/sandbox" and request.method == "GET":
+            return page.render(self)
+        if path == "/sandbox/command" and request.method == "POST":
+            return self._sandbox_command(request)
         if path == "/oauth/v2/authorize":
             return self._authorize(request)
         if path.startswith("/services/"):
@@ -218,6 +236,14 @@ class SlackEmulator:
     def _authorize(self, request: Request) -> Response:
         if request.args.get("client_id") != self.client_id:
             return Response("invalid_client_id", 400)
+        decision = request.args.get("decision")
+        if self.consent and decision is None:
+            return page.consent(self, request)
+        if decision == "deny":
+            refused = {"error": "access_denied", "state": request.args.get("state", "")}
+            return Response(
+                "", 302, {"Location": f"{request.args['redirect_uri']}?{urlencode(refused)}"}
+            )
         code = f"code-{next(self._counter)}"
         self.codes[code] = request.args.get("redirect_uri", "")
         target = (
@@ -334,3 +360,31 @@ class SlackEmulator:
         if not found or found[0].deleted:
             return self._json({"ok": False, "error": "users_not_found"})
         return self._json({"ok": True, "user": found[0].as_slack()})
+
+    # ----- the sandbox page's actions -----
+
+    def member_name(self, member_id: str) -> str:
+        found = next((m for m in self.members if m.id == member_id), None)
+        return found.name if found else member_id
+
+    def _sandbox_command(self, request: Request) -> Response:
+        """The page's command box: ``/mycelium-tasks`` typed as one of the members, signed
+        and posted to the hub as Slack posts it; the reply is kept for the page."""
+        line = (request.form.get("command") or "").strip()
+        user_id = request.form.get("user_id") or (self.members[0].id if self.members else "")
+        if not line.startswith("/"):
+            return page.render(self, error="A slash command starts with '/': /mycelium-tasks")
+        command, _, text = line.partition(" ")
+        entry: dict[str, Any] = {"command": command, "text": text, "user_id": user_id}
+        try:
+            answer = self.slash_command(self.hub_url, command, text.strip(), user_id)
+            entry["status"] = answer.status_code
+            try:
+                entry["reply"] = answer.json()
+            except ValueError:
+                entry["reply"] = {"text": answer.text}
+        except requests.RequestException as exc:
+            entry.update(status=None, reply={"text": f"The hub did not answer: {exc}"})
+        with self._lock:
+            self.commands.append(entry)
+        return Response("", 303, {"Location": "/sandbox#commands"})
