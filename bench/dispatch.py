@@ -122,7 +122,7 @@ class Hub:
             org = create_org(db.session, "Bench Agency", "UTC")
             _, key = create_api_key(db.session, org.id, "admin", "bench")
             plugins, keyring = app.extensions["hub.plugins"], app.extensions["hub.keyring"]
-            integrations.enable(db.session, plugins, keyring, org.id, "noop", {})
+            integrations.enable(db.session, plugins.providers, keyring, org.id, "noop", {})
             db.session.commit()
         return app, key
 

@@ -78,11 +78,11 @@ def seed(app: Flask, count: int) -> int:
             for n in range(count)
         )
         plugins, keyring = get_plugins(app), app.extensions["hub.keyring"]
-        row = integrations.enable(db.session, plugins, keyring, org.id, "gcal", {})
+        row = integrations.enable(db.session, plugins.providers, keyring, org.id, "gcal", {})
         expires = start + timedelta(days=1)
         tokens.store_token(keyring, row, Token(TOKEN, "1//bench", expires_at=expires))
         # an OAuth plugin waits as not_connected until it holds a token: enable it again
-        integrations.enable(db.session, plugins, keyring, org.id, "gcal", {})
+        integrations.enable(db.session, plugins.providers, keyring, org.id, "gcal", {})
         db.session.commit()
         return org.id
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
 from hub.core.clients import render_client
 from hub.core.clock import now
-from hub.core.db import after_commit, before_commit
+from hub.core.db import after_commit, before_commit, insert_ignoring_conflicts
 from hub.core.deliverables import complete_deliverable, render_deliverable
-from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
 from hub.core.models import Client, Deliverable, OrgScoped, ServiceType, User
 from hub.core.retention import Retention

@@ -161,10 +161,10 @@ def current_context() -> PluginContext:
     if g.get("hub_context") is None:
         name, org_id = g.hub_plugin, _caller_or_fail().org.id
         plugins = get_plugins(current_app)
-        provider = integrations.require_provider(plugins, name)
+        provider = integrations.require_provider(plugins.providers, name)
         row: Integration | None
         if provider.always_on:
-            row = integrations.always_on_integration(db.session, plugins, org_id, name)
+            row = integrations.always_on_integration(db.session, org_id, name)
         else:
             row = integrations.find(db.session, org_id, name)
         if row is None or not row.enabled:
@@ -189,7 +189,7 @@ def disable_integration(ctx: PluginContext, reason: str, forget_credentials: boo
     row = ctx._row
     if forget_credentials:
         integrations.forget_credentials(row)
-    integrations.disable(ctx.db, get_plugins(current_app), row.org_id, row.plugin, reason)
+    integrations.disable(ctx.db, get_plugins(current_app).providers, row.org_id, row.plugin, reason)
 
 
 def set_external_account_id(ctx: PluginContext, account_id: str | None) -> None:

@@ -61,7 +61,7 @@ def test_a_disabled_integration_stops_at_once(app, api, org, register_plugin, en
         ids = list(db.session.scalars(select(Event.id).where(Event.type == "client.created")))
         run_ids = dispatch.dispatch_events(db.session, get_plugins(app), ids)
         assert run_ids
-        integrations.disable(db.session, get_plugins(app), org.id, "alpha")
+        integrations.disable(db.session, get_plugins(app).providers, org.id, "alpha")
         db.session.commit()
     create_client(api, "After")
     run_jobs(app)

@@ -16,7 +16,7 @@ from croniter import croniter
 from sqlalchemy import func, select
 
 from hub.core import clock, health, tokens
-from hub.core.contexts import AppLike, build_context
+from hub.core.contexts import AppLike, build_with_tokens
 from hub.core.db import AnySession, scope_to_org
 from hub.core.models import Integration
 from hub.core.usage import UsageRecord
@@ -46,7 +46,7 @@ def _refresh_one(
     """Refresh ``row`` (unless valid beyond ``window``); whether it worked. Never raises."""
     scope_to_org(session, row.org_id)
     try:
-        tokens.refresh(build_context(app, session, row), window)
+        tokens.refresh(build_with_tokens(app, session, row)[1], window)
         return True
     except HubError as exc:  # NeedsReauth is already recorded; others retry next slot
         log.warning("token refresh of %s for org %s: %s", row.plugin, row.org_id, exc.message)
