@@ -112,8 +112,8 @@ class Hub:
 
     def _app(self) -> tuple[Any, str]:
         from hub.app import create_app
-        from hub.core import integrations
         from hub.core.apikeys import create_api_key
+        from hub.core.connections import integrations
         from hub.core.orgs import create_org
         from hub.extensions import db
 

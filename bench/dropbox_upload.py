@@ -92,7 +92,7 @@ def seed(settings: dict[str, Any]) -> tuple[str, int, int]:
 
     import hub
     from hub.app import create_app
-    from hub.core import integrations, tokens
+    from hub.core.connections import integrations, tokens
     from hub.core.models import Client
     from hub.core.orgs import create_org
     from hub.extensions import db

@@ -33,7 +33,7 @@ from mycelium_gcal.emulator import GoogleEmulator
 
 import hub
 from hub.app import create_app
-from hub.core import integrations, tokens
+from hub.core.connections import integrations, tokens
 from hub.core.migrations import upgrade
 from hub.core.models import Client, Deliverable
 from hub.core.orgs import create_org

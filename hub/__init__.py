@@ -22,9 +22,9 @@ from hub.core.signatures import (
     verify_webhook,
 )
 from hub.core.socket_deadline import attempt_deadline
-from hub.core.webhook_schedule import DEFAULT_SCHEDULE as WEBHOOK_RETRY_SCHEDULE
-from hub.core.webhook_schedule import Policy as RetryPolicy
-from hub.core.webhook_schedule import parse_retry_after
+from hub.core.webhooks.policy import DEFAULT_SCHEDULE as WEBHOOK_RETRY_SCHEDULE
+from hub.core.webhooks.policy import Policy as RetryPolicy
+from hub.core.webhooks.policy import parse_retry_after
 from hub.egress import EgressPolicy, check_host, check_url, egress_session
 from hub.errors import (
     Conflict,

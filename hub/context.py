@@ -1,7 +1,7 @@
 """What a hook receives: one organization's integration, and everything it may touch.
 
 Part of the plugin contract, so it imports nothing of ``hub.core``: the core's context
-builder (``hub/core/contexts.py``) reads the rows and hands a :class:`PluginContext` its
+builder (``hub/core/connections/context.py``) reads the rows and hands a :class:`PluginContext` its
 data and its services (secrets, events, tokens, usage) as plain callables.
 """
 
@@ -140,7 +140,7 @@ class PluginContext:
         recorder: Callable[..., None] | None = None,
         row: Any = None,
     ) -> None:
-        """Built by the core (``hub/core/contexts.py``), never by a plugin: `secret`,
+        """Built by the core (``hub/core/connections/context.py``), never by a plugin: `secret`,
         `emit`, `access_token` and `recorder` are the services behind the methods of the
         same names, `row` the core's own handle on the integration row."""
         self.db = session

@@ -20,13 +20,13 @@ from flask import current_app, g
 from rq import Queue
 
 from hub.context import OrgInfo, PluginContext
-from hub.core import integrations
 from hub.core.background import loop_for
-from hub.core.contexts import build_context
+from hub.core.connections import integrations
+from hub.core.connections.context import build_context
+from hub.core.connections.integration_rows import check_account_free
 from hub.core.db import AnySession, scope_to_org
-from hub.core.dispatch import QUEUE
-from hub.core.integration_rows import check_account_free
 from hub.core.models import Integration
+from hub.core.runs.dispatch import QUEUE
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.plugins import get_plugins

@@ -16,7 +16,7 @@ from oauth_server import OAuthServer
 from sqlalchemy import select
 
 from hub import HealthResult, OAuth2, PluginContext, Provider, RateLimits, Setting, Token, hookimpl
-from hub.core.contexts import build_context
+from hub.core.connections.context import build_context
 from hub.core.models import Integration
 from hub.extensions import db
 from hub.plugins import get_plugins
@@ -168,8 +168,8 @@ def access_tokens_in_process(
 ) -> list[str]:
     """A new app in this process, and `callers` threads calling ctx.access_token() at once."""
     from hub.app import create_app
-    from hub.core.contexts import build_context
-    from hub.core.integrations import find
+    from hub.core.connections.context import build_context
+    from hub.core.connections.integrations import find
 
     app = create_app(config)
     install(app)

@@ -7,8 +7,9 @@ from rq import Queue
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from hub.core import dispatch, integrations, recovery
+from hub.core.connections import integrations
 from hub.core.models import Event
+from hub.core.runs import dispatch, recovery
 from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.testing import make_org, run_jobs

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 
 from hub.app import create_app
-from hub.core import integrations
+from hub.core.connections import integrations
 from hub.core.migrations import alembic_config, upgrade
 from hub.extensions import db
 from hub.plugins import get_plugins

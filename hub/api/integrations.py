@@ -9,9 +9,9 @@ from marshmallow import INCLUDE, Schema, fields
 
 from hub.api.auth import caller
 from hub.api.routing import endpoint
-from hub.core import health, integrations
-from hub.core.checks import run_checks
-from hub.core.integration_rows import NOT_CONNECTED
+from hub.core.connections import health, integrations
+from hub.core.connections.checks import run_checks
+from hub.core.connections.integration_rows import NOT_CONNECTED
 from hub.core.models import Integration
 from hub.core.people import render_user
 from hub.errors import Conflict

@@ -20,8 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.context import PluginContext
-from hub.core import integrations
-from hub.core.contexts import build_context
+from hub.core.connections import integrations
+from hub.core.connections.context import build_context
 from hub.core.models import Integration
 from hub.extensions import db
 from hub.plugins import get_plugins

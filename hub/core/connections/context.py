@@ -14,10 +14,11 @@ from typing import Any, Protocol
 import requests
 
 from hub.context import IntegrationInfo, OrgInfo, PluginContext
-from hub.core import events, tokens, usage
+from hub.core import events
+from hub.core.connections import tokens, usage
+from hub.core.connections.http import provider_session
 from hub.core.crypto import associated_data
 from hub.core.db import AnySession
-from hub.core.http import provider_session
 from hub.core.models import Integration, Organization
 from hub.errors import NotFound
 from hub.provider import Provider, Token

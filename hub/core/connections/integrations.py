@@ -14,14 +14,14 @@ import marshmallow
 from sqlalchemy import select
 
 from hub.core import clock, events
-from hub.core.crypto import KeyRing, associated_data
-from hub.core.db import AnySession
-from hub.core.integration_rows import (
+from hub.core.connections.integration_rows import (
     NOT_CONNECTED,
     check_account_free,
     find_locked,
     locked_or_new,
 )
+from hub.core.crypto import KeyRing, associated_data
+from hub.core.db import AnySession
 from hub.core.models import Integration
 from hub.errors import Conflict, NotFound, ValidationError
 from hub.provider import Provider

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.core import clock, events
+from hub.core.connections.integrations import render_event
+from hub.core.connections.oauth import TokenRefused, with_expiry
 from hub.core.crypto import KeyRing, associated_data
 from hub.core.db import AnySession
-from hub.core.integrations import render_event
 from hub.core.models import Integration
-from hub.core.oauth import TokenRefused, with_expiry
 from hub.errors import NeedsReauth, PermanentError, RateLimited, ServiceUnavailable
 from hub.provider import Provider, Token
 
@@ -144,8 +144,9 @@ def mark_needs_reauth(session: AnySession, row: Integration, reason: str) -> boo
 @dataclass
 class IntegrationTokens:
     """One integration's tokens, as a plugin context reaches them (``ctx.access_token``,
-    ``ctx.http``'s answer to a 401): built beside the context by ``hub/core/contexts.py``,
-    which hands in the plugins' ``refresh_token`` hook as `refresh_hook`."""
+    ``ctx.http``'s answer to a 401): built beside the context by
+    ``hub/core/connections/context.py``, which hands in the plugins' ``refresh_token`` hook
+    as `refresh_hook`."""
 
     db: AnySession
     """The context's session (``ctx.db``); a refresh commits in a session of its own."""

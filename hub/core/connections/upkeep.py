@@ -15,11 +15,12 @@ import redis
 from croniter import croniter
 from sqlalchemy import func, select
 
-from hub.core import clock, health, tokens
-from hub.core.contexts import AppLike, build_with_tokens
+from hub.core import clock
+from hub.core.connections import health, tokens
+from hub.core.connections.context import AppLike, build_with_tokens
+from hub.core.connections.usage import UsageRecord
 from hub.core.db import AnySession, scope_to_org
 from hub.core.models import Integration
-from hub.core.usage import UsageRecord
 from hub.errors import HubError
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from rq import Queue
 from sqlalchemy import select, update
 
 from hub.core import clock
-from hub.core.contexts import AppLike, PluginManager
+from hub.core.connections.context import AppLike, PluginManager
 from hub.core.db import AnySession, insert_ignoring_conflicts
 from hub.core.models import Event, Integration, Organization, Run
 
