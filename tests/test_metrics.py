@@ -11,8 +11,8 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
+from hub.core.connections.usage import UsageRecorder
 from hub.core.ratelimit import DEFERRALS_KEY
-from hub.core.usage import UsageRecorder
 
 
 def samples(client, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -156,7 +156,7 @@ def test_which_binds_need_a_metrics_token(host, refused):
 
 
 def test_webhook_endpoints_by_state(app, client, org):
-    from hub.core.webhook_models import WebhookEndpoint
+    from hub.core.webhooks.models import WebhookEndpoint
     from hub.extensions import db
 
     with app.app_context():

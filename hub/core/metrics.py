@@ -26,12 +26,12 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from hub.core import clock
+from hub.core.connections.tokens import REFRESH_FAILURES_KEY
+from hub.core.connections.usage import COUNTS_KEY, LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
 from hub.core.db import AnySession
 from hub.core.models import Event, Integration, Run
 from hub.core.ratelimit import DEFERRALS_KEY
-from hub.core.tokens import REFRESH_FAILURES_KEY
-from hub.core.usage import COUNTS_KEY, LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
-from hub.core.webhook_models import WebhookEndpoint
+from hub.core.webhooks.models import WebhookEndpoint
 from hub.provider import Provider
 
 QUEUES = ("hub",)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.core import clock
-from hub.core.db import AnySession
+from hub.core.db import AnySession, insert_ignoring_conflicts
 from hub.core.models import Integration
 from hub.errors import Conflict
 
@@ -42,10 +42,6 @@ def find_locked(session: AnySession, org_id: int, name: str) -> Integration | No
 def locked_or_new(session: AnySession, org_id: int, name: str) -> Integration:
     """The org's integration of `name`, locked; created (disabled) if it had none. Two
     requests creating it at once both get the one row (the loser's insert does nothing)."""
-    # imported here: dispatch imports (through contexts and tokens) hub.core.integrations,
-    # which imports this module
-    from hub.core.dispatch import insert_ignoring_conflicts
-
     row = find_locked(session, org_id, name)
     if row is None:
         now = clock.now()

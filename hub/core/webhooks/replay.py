@@ -12,14 +12,14 @@ from sqlalchemy import select, update
 from hub.core import clock
 from hub.core.db import AnySession
 from hub.core.scoping import get_owned
-from hub.core.webhook_models import (
+from hub.core.webhooks.endpoints import EventLike, envelope
+from hub.core.webhooks.models import (
     DELIVERIES,
     FAILED,
     PENDING,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from hub.core.webhooks import EventLike, envelope
 from hub.errors import Conflict
 
 RECOVER_LIMIT = 10_000

@@ -15,11 +15,12 @@ import redis
 from croniter import croniter
 from sqlalchemy import func, select
 
-from hub.core import clock, health, tokens
-from hub.core.contexts import AppLike, build_context
+from hub.core import clock
+from hub.core.connections import health, tokens
+from hub.core.connections.context import AppLike, build_with_tokens
+from hub.core.connections.usage import UsageRecord
 from hub.core.db import AnySession, scope_to_org
 from hub.core.models import Integration
-from hub.core.usage import UsageRecord
 from hub.errors import HubError
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def _refresh_one(
     """Refresh ``row`` (unless valid beyond ``window``); whether it worked. Never raises."""
     scope_to_org(session, row.org_id)
     try:
-        tokens.refresh(build_context(app, session, row), window)
+        tokens.refresh(build_with_tokens(app, session, row)[1], window)
         return True
     except HubError as exc:  # NeedsReauth is already recorded; others retry next slot
         log.warning("token refresh of %s for org %s: %s", row.plugin, row.org_id, exc.message)

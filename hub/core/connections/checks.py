@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hub.core import health
-from hub.core.contexts import AppLike, build_context
+from hub.core.connections import health
+from hub.core.connections.context import AppLike, build_context
 from hub.core.db import AnySession
 from hub.core.models import Integration
-from hub.core.outcomes import describe
+from hub.core.runs.policy import describe
 from hub.errors import HubError
 from hub.provider import HealthResult
 

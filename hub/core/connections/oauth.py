@@ -4,7 +4,7 @@ Provider quirks are data on :class:`hub.OAuth2` (scope separator, extra authoriz
 parameters, client authentication, a token response parser, the revoke style), never
 branches here. State lives in Redis: 256 random bits, single use (GETDEL), ten minutes,
 bound to the organization, API key and user that asked; the PKCE verifier stays with it.
-Starting a flow and binding it to the admin's browser: :mod:`hub.core.oauth_browser`.
+Starting a flow and binding it to the admin's browser: :mod:`hub.core.connections.oauth_browser`.
 """
 
 from __future__ import annotations

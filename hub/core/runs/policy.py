@@ -1,7 +1,8 @@
 """The run failure policy: what each outcome of a run does to it and its integration.
 
-The other two policies: webhook deliveries in ``webhook_schedule.py``, emails in the SMTP
-plugin's ``queue.py``; all three in docs/architecture.md, "Failure policies".
+The other two policies: webhook deliveries in ``hub/core/webhooks/policy.py``, emails in
+the SMTP plugin's ``mycelium_smtp/queue.py``; all three in docs/architecture.md, "Failure
+policies".
 
 - ``RateLimited(retry_after)``: back to ``queued`` at that time; the attempt is not counted.
 - ``PermanentError``: ``failed`` at once; one more consecutive error for the integration.
@@ -26,11 +27,11 @@ from typing import Any
 from sqlalchemy import update
 
 from hub.core import clock
+from hub.core.connections.integrations import count_consecutive_error
+from hub.core.connections.tokens import mark_needs_reauth
 from hub.core.db import AnySession
-from hub.core.integrations import count_consecutive_error
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.timeouts import HookTimeout
-from hub.core.tokens import mark_needs_reauth
 from hub.errors import HubError, NeedsReauth, PermanentError, RateLimited
 
 MAX_MESSAGE = 2000

@@ -18,13 +18,11 @@ from typing import Any
 import redis
 from rq import Queue
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
-from hub.core.contexts import AppLike
-from hub.core.db import AnySession
+from hub.core.connections.context import AppLike, PluginManager
+from hub.core.db import AnySession, insert_ignoring_conflicts
 from hub.core.models import Event, Integration, Organization, Run
-from hub.plugins import Plugins
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ def target_plugin(event: Event) -> str | None:
 class HookTable:
     """The event hooks each plugin implements, looked up once per batch (pluggy's is slow)."""
 
-    def __init__(self, plugins: Plugins) -> None:
+    def __init__(self, plugins: PluginManager) -> None:
         self.plugins = plugins
         self._found: dict[tuple[str, str], list[str]] = {}
 
@@ -139,24 +137,8 @@ def take_pending(
 # ----- creating runs -----
 
 
-def insert_ignoring_conflicts(
-    session: AnySession, model: Any, rows: list[dict[str, Any]], *returning: Any
-) -> list[Any]:
-    """Insert rows, skipping any that violate a unique constraint; the `returning` columns
-    of those inserted (values for one column, rows for several)."""
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues")
-    stmt = insert(model).on_conflict_do_nothing().returning(*returning)
-    if len(returning) == 1:
-        return list(session.scalars(stmt, rows))
-    return list(session.execute(stmt, rows))
-
-
 def _always_on_rows(
-    plugins: Plugins, org_ids: Iterable[int], existing: set[tuple[int, str]], now: datetime
+    plugins: PluginManager, org_ids: Iterable[int], existing: set[tuple[int, str]], now: datetime
 ) -> list[dict[str, Any]]:
     names = [name for name, p in plugins.providers.items() if p.always_on]
     return [
@@ -178,7 +160,7 @@ def _always_on_rows(
 
 
 def integrations_by_org(
-    session: AnySession, plugins: Plugins, org_ids: set[int], now: datetime
+    session: AnySession, plugins: PluginManager, org_ids: set[int], now: datetime
 ) -> dict[int, list[tuple[Integration, Organization]]]:
     """Every integration of these organizations (with its org); always-on plugins get
     their row here."""
@@ -250,7 +232,7 @@ def _undispatched_events(session: AnySession, event_ids: list[str]) -> list[Even
 
 
 def create_runs(
-    session: AnySession, plugins: Plugins, event_ids: list[str], lease: float | None = None
+    session: AnySession, plugins: PluginManager, event_ids: list[str], lease: float | None = None
 ) -> list[NewRun]:
     """Create the runs of these events (idempotent) and mark them dispatched, in one commit.
 
@@ -289,6 +271,6 @@ def _new_run(row: Any, found: tuple[Event, Integration, Organization]) -> NewRun
     return NewRun(run, event, integration, org)
 
 
-def dispatch_events(session: AnySession, plugins: Plugins, event_ids: list[str]) -> list[int]:
+def dispatch_events(session: AnySession, plugins: PluginManager, event_ids: list[str]) -> list[int]:
     """Create the runs of these events, queued for any worker; the new runs' ids."""
     return [new.run.id for new in create_runs(session, plugins, event_ids)]

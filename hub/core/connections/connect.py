@@ -9,7 +9,8 @@ from typing import Any
 import redis
 from sqlalchemy.exc import IntegrityError
 
-from hub.core import clock, events, integration_rows, integrations, oauth, tokens
+from hub.core import clock, events
+from hub.core.connections import integration_rows, integrations, oauth, tokens
 from hub.core.crypto import KeyRing
 from hub.core.db import AnySession
 from hub.core.models import ApiKey, Integration

@@ -25,8 +25,8 @@ from sqlalchemy import and_, or_, update
 
 from hub.core import clock
 from hub.core.db import AnySession
-from hub.core.webhook_delivery import Claimed, Outcome
-from hub.core.webhook_models import DELIVERIES
+from hub.core.webhooks.delivery import Claimed, Outcome
+from hub.core.webhooks.models import DELIVERIES
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN = 1.0  # seconds of a lease beyond one send timeout

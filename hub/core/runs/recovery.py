@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from hub.core import clock, dispatch
-from hub.core.contexts import AppLike
+from hub.core import clock
+from hub.core.connections.context import AppLike
 from hub.core.db import AnySession
-from hub.core.dispatch import drain_job_timeout, enqueue_job
 from hub.core.models import Event, Integration, Run
+from hub.core.runs import dispatch
+from hub.core.runs.dispatch import drain_job_timeout, enqueue_job
 from hub.core.scoping import get_owned
 from hub.errors import Conflict
 

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from hub.core.schemas import ListQuerySchema, Moment, StrictBoolean, StrictSchema, Text
-from hub.core.webhook_models import DELIVERY_STATES, WebhookDelivery
+from hub.core.webhooks.models import DELIVERY_STATES, WebhookDelivery
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 EventName = fields.String(validate=validate.Length(min=1, max=100))

@@ -7,24 +7,23 @@ only whether each one is set.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import marshmallow
 from sqlalchemy import select
 
 from hub.core import clock, events
-from hub.core.crypto import KeyRing, associated_data
-from hub.core.db import AnySession
-from hub.core.integration_rows import (
+from hub.core.connections.integration_rows import (
     NOT_CONNECTED,
     check_account_free,
     find_locked,
     locked_or_new,
 )
+from hub.core.crypto import KeyRing, associated_data
+from hub.core.db import AnySession
 from hub.core.models import Integration
 from hub.errors import Conflict, NotFound, ValidationError
-from hub.plugins import Plugins
 from hub.provider import Provider
 
 MAX_ERROR_MESSAGE = 2000
@@ -34,9 +33,9 @@ EMPTY_SCHEMA = marshmallow.Schema.from_dict({}, name="NoConfigSchema")
 TOKEN_PREFIX = "oauth."
 
 
-def require_provider(plugins: Plugins, name: str) -> Provider:
+def require_provider(providers: Mapping[str, Provider], name: str) -> Provider:
     """The Provider of an installed plugin, or NotFound."""
-    provider = plugins.provider(name)
+    provider = providers.get(name)
     if provider is None:
         raise NotFound(f"No installed plugin named {name!r}.")
     return provider
@@ -68,9 +67,7 @@ def _new_row(session: AnySession, org_id: int, name: str) -> Integration:
     return row
 
 
-def always_on_integration(
-    session: AnySession, plugins: Plugins, org_id: int, name: str
-) -> Integration:
+def always_on_integration(session: AnySession, org_id: int, name: str) -> Integration:
     """The row of an always-on plugin for `org_id`, created enabled on first use."""
     row = find(session, org_id, name)
     if row is None:
@@ -128,7 +125,7 @@ def _checked(
 
 def candidate_config(
     session: AnySession,
-    plugins: Plugins,
+    providers: Mapping[str, Provider],
     keyring: KeyRing,
     org_id: int,
     name: str,
@@ -137,7 +134,7 @@ def candidate_config(
 ) -> dict[str, Any]:
     """The config a PUT (or, `partial`, a PATCH) of `data` would store, with the secret
     fields it keeps decrypted in: what the plugin's ``check_config`` is shown."""
-    provider = require_provider(plugins, name)
+    provider = require_provider(providers, name)
     row = find(session, org_id, name)
     config = _checked(provider, row, data, partial)
     if row is not None:
@@ -155,7 +152,7 @@ def connected(row: Integration) -> bool:
 
 def enable(
     session: AnySession,
-    plugins: Plugins,
+    providers: Mapping[str, Provider],
     keyring: KeyRing,
     org_id: int,
     name: str,
@@ -165,7 +162,7 @@ def enable(
 
     An OAuth plugin that is not connected yet keeps its config and waits as
     ``not_connected`` (not enabled, so no runs): its callback enables it."""
-    provider = require_provider(plugins, name)
+    provider = require_provider(providers, name)
     row = find_locked(session, org_id, name)
     config = _checked(provider, row, data, partial=False)
     row = row or locked_or_new(session, org_id, name)
@@ -186,14 +183,14 @@ def enable(
 
 def change(
     session: AnySession,
-    plugins: Plugins,
+    providers: Mapping[str, Provider],
     keyring: KeyRing,
     org_id: int,
     name: str,
     data: dict[str, Any],
 ) -> Integration:
     """PATCH: change some config fields; secret fields keep their value unless given."""
-    provider = require_provider(plugins, name)
+    provider = require_provider(providers, name)
     row = find_locked(session, org_id, name)
     config = _checked(provider, row, data, partial=True)
     assert row is not None  # _checked refuses a PATCH of nothing
@@ -203,10 +200,14 @@ def change(
 
 
 def disable(
-    session: AnySession, plugins: Plugins, org_id: int, name: str, reason: str | None = None
+    session: AnySession,
+    providers: Mapping[str, Provider],
+    org_id: int,
+    name: str,
+    reason: str | None = None,
 ) -> Integration:
     """DELETE: stop sending the org's events to `name`; emits integration.disabled."""
-    provider = require_provider(plugins, name)
+    provider = require_provider(providers, name)
     if provider.always_on:
         raise Conflict(f"{provider.title} is built in and always on.")
     row = find_locked(session, org_id, name)
@@ -289,7 +290,7 @@ def render(
 
 def list_for_org(
     session: AnySession,
-    plugins: Plugins,
+    providers: Mapping[str, Provider],
     org_id: int,
     health: Callable[[list[int]], dict[int, dict[str, Any] | None]] | None = None,
 ) -> list[dict[str, Any]]:
@@ -300,6 +301,6 @@ def list_for_org(
     checks = health([row.id for row in rows.values()]) if health else {}
     return [
         render(provider, row, checks.get(row.id) if row else None)
-        for name, provider in sorted(plugins.providers.items())
+        for name, provider in sorted(providers.items())
         for row in [rows.get(name)]
     ]

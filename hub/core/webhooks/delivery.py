@@ -17,20 +17,20 @@ import urllib3
 from sqlalchemy import func, select, update
 
 from hub.core import clock
+from hub.core.connections.usage import UsageRecorder
 from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
 from hub.core.egress_http import EgressPoolManager
 from hub.core.signatures import sign_webhook
 from hub.core.socket_deadline import attempt_deadline
-from hub.core.usage import UsageRecorder
-from hub.core.webhook_models import (
+from hub.core.webhooks.endpoints import signing_secrets
+from hub.core.webhooks.models import (
     DELIVERIES,
     PENDING,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from hub.core.webhook_schedule import Policy, parse_retry_after
-from hub.core.webhooks import signing_secrets
+from hub.core.webhooks.policy import Policy, parse_retry_after
 from hub.errors import EgressRefused
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Outgoing webhooks: endpoints, their secrets, and one delivery per (event x endpoint).
 
-Sending is :mod:`hub.core.webhook_delivery`'s job; the retry rules are
-:mod:`hub.core.webhook_schedule`'s.
+Sending is :mod:`hub.core.webhooks.delivery`'s job; the retry rules are
+:mod:`hub.core.webhooks.policy`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hub.core.crypto import KeyRing
 from hub.core.db import AnySession, before_commit
 from hub.core.egress import EgressPolicy
 from hub.core.signatures import generate_webhook_secret
-from hub.core.webhook_models import (
+from hub.core.webhooks.models import (
     DELIVERIES,
     ENDPOINTS,
     FAILED,

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from hub.core import clock
 from hub.core.db import AnySession
-from hub.core.dispatch import QUEUE, enqueue_job
-from hub.core.webhook_delivery import next_due
-from hub.core.webhooks import Subscriptions
+from hub.core.runs.dispatch import QUEUE, enqueue_job
+from hub.core.webhooks.delivery import next_due
+from hub.core.webhooks.endpoints import Subscriptions
 
 log = logging.getLogger(__name__)
 

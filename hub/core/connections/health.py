@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core import clock, retention, tokens
-from hub.core.contexts import AppLike, build_context
+from hub.core import clock, retention
+from hub.core.connections import tokens
+from hub.core.connections.context import AppLike, build_context
+from hub.core.connections.integrations import count_consecutive_error
 from hub.core.db import AnySession
-from hub.core.integrations import count_consecutive_error
 from hub.core.models import Base, Integration, OrgScoped
-from hub.core.outcomes import describe
+from hub.core.runs.policy import describe
 from hub.core.timeouts import HookTimeout, deadline
 from hub.errors import NeedsReauth, RateLimited
 from hub.provider import HealthResult

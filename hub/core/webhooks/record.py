@@ -15,10 +15,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
+from hub.core.connections.usage import Usage, usage
 from hub.core.db import AnySession
-from hub.core.usage import Usage, usage
-from hub.core.webhook_delivery import Outcome, SendSettings, Target
-from hub.core.webhook_models import (
+from hub.core.webhooks.delivery import Outcome, SendSettings, Target
+from hub.core.webhooks.endpoints import TEST_EVENT, disable_endpoint
+from hub.core.webhooks.models import (
     ATTEMPTS,
     DELIVERIES,
     ENDPOINTS,
@@ -29,8 +30,7 @@ from hub.core.webhook_models import (
     SUCCEEDED,
     WebhookEndpoint,
 )
-from hub.core.webhook_schedule import Policy
-from hub.core.webhooks import TEST_EVENT, disable_endpoint
+from hub.core.webhooks.policy import Policy
 
 GONE = 410
 CHANGED = (

@@ -32,14 +32,13 @@ from sqlalchemy.orm import scoped_session
 
 from hub.context import EventInfo
 from hub.core import clock
-from hub.core.contexts import AppLike, build_context
+from hub.core.connections.context import AppLike, PluginManager, build_context
 from hub.core.db import AnySession, scope_to_org
-from hub.core.dispatch import HookTable, create_runs, hooks_to_call, target_plugin
 from hub.core.models import Event, Integration, Organization, Run
-from hub.core.outcomes import OK, Claimed, Outcome, outcome_of, record_failure
+from hub.core.runs.dispatch import HookTable, create_runs, hooks_to_call, target_plugin
+from hub.core.runs.policy import OK, Claimed, Outcome, outcome_of, record_failure
 from hub.core.timeouts import HookTimeout, deadline
 from hub.errors import PermanentError
-from hub.plugins import Plugins
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ def claim(session: AnySession, run_ids: Sequence[int], lease: float) -> dict[int
     return {run_id: attempts for run_id, attempts in session.execute(stmt)}
 
 
-def load(session: AnySession, plugins: Plugins, claimed: dict[int, int]) -> list[Claimed]:
+def load(session: AnySession, plugins: PluginManager, claimed: dict[int, int]) -> list[Claimed]:
     """The claimed runs with their event, integration and organization, in run order."""
     stmt = (
         select(Run, Event, Integration, Organization)
@@ -85,7 +84,7 @@ def load(session: AnySession, plugins: Plugins, claimed: dict[int, int]) -> list
 
 
 def claimed_run(
-    plugins: Plugins,
+    plugins: PluginManager,
     run: Run,
     attempts: int,
     event: Event,
@@ -98,7 +97,7 @@ def claimed_run(
     return Claimed(run, attempts, event, integration, org, always_on, grouped)
 
 
-def _refusal(plugins: Plugins, item: Claimed) -> Outcome | None:
+def _refusal(plugins: PluginManager, item: Claimed) -> Outcome | None:
     """Why this run must not call its hook now, if it must not."""
     integration = item.integration
     if plugins.provider(integration.plugin) is None:
@@ -301,7 +300,7 @@ def dispatch_and_execute(
 ) -> int:
     """Create these events' runs already claimed by this worker, and perform them."""
     scope_to_org(session, None)
-    plugins: Plugins = app.extensions["hub.plugins"]
+    plugins: PluginManager = app.extensions["hub.plugins"]
     created = create_runs(session, plugins, event_ids, float(app.config["HUB_RUN_LEASE"]))
     items = [
         claimed_run(plugins, new.run, 1, new.event, new.integration, new.org) for new in created

@@ -6,7 +6,7 @@ turn), keeps them in a lane per organization, and gives a task to a thread only 
 free: organizations take turns, and one holds at most HUB_WEBHOOK_ORG_CONCURRENCY threads,
 so its slow or dead endpoints cost it alone. Results are recorded in bulk as they
 complete. The database stays the truth: the pump renews the short leases of what it holds
-(hub/core/webhook_lease.py), so a pump that dies leaves leases that lapse within one lease.
+(hub/core/webhooks/lease.py), so a pump that dies leaves leases that lapse within one lease.
 
 A task is one endpoint's deliveries a few at a time, as many as a thread sends in about
 TASK_SECONDS at the endpoint's recent response time: a slow endpoint's deliveries spread
@@ -30,7 +30,7 @@ from hub.core.background import Background
 from hub.core.crypto import KeyRing
 from hub.core.db import AnySession
 from hub.core.egress_http import EgressPoolManager
-from hub.core.webhook_delivery import (
+from hub.core.webhooks.delivery import (
     Claimed,
     Outcome,
     SendSettings,
@@ -40,10 +40,10 @@ from hub.core.webhook_delivery import (
     release,
     send,
 )
-from hub.core.webhook_lanes import Lanes, Task
-from hub.core.webhook_lease import Leases, lease_for
-from hub.core.webhook_models import WebhookDelivery
-from hub.core.webhook_record import record
+from hub.core.webhooks.lanes import Lanes, Task
+from hub.core.webhooks.lease import Leases, lease_for
+from hub.core.webhooks.models import WebhookDelivery
+from hub.core.webhooks.record import record
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.1  # results wait at most this long to be recorded with others

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import redis
 from redis.exceptions import LockError
@@ -22,15 +22,13 @@ from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.core import clock, events
+from hub.core.connections.integrations import render_event
+from hub.core.connections.oauth import TokenRefused, with_expiry
 from hub.core.crypto import KeyRing, associated_data
 from hub.core.db import AnySession
-from hub.core.integrations import render_event
 from hub.core.models import Integration
 from hub.errors import NeedsReauth, PermanentError, RateLimited, ServiceUnavailable
 from hub.provider import Provider, Token
-
-if TYPE_CHECKING:
-    from hub.context import PluginContext
 
 log = logging.getLogger(__name__)
 
@@ -143,25 +141,43 @@ def mark_needs_reauth(session: AnySession, row: Integration, reason: str) -> boo
     return True
 
 
-def access_token(ctx: PluginContext, rejected: str | None = None) -> str:
-    """A valid access token for ``ctx``'s integration, refreshed when about to expire, or
+@dataclass
+class IntegrationTokens:
+    """One integration's tokens, as a plugin context reaches them (``ctx.access_token``,
+    ``ctx.http``'s answer to a 401): built beside the context by
+    ``hub/core/connections/context.py``, which hands in the plugins' ``refresh_token`` hook
+    as `refresh_hook`."""
+
+    db: AnySession
+    """The context's session (``ctx.db``); a refresh commits in a session of its own."""
+    row: Integration
+    """The integration row in that session: a refreshed token is shown to it."""
+    keyring: KeyRing
+    provider: Provider
+    redis: redis.Redis | None
+    refresh_hook: Callable[[Token], Token | None]
+    """A new token for the stored one (None: it cannot be refreshed)."""
+
+
+def access_token(vault: IntegrationTokens, rejected: str | None = None) -> str:
+    """A valid access token for ``vault``'s integration, refreshed when about to expire, or
     when the provider just refused ``rejected`` as expired (unless another process has
     already replaced it)."""
-    row = ctx._row
-    token = load_token(ctx._keyring, row)
+    row = vault.row
+    token = load_token(vault.keyring, row)
     if token is None or row.status == "needs_reauth":
-        raise NeedsReauth(f"{ctx.provider.title} is not connected; an admin must connect it.")
+        raise NeedsReauth(f"{vault.provider.title} is not connected; an admin must connect it.")
     if rejected is not None:
-        return refresh(ctx, None, rejected).access_token
-    if not expires_within(token, margin_of(ctx.provider)):
+        return refresh(vault, None, rejected).access_token
+    if not expires_within(token, margin_of(vault.provider)):
         return token.access_token
-    return refresh(ctx, margin_of(ctx.provider)).access_token
+    return refresh(vault, margin_of(vault.provider)).access_token
 
 
-def renew_rejected(ctx: PluginContext, rejected: str) -> str | None:
+def renew_rejected(vault: IntegrationTokens, rejected: str) -> str | None:
     """After the provider answered 401 to the access token `rejected`: a newer one (another
     process's refresh, or one made now), or None when the token cannot be refreshed."""
-    fresh = refresh(ctx, rejected=rejected).access_token
+    fresh = refresh(vault, rejected=rejected).access_token
     return fresh if fresh != rejected else None
 
 
@@ -172,7 +188,7 @@ def _still_valid(token: Token, window: timedelta | None, rejected: str | None) -
 
 
 def refresh(
-    ctx: PluginContext, window: timedelta | None = None, rejected: str | None = None
+    vault: IntegrationTokens, window: timedelta | None = None, rejected: str | None = None
 ) -> Token:
     """Refresh unless the stored token (re-read under the lock) is valid beyond ``window``
     or is no longer the ``rejected`` one.
@@ -181,23 +197,23 @@ def refresh(
     the integration) when the provider refuses the grant; ServiceUnavailable or
     RateLimited mean try again later.
     """
-    _release_sqlite_reader(ctx)
-    with _refresh_lock(ctx), _own_session(ctx) as session:
-        row = session.get(Integration, ctx._row.id, populate_existing=True)
-        token = load_token(ctx._keyring, row) if row is not None else None
+    _release_sqlite_reader(vault)
+    with _refresh_lock(vault), _own_session(vault) as session:
+        row = session.get(Integration, vault.row.id, populate_existing=True)
+        token = load_token(vault.keyring, row) if row is not None else None
         if row is None or token is None or row.status == "needs_reauth":
-            raise NeedsReauth(f"{ctx.provider.title} is not connected; an admin must connect it.")
+            raise NeedsReauth(f"{vault.provider.title} is not connected; an admin must connect it.")
         if _still_valid(token, window, rejected):
-            _adopt(ctx, row)
+            _adopt(vault, row)
             return token
         try:
-            fresh = _refreshed(ctx, session, row, token)
+            fresh = _refreshed(vault, session, row, token)
         except Exception as exc:
-            count_refresh_failure(ctx.redis, ctx.provider.name, exc)
+            count_refresh_failure(vault.redis, vault.provider.name, exc)
             raise
-        store_token(ctx._keyring, row, fresh)
+        store_token(vault.keyring, row, fresh)
         session.commit()
-        _adopt(ctx, row)
+        _adopt(vault, row)
         return fresh
 
 
@@ -215,12 +231,11 @@ def count_refresh_failure(client: redis.Redis | None, plugin: str, exc: Exceptio
         log.warning("token refresh failure not counted: %s", err)
 
 
-def _refreshed(ctx: PluginContext, session: Session, row: Integration, token: Token) -> Token:
+def _refreshed(vault: IntegrationTokens, session: Session, row: Integration, token: Token) -> Token:
     """Ask the plugins for a new token; a refusal marks the integration needs_reauth."""
-    from hub.core.oauth import TokenRefused, with_expiry
 
     try:
-        new = _call_refresh_hook(ctx, token)
+        new = _call_refresh_hook(vault, token)
     except TokenRefused as exc:
         if exc.error not in REAUTH_ERRORS:
             raise
@@ -240,22 +255,20 @@ def _reauth(session: Session, row: Integration, reason: str) -> NoReturn:
     raise NeedsReauth(reason)
 
 
-def _call_refresh_hook(ctx: PluginContext, token: Token) -> Token | None:
+def _call_refresh_hook(vault: IntegrationTokens, token: Token) -> Token | None:
     """The integration's own plugin answers ``refresh_token`` first, then the built-in one."""
-    from hub.plugins import get_plugins
-
     try:
-        return get_plugins().refresh_token(ctx.provider.name, ctx, token)
+        return vault.refresh_hook(token)
     except TypeError as exc:  # a plugin returned something other than a Token
         raise PermanentError(str(exc)) from exc
 
 
 @contextmanager
-def _refresh_lock(ctx: PluginContext) -> Iterator[None]:
-    if ctx.redis is None:
+def _refresh_lock(vault: IntegrationTokens) -> Iterator[None]:
+    if vault.redis is None:
         raise ServiceUnavailable("Redis is needed to refresh tokens.")
-    lock = ctx.redis.lock(
-        f"hub:lock:token:{ctx._row.id}",
+    lock = vault.redis.lock(
+        f"hub:lock:token:{vault.row.id}",
         timeout=LOCK_TIMEOUT_SECONDS,
         blocking_timeout=LOCK_WAIT_SECONDS,
     )
@@ -267,29 +280,29 @@ def _refresh_lock(ctx: PluginContext) -> Iterator[None]:
         try:
             lock.release()
         except LockError:
-            log.warning("token lock for integration %s expired before release", ctx._row.id)
+            log.warning("token lock for integration %s expired before release", vault.row.id)
 
 
 @contextmanager
-def _own_session(ctx: PluginContext) -> Iterator[Session]:
+def _own_session(vault: IntegrationTokens) -> Iterator[Session]:
     """A separate transaction, so a rotated refresh token is kept even if the hook fails."""
-    session = Session(bind=ctx.db.get_bind(), expire_on_commit=False)
+    session = Session(bind=vault.db.get_bind(), expire_on_commit=False)
     try:
         yield session
     finally:
         session.close()
 
 
-def _release_sqlite_reader(ctx: PluginContext) -> None:
+def _release_sqlite_reader(vault: IntegrationTokens) -> None:
     """On SQLite a clean open transaction holds the write lock (BEGIN IMMEDIATE): end it."""
-    session = ctx.db() if isinstance(ctx.db, scoped_session) else ctx.db
+    session = vault.db() if isinstance(vault.db, scoped_session) else vault.db
     if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
         return
     if not (session.new or session.dirty or session.deleted):
         session.commit()
 
 
-def _adopt(ctx: PluginContext, row: Integration) -> None:
-    """Show the refreshed row to ``ctx`` without making its session write it again."""
+def _adopt(vault: IntegrationTokens, row: Integration) -> None:
+    """Show the refreshed row to ``vault`` without making its session write it again."""
     for name in ("secrets", "token_expires_at", "external_account_id", "status"):
-        set_committed_value(ctx._row, name, getattr(row, name))
+        set_committed_value(vault.row, name, getattr(row, name))

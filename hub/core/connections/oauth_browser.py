@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 
 import redis
 
-from hub.core import clock, oauth
+from hub.core import clock
+from hub.core.connections import oauth
 from hub.errors import Conflict
 from hub.provider import OAuth2, Provider
 

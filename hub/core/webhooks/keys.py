@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from hub.core.crypto import KeyRing
 from hub.core.db import scope_to_org
 from hub.core.keyrotation import RotationReport, register_rotator
-from hub.core.webhook_models import WebhookEndpoint
-from hub.core.webhooks import secret_aad
+from hub.core.webhooks.endpoints import secret_aad
+from hub.core.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)
 

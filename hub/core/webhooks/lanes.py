@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
-from hub.core.webhook_delivery import Claimed, Target
+from hub.core.webhooks.delivery import Claimed, Target
 
 
 @dataclass(frozen=True)

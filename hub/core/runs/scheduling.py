@@ -20,8 +20,8 @@ import redis
 from croniter import croniter
 
 from hub.core import clock
-from hub.core.contexts import AppLike
-from hub.core.dispatch import enqueue_job
+from hub.core.connections.context import AppLike
+from hub.core.runs.dispatch import enqueue_job
 
 log = logging.getLogger(__name__)
 
