@@ -5,14 +5,25 @@ consent page (allow / cancel)."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
 from werkzeug.wrappers import Request, Response
 
-if TYPE_CHECKING:
-    from mycelium_dropbox.emulator.server import DropboxEmulator
+
+class DropboxEmulatorView(Protocol):
+    """What the pages use of the emulator (its server module imports this one)."""
+
+    lock: Any
+    hub_url: str
+    notices: list[str]
+
+    def calls(self, route: str | None = None) -> list[dict[str, Any]]: ...
+    def paths(self, tag: str | None = None) -> list[str]: ...
+    def put_file(self, path: str, data: bytes) -> dict[str, Any]: ...
+    def notify(self, url: str, accounts: list[str] | None = None) -> requests.Response: ...
+
 
 WEBHOOK_PATH = "/api/integrations/dropbox/webhook"
 STYLE = """
@@ -40,7 +51,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(text, status, content_type="text/html; charset=utf-8")
 
 
-def handle(emulator: DropboxEmulator, request: Request) -> Response:
+def handle(emulator: DropboxEmulatorView, request: Request) -> Response:
     if request.path == "/sandbox" and request.method == "GET":
         return render(emulator)
     if request.path == "/sandbox/upload" and request.method == "POST":
@@ -48,7 +59,7 @@ def handle(emulator: DropboxEmulator, request: Request) -> Response:
     return Response("Not Found", status=404, content_type="text/plain")
 
 
-def render(emulator: DropboxEmulator, error: str = "") -> Response:
+def render(emulator: DropboxEmulatorView, error: str = "") -> Response:
     folders = emulator.paths("folder")
     files = set(emulator.paths("file"))
     rows = []
@@ -87,7 +98,7 @@ def render(emulator: DropboxEmulator, error: str = "") -> Response:
     return _page("Dropbox sandbox", body)
 
 
-def upload(emulator: DropboxEmulator, request: Request) -> Response:
+def upload(emulator: DropboxEmulatorView, request: Request) -> Response:
     folder = request.form.get("folder", "")
     sent = request.files.get("file")
     if folder not in emulator.paths("folder"):
@@ -106,7 +117,7 @@ def upload(emulator: DropboxEmulator, request: Request) -> Response:
     return Response("", 303, {"Location": "/sandbox"})
 
 
-def consent(emulator: DropboxEmulator, request: Request) -> Response:
+def consent(emulator: DropboxEmulatorView, request: Request) -> Response:
     params = request.args.to_dict()
 
     def link(decision: str, label: str) -> str:
