@@ -65,11 +65,12 @@ function previewPanel(page, key) {
   const post = () => {
     if (ready && html !== null) frame.contentWindow.postMessage({ html, title: subject.textContent || "Preview" }, "*");
   };
+  const listening = new AbortController(); // ended when another item's form replaces this one
   window.addEventListener("message", (event) => {
     if (event.source !== frame.contentWindow || !event.data || !event.data.previewReady) return;
     ready = true;
     post();
-  });
+  }, { signal: listening.signal });
   const draw = async (value, body) => {
     const mine = ++asked;
     try {
@@ -95,7 +96,11 @@ function previewPanel(page, key) {
     clearTimeout(timer);
     timer = setTimeout(() => draw(value, body), PAUSE_MS);
   };
-  return { node, changed };
+  const stop = () => {
+    clearTimeout(timer);
+    listening.abort();
+  };
+  return { node, changed, stop };
 }
 
 export async function pluginPage(root, pluginName, pageName) {
@@ -122,8 +127,11 @@ export async function pluginPage(root, pluginName, pageName) {
       clear(listing).append(h("p", { class: "banner error", role: "alert" }, errorText(error)));
     }
   };
+  let shownPreview = null;
   const showForm = (value, current) => {
+    if (shownPreview) shownPreview.stop();
     const preview = page.preview ? previewPanel(page, key) : null;
+    shownPreview = preview;
     const form = schemaForm({
       prefix: `page-${pluginName}`,
       fields: page.form.fields || [],
@@ -149,6 +157,7 @@ export async function pluginPage(root, pluginName, pageName) {
   };
   const pick = async (value) => {
     clear(answer);
+    if (shownPreview) shownPreview.stop();
     if (!value) return clear(editor);
     try {
       showForm(value, page.item ? await api("GET", filled(page.item, key, value)) : {});
