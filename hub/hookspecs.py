@@ -175,6 +175,12 @@ def on_service_type_created(ctx: PluginContext, event: EventInfo, service_type: 
 
 
 @hookspec
+def on_service_type_updated(ctx: PluginContext, event: EventInfo, service_type: Resource) -> None:
+    """A service type was renamed (``{id, name, created_at, previous_name}``): a plugin that
+    keeps something named after it (a folder) renames it. Runs in: worker."""
+
+
+@hookspec
 def on_deliverable_created(ctx: PluginContext, event: EventInfo, deliverable: Resource) -> None:
     """A deliverable was created. Runs in: worker."""
 

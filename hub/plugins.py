@@ -327,6 +327,8 @@ def installed_migration_dirs() -> list[Path]:
 
 _PAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _FORM = re.compile(r"(POST|PUT|PATCH) [A-Za-z0-9_./<>:-]*")
+_PREVIEW = re.compile(r"POST [A-Za-z0-9_./<>:-]*")
+_PLACEHOLDER = re.compile(r"<([^<>]*)>")
 
 
 def _console_page_problem(page: object) -> str | None:
@@ -341,4 +343,23 @@ def _console_page_problem(page: object) -> str | None:
         return "its form must be 'POST <route>', 'PUT <route>' or 'PATCH <route>'"
     if not page.source and not page.form:
         return "it needs a source, a form, or both"
+    return _preview_problem(page) or _key_problem(page)
+
+
+def _preview_problem(page: ConsolePage) -> str | None:
+    if page.preview and not _PREVIEW.fullmatch(page.preview):
+        return "its preview must be 'POST <route>'"
+    if (page.preview or page.item) and not page.form:
+        return "a preview or an item goes with a form: it needs a form"
+    return None
+
+
+def _key_problem(page: ConsolePage) -> str | None:
+    """Every ``<...>`` in the page's routes is its key, and a key needs a source to pick from."""
+    routes = (page.form, page.item, page.preview)
+    named = {found for route in routes for found in _PLACEHOLDER.findall(route)}
+    if named - {page.key}:
+        return f"its routes name {sorted(named)}: set key to the item field they stand for"
+    if page.key and not page.source:
+        return "a key picks one of the source's items: it needs a source"
     return None

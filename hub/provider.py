@@ -269,6 +269,16 @@ class ConsolePage:
     admins; the answer is shown and the table read again. Empty: no form."""
     form_title: str = ""
     """The form's heading and button (default: the page's title)."""
+    item: str = ""
+    """A GET route of the plugin answering one item, whose fields fill the form when the admin
+    picks it (``"templates/<type>"``, with ``key``). Empty: the form starts empty."""
+    preview: str = ""
+    """``"POST <route>"`` of the plugin answering ``{"subject", "html", "text"}`` for the
+    form's values: shown under the form and drawn again as the admin types (after a pause of
+    a third of a second), the HTML in a sandboxed frame that runs no script. Empty: none."""
+    key: str = ""
+    """The field of the ``source`` items that ``<key>`` stands for in ``form``, ``item`` and
+    ``preview`` (``"type"``): the page lets the admin pick one of those items. Empty: none."""
 
 
 class SandboxServer(Protocol):

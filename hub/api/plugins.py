@@ -44,7 +44,9 @@ class PluginSchema(Schema):
         fields.Dict(),
         metadata={
             "description": "Admin console pages: name, title, description, source (a GET "
-            "path), columns [{field, label}], form {method, path, title, fields} or null."
+            "path), columns [{field, label}], form {method, path, title, fields} or null, "
+            "item (a GET path filling the form) or null, preview {method, path} or null, "
+            "key (the item field a <key> in those paths stands for) or null."
         },
     )
 

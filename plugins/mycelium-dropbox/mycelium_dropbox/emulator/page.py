@@ -5,15 +5,27 @@ consent page (allow / cancel)."""
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
 from werkzeug.wrappers import Request, Response
 
-WEBHOOK_PATH = "/api/integrations/dropbox/webhook"
-Emulator = Any  # the server.py emulator this page belongs to (it imports this module)
 
+class DropboxEmulatorView(Protocol):
+    """What the pages use of the emulator (its server module imports this one)."""
+
+    lock: Any
+    hub_url: str
+    notices: list[str]
+
+    def calls(self, route: str | None = None) -> list[dict[str, Any]]: ...
+    def paths(self, tag: str | None = None) -> list[str]: ...
+    def put_file(self, path: str, data: bytes) -> dict[str, Any]: ...
+    def notify(self, url: str, accounts: list[str] | None = None) -> requests.Response: ...
+
+
+WEBHOOK_PATH = "/api/integrations/dropbox/webhook"
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1e1919;background:#f7f5f2}
 .banner{background:#0061fe;color:#fff;padding:.5em 1em;font-weight:600}
@@ -39,7 +51,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(text, status, content_type="text/html; charset=utf-8")
 
 
-def handle(emulator: Emulator, request: Request) -> Response:
+def handle(emulator: DropboxEmulatorView, request: Request) -> Response:
     if request.path == "/sandbox" and request.method == "GET":
         return render(emulator)
     if request.path == "/sandbox/upload" and request.method == "POST":
@@ -47,7 +59,7 @@ def handle(emulator: Emulator, request: Request) -> Response:
     return Response("Not Found", status=404, content_type="text/plain")
 
 
-def render(emulator: Emulator, error: str = "") -> Response:
+def render(emulator: DropboxEmulatorView, error: str = "") -> Response:
     folders = emulator.paths("folder")
     files = set(emulator.paths("file"))
     rows = []
@@ -86,7 +98,7 @@ def render(emulator: Emulator, error: str = "") -> Response:
     return _page("Dropbox sandbox", body)
 
 
-def upload(emulator: Emulator, request: Request) -> Response:
+def upload(emulator: DropboxEmulatorView, request: Request) -> Response:
     folder = request.form.get("folder", "")
     sent = request.files.get("file")
     if folder not in emulator.paths("folder"):
@@ -105,7 +117,7 @@ def upload(emulator: Emulator, request: Request) -> Response:
     return Response("", 303, {"Location": "/sandbox"})
 
 
-def consent(emulator: Emulator, request: Request) -> Response:
+def consent(emulator: DropboxEmulatorView, request: Request) -> Response:
     params = request.args.to_dict()
 
     def link(decision: str, label: str) -> str:

@@ -7,14 +7,28 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from mycelium_gcal.emulator.store import ApiError
+from mycelium_gcal.emulator.store import ApiError, Store
 
-Emulator = Any  # the server.py emulator this page belongs to (it imports this module)
+
+class GoogleEmulatorView(Protocol):
+    """What the pages use of the emulator (its server module imports this one)."""
+
+    store: Store
+
+    def events(
+        self, calendar_id: str = "primary", deleted: bool = False
+    ) -> list[dict[str, Any]]: ...
+    def event(self, event_id: str, calendar_id: str = "primary") -> dict[str, Any]: ...
+    def move_event(
+        self, event_id: str, start: str, end: str, calendar_id: str = "primary"
+    ) -> None: ...
+    def cancel_event(self, event_id: str, calendar_id: str = "primary") -> None: ...
+
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#202124;background:#f8f9fa}
@@ -40,7 +54,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(text, status, content_type="text/html; charset=utf-8")
 
 
-def handle(emulator: Emulator, request: Request) -> Response:
+def handle(emulator: GoogleEmulatorView, request: Request) -> Response:
     if request.path == "/sandbox" and request.method == "GET":
         return render(emulator)
     if request.path in ("/sandbox/move", "/sandbox/cancel") and request.method == "POST":
@@ -53,7 +67,7 @@ def _start(event: dict[str, Any]) -> str:
     return str(start.get("dateTime") or start.get("date") or "")
 
 
-def render(emulator: Emulator, error: str = "") -> Response:
+def render(emulator: GoogleEmulatorView, error: str = "") -> Response:
     by_day: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     with emulator.store.lock:
         calendar_ids = list(emulator.store.calendars)
@@ -97,7 +111,7 @@ def _event(calendar_id: str, event: dict[str, Any]) -> str:
     )
 
 
-def act(emulator: Emulator, request: Request) -> Response:
+def act(emulator: GoogleEmulatorView, request: Request) -> Response:
     calendar_id = request.form.get("calendar_id", "primary")
     event_id = request.form.get("event_id", "")
     try:

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-Emulator = Any  # the server.py emulator this page belongs to (it imports this module)
+
+class SlackEmulatorView(Protocol):
+    """What the pages read of the emulator (its server module imports this one)."""
+
+    members: list[Any]
+    messages: list[dict[str, Any]]
+    responses: list[dict[str, Any]]
+    commands: list[dict[str, Any]]
+    team: dict[str, str]
+    hub_url: str
+
+    def member_name(self, member_id: str) -> str: ...
+
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1c1d;background:#f8f8f8}
@@ -37,7 +49,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(text, status, content_type="text/html; charset=utf-8")
 
 
-def plain(text: str, emulator: Emulator) -> str:
+def plain(text: str, emulator: SlackEmulatorView) -> str:
     """Slack mrkdwn as a person reads it: ``<@U1>`` as ``@Ana Lima``, ``<url|label>`` as
     ``label``, ``<!channel>`` as ``@channel``, ``<!date^...|fallback>`` as its fallback."""
 
@@ -55,7 +67,7 @@ def plain(text: str, emulator: Emulator) -> str:
     return _TOKEN.sub(token, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def block_lines(block: dict[str, Any], emulator: Emulator) -> list[str]:
+def block_lines(block: dict[str, Any], emulator: SlackEmulatorView) -> list[str]:
     """The text a block shows, one line per part."""
     kind = block.get("type")
     lines: list[str] = []
@@ -76,14 +88,14 @@ def block_lines(block: dict[str, Any], emulator: Emulator) -> list[str]:
     return lines
 
 
-def message_text(message: dict[str, Any], emulator: Emulator) -> list[str]:
+def message_text(message: dict[str, Any], emulator: SlackEmulatorView) -> list[str]:
     blocks = message.get("blocks") or []
     if blocks:
         return [line for block in blocks for line in block_lines(block, emulator)]
     return [plain(str(message.get("text", "")), emulator)]
 
 
-def _message(message: dict[str, Any], emulator: Emulator) -> str:
+def _message(message: dict[str, Any], emulator: SlackEmulatorView) -> str:
     paragraphs = "".join(
         f"<p>{html.escape(line)}</p>" for line in message_text(message, emulator) if line
     )
@@ -91,7 +103,7 @@ def _message(message: dict[str, Any], emulator: Emulator) -> str:
     return f'<div class="msg"><div class="meta">{html.escape(meta)}</div>{paragraphs}</div>'
 
 
-def render(emulator: Emulator, error: str | None = None) -> Response:
+def render(emulator: SlackEmulatorView, error: str | None = None) -> Response:
     messages = list(emulator.messages)
     listed = "".join(_message(m, emulator) for m in reversed(messages)) or (
         "<p>No messages yet. Connect Slack in the hub's console, then add a client.</p>"
@@ -131,7 +143,7 @@ def render(emulator: Emulator, error: str | None = None) -> Response:
     return _page("Slack sandbox", body)
 
 
-def consent(emulator: Emulator, request: Request) -> Response:
+def consent(emulator: SlackEmulatorView, request: Request) -> Response:
     """Slack's "Mycelium is requesting permission" page: approve or deny."""
     params = request.args.to_dict()
     scopes = params.get("scope", "").replace(",", ", ")
