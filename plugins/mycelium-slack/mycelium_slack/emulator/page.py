@@ -140,7 +140,7 @@ def render(emulator: SlackEmulatorView, error: str | None = None) -> Response:
 {exchanges}{later}</section>
 <section id="messages"><h2>#general and other channels</h2>{listed}</section>
 """
-    return _page("Slack sandbox", body)
+    return _page("Slack sandbox", body, 400 if error else 200)  # bad input: 400, naming it
 
 
 def consent(emulator: SlackEmulatorView, request: Request) -> Response:

@@ -375,7 +375,8 @@ class SlackEmulator:
         line = (request.form.get("command") or "").strip()
         user_id = request.form.get("user_id") or (self.members[0].id if self.members else "")
         if not line.startswith("/"):
-            return page.render(self, error="A slash command starts with '/': /mycelium-tasks")
+            why = "command: a slash command starts with '/', as in /mycelium-tasks"
+            return page.render(self, error=why)
         command, _, text = line.partition(" ")
         entry: dict[str, Any] = {"command": command, "text": text, "user_id": user_id}
         try:
