@@ -26,7 +26,7 @@ from hub.core.connections.context import build_context
 from hub.core.connections.integration_rows import check_account_free
 from hub.core.db import AnySession, scope_to_org
 from hub.core.models import Integration
-from hub.core.runs.dispatch import QUEUE
+from hub.core.runs.pending import QUEUE
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.plugins import get_plugins
