@@ -187,8 +187,14 @@ def register_console_pages(register: RegisterConsolePage) -> None:
         ConsolePage(
             name="templates",
             title="Email templates",
-            description="Every email type, its variables, and whether you customized it.",
+            description="Every email type, its variables, and whether you customized it. "
+            "Pick one to edit it: the preview shows it in your organization's branding.",
             source="templates",
             columns=(("type", "Type"), ("description", "What it is"), ("customized", "Yours")),
+            key="type",
+            item="templates/<type>",
+            form="PUT templates/<type>",
+            form_title="Save the template",
+            preview="POST templates/<type>/preview",
         )
     )

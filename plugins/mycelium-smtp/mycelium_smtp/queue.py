@@ -6,7 +6,7 @@ A row is only sent by the worker whose claim token it carries, so nothing goes t
 a worker that dies mid-batch leaves leased rows that the sweep puts back.
 
 This is the email failure policy; the hub's other two are the run policy
-(``hub/core/outcomes.py``) and the webhook schedule (``hub/core/webhook_schedule.py``), all
+(``hub/core/runs/policy.py``) and the webhook schedule (``hub/core/webhooks/policy.py``), all
 three in the hub's docs/architecture.md, "Failure policies".
 """
 
