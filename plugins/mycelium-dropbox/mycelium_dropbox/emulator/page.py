@@ -95,10 +95,15 @@ def render(emulator: DropboxEmulatorView, error: str = "") -> Response:
 <h2>The account's files</h2><ul class="tree">{tree}</ul>
 <h2>The hub's latest calls</h2><ol class="calls">{calls}</ol>
 """
-    return _page("Dropbox sandbox", body)
+    return _page("Dropbox sandbox", body, 400 if error else 200)  # bad input: 400, naming it
 
 
 def upload(emulator: DropboxEmulatorView, request: Request) -> Response:
+    with request:  # closes the uploaded file's spool, whatever the answer
+        return _upload(emulator, request)
+
+
+def _upload(emulator: DropboxEmulatorView, request: Request) -> Response:
     folder = request.form.get("folder", "")
     sent = request.files.get("file")
     if folder not in emulator.paths("folder"):

@@ -83,7 +83,9 @@ def render(emulator: GoogleEmulatorView, error: str = "") -> Response:
     problem = f'<p role="alert">{html.escape(error)}</p>' if error else ""
     empty = "<p>No events yet. Connect Google Calendar in the hub's console.</p>"
     body = f"<h1>Google Calendar sandbox</h1>{problem}{days or empty}"
-    return _page("Google Calendar sandbox", body)
+    return _page(
+        "Google Calendar sandbox", body, 400 if error else 200
+    )  # bad input: 400, naming it
 
 
 def _event(calendar_id: str, event: dict[str, Any]) -> str:

@@ -132,7 +132,7 @@ def render(emulator: SlackEmulatorView, error: str | None = None) -> Response:
 <h1>Slack sandbox · {html.escape(emulator.team["name"])}</h1>
 <section id="commands"><h2>Type a slash command</h2>{problem}
 <form class="cmd" method="post" action="/sandbox/command">
-<select name="user_id" aria-label="As">{options}</select>
+<select name="user_id" aria-label="Member">{options}</select>
 <input name="command" aria-label="Slash command" placeholder="/mycelium-tasks" required>
 <button type="submit">Send</button></form>
 <p class="meta">Signed with the app's signing secret and posted to
@@ -140,7 +140,7 @@ def render(emulator: SlackEmulatorView, error: str | None = None) -> Response:
 {exchanges}{later}</section>
 <section id="messages"><h2>#general and other channels</h2>{listed}</section>
 """
-    return _page("Slack sandbox", body)
+    return _page("Slack sandbox", body, 400 if error else 200)  # bad input: 400, naming it
 
 
 def consent(emulator: SlackEmulatorView, request: Request) -> Response:

@@ -255,7 +255,9 @@ class SlackEmulator:
 
     def _oauth_v2_access(self, request: Request, body: bytes) -> Response:
         form = request.form
-        if (form.get("client_id"), form.get("client_secret")) != (
+        auth = request.authorization  # Slack takes HTTP Basic (slack_sdk's way) or the form
+        basic = (auth.username, auth.password) if auth and auth.type == "basic" else None
+        if (basic or (form.get("client_id"), form.get("client_secret"))) != (
             self.client_id,
             self.client_secret,
         ):
@@ -341,8 +343,8 @@ class SlackEmulator:
         return self._json({"ok": True, "revoked": True})
 
     def _users_list(self, request: Request, body: bytes) -> Response:
-        start = int(request.args.get("cursor") or 0)
-        size = min(int(request.args.get("limit") or 100), self.page_size)
+        start = int(request.values.get("cursor") or 0)
+        size = min(int(request.values.get("limit") or 100), self.page_size)
         page = self.members[start : start + size]
         following = str(start + size) if start + size < len(self.members) else ""
         return self._json(
@@ -355,7 +357,7 @@ class SlackEmulator:
         )
 
     def _users_lookupByEmail(self, request: Request, body: bytes) -> Response:
-        email = (request.args.get("email") or "").lower()
+        email = (request.values.get("email") or "").lower()  # query or form, as at Slack
         found = [m for m in self.members if m.email and m.email.lower() == email]
         if not found or found[0].deleted:
             return self._json({"ok": False, "error": "users_not_found"})
@@ -373,7 +375,8 @@ class SlackEmulator:
         line = (request.form.get("command") or "").strip()
         user_id = request.form.get("user_id") or (self.members[0].id if self.members else "")
         if not line.startswith("/"):
-            return page.render(self, error="A slash command starts with '/': /mycelium-tasks")
+            why = "command: a slash command starts with '/', as in /mycelium-tasks"
+            return page.render(self, error=why)
         command, _, text = line.partition(" ")
         entry: dict[str, Any] = {"command": command, "text": text, "user_id": user_id}
         try:
