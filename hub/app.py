@@ -14,9 +14,9 @@ from flask import Flask
 from hub import api, connection_jobs, console
 from hub.config import load_config
 from hub.core.crypto import KeyRing
-from hub.core.dispatch import on_events_committed
 from hub.core.events import CORE_EVENT_TYPES
 from hub.core.keyfiles import read_or_create
+from hub.core.runs.dispatch import on_events_committed
 from hub.extensions import init_db, init_redis
 from hub.plugins import Plugins
 from hub.provider import Provider
@@ -60,7 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     connection_jobs.init_app(app)  # rate limits, usage recording, token and health jobs
     api.init_app(app)
     console.init_app(app)
-    # after every commit that wrote events: hand them to the workers (hub/core/dispatch.py)
+    # after every commit that wrote events: hand them to the workers (hub/core/runs/dispatch.py)
     app.extensions["hub.on_events_committed"] = lambda ids: on_events_committed(app, ids)
     return app
 

@@ -11,11 +11,12 @@ import logging
 
 from flask import Flask, current_app
 
-from hub.core import dispatch, health, upkeep, usage
+from hub.core.connections import health, upkeep, usage
 from hub.core.db import scope_to_org
 from hub.core.models import Integration
 from hub.core.ratelimit import Limiter, parse_api_limit
-from hub.core.scheduling import register_core_job
+from hub.core.runs import dispatch
+from hub.core.runs.scheduling import register_core_job
 from hub.extensions import db
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ import click
 import pluggy
 from flask import Blueprint
 
-from hub.provider import ConsolePage, Provider
+from hub.provider import ConsolePage, Provider, Sandbox
 
 if TYPE_CHECKING:
     from hub.context import EventInfo, PluginContext
@@ -54,6 +54,8 @@ RegisterModels = Callable[[str | os.PathLike[str]], None]
 """What ``register_models`` hands a plugin: ``register(migrations_folder)``."""
 RegisterConsolePage = Callable[[ConsolePage], None]
 """What ``register_console_pages`` hands a plugin: ``register(page)``."""
+RegisterSandbox = Callable[[Sandbox], None]
+"""What ``register_sandbox`` hands a plugin: ``register(sandbox)``."""
 Resource = dict[str, Any]
 
 
@@ -128,6 +130,17 @@ def register_console_pages(register: RegisterConsolePage) -> None:
     """
 
 
+@hookspec
+def register_sandbox(register: RegisterSandbox) -> None:
+    """Register an emulator of the plugin's provider: ``register(hub.Sandbox(...))``.
+
+    ``hub up --sandbox`` starts it on loopback, points the plugin's settings at it and links
+    its page from the console's Sandbox banner; without ``--sandbox`` it is never started.
+
+    Runs in: ``hub up --sandbox``, once.
+    """
+
+
 # ----- events -----
 
 
@@ -159,6 +172,12 @@ def on_client_deleted(ctx: PluginContext, event: EventInfo, client: Resource) ->
 def on_service_type_created(ctx: PluginContext, event: EventInfo, service_type: Resource) -> None:
     """The agency added a service type (``{id, name, created_at}``): a plugin that keeps
     something per service (a folder) makes it. Runs in: worker."""
+
+
+@hookspec
+def on_service_type_updated(ctx: PluginContext, event: EventInfo, service_type: Resource) -> None:
+    """A service type was renamed (``{id, name, created_at, previous_name}``): a plugin that
+    keeps something named after it (a folder) renames it. Runs in: worker."""
 
 
 @hookspec

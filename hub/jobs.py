@@ -14,11 +14,13 @@ from typing import Any
 
 from flask import Flask, current_app, g
 
-from hub.core import clock, deadlines, dispatch, recovery, retention, runs
-from hub.core.contexts import build_context
+from hub.core import clock, deadlines, retention
+from hub.core.connections.context import build_context
 from hub.core.db import scope_to_org
 from hub.core.models import Integration
-from hub.core.scheduling import RecurringJob, register_core_job, register_plugin_jobs, registry
+from hub.core.runs import dispatch, recovery
+from hub.core.runs import execute as runs
+from hub.core.runs.scheduling import RecurringJob, register_core_job, register_plugin_jobs, registry
 from hub.core.timeouts import HookTimeout, deadline
 from hub.extensions import db
 

@@ -1,5 +1,6 @@
 """The answers gunicorn writes itself (a request line or headers too large, a malformed
-request) in the API's one error shape, as JSON, instead of gunicorn's HTML page."""
+request) in the API's one error shape, as JSON, instead of gunicorn's HTML page; and
+request bodies readable straight into a buffer (:mod:`hub.server_input`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
+
+from hub.server_input import direct_input
 
 
 def error_response(status: int, reason: str, message: str) -> bytes:
@@ -29,7 +32,12 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
 
 
 class JsonErrorWorker(ThreadWorker):
-    """gunicorn's threaded worker whose own error answers are JSON."""
+    """gunicorn's threaded worker whose own error answers are JSON and whose request
+    bodies of known length have ``readinto``."""
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi: Any = direct_input(self.wsgi)
 
     def init_process(self) -> Any:
         # gunicorn writes these answers through one module function and offers no hook;

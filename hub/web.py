@@ -20,13 +20,13 @@ from flask import current_app, g
 from rq import Queue
 
 from hub.context import OrgInfo, PluginContext
-from hub.core import integrations
 from hub.core.background import loop_for
-from hub.core.contexts import build_context
+from hub.core.connections import integrations
+from hub.core.connections.context import build_context
+from hub.core.connections.integration_rows import check_account_free
 from hub.core.db import AnySession, scope_to_org
-from hub.core.dispatch import QUEUE
-from hub.core.integration_rows import check_account_free
 from hub.core.models import Integration
+from hub.core.runs.dispatch import QUEUE
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.plugins import get_plugins
@@ -73,6 +73,8 @@ def api_route(
     status: int = 200,
     media_type: str = "application/json",
     partial: bool = False,
+    form: dict[str, Any] | None = None,
+    responses: dict[int, str | tuple[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Declare what a plugin view takes and answers, with the schemas it validates with.
 
@@ -83,6 +85,13 @@ def api_route(
     and `media_type` (``text/html`` for a page a person opens). A view without `query`
     refuses any query parameter. `partial` (a PATCH) loads the body with none of its fields
     required and no defaults filled in. `summary` defaults to the docstring's first line.
+
+    `form` documents a ``multipart/form-data`` body that the view reads itself (an upload
+    streamed to disk): a JSON schema of an object whose properties are the form's fields, a
+    file being ``{"type": "string", "format": "binary"}``; nothing is loaded for the view.
+    `responses` documents answers besides `status` (a queued ``202``, a ``413``): status to
+    a description, or to ``(description, schema)`` with a schema class or a JSON schema
+    dict; an error status given a description alone has the API's error body.
     """
 
     def decorate(view: F) -> F:
@@ -97,6 +106,8 @@ def api_route(
             status=status,
             media_type=media_type,
             partial=partial,
+            form=form,
+            responses=dict(responses or {}),
         )
 
         @functools.wraps(view)
@@ -161,10 +172,10 @@ def current_context() -> PluginContext:
     if g.get("hub_context") is None:
         name, org_id = g.hub_plugin, _caller_or_fail().org.id
         plugins = get_plugins(current_app)
-        provider = integrations.require_provider(plugins, name)
+        provider = integrations.require_provider(plugins.providers, name)
         row: Integration | None
         if provider.always_on:
-            row = integrations.always_on_integration(db.session, plugins, org_id, name)
+            row = integrations.always_on_integration(db.session, org_id, name)
         else:
             row = integrations.find(db.session, org_id, name)
         if row is None or not row.enabled:
@@ -189,7 +200,7 @@ def disable_integration(ctx: PluginContext, reason: str, forget_credentials: boo
     row = ctx._row
     if forget_credentials:
         integrations.forget_credentials(row)
-    integrations.disable(ctx.db, get_plugins(current_app), row.org_id, row.plugin, reason)
+    integrations.disable(ctx.db, get_plugins(current_app).providers, row.org_id, row.plugin, reason)
 
 
 def set_external_account_id(ctx: PluginContext, account_id: str | None) -> None:

@@ -20,6 +20,7 @@ EVENT_HOOKS = (
     "on_client_updated",
     "on_client_deleted",
     "on_service_type_created",
+    "on_service_type_updated",
     "on_deliverable_created",
     "on_deliverable_updated",
     "on_deliverable_completed",

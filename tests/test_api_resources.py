@@ -575,3 +575,18 @@ def test_events_of_a_request_name_who_acted(app, client, api, org):
         "name": "deploy script",
         "email": None,
     }
+
+
+def test_a_service_type_is_renamed_once_with_its_previous_name(api, member_api):
+    video = api.post("/api/service-types", json={"name": "Video"}).get_json()
+    api.post("/api/service-types", json={"name": "Audio"})
+    path = f"/api/service-types/{video['id']}"
+    assert_error(api.patch(path, json={"name": "audio"}), 409, "name")
+    assert member_api.patch(path, json={"name": "Film"}).status_code == 403
+    assert api.patch(path, json={"name": "Video"}).get_json() == video  # unchanged: no event
+    assert api.patch(path, json={}).get_json() == video
+    renamed = api.patch(path, json={"name": "Film"})
+    assert renamed.status_code == 200 and renamed.get_json() == {**video, "name": "Film"}
+    [event] = events(api, "service_type.updated")
+    assert event["data"] == {**video, "name": "Film", "previous_name": "Video"}
+    assert api.patch("/api/service-types/999999", json={"name": "X"}).status_code == 404

@@ -7,8 +7,9 @@ from rq import Queue
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from hub.core import dispatch, integrations, recovery
+from hub.core.connections import integrations
 from hub.core.models import Event
+from hub.core.runs import dispatch, recovery
 from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.testing import make_org, run_jobs
@@ -61,7 +62,7 @@ def test_a_disabled_integration_stops_at_once(app, api, org, register_plugin, en
         ids = list(db.session.scalars(select(Event.id).where(Event.type == "client.created")))
         run_ids = dispatch.dispatch_events(db.session, get_plugins(app), ids)
         assert run_ids
-        integrations.disable(db.session, get_plugins(app), org.id, "alpha")
+        integrations.disable(db.session, get_plugins(app).providers, org.id, "alpha")
         db.session.commit()
     create_client(api, "After")
     run_jobs(app)

@@ -11,7 +11,7 @@ from dispatch_tools import EVENT_HOOKS, events_of, make_plugin
 
 from hub import hookimpl
 from hub.core import events
-from hub.core.scheduling import Scheduler
+from hub.core.runs.scheduling import Scheduler
 from hub.extensions import db
 from hub.jobs import recurring
 from hub.testing import run_jobs
@@ -157,6 +157,15 @@ def test_hook_on_service_type_created(app, api, org, recorder):
     run_jobs(app)
     call = assert_called_once(app, recorder, "on_service_type_created", "service_type.created", org)
     assert call.resource["name"] == "Video"
+
+
+def test_hook_on_service_type_updated(app, api, org, recorder):
+    made = api.post("/api/service-types", json={"name": "Video"}).get_json()
+    renamed = api.patch(f"/api/service-types/{made['id']}", json={"name": "Film"})
+    assert renamed.status_code == 200 and renamed.get_json()["name"] == "Film"
+    run_jobs(app)
+    call = assert_called_once(app, recorder, "on_service_type_updated", "service_type.updated", org)
+    assert (call.resource["name"], call.resource["previous_name"]) == ("Film", "Video")
 
 
 def test_hook_on_user_created(app, api, org, recorder):

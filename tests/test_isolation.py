@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from webhook_tools import LOOPBACK, deliver, running_receiver
 
 from hub.core import db as db_layer
-from hub.core import usage
+from hub.core.connections import usage
 from hub.core.db import scope_to_org
 from hub.core.models import Base, Client, Deliverable, Run, ServiceType, User
 from hub.core.scoping import get_owned
-from hub.core.webhook_models import WebhookDelivery, WebhookEndpoint
+from hub.core.webhooks.models import WebhookDelivery, WebhookEndpoint
 from hub.errors import NotFound
 from hub.extensions import db
 
@@ -92,6 +92,9 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("/api/session", "DELETE"): [Call("/api/session", "own")],
     ("/api/service-types", "GET"): [Call("/api/service-types", "read")],
     ("/api/service-types", "POST"): [Call("/api/service-types", "own", _body(name="Web"))],
+    ("/api/service-types/<int:service_type_id>", "PATCH"): [
+        Call("/api/service-types/{service_type}", body=_body(name="Pwned"))
+    ],
     ("/api/clients", "GET"): [Call("/api/clients", "read")],
     ("/api/clients", "POST"): [
         Call(

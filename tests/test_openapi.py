@@ -76,6 +76,13 @@ def test_request_bodies_reference_their_component_schemas(app, spec):
     ops = operations(spec)
     for path, method, doc in api_endpoints(app):
         op = ops[(path, method)]
+        if doc is not None and doc.form is not None:  # a form the view streams itself
+            form = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+            assert form == doc.form and list(op["requestBody"]["content"]) == [
+                "multipart/form-data"
+            ]
+            assert op["requestBody"]["required"] is bool(doc.form.get("required"))
+            continue
         if doc is None or doc.body is None:
             assert "requestBody" not in op, (path, method)
             continue
@@ -236,6 +243,23 @@ def test_plugin_routes_document_their_bodies_and_answers(spec):
     samples = response_schema(spec, "/api/integrations/zapier/samples/{event}", "GET", 200)
     assert samples["type"] == "array"
     assert ops[("/api/integrations/smtp/emails", "GET")]["parameters"][0]["in"] == "query"
+    # a multipart upload the route streams itself (hub.api_route's `form`), and its answers
+    upload = ops[("/api/integrations/dropbox/upload", "POST")]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["file"] == {**form["properties"]["file"], "format": "binary"}
+    assert set(form["properties"]) == {
+        "file",
+        "client_id",
+        "deliverable_id",
+        "service_type",
+        "client_visible",
+    }
+    assert form["required"] == ["file", "client_id"] and upload["requestBody"]["required"]
+    assert {"201", "202", "400", "413", "default"} <= set(upload["responses"])
+    queued = upload["responses"]["202"]["content"]["application/json"]["schema"]
+    assert queued["required"] == ["upload_id", "state"]
+    too_large = upload["responses"]["413"]["content"]["application/json"]["schema"]
+    assert too_large == {"$ref": f"{REF}Error"}
 
 
 @pytest.fixture

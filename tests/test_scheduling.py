@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.core.scheduling import RecurringJob, Scheduler, register_core_job, registry, slot_key
+from hub.core.runs.scheduling import RecurringJob, Scheduler, register_core_job, registry, slot_key
 from hub.jobs import recurring
 from hub.testing import run_jobs
 

@@ -48,6 +48,22 @@ def create_service_type(body: dict[str, Any]) -> dict[str, Any]:
     return clients.render_service_type(service_type)
 
 
+@bp.patch("/service-types/<int:service_type_id>")
+@endpoint(
+    "Rename a service type",
+    body=ServiceTypeInSchema,
+    partial=True,
+    response=ServiceTypeSchema,
+    role="admin",
+)
+def patch_service_type(service_type_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    service_type = clients.rename_service_type(
+        db.session, caller().org.id, service_type_id, body.get("name")
+    )
+    db.session.commit()
+    return clients.render_service_type(service_type)
+
+
 @bp.get("/clients")
 @endpoint("List clients", query=ListQuerySchema, response=ClientSchema, many=True)
 def list_clients(query: dict[str, Any]) -> dict[str, Any]:

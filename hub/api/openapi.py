@@ -66,7 +66,21 @@ def _responses(doc: EndpointDoc) -> dict[str, Any]:
     if doc.redirect:
         return {"302": REDIRECT, "default": {"description": "Error", "content": ERRORS}}
     errors = {**ERRORS, **PAGE} if doc.media_type == "text/html" else ERRORS
-    return {str(doc.status): _response(doc), "default": {"description": "Error", "content": errors}}
+    answers = {str(doc.status): _response(doc)}
+    for status, answer in sorted(doc.responses.items()):
+        answers[str(status)] = _declared(status, answer)
+    return {**answers, "default": {"description": "Error", "content": errors}}
+
+
+def _declared(status: int, answer: Any) -> dict[str, Any]:
+    """A route's further answer: a description (an error status: the error body), or a
+    description and the schema of its JSON body."""
+    if isinstance(answer, str):
+        if status >= 400:
+            return {"description": answer, "content": ERRORS}
+        return {"description": answer}
+    description, schema = answer
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _response(doc: EndpointDoc) -> dict[str, Any]:
@@ -129,6 +143,12 @@ def _operation(doc: EndpointDoc, method: str, rule: str, plugin_names: list[str]
         op["requestBody"] = {
             "required": doc.body_required(method),
             "content": {"application/json": {"schema": body}},
+        }
+    elif doc.form is not None:  # read by the view itself, as a stream
+        required = bool(doc.form.get("required"))
+        op["requestBody"] = {
+            "required": required,
+            "content": {"multipart/form-data": {"schema": doc.form}},
         }
     return op
 

@@ -42,6 +42,10 @@ class EndpointDoc:
     # what the answer is when it is not JSON: "text/html" (a page), or a 302 redirect
     media_type: str = "application/json"
     redirect: bool = False
+    # a body the view reads itself, documented only: a JSON schema of its multipart form
+    form: dict[str, Any] | None = None
+    # answers besides `status`: status -> description, or (description, JSON schema)
+    responses: dict[int, Any] = field(default_factory=dict)
 
     def body_required(self, method: str) -> bool:
         """A change (PATCH) needs a body, as does one with a required field; else {} is sent."""

@@ -13,18 +13,20 @@ from sqlalchemy.orm import selectinload
 from hub.api.auth import caller
 from hub.api.routing import endpoint, page
 from hub.context import EventInfo
-from hub.core import clock, webhook_replay, webhooks
+from hub.core import clock
 from hub.core.deliverables import in_org_zone
 from hub.core.egress import EgressPolicy
 from hub.core.ids import new_id
 from hub.core.pagination import paginate
-from hub.core.scheduling import register_core_job
+from hub.core.runs.scheduling import register_core_job
 from hub.core.schemas import ListQuerySchema
 from hub.core.scoping import get_owned
-from hub.core.webhook_models import WebhookDelivery, WebhookEndpoint
-from hub.core.webhook_pump import send_now
-from hub.core.webhook_queue import job_ended, kick_after_commit
-from hub.core.webhook_schemas import (
+from hub.core.webhooks import endpoints as webhooks
+from hub.core.webhooks import replay as webhook_replay
+from hub.core.webhooks.models import WebhookDelivery, WebhookEndpoint
+from hub.core.webhooks.pump import send_now
+from hub.core.webhooks.queue import job_ended, kick_after_commit
+from hub.core.webhooks.schemas import (
     DeliveryQuerySchema,
     DeliverySchema,
     EndpointInSchema,

@@ -37,6 +37,30 @@ def create_service_type(session: AnySession, org_id: int, name: str) -> ServiceT
     return service_type
 
 
+def rename_service_type(
+    session: AnySession, org_id: int, service_type_id: int, name: str | None
+) -> ServiceType:
+    """Rename a service type; ``service_type.updated`` (with ``previous_name``) when the name
+    changed, so what is kept per service (a folder named after it) can follow."""
+    service_type = get_owned(session, ServiceType, org_id, service_type_id)
+    if name is None or name == service_type.name:
+        return service_type
+    taken = session.scalar(
+        select(ServiceType.id).where(
+            ServiceType.org_id == org_id,
+            ServiceType.id != service_type.id,
+            func.lower(ServiceType.name) == name.lower(),
+        )
+    )
+    if taken:
+        raise Conflict("This service type exists.", {"name": ["Already taken."]})
+    previous, service_type.name = service_type.name, name
+    session.flush()
+    payload = {**render_service_type(service_type), "previous_name": previous}
+    events.record(session, org_id, "service_type.updated", payload)
+    return service_type
+
+
 def _service_types(session: AnySession, org_id: int, ids: list[int]) -> list[ServiceType]:
     found = list(
         session.scalars(

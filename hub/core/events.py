@@ -24,6 +24,7 @@ CORE_EVENT_TYPES: dict[str, str] = {
     "client.updated": "A client's details changed.",
     "client.deleted": "A client was deleted.",
     "service_type.created": "A service type was added to the organization's offer.",
+    "service_type.updated": "A service type was renamed (its previous name in previous_name).",
     "deliverable.created": "A deliverable was created.",
     "deliverable.updated": "A deliverable changed.",
     "deliverable.completed": "A deliverable was completed.",

@@ -20,12 +20,13 @@ class ContentHasher:
         self._in_block = 0
         self.size = 0
 
-    def update(self, data: bytes) -> None:
-        self.size += len(data)
+    def update(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)  # slices of it are not copies
+        self.size += len(view)
         start = 0
-        while start < len(data):
-            take = min(BLOCK - self._in_block, len(data) - start)
-            self._block.update(data[start : start + take])
+        while start < len(view):
+            take = min(BLOCK - self._in_block, len(view) - start)
+            self._block.update(view[start : start + take])
             self._in_block += take
             start += take
             if self._in_block == BLOCK:
@@ -47,7 +48,7 @@ class SpoolFile:
         self.hasher = ContentHasher()
         self._file: IO[bytes] = open(path, "w+b")  # noqa: SIM115 - closed with the request
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.hasher.update(data)
         return self._file.write(data)
 

@@ -5,24 +5,20 @@ seed's rule: ``Final Deliverables/<service>/<name>`` when client visible, else
 
 from __future__ import annotations
 
-import io
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
 
 from flask import request
-from werkzeug.formparser import parse_form_data
 from werkzeug.wsgi import get_input_stream
 
 import hub
 from hub import Caller, Client, Conflict, Deliverable, PluginContext, ValidationError
-from mycelium_dropbox import folders, names, uploads
+from mycelium_dropbox import folders, multipart, names, uploads
 from mycelium_dropbox.hashing import SpoolFile
 from mycelium_dropbox.models import Upload
 
 FIELDS = {"client_id", "deliverable_id", "service_type", "client_visible"}
-READ_BUFFER = 1024 * 1024  # the form parser reads 64 KiB at a time: few large socket reads
 MAX_ID = 2**31 - 1
 
 
@@ -38,63 +34,41 @@ def receive(ctx: PluginContext, limit: int) -> Received:
     made: list[SpoolFile] = []
     folder = uploads.spool_dir(ctx)
 
-    def factory(
-        total_content_length: int | None,
-        content_type: str | None,
-        filename: str | None,
-        content_length: int | None = None,
-    ) -> IO[bytes]:
+    def on_file(name: str, filename: str, form: multipart.Form) -> multipart.Sink | None:
+        if name != "file" or len(made) >= 1:
+            return None  # refused below; its bytes are not kept
         made.append(SpoolFile(folder / f"{secrets.token_hex(16)}.part"))
-        return cast(IO[bytes], made[-1])
+        return made[-1].write
 
     try:
-        # the body's own end (its length, or the chunked end) under the buffer: the buffer
-        # never reads past it into a kept-alive connection
+        if request.mimetype != "multipart/form-data":
+            raise ValidationError("Send multipart/form-data.", {"file": ["A file is required."]})
+        boundary = request.mimetype_params.get("boundary", "").encode("latin-1", "replace")
+        # the body's own end (its length, or the chunked end): never read past it into a
+        # kept-alive connection; a declared length past the limit is a 413 at once
         body = get_input_stream(request.environ, max_content_length=limit)
-        environ = {**request.environ, "wsgi.input": _buffered(body)}
-        _, form, files = parse_form_data(
-            environ, stream_factory=factory, max_content_length=limit, silent=False
-        )
-        return _checked(form, files, made)
+        form = multipart.FormParser(body, boundary, limit, on_file).parse()
+        return _checked(form, made)
     except BaseException:
         discard(made)
         raise
 
 
-class _Raw(io.RawIOBase):
-    """The server's input stream as a raw stream, so a BufferedReader can sit on it."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _buffered(stream: Any) -> io.BufferedReader:
-    return io.BufferedReader(_Raw(stream), READ_BUFFER)
-
-
-def _checked(form: Any, files: Any, made: list[SpoolFile]) -> Received:
-    if request.mimetype != "multipart/form-data":
-        raise ValidationError("Send multipart/form-data.", {"file": ["A file is required."]})
-    unknown = sorted((set(form) | set(files)) - FIELDS - {"file"})
+def _checked(form: multipart.Form, made: list[SpoolFile]) -> Received:
+    names = set(form.fields) | {name for name, _ in form.files}
+    unknown = sorted(names - FIELDS - {"file"})
     if unknown:
         raise ValidationError("Unknown fields.", {k: ["Unknown field."] for k in unknown})
-    got = files.getlist("file")
-    if len(got) != 1 or not got[0].filename:
+    repeated = sorted(k for k, v in form.fields.items() if len(v) > 1)
+    if repeated:
+        raise ValidationError("Repeated fields.", {k: ["Given once."] for k in repeated})
+    got = [filename for name, filename in form.files if name == "file"]
+    if len(got) != 1 or not got[0] or "file" in form.fields:
         raise ValidationError("Send one file.", {"file": ["Exactly one file, with a name."]})
-    spool = got[0].stream
-    assert isinstance(spool, SpoolFile)
+    spool = made[0]
     spool.flush()
-    discard([s for s in made if s is not spool])
-    values = {k: str(form[k]) for k in FIELDS if k in form}
-    return Received(spool, str(got[0].filename), values)
+    values = {k: v[0] for k, v in form.fields.items()}
+    return Received(spool, got[0], values)
 
 
 def discard(spools: list[SpoolFile]) -> None:

@@ -37,7 +37,12 @@ def _id(value: str, what: str) -> int:
 
 @bp.post("/upload")
 @own_body_limit("DROPBOX_MAX_UPLOAD_BYTES")
-@api_route(response=schemas.UPLOAD_ANSWER, status=201)
+@api_route(
+    response=schemas.FileOut,
+    status=201,
+    form=schemas.UPLOAD_FORM,
+    responses=schemas.UPLOAD_ANSWERS,
+)
 def upload() -> Any:
     """Upload a file into a client's folder: 201 with the file, or 202 queued for a worker.
 

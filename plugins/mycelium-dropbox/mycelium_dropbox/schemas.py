@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 MAX_ID = 2**31 - 1
@@ -57,18 +59,65 @@ class ChallengeQuery(Schema):
     challenge = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
-UPLOAD_ANSWER = {
+UPLOAD_FORM = {
     "type": "object",
-    "description": "201: the file (FileOut). 202: `{upload_id, state: queued}`; follow it "
-    "with GET uploads/{upload_id}.",
+    "description": "The file and where it goes; read as a stream, never held in memory.",
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "The file, with its name (the name it gets in Dropbox, cleaned).",
+        },
+        "client_id": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_ID,
+            "description": "The client whose Dropbox folder receives it.",
+        },
+        "deliverable_id": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_ID,
+            "description": "A deliverable of that client (its service type and visibility "
+            "are the defaults).",
+        },
+        "service_type": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "A service type's name: the folder under Final Deliverables or "
+            "Work in Progress. Default: the deliverable's.",
+        },
+        "client_visible": {
+            "type": "string",
+            "enum": ["true", "false"],
+            "description": "true: Final Deliverables, with a shared link; false: Work in "
+            "Progress. Default: the deliverable's, else false.",
+        },
+    },
+    "required": ["file", "client_id"],
+    "additionalProperties": False,
+}
+
+QUEUED = {
+    "type": "object",
     "properties": {
         "upload_id": {"type": "integer"},
-        "state": {"type": "string"},
-        "file_id": {"type": "string"},
-        "path": {"type": "string"},
-        "name": {"type": "string"},
-        "size": {"type": "integer"},
-        "content_hash": {"type": "string"},
-        "shared_link": {"type": "string", "nullable": True},
+        "state": {"type": "string", "enum": ["queued"]},
     },
+    "required": ["upload_id", "state"],
+}
+
+UPLOAD_ANSWERS: dict[int, Any] = {
+    202: (
+        "Larger than DROPBOX_INLINE_UPLOAD_BYTES (or Dropbox busy): spooled and queued for a "
+        "worker; follow the Location, GET uploads/{upload_id}.",
+        QUEUED,
+    ),
+    400: "A field is missing or invalid (named in details), or the body is not a form with "
+    "one file.",
+    409: "The client's Dropbox folder is not made yet (it is being made; try again), or "
+    "Dropbox refused the file.",
+    413: "The body is larger than DROPBOX_MAX_UPLOAD_BYTES.",
+    507: "The Dropbox account is out of space.",
 }

@@ -335,3 +335,22 @@ def test_a_refused_refresh_makes_a_queued_upload_wait_not_fail(app, api, connect
     shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
     assert shown["state"] == "uploading" and shown["error"] is None
     assert spooled(app)  # kept for after the reconnect
+
+
+def test_the_answers_are_what_the_openapi_document_says(client, api, globex):
+    from openapi_schema_validator import OAS30Validator
+
+    spec = client.get("/api/openapi.json").get_json()
+    answers = spec["paths"]["/api/integrations/dropbox/upload"]["post"]["responses"]
+
+    def check(response, status: int) -> None:
+        assert response.status_code == status, response.json
+        schema = answers[str(status)]["content"]["application/json"]["schema"]
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        OAS30Validator(schema).validate(response.json)
+
+    check(upload(api, b"small", "s.txt", client_id=globex["id"]), 201)
+    check(upload(api, os.urandom(2 * MIB), "l.bin", client_id=globex["id"]), 202)
+    check(upload(api, os.urandom(25 * MIB), "h.bin", client_id=globex["id"]), 413)
+    check(upload(api, b"x", "x.txt", client_id="nope"), 400)

@@ -25,7 +25,15 @@ from hub import (
     Work,
     hookimpl,
 )
-from mycelium_smtp import checks, jobs, notify, people_routes, routes, verify
+from mycelium_smtp import (
+    checks,
+    jobs,
+    notify,
+    people_routes,
+    routes,
+    suppression_routes,
+    verify,
+)
 from mycelium_smtp.config import SmtpConfigSchema
 from mycelium_smtp.delivery import EMAIL
 
@@ -61,11 +69,22 @@ PROVIDER = Provider(
         Setting("SMTP_DIGEST_CATCH_UP_HOURS", "3", "Hours after it a late digest may still go."),
         Setting("SMTP_VERIFY_ON_ENABLE", "true", "Test connect, TLS and login when enabling."),
         Setting("SMTP_TEMPLATE_RENDER_SECONDS", "2", "Seconds one email's templates may render."),
+        Setting("SENDGRID_API_BASE", "https://api.sendgrid.com", "SendGrid's API (v3)."),
+        Setting("MAILGUN_API_BASE", "https://api.mailgun.net", "Mailgun's API (US region)."),
+        Setting("POSTMARK_API_BASE", "https://api.postmarkapp.com", "Postmark's API."),
+        Setting(
+            "DEFAULT_SMTP_PROVIDER",
+            None,
+            "Transport of a config naming none and no server: sendgrid, mailgun or postmark.",
+        ),
+        Setting("SENDGRID_API_KEY", None, "SendGrid key used when a config has none.", True),
+        Setting("MAILGUN_API_KEY", None, "Mailgun key used when a config has none.", True),
+        Setting("MAILGUN_DOMAIN", None, "Mailgun sending domain used when a config has none."),
     ),
 )
 
 
-__all__ = ["PROVIDER", "people_routes"]
+__all__ = ["PROVIDER", "people_routes", "suppression_routes"]
 
 
 @hookimpl
@@ -80,7 +99,7 @@ def register_models(register: RegisterModels) -> None:
 
 @hookimpl
 def register_routes(register: RegisterRoute) -> None:
-    register(routes.bp)  # people_routes adds its routes to the same blueprint
+    register(routes.bp)  # people_routes and suppression_routes add theirs to the same one
 
 
 @hookimpl
@@ -163,8 +182,14 @@ def register_console_pages(register: RegisterConsolePage) -> None:
         ConsolePage(
             name="templates",
             title="Email templates",
-            description="Every email type, its variables, and whether you customized it.",
+            description="Every email type, its variables, and whether you customized it. "
+            "Pick one to edit it: the preview shows it in your organization's branding.",
             source="templates",
             columns=(("type", "Type"), ("description", "What it is"), ("customized", "Yours")),
+            key="type",
+            item="templates/<type>",
+            form="PUT templates/<type>",
+            form_title="Save the template",
+            preview="POST templates/<type>/preview",
         )
     )
