@@ -74,12 +74,14 @@ def hub_cli(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+def running(
+    command: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """A child process group (gunicorn and its workers), stopped on the way out."""
     with log.open("w") as sink:
         child = subprocess.Popen(command, env=env, stdout=sink, stderr=sink, start_new_session=True)
     try:
-        yield
+        yield child
     finally:
         _stop_group(child)
 
