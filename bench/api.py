@@ -220,12 +220,12 @@ def scenarios(hub_url: str, bare_url: str, key: str) -> list[tuple[str, str, Sen
 
 def measure(args: argparse.Namespace, hub_url: str, bare_url: str, key: str) -> list[Result]:
     results = []
-    for name, url, send, expected in scenarios(hub_url, bare_url, key):
+    plan = scenarios(hub_url, bare_url, key)  # one plan: new client names go on counting
+    for name, url, send, expected in plan:
         drive(name, url, send, expected, args.clients, args.warmup)  # forked workers warm up
         results.append(drive(name, url, send, expected, args.clients, args.seconds))
     if args.load:  # the same requests at a share of the capacity just measured
-        hub_scenarios = scenarios(hub_url, bare_url, key)[1:]
-        for (name, url, send, expected), full in zip(hub_scenarios, results[1:], strict=True):
+        for (name, url, send, expected), full in zip(plan[1:], results[1:], strict=True):
             rate = args.load * full.rps
             label = f"{name} @ {rate:.0f}/s"
             results.append(
