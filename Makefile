@@ -9,7 +9,7 @@ STAMP = $(VENV)/.installed
 # the suite in two processes (pytest-xdist); `make unit PYTEST_ARGS=tests/test_x.py` for one file
 PYTEST_ARGS ?= -n 2 --dist worksteal
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run demo test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/hub up --host $(HOST) --port $(PORT)
+
+# `make run` plus every plugin's provider emulator and a demo organization (docs/sandbox.md)
+demo: $(STAMP)
+	$(BIN)/hub up --sandbox --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -112,8 +112,8 @@ class Hub:
 
     def _app(self) -> tuple[Any, str]:
         from hub.app import create_app
-        from hub.core import integrations
         from hub.core.apikeys import create_api_key
+        from hub.core.connections import integrations
         from hub.core.orgs import create_org
         from hub.extensions import db
 
@@ -122,7 +122,7 @@ class Hub:
             org = create_org(db.session, "Bench Agency", "UTC")
             _, key = create_api_key(db.session, org.id, "admin", "bench")
             plugins, keyring = app.extensions["hub.plugins"], app.extensions["hub.keyring"]
-            integrations.enable(db.session, plugins, keyring, org.id, "noop", {})
+            integrations.enable(db.session, plugins.providers, keyring, org.id, "noop", {})
             db.session.commit()
         return app, key
 

@@ -92,7 +92,7 @@ def seed(settings: dict[str, Any]) -> tuple[str, int, int]:
 
     import hub
     from hub.app import create_app
-    from hub.core import integrations, tokens
+    from hub.core.connections import integrations, tokens
     from hub.core.models import Client
     from hub.core.orgs import create_org
     from hub.extensions import db
@@ -105,12 +105,12 @@ def seed(settings: dict[str, Any]) -> tuple[str, int, int]:
         client = Client(org_id=org.id, name="Globex")
         db.session.add(client)
         plugins, keyring = get_plugins(app), app.extensions["hub.keyring"]
-        row = integrations.enable(db.session, plugins, keyring, org.id, "dropbox", {})
+        row = integrations.enable(db.session, plugins.providers, keyring, org.id, "dropbox", {})
         expires = hub.now() + timedelta(hours=4)
         tokens.store_token(
             keyring, row, Token(settings["BENCH_TOKEN"], "refresh", expires_at=expires)
         )
-        integrations.enable(db.session, plugins, keyring, org.id, "dropbox", {})
+        integrations.enable(db.session, plugins.providers, keyring, org.id, "dropbox", {})
         db.session.commit()
         ctx = hub.context_for("dropbox", org.id)
         assert ctx is not None

@@ -33,7 +33,7 @@ from mycelium_gcal.emulator import GoogleEmulator
 
 import hub
 from hub.app import create_app
-from hub.core import integrations, tokens
+from hub.core.connections import integrations, tokens
 from hub.core.migrations import upgrade
 from hub.core.models import Client, Deliverable
 from hub.core.orgs import create_org
@@ -78,11 +78,11 @@ def seed(app: Flask, count: int) -> int:
             for n in range(count)
         )
         plugins, keyring = get_plugins(app), app.extensions["hub.keyring"]
-        row = integrations.enable(db.session, plugins, keyring, org.id, "gcal", {})
+        row = integrations.enable(db.session, plugins.providers, keyring, org.id, "gcal", {})
         expires = start + timedelta(days=1)
         tokens.store_token(keyring, row, Token(TOKEN, "1//bench", expires_at=expires))
         # an OAuth plugin waits as not_connected until it holds a token: enable it again
-        integrations.enable(db.session, plugins, keyring, org.id, "gcal", {})
+        integrations.enable(db.session, plugins.providers, keyring, org.id, "gcal", {})
         db.session.commit()
         return org.id
 

@@ -30,11 +30,11 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from hub import Provider, RateLimits
+from hub.core.connections.http import ProviderSession
+from hub.core.connections.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain, usage
 from hub.core.embedded_redis import EmbeddedRedis
-from hub.core.http import ProviderSession
 from hub.core.models import Organization
 from hub.core.ratelimit import Limiter
-from hub.core.usage import PENDING_KEY, UsageRecord, UsageRecorder, drain, usage
 
 BIG = 10**9
 CHUNK = 100

@@ -8,9 +8,8 @@ from __future__ import annotations
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
 from hub.core.clients import render_client
 from hub.core.clock import now
-from hub.core.db import after_commit, before_commit
+from hub.core.db import after_commit, before_commit, insert_ignoring_conflicts
 from hub.core.deliverables import complete_deliverable, render_deliverable
-from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base as Model
 from hub.core.models import Client, Deliverable, OrgScoped, ServiceType, User
 from hub.core.retention import Retention
@@ -23,9 +22,9 @@ from hub.core.signatures import (
     verify_webhook,
 )
 from hub.core.socket_deadline import attempt_deadline
-from hub.core.webhook_schedule import DEFAULT_SCHEDULE as WEBHOOK_RETRY_SCHEDULE
-from hub.core.webhook_schedule import Policy as RetryPolicy
-from hub.core.webhook_schedule import parse_retry_after
+from hub.core.webhooks.policy import DEFAULT_SCHEDULE as WEBHOOK_RETRY_SCHEDULE
+from hub.core.webhooks.policy import Policy as RetryPolicy
+from hub.core.webhooks.policy import parse_retry_after
 from hub.egress import EgressPolicy, check_host, check_url, egress_session
 from hub.errors import (
     Conflict,
@@ -45,6 +44,7 @@ from hub.hookspecs import (
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
+    RegisterSandbox,
 )
 from hub.plugins import hookimpl
 from hub.provider import (
@@ -53,6 +53,8 @@ from hub.provider import (
     OAuth2,
     Provider,
     RateLimits,
+    Sandbox,
+    SandboxServer,
     Setting,
     Token,
     Work,
@@ -111,8 +113,11 @@ __all__ = [
     "RegisterModels",
     "RegisterProvider",
     "RegisterRoute",
+    "RegisterSandbox",
     "Retention",
     "RetryPolicy",
+    "Sandbox",
+    "SandboxServer",
     "ServiceType",
     "Setting",
     "StrictBoolean",

@@ -219,11 +219,17 @@ def worker(burst: bool) -> None:
 @main.command("up")
 @HOST_OPTION
 @PORT_OPTION
-def up(host: str | None, port: int | None) -> None:
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Also run each plugin's provider emulator on loopback, point the plugins at them "
+    "and seed a demo organization (docs/sandbox.md).",
+)
+def up(host: str | None, port: int | None, sandbox: bool) -> None:
     """Everything on one box: embedded Redis if REDIS_URL is unset, web and one worker."""
     from hub.up import run_up
 
-    sys.exit(run_up(*listen_on(host, port)))
+    sys.exit(run_up(*listen_on(host, port), sandbox=sandbox))
 
 
 @main.command("plugins")

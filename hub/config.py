@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import math
 import os
 import re
@@ -179,6 +180,21 @@ def _host(value: str) -> str:
     return host
 
 
+def _sandbox_pages(value: str) -> dict[str, str]:
+    """``{"<plugin>": "http://127.0.0.1:<port>/<page>", ...}``: loopback pages only."""
+    try:
+        pages = json.loads(value) if value.strip() else {}
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(pages, dict):
+        raise ValueError("must be a JSON object of plugin name to page URL")
+    for name, url in pages.items():
+        host = urlsplit(url).hostname if isinstance(url, str) else None
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(f"{name}: {url!r} is not an http URL on loopback")
+    return pages
+
+
 def served_url(host: str, port: int) -> str:
     """The URL browsers reach a hub listening on host:port at. A wildcard bind answers on
     every address, so links name the machine instead."""
@@ -250,6 +266,14 @@ SETTINGS: list[Setting] = [
         lambda c: c["HUB_APP_URL"],
         _url(("http", "https")),
         "Base URL of the Mycelium front end, for redirects after OAuth.",
+    ),
+    Setting(
+        "HUB_SANDBOX_PAGES",
+        lambda c: {},
+        _sandbox_pages,
+        "Set by `hub up --sandbox` (never by hand): JSON of plugin name to its sandbox's "
+        "page on loopback; `GET /api/plugins` shows each as `sandbox` and the console links "
+        "them from its Sandbox banner. Unset: no sandbox runs.",
     ),
     Setting(
         "HUB_MAX_BODY_BYTES",

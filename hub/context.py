@@ -1,20 +1,22 @@
-"""What a hook receives: one organization's integration, and everything it may touch."""
+"""What a hook receives: one organization's integration, and everything it may touch.
+
+Part of the plugin contract, so it imports nothing of ``hub.core``: the core's context
+builder (``hub/core/connections/context.py``) reads the rows and hands a :class:`PluginContext` its
+data and its services (secrets, events, tokens, usage) as plain callables.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import requests
+from sqlalchemy.orm import Session, scoped_session
 
-from hub.core import events, usage
-from hub.core.crypto import KeyRing, associated_data
-from hub.core.db import AnySession
-from hub.core.models import Event, Integration, Organization
 from hub.provider import Provider
 
 
@@ -40,7 +42,8 @@ class OrgInfo:
     """Where clients write for help."""
 
     @classmethod
-    def of(cls, org: Organization) -> OrgInfo:
+    def of(cls, org: Any) -> OrgInfo:
+        """From an organization row (anything with these attributes)."""
         return cls(
             org.id,
             org.slug,
@@ -88,7 +91,8 @@ class EventInfo:
     """Its payload; ``data["actor"]`` names who made the change when a request caused it."""
 
     @classmethod
-    def of(cls, event: Event) -> EventInfo:
+    def of(cls, event: Any) -> EventInfo:
+        """From an event row (its ``payload`` becomes ``data``)."""
         return cls(event.id, event.type, event.org_id, event.created_at, event.payload)
 
 
@@ -122,22 +126,27 @@ class PluginContext:
     def __init__(
         self,
         *,
-        session: AnySession,
-        org: Organization,
-        integration: Integration,
+        session: Session | scoped_session[Any],
+        org: OrgInfo,
+        integration: IntegrationInfo,
+        config: Mapping[str, Any],
         provider: Provider,
-        keyring: KeyRing,
-        settings: dict[str, Any],
+        settings: Mapping[str, Any],
         http: requests.Session | Callable[[], requests.Session],
+        secret: Callable[[str], str | None],
+        emit: Callable[[str, dict[str, Any]], str],
+        access_token: Callable[[str | None], str],
         redis: Any = None,
         recorder: Callable[..., None] | None = None,
+        row: Any = None,
     ) -> None:
+        """Built by the core (``hub/core/connections/context.py``), never by a plugin: `secret`,
+        `emit`, `access_token` and `recorder` are the services behind the methods of the
+        same names, `row` the core's own handle on the integration row."""
         self.db = session
-        self.org = OrgInfo.of(org)
-        self.integration = IntegrationInfo(
-            integration.id, integration.plugin, integration.status, integration.external_account_id
-        )
-        self.config: dict[str, Any] = dict(integration.config or {})
+        self.org = org
+        self.integration = integration
+        self.config: dict[str, Any] = dict(config)
         self.provider = provider
         # made on first use: most runs never call their provider (the session costs ~0.1 ms)
         self._http: requests.Session | None = None
@@ -148,14 +157,15 @@ class PluginContext:
             self._make_http = http
         self._feature: str | None = None
         self.redis = redis
-        # the app's usage recorder; plugins' own contexts (jobs) record through their Redis
         self._recorder = recorder
         self.log = logging.LoggerAdapter(
             logging.getLogger(f"hub.plugin.{provider.name}"),
             {"org": org.slug, "plugin": provider.name},
         )
-        self._row = integration
-        self._keyring = keyring
+        self._row = row
+        self._secret = secret
+        self._emit = emit
+        self._access_token = access_token
         self._settings = settings
 
     @property
@@ -204,8 +214,6 @@ class PluginContext:
         ``duration`` is in seconds, ``size`` in bytes; a failed unit counts for no ROI.
         """
         recorder = self._recorder
-        if recorder is None and self.redis is not None:
-            recorder = usage.UsageRecorder(self.redis)
         if recorder is None:
             return
         try:
@@ -232,11 +240,7 @@ class PluginContext:
 
         The refresh token is not among them: only the ``refresh_token`` hook receives it.
         """
-        stored = (self._row.secrets or {}).get(name)
-        if stored is None or name == "oauth.refresh_token":
-            return None
-        aad = associated_data(self._row.org_id, self._row.id, name)
-        return self._keyring.decrypt(stored, aad)
+        return self._secret(name)
 
     def access_token(self, rejected: str | None = None) -> str:
         """A valid OAuth access token, refreshed first when it expires within the margin.
@@ -248,9 +252,7 @@ class PluginContext:
         ServiceUnavailable or RateLimited when the refresh should be retried. The refresh
         calls the token URL setting directly, not through the egress guard.
         """
-        from hub.core import tokens  # the vault imports this module's type
-
-        return tokens.access_token(self, rejected)
+        return self._access_token(rejected)
 
     def setting(self, name: str) -> Any:
         """A hub or plugin setting (``SLACK_API_BASE``), from the environment, else its
@@ -262,4 +264,4 @@ class PluginContext:
 
         Declare the type in ``Provider.event_types``, so webhooks can subscribe to it.
         """
-        return events.record(self.db, self.org.id, type_, data).id
+        return self._emit(type_, data)

@@ -34,7 +34,7 @@ import click
 import pluggy
 from flask import Blueprint
 
-from hub.provider import ConsolePage, Provider
+from hub.provider import ConsolePage, Provider, Sandbox
 
 if TYPE_CHECKING:
     from hub.context import EventInfo, PluginContext
@@ -54,6 +54,8 @@ RegisterModels = Callable[[str | os.PathLike[str]], None]
 """What ``register_models`` hands a plugin: ``register(migrations_folder)``."""
 RegisterConsolePage = Callable[[ConsolePage], None]
 """What ``register_console_pages`` hands a plugin: ``register(page)``."""
+RegisterSandbox = Callable[[Sandbox], None]
+"""What ``register_sandbox`` hands a plugin: ``register(sandbox)``."""
 Resource = dict[str, Any]
 
 
@@ -125,6 +127,17 @@ def register_console_pages(register: RegisterConsolePage) -> None:
     pages (``console_pages``), with the form's fields. A bad page stops start-up, naming it.
 
     Runs in: start-up, once per process.
+    """
+
+
+@hookspec
+def register_sandbox(register: RegisterSandbox) -> None:
+    """Register an emulator of the plugin's provider: ``register(hub.Sandbox(...))``.
+
+    ``hub up --sandbox`` starts it on loopback, points the plugin's settings at it and links
+    its page from the console's Sandbox banner; without ``--sandbox`` it is never started.
+
+    Runs in: ``hub up --sandbox``, once.
     """
 
 

@@ -38,14 +38,17 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
             ``kind`` (its JSON type: ``string``, ``integer``, ``number``, ``boolean``,
             ``array`` or ``object``), ``required``, ``secret``, ``description``,
             ``default`` (null when none, or not plain JSON), ``enum`` (the allowed values
-            of a one-of field, else null), ``many`` (a list of values) and ``nullable``.
+            of a one-of field, else null), ``many`` (a list of values), ``nullable`` and
+            ``max_length`` (of a length-limited field, else null).
         rate_limits: Its quota per organization (``per_second`` to ``per_day``), or null.
         settings: Its settings: ``name``, ``default`` (null for a secret), ``secret``.
         console_pages: The admin console pages it adds (``register_console_pages``):
             ``name``, ``title``, ``description``, ``source`` (the API path of the table's
-            GET route, or null), ``columns`` (``[{"field", "label"}]``) and ``form``
+            GET route, or null), ``columns`` (``[{"field", "label"}]``), ``form``
             (``{"method", "path", "title"}``, or null; ``GET /api/plugins`` adds its
-            ``fields``, described like ``config``).
+            ``fields``, described like ``config``), ``item`` (the API path of the GET route
+            that fills the form, or null), ``preview`` (``{"method", "path"}``, or null) and
+            ``key`` (the item field a ``<key>`` in those paths stands for, or null).
     """
     info = plugins.info[name]
     provider = plugins.provider(name)
@@ -68,18 +71,22 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
 
 def _page(plugin: str, page: ConsolePage) -> dict[str, Any]:
     base = f"/api/integrations/{plugin}/"
-    form = None
-    if page.form:
-        method, _, route = page.form.partition(" ")
-        form = {"method": method, "path": base + route.lstrip("/"), "title": page.form_title}
     return {
         "name": page.name,
         "title": page.title,
         "description": page.description,
         "source": base + page.source.lstrip("/") if page.source else None,
         "columns": [{"field": field, "label": label} for field, label in page.columns],
-        "form": form,
+        "form": {**_route(base, page.form), "title": page.form_title} if page.form else None,
+        "item": base + page.item.lstrip("/") if page.item else None,
+        "preview": _route(base, page.preview) if page.preview else None,
+        "key": page.key or None,
     }
+
+
+def _route(base: str, declared: str) -> dict[str, str]:
+    method, _, route = declared.partition(" ")
+    return {"method": method, "path": base + route.lstrip("/")}
 
 
 def _provider_data(provider: Provider | None) -> dict[str, Any]:
@@ -137,6 +144,7 @@ def config_fields(schema: type[marshmallow.Schema] | None) -> list[dict[str, Any
             "enum": _choices(field),
             "many": isinstance(field, marshmallow.fields.List),
             "nullable": bool(field.allow_none),
+            "max_length": _max_length(field),
         }
         for name, field in schema().fields.items()
         if not field.dump_only
@@ -164,6 +172,12 @@ def _plain_default(field: marshmallow.fields.Field) -> Any:
     default = field.load_default
     plain = (str, int, float, bool, list, dict)
     return default if isinstance(default, plain) and not callable(default) else None
+
+
+def _max_length(field: marshmallow.fields.Field) -> int | None:
+    """The longest value a length validator allows (a form draws a long text as a text area)."""
+    lengths = [v.max for v in field.validators if isinstance(v, marshmallow.validate.Length)]
+    return min((n for n in lengths if n is not None), default=None)
 
 
 def _choices(field: marshmallow.fields.Field) -> list[Any] | None:

@@ -24,7 +24,7 @@ from flask import Blueprint, Flask, current_app
 from hub import hookspecs
 from hub.default_plugins import load_default_plugins
 from hub.errors import ConfigError
-from hub.provider import ConsolePage, HealthResult, Provider, Token
+from hub.provider import ConsolePage, HealthResult, Provider, Sandbox, Token
 
 if TYPE_CHECKING:
     from hub.context import PluginContext
@@ -194,6 +194,20 @@ class Plugins:
                 raise ConfigError(f"plugin {name!r}: console page {page!r}: {problem}")
         return pages
 
+    def sandboxes(self) -> dict[str, Sandbox]:
+        """Each plugin's sandbox (``register_sandbox``), by plugin name; a plugin registers
+        one at most, and anything but a ``hub.Sandbox`` stops start-up, naming it."""
+        found: dict[str, Sandbox] = {}
+        for name in self.names():
+            registered = [args[0] for args in self._registered(name, "register_sandbox")]
+            if len(registered) > 1:
+                raise ConfigError(f"plugin {name!r} registered more than one sandbox")
+            for sandbox in registered:
+                if not isinstance(sandbox, Sandbox) or not sandbox.page.startswith("/"):
+                    raise ConfigError(f"plugin {name!r}: sandbox {sandbox!r} is not a hub.Sandbox")
+                found[name] = sandbox
+        return found
+
     def jobs(self) -> list[Job]:
         """Every plugin's recurring jobs; a bad cron expression stops start-up naming it."""
         jobs = []
@@ -313,6 +327,8 @@ def installed_migration_dirs() -> list[Path]:
 
 _PAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _FORM = re.compile(r"(POST|PUT|PATCH) [A-Za-z0-9_./<>:-]*")
+_PREVIEW = re.compile(r"POST [A-Za-z0-9_./<>:-]*")
+_PLACEHOLDER = re.compile(r"<([^<>]*)>")
 
 
 def _console_page_problem(page: object) -> str | None:
@@ -327,4 +343,23 @@ def _console_page_problem(page: object) -> str | None:
         return "its form must be 'POST <route>', 'PUT <route>' or 'PATCH <route>'"
     if not page.source and not page.form:
         return "it needs a source, a form, or both"
+    return _preview_problem(page) or _key_problem(page)
+
+
+def _preview_problem(page: ConsolePage) -> str | None:
+    if page.preview and not _PREVIEW.fullmatch(page.preview):
+        return "its preview must be 'POST <route>'"
+    if (page.preview or page.item) and not page.form:
+        return "a preview or an item goes with a form: it needs a form"
+    return None
+
+
+def _key_problem(page: ConsolePage) -> str | None:
+    """Every ``<...>`` in the page's routes is its key, and a key needs a source to pick from."""
+    routes = (page.form, page.item, page.preview)
+    named = {found for route in routes for found in _PLACEHOLDER.findall(route)}
+    if named - {page.key}:
+        return f"its routes name {sorted(named)}: set key to the item field they stand for"
+    if page.key and not page.source:
+        return "a key picks one of the source's items: it needs a source"
     return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import marshmallow
 
@@ -269,3 +269,47 @@ class ConsolePage:
     admins; the answer is shown and the table read again. Empty: no form."""
     form_title: str = ""
     """The form's heading and button (default: the page's title)."""
+    item: str = ""
+    """A GET route of the plugin answering one item, whose fields fill the form when the admin
+    picks it (``"templates/<type>"``, with ``key``). Empty: the form starts empty."""
+    preview: str = ""
+    """``"POST <route>"`` of the plugin answering ``{"subject", "html", "text"}`` for the
+    form's values: shown under the form and drawn again as the admin types (after a pause of
+    a third of a second), the HTML in a sandboxed frame that runs no script. Empty: none."""
+    key: str = ""
+    """The field of the ``source`` items that ``<key>`` stands for in ``form``, ``item`` and
+    ``preview`` (``"type"``): the page lets the admin pick one of those items. Empty: none."""
+
+
+class SandboxServer(Protocol):
+    """A running emulator, as a :class:`hub.Sandbox`'s ``start`` returns it."""
+
+    url: str
+    """Its base URL on loopback (``http://127.0.0.1:<port>``); its page is ``url + page``."""
+
+    def settings(self) -> dict[str, str]:
+        """The hub settings that point the plugin at it (``SLACK_API_BASE`` and the like,
+        with a client id and secret of its own)."""
+
+    def stop(self) -> None:
+        """Stop serving."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """An emulator of the plugin's provider that ``hub up --sandbox`` runs on loopback
+    (``register_sandbox``): the provider's consent page, the API calls the plugin makes, the
+    provider's calls into the hub, and a page where a person acts as the provider's user."""
+
+    title: str
+    """What the console's Sandbox banner calls it (``"Slack"``)."""
+    start: Callable[[str, str], SandboxServer]
+    """``start(host, hub_url)``: serve on ``host`` (always a loopback address) at ports of
+    its own and return the running :class:`hub.SandboxServer`; ``hub_url`` is where the hub
+    answers (for the signed calls the provider makes into it)."""
+    page: str = "/sandbox"
+    """The path of its page on the server's ``url``."""
+    demo_config: Mapping[str, Any] = field(default_factory=dict)
+    """Config ``hub up --sandbox`` saves for the demo organization's integration
+    (``PUT /api/integrations/<plugin>``) while it has none, so the demo shows more (Slack
+    posting Dropbox's new files); empty: the plugin's defaults."""

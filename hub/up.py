@@ -32,6 +32,8 @@ from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.up_children import Child, Children, GiveUp, Signals, StopRequested, exit_status, say
 from hub.up_record import UpRecord, cannot_listen, previous, stop_leftovers
+from hub.up_sandbox import Running, SandboxRefused, check_host, environment, seed_demo, start_all
+from hub.up_sandbox import stop_all as stop_sandboxes
 
 DEMO_SLUG = "demo-agency"
 KEY_FILE = "demo_api_key"
@@ -156,8 +158,11 @@ def wait_until_serving(web: Child, base: str) -> None:
     raise GiveUp(f"{base}/api/health did not answer within {READY_SECONDS:g} s")
 
 
-def _start(children: Children, var: Path, host: str, port: int) -> tuple[Flask, str]:
-    """Redis (embedded unless REDIS_URL is set), the database, web and worker."""
+def _start(
+    children: Children, var: Path, host: str, port: int, sandboxes: list[Running] | None = None
+) -> tuple[Flask, str]:
+    """Redis (embedded unless REDIS_URL is set), the database, web and worker; with a
+    `sandboxes` list, each plugin's sandbox too (appended to it as started)."""
     if not os.environ.get("REDIS_URL"):
         socket_path = var / "redis.sock"
         children.start("redis", lambda: _embedded_redis(socket_path))
@@ -168,11 +173,19 @@ def _start(children: Children, var: Path, host: str, port: int) -> tuple[Flask, 
         upgrade(app.config["HUB_DATABASE_URL"], get_plugins(app).migration_dirs())
         key = ensure_demo_org(var)
         db.session.remove()
+    base = served_url(_probe_host(host), port)
+    if sandboxes is not None:
+        sandboxes += start_all(get_plugins(app), base)
+        os.environ.update(environment(sandboxes))
+        for each in sandboxes:
+            say(f"sandbox: {each.title} at {each.page_url}")
     web = children.start("web", lambda: _spawn(["serve", "--host", host, "--port", str(port)]))
     children.start("worker", lambda: _spawn(["worker"]))
-    base = served_url(_probe_host(host), port)
     wait_until_serving(web, base)
-    return app, checked_demo_key(app, var, key, base)
+    key = checked_demo_key(app, var, key, base)
+    if sandboxes is not None and seed_demo(base, key, sandboxes):
+        say("sandbox: seeded the demo organization (people, clients, deliverables)")
+    return app, key
 
 
 def _announce(app: Flask, host: str, port: int, key: str) -> None:
@@ -202,8 +215,15 @@ def _demo_admin(org: Organization) -> User | None:
     return db.session.scalars(stmt).first()
 
 
-def run_up(host: str, port: int) -> int:
-    """Run until a signal; the exit status (0 when stopped by a signal, 1 on a failure)."""
+def run_up(host: str, port: int, sandbox: bool = False) -> int:
+    """Run until a signal; the exit status (0 when stopped by a signal, 1 on a failure).
+    `sandbox`: the plugins' provider emulators too, on loopback only (``--sandbox``)."""
+    if sandbox:
+        try:
+            check_host(host)
+        except SandboxRefused as refused:
+            say(f"Error: {refused}")
+            return 1
     signals = Signals()
     signals.install()
     var = Path(load_config()["HUB_VAR_DIR"])
@@ -214,18 +234,22 @@ def run_up(host: str, port: int) -> int:
     record = UpRecord.new(var, served_url(host, port))
     record.save()
     children = Children(record, signals)
+    sandboxes: list[Running] | None = [] if sandbox else None
     try:
-        app, key = _start(children, var, host, port)
+        app, key = _start(children, var, host, port, sandboxes)
         _announce(app, host, port, key)
+        if sandboxes:
+            print("Sandbox: open the sign-in link above, then Connect each integration", flush=True)
         children.watch()
     except StopRequested as stop:
         say(f"stopping ({stop})")
         return 0
-    except GiveUp as failure:
+    except (GiveUp, SandboxRefused) as failure:
         say(f"Error: {failure}; stopping")
         return 1
     finally:
         children.stop()
+        stop_sandboxes(sandboxes or [])
         record.remove()
         say("stopped")
     return 0

@@ -20,13 +20,13 @@ from flask import current_app, g
 from rq import Queue
 
 from hub.context import OrgInfo, PluginContext
-from hub.core import integrations
 from hub.core.background import loop_for
-from hub.core.contexts import build_context
+from hub.core.connections import integrations
+from hub.core.connections.context import build_context
+from hub.core.connections.integration_rows import check_account_free
 from hub.core.db import AnySession, scope_to_org
-from hub.core.dispatch import QUEUE
-from hub.core.integration_rows import check_account_free
 from hub.core.models import Integration
+from hub.core.runs.pending import QUEUE
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.plugins import get_plugins
@@ -172,10 +172,10 @@ def current_context() -> PluginContext:
     if g.get("hub_context") is None:
         name, org_id = g.hub_plugin, _caller_or_fail().org.id
         plugins = get_plugins(current_app)
-        provider = integrations.require_provider(plugins, name)
+        provider = integrations.require_provider(plugins.providers, name)
         row: Integration | None
         if provider.always_on:
-            row = integrations.always_on_integration(db.session, plugins, org_id, name)
+            row = integrations.always_on_integration(db.session, org_id, name)
         else:
             row = integrations.find(db.session, org_id, name)
         if row is None or not row.enabled:
@@ -200,7 +200,7 @@ def disable_integration(ctx: PluginContext, reason: str, forget_credentials: boo
     row = ctx._row
     if forget_credentials:
         integrations.forget_credentials(row)
-    integrations.disable(ctx.db, get_plugins(current_app), row.org_id, row.plugin, reason)
+    integrations.disable(ctx.db, get_plugins(current_app).providers, row.org_id, row.plugin, reason)
 
 
 def set_external_account_id(ctx: PluginContext, account_id: str | None) -> None:

@@ -60,6 +60,9 @@ GROUPS: list[tuple[str, str, list[str]]] = [
             "RegisterJob",
             "RegisterCommand",
             "RegisterModels",
+            "RegisterSandbox",
+            "Sandbox",
+            "SandboxServer",
         ],
     ),
     (

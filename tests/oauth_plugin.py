@@ -16,8 +16,9 @@ from oauth_server import OAuthServer
 from sqlalchemy import select
 
 from hub import HealthResult, OAuth2, PluginContext, Provider, RateLimits, Setting, Token, hookimpl
-from hub.core.models import Integration, Organization
-from hub.extensions import db, get_redis
+from hub.core.connections.context import build_context
+from hub.core.models import Integration
+from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.testing import open_auth_url
 
@@ -106,16 +107,7 @@ def context(app: Flask, org_id: int) -> PluginContext:
     """A plugin context for the org's test integration (inside an app context)."""
     row = integration(org_id)
     assert row is not None
-    return PluginContext(
-        session=db.session,
-        org=db.session.get(Organization, org_id),
-        integration=row,
-        provider=get_plugins(app).providers[NAME],
-        keyring=app.extensions["hub.keyring"],
-        settings=app.config,
-        http=requests.Session(),
-        redis=get_redis(),
-    )
+    return build_context(app, db.session, row)
 
 
 # ----- fixtures (imported by the connection tests) -----
@@ -176,8 +168,8 @@ def access_tokens_in_process(
 ) -> list[str]:
     """A new app in this process, and `callers` threads calling ctx.access_token() at once."""
     from hub.app import create_app
-    from hub.core.contexts import build_context
-    from hub.core.integrations import find
+    from hub.core.connections.context import build_context
+    from hub.core.connections.integrations import find
 
     app = create_app(config)
     install(app)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from hub import Provider, Work, hookimpl
-from hub.core.health import HealthCheck
+from hub.core.connections.health import HealthCheck
 from hub.core.ids import new_id
 from hub.core.models import Event, Integration, Run
 from hub.extensions import db

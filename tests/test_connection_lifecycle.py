@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import Conflict, hookimpl, set_external_account_id
-from hub.core.contexts import build_context
+from hub.core.connections.context import build_context
 from hub.core.models import Integration, Run
 from hub.extensions import db
 from hub.testing import run_jobs

@@ -3,6 +3,7 @@ the fields of its form drawn from the route's declared body schema."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow
@@ -83,6 +84,61 @@ def test_hook_register_console_pages(api, register_plugin):
     assert described["gcal"]["console_pages"] == []
 
 
+@bp.get("/jots/<level>")
+@api_route(response=JotIn)
+def one_jot(level: str) -> Any:
+    """The jot of a level."""
+    return jsonify({"text": f"a {level} jot", "level": level})
+
+
+@bp.put("/jots/<level>")
+@api_route(body=JotIn, response=JotIn)
+def put_jot(level: str, body: dict[str, Any]) -> Any:
+    """Replace the jot of a level."""
+    return jsonify(body)
+
+
+@bp.post("/jots/<level>/preview")
+@api_route(body=JotIn)
+def preview_jot(level: str, body: dict[str, Any]) -> Any:
+    """How a jot would look."""
+    return jsonify({"subject": body["text"], "html": f"<p>{body['text']}</p>", "text": ""})
+
+
+EDITOR = ConsolePage(
+    name="levels",
+    title="Jots by level",
+    source="jots",
+    key="level",
+    item="jots/<level>",
+    form="PUT jots/<level>",
+    preview="POST jots/<level>/preview",
+)
+
+
+def test_a_page_may_pick_an_item_to_edit_with_a_preview(api, register_plugin):
+    register_plugin(Jotter(EDITOR), "jotter")
+    described = {p["name"]: p for p in api.get("/api/plugins").json["items"]}
+    (page,) = described["jotter"]["console_pages"]
+    assert page["key"] == "level"
+    assert page["item"] == "/api/integrations/jotter/jots/<level>"
+    assert page["preview"] == {
+        "method": "POST",
+        "path": "/api/integrations/jotter/jots/<level>/preview",
+    }
+    assert page["form"]["path"] == "/api/integrations/jotter/jots/<level>"
+    assert {f["name"] for f in page["form"]["fields"]} == {"text", "level"}
+    assert described["jotter"]["console_pages"][0]["source"].endswith("/jots")
+
+
+def test_a_length_limited_field_says_its_limit(api):
+    smtp = next(p for p in api.get("/api/plugins").json["items"] if p["name"] == "smtp")
+    page = next(page for page in smtp["console_pages"] if page["name"] == "templates")
+    fields = {field["name"]: field for field in page["form"]["fields"]}
+    assert fields["html"]["max_length"] == 100_000 and fields["subject"]["max_length"] == 1000
+    assert page["key"] == "type" and page["preview"]["method"] == "POST"
+
+
 def test_slack_declares_its_user_mapping_page(api):
     slack = next(p for p in api.get("/api/plugins").json["items"] if p["name"] == "slack")
     (page,) = slack["console_pages"]
@@ -96,6 +152,14 @@ def test_slack_declares_its_user_mapping_page(api):
         (ConsolePage(name="jots", title="", source="jots"), "title"),
         (ConsolePage(name="jots", title="Jots", form="DELETE jots"), "its form"),
         (ConsolePage(name="jots", title="Jots"), "a source, a form"),
+        (
+            ConsolePage(name="j", title="J", source="jots", form="POST jots", preview="GET x"),
+            "its preview",
+        ),
+        (ConsolePage(name="j", title="J", source="jots", preview="POST x"), "needs a form"),
+        (ConsolePage(name="j", title="J", source="jots", item="jots/1"), "needs a form"),
+        (ConsolePage(name="j", title="J", source="jots", form="POST jots/<level>"), "set key"),
+        (ConsolePage(name="j", title="J", form="POST jots/<level>", key="level"), "needs a source"),
         ("not a page", "not a hub.ConsolePage"),
     ],
 )
@@ -119,5 +183,20 @@ def test_every_installed_plugins_pages_point_at_its_declared_routes(app, api):
         if page["source"]:
             assert "get" in paths.get(page["source"], {}), (name, page["source"])
         if page["form"]:
-            operation = paths[page["form"]["path"]][page["form"]["method"].lower()]
+            operation = _operation(paths, page["form"]["path"], page["form"]["method"])
             assert "requestBody" in operation and page["form"]["fields"], (name, page["name"])
+        if page["item"]:
+            assert _operation(paths, page["item"], "GET"), (name, page["item"])
+        if page["preview"]:
+            operation = _operation(paths, page["preview"]["path"], "POST")
+            assert "requestBody" in operation, (name, page["preview"])
+
+
+def _operation(paths: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    """The operation of the documented path a page's path (``<key>`` for ``{name}``) names."""
+    pattern = re.compile(re.sub(r"<[^<>]*>", "{[^}]+}", re.escape(path).replace("\\<", "<")))
+    found = [
+        operations for documented, operations in paths.items() if pattern.fullmatch(documented)
+    ]
+    assert len(found) == 1, (path, found)
+    return found[0][method.lower()]

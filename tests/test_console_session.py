@@ -169,6 +169,25 @@ def test_console_pages_are_one_static_shell_under_a_strict_csp(client, path):
     assert "<script>" not in html and "http://" not in html and "https://" not in html
 
 
+def test_the_preview_frame_runs_only_the_hubs_script_and_styles_inline(client):
+    """/admin/preview (a plugin page's preview): its nested frame inherits this policy, so an
+    email's inline styles apply; still no inline or foreign script, framed by the console only."""
+    response = client.get("/admin/preview")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    csp = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert csp["script-src"] == "'self'" and csp["style-src"] == "'unsafe-inline'"
+    assert csp["frame-ancestors"] == "'self'" and csp["default-src"] == "'none'"
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    html = response.get_data(as_text=True)
+    assert '<script defer src="/admin/static/preview.js"></script>' in html
+    assert "<script>" not in html
+    console = client.get("/admin/integrations").headers["Content-Security-Policy"]
+    assert "frame-src 'self'" in console and "style-src 'self';" in console
+
+
 def test_console_scripts_load_nothing_from_elsewhere(client):
     for name in ("app.js", "lib.js", "pages/integrations.js", "console.css"):
         response = client.get(f"/admin/static/{name}")

@@ -11,7 +11,7 @@ from dispatch_tools import EVENT_HOOKS, events_of, make_plugin
 
 from hub import hookimpl
 from hub.core import events
-from hub.core.scheduling import Scheduler
+from hub.core.runs.scheduling import Scheduler
 from hub.extensions import db
 from hub.jobs import recurring
 from hub.testing import run_jobs

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 
 from hub.app import create_app
-from hub.core import integrations
+from hub.core.connections import integrations
 from hub.core.migrations import alembic_config, upgrade
 from hub.extensions import db
 from hub.plugins import get_plugins
@@ -86,7 +86,7 @@ def _fill(app: Flask) -> ApiClient:
     api = ApiClient(app.test_client(), acme.admin_key)
     with app.app_context():
         keyring = app.extensions["hub.keyring"]
-        integrations.enable(db.session, get_plugins(app), keyring, acme.id, "zapier", {})
+        integrations.enable(db.session, get_plugins(app).providers, keyring, acme.id, "zapier", {})
         db.session.commit()
     _ok(api.post("/api/integrations/webhooks", json={"url": f"{DEAD_PORT}/w", "events": ["*"]}))
     hook = {"target_url": f"{DEAD_PORT}/z", "event": "client.created"}

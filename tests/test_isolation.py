@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from webhook_tools import LOOPBACK, deliver, running_receiver
 
 from hub.core import db as db_layer
-from hub.core import usage
+from hub.core.connections import usage
 from hub.core.db import scope_to_org
 from hub.core.models import Base, Client, Deliverable, Run, ServiceType, User
 from hub.core.scoping import get_owned
-from hub.core.webhook_models import WebhookDelivery, WebhookEndpoint
+from hub.core.webhooks.models import WebhookDelivery, WebhookEndpoint
 from hub.errors import NotFound
 from hub.extensions import db
 

@@ -11,8 +11,8 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
+from hub.core.connections.usage import UsageRecorder
 from hub.core.ratelimit import DEFERRALS_KEY
-from hub.core.usage import UsageRecorder
 
 
 def samples(client, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -87,6 +87,24 @@ def test_runs_queue_depth_and_quota_deferrals(app, client, org, redis_client):
     )
 
 
+def test_runs_count_work_in_flight_and_what_finished_in_the_last_hour(app, client, org, hub_clock):
+    """Finished runs older than the window leave the gauge (a scrape reads only recent
+    rows), while a run queued for hours still counts: the backlog is what it is now."""
+    from test_analytics import _runs, integration_row
+
+    files = integration_row(app, org.id, "files")
+    _runs(app, org.id, files, ["queued", "waiting", "failed", "failed", "succeeded"])
+    found = samples(client)
+    assert found[("hub_runs", (("plugin", "files"), ("state", "failed")))] == 2
+    hub_clock.advance(minutes=61)
+    _runs(app, org.id, files, ["failed"])
+    found = samples(client)
+    assert found[("hub_runs", (("plugin", "files"), ("state", "queued")))] == 1
+    assert found[("hub_runs", (("plugin", "files"), ("state", "waiting")))] == 1
+    assert found[("hub_runs", (("plugin", "files"), ("state", "failed")))] == 1
+    assert ("hub_runs", (("plugin", "files"), ("state", "succeeded"))) not in found
+
+
 class TestToken:
     @pytest.fixture
     def hub_config(self, hub_config: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +156,7 @@ def test_which_binds_need_a_metrics_token(host, refused):
 
 
 def test_webhook_endpoints_by_state(app, client, org):
-    from hub.core.webhook_models import WebhookEndpoint
+    from hub.core.webhooks.models import WebhookEndpoint
     from hub.extensions import db
 
     with app.app_context():

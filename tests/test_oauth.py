@@ -23,9 +23,9 @@ from sqlalchemy import func, select, text, update
 
 from hub import PermanentError, Token
 from hub.core import clock
+from hub.core.connections.oauth import STATE_PREFIX
+from hub.core.connections.oauth_browser import COOKIE
 from hub.core.models import ApiKey, Event, Integration
-from hub.core.oauth import STATE_PREFIX
-from hub.core.oauth_browser import COOKIE
 from hub.extensions import db
 from hub.plugins import get_plugins
 

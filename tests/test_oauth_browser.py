@@ -13,7 +13,7 @@ from oauth_plugin import NAME, OAuthTestPlugin, install, integration, launch, oa
 from oauth_plugin import with_oauth as oauth_variant
 from oauth_server import OAuthServer
 
-from hub.core.oauth_browser import COOKIE
+from hub.core.connections.oauth_browser import COOKIE
 from hub.extensions import db
 
 oauth_server = oauth_plugin.oauth_server

@@ -292,7 +292,7 @@ def test_api_plugins_lists_metadata(installed: Path, make_app: Any, org: Any) ->
         "per_hour": None,
         "per_day": None,
     }
-    plain = {"default": None, "enum": None, "many": False, "nullable": False}
+    plain = {"default": None, "enum": None, "many": False, "nullable": False, "max_length": None}
     assert crm["config"] == [
         {
             "name": "url",

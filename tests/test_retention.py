@@ -13,13 +13,14 @@ from webhook_tools import LOOPBACK, deliver, emit, register, running_receiver
 
 from hub.app import create_app
 from hub.config import load_config
-from hub.core import health, retention, usage
-from hub.core.health import HealthCheck
+from hub.core import retention
+from hub.core.connections import health, usage
+from hub.core.connections.health import HealthCheck
+from hub.core.connections.usage import UsageRecord
 from hub.core.ids import new_id
 from hub.core.models import Event, Integration, Run
-from hub.core.scheduling import Scheduler
-from hub.core.usage import UsageRecord
-from hub.core.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from hub.core.runs.scheduling import Scheduler
+from hub.core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from hub.errors import ConfigError
 from hub.extensions import db
 from hub.jobs import recurring

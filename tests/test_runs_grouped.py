@@ -11,8 +11,8 @@ from dispatch_tools import events_of, make_plugin, runs_of
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from hub.core import runs
-from hub.core.dispatch import create_runs
+from hub.core.runs import execute as runs
+from hub.core.runs.dispatch import create_runs
 from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.testing import run_jobs

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from hub import Provider, RateLimited
 from hub.core import clock
-from hub.core.http import ProviderSession, provider_session
+from hub.core.connections.http import ProviderSession, provider_session
 from hub.testing import run_jobs
 
 PROVIDER = Provider(name="acme", title="Acme")

@@ -11,8 +11,9 @@ from dispatch_tools import events_of, integration_of, make_plugin, runs_of
 from sqlalchemy import select, update
 
 from hub import NeedsReauth, PermanentError, RateLimited
-from hub.core import dispatch, runs
 from hub.core.models import Integration, Run
+from hub.core.runs import dispatch
+from hub.core.runs import execute as runs
 from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.testing import run_jobs

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from hub.core.scheduling import Scheduler, register_core_job, registry
+from hub.core.runs.scheduling import Scheduler, register_core_job, registry
 
 T0 = datetime(2030, 3, 4, 10, 0, 0, tzinfo=UTC)
 
@@ -46,11 +46,11 @@ def test_an_outage_is_logged_once(app, daily, caplog):
     scheduler = Scheduler(app, unreachable_redis())
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run, args=(stop, 0.05))
-    with caplog.at_level(logging.WARNING, logger="hub.core.scheduling"):
+    with caplog.at_level(logging.WARNING, logger="hub.core.runs.scheduling"):
         thread.start()
         stop.wait(2.5)  # some 50 ticks, two or three new slots
         stop.set()
         thread.join(5)
-    lines = [r.getMessage() for r in caplog.records if r.name == "hub.core.scheduling"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.core.runs.scheduling"]
     assert len(lines) == 1 and "retrying every 0.05 s" in lines[0], lines
     assert not [line for line in lines if "answers again" in line]

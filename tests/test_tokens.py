@@ -17,7 +17,8 @@ from oauth_server import OAuthServer
 from sqlalchemy import select, text
 
 from hub import NeedsReauth, Token
-from hub.core import clock, tokens, upkeep
+from hub.core import clock
+from hub.core.connections import tokens, upkeep
 from hub.core.models import Event
 from hub.errors import ServiceUnavailable
 from hub.extensions import db

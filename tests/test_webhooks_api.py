@@ -11,8 +11,8 @@ from webhook_tools import LOOPBACK, Answer, deliver, deliveries, emit, register,
 
 from hub.core.crypto import KeyRing, generate_entry
 from hub.core.keyrotation import rotate_all
-from hub.core.webhook_models import WebhookEndpoint
-from hub.core.webhooks import secret_aad
+from hub.core.webhooks.endpoints import secret_aad
+from hub.core.webhooks.models import WebhookEndpoint
 from hub.extensions import db
 
 BASE = "/api/integrations/webhooks"

@@ -21,8 +21,8 @@ from webhook_tools import (
 
 from hub import EventInfo, __version__
 from hub.core import clock
-from hub.core.webhook_models import WebhookDelivery
-from hub.core.webhook_queue import KICK, job_ended
+from hub.core.webhooks.models import WebhookDelivery
+from hub.core.webhooks.queue import KICK, job_ended
 from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
 from hub.jobs import recurring

@@ -18,7 +18,7 @@ from webhook_tools import (
 )
 
 from hub.core.background import stop_all, wait_all_idle
-from hub.core.webhook_queue import KICK
+from hub.core.webhooks.queue import KICK
 from hub.default_plugins import webhooks as plugin
 from hub.testing import run_jobs
 

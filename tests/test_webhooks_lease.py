@@ -24,11 +24,11 @@ from webhook_tools import (
 from hub.core import clock
 from hub.core.background import wait_all_idle
 from hub.core.db import scope_to_org
-from hub.core.webhook_delivery import claim, next_due
-from hub.core.webhook_lease import LEASE_MARGIN, Leases
-from hub.core.webhook_models import DELIVERIES
-from hub.core.webhook_pump import Pump
-from hub.core.webhook_queue import KICK
+from hub.core.webhooks.delivery import claim, next_due
+from hub.core.webhooks.lease import LEASE_MARGIN, Leases
+from hub.core.webhooks.models import DELIVERIES
+from hub.core.webhooks.pump import Pump
+from hub.core.webhooks.queue import KICK
 from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
 from hub.testing import run_jobs

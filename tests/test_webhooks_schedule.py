@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.core.webhook_schedule import DEFAULT_SCHEDULE, Policy, parse_retry_after
+from hub.core.webhooks.policy import DEFAULT_SCHEDULE, Policy, parse_retry_after
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from typing import Any
 import standardwebhooks
 from flask import Flask
 
-from hub.core.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from hub.core.webhook_queue import kick_if_due
+from hub.core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from hub.core.webhooks.queue import kick_if_due
 from hub.extensions import db
 from hub.testing import run_jobs
 

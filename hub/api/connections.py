@@ -13,8 +13,9 @@ from werkzeug.wrappers import Response
 
 from hub.api.auth import caller
 from hub.api.routing import endpoint
-from hub.core import connections, integrations, oauth, oauth_browser, tokens
-from hub.core.contexts import build_context
+from hub.core.connections import connect as connections
+from hub.core.connections import integrations, oauth, oauth_browser, tokens
+from hub.core.connections.context import build_context
 from hub.core.models import Integration
 from hub.errors import Conflict, NotFound
 from hub.extensions import db, get_redis

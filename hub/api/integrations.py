@@ -9,9 +9,9 @@ from marshmallow import INCLUDE, Schema, fields
 
 from hub.api.auth import caller
 from hub.api.routing import endpoint
-from hub.core import health, integrations
-from hub.core.checks import run_checks
-from hub.core.integration_rows import NOT_CONNECTED
+from hub.core.connections import health, integrations
+from hub.core.connections.checks import run_checks
+from hub.core.connections.integration_rows import NOT_CONNECTED
 from hub.core.models import Integration
 from hub.core.people import render_user
 from hub.errors import Conflict
@@ -71,7 +71,7 @@ def _check_config(name: str, body: dict[str, Any], partial: bool) -> None:
         return
     org_id, keyring = caller().org.id, current_app.extensions["hub.keyring"]
     config = integrations.candidate_config(
-        db.session, plugins, keyring, org_id, name, body, partial
+        db.session, plugins.providers, keyring, org_id, name, body, partial
     )
     db.session.commit()
     plugins.check_config(name, config, current_app.config)
@@ -84,7 +84,7 @@ def _newest_checks(integration_ids: list[int]) -> dict[int, dict[str, Any] | Non
 
 def _render(name: str, row: Integration | None) -> dict[str, Any]:
     checks = _newest_checks([row.id]) if row is not None else {}
-    provider = integrations.require_provider(_plugins(), name)
+    provider = integrations.require_provider(_plugins().providers, name)
     return integrations.render(provider, row, checks.get(row.id) if row else None)
 
 
@@ -95,14 +95,16 @@ def _render(name: str, row: Integration | None) -> dict[str, Any]:
     many=True,
 )
 def list_integrations() -> dict[str, Any]:
-    items = integrations.list_for_org(db.session, _plugins(), caller().org.id, _newest_checks)
+    items = integrations.list_for_org(
+        db.session, _plugins().providers, caller().org.id, _newest_checks
+    )
     return {"items": items, "next_cursor": None}
 
 
 @bp.get("/integrations/<plugin:name>")
 @endpoint("One plugin's integration for this organization", response=IntegrationSchema)
 def get_integration(name: str) -> dict[str, Any]:
-    integrations.require_provider(_plugins(), name)
+    integrations.require_provider(_plugins().providers, name)
     return _render(name, integrations.find(db.session, caller().org.id, name))
 
 
@@ -116,7 +118,9 @@ def get_integration(name: str) -> dict[str, Any]:
 def put_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     keyring = current_app.extensions["hub.keyring"]
     _check_config(name, body, partial=False)
-    row = integrations.enable(db.session, _plugins(), keyring, caller().org.id, name, body)
+    row = integrations.enable(
+        db.session, _plugins().providers, keyring, caller().org.id, name, body
+    )
     db.session.commit()
     return _render(name, row)
 
@@ -131,7 +135,9 @@ def put_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
 def patch_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
     keyring = current_app.extensions["hub.keyring"]
     _check_config(name, body, partial=True)
-    row = integrations.change(db.session, _plugins(), keyring, caller().org.id, name, body)
+    row = integrations.change(
+        db.session, _plugins().providers, keyring, caller().org.id, name, body
+    )
     db.session.commit()
     return _render(name, row)
 
@@ -139,16 +145,16 @@ def patch_integration(name: str, body: dict[str, Any]) -> dict[str, Any]:
 @bp.delete("/integrations/<plugin:name>")
 @endpoint("Disable a plugin for this organization", response=IntegrationSchema, role="admin")
 def delete_integration(name: str) -> dict[str, Any]:
-    row = integrations.disable(db.session, _plugins(), caller().org.id, name)
+    row = integrations.disable(db.session, _plugins().providers, caller().org.id, name)
     db.session.commit()
     return _render(name, row)
 
 
 def _enabled_row(name: str) -> Integration:
-    provider = integrations.require_provider(_plugins(), name)
+    provider = integrations.require_provider(_plugins().providers, name)
     org_id = caller().org.id
     if provider.always_on:
-        return integrations.always_on_integration(db.session, _plugins(), org_id, name)
+        return integrations.always_on_integration(db.session, org_id, name)
     row = integrations.find(db.session, org_id, name)
     if row is not None and row.status == NOT_CONNECTED:
         raise Conflict(f"{provider.title} is not connected yet; connect it first.")

@@ -33,11 +33,20 @@ class PluginSchema(Schema):
     )
     rate_limits = fields.Dict(allow_none=True)
     settings = fields.List(fields.Dict())
+    sandbox = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "While `hub up --sandbox` runs: the URL of the page of the plugin's "
+            "provider emulator (on loopback), else null."
+        },
+    )
     console_pages = fields.List(
         fields.Dict(),
         metadata={
             "description": "Admin console pages: name, title, description, source (a GET "
-            "path), columns [{field, label}], form {method, path, title, fields} or null."
+            "path), columns [{field, label}], form {method, path, title, fields} or null, "
+            "item (a GET path filling the form) or null, preview {method, path} or null, "
+            "key (the item field a <key> in those paths stands for) or null."
         },
     )
 
@@ -46,7 +55,9 @@ class PluginSchema(Schema):
 @endpoint("Installed plugins: metadata, hooks, config fields", response=PluginSchema, many=True)
 def list_plugins() -> dict[str, Any]:
     items = describe_all(get_plugins(current_app))
+    sandbox_pages = current_app.config["HUB_SANDBOX_PAGES"]
     for item in items:
+        item["sandbox"] = sandbox_pages.get(item["name"])
         for page in item["console_pages"]:
             if page["form"] is not None:
                 page["form"]["fields"] = _form_fields(page["form"]["method"], page["form"]["path"])

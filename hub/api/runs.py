@@ -16,7 +16,7 @@ from hub.api.routing import endpoint, page
 from hub.core.deliverables import in_org_zone
 from hub.core.models import Run
 from hub.core.pagination import paginate
-from hub.core.recovery import enqueue_runs, mark_enqueued, retry_run
+from hub.core.runs.recovery import enqueue_runs, mark_enqueued, retry_run
 from hub.core.schemas import ListQuerySchema, Moment
 from hub.extensions import db
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from hub.api.auth import caller
 from hub.api.routing import endpoint
-from hub.core import analytics, health, metrics, roi, tokens, usage
+from hub.core import analytics, metrics, roi
+from hub.core.connections import health, tokens, usage
 from hub.core.models import Integration, Run
 from hub.errors import Forbidden, Unauthorized
 from hub.extensions import db, get_redis

@@ -22,11 +22,19 @@ PAGES = ("integrations", "webhooks", "activity", "usage", "signin", "link")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'; object-src 'none'"
+    "frame-ancestors 'none'; object-src 'none'; frame-src 'self'"
+)
+# The frame a plugin page's preview is drawn in (/admin/preview, sandboxed by the page): its
+# script puts the HTML into a nested frame with no script at all, which inherits this policy;
+# an email's own inline styles apply there, nothing runs, nothing is sent but images.
+PREVIEW_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src data: https:; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; object-src 'none'"
 )
 
 
 SHELL = Path(__file__).parent / "static" / "index.html"
+PREVIEW = Path(__file__).parent / "static" / "preview.html"
 
 
 def _shell() -> Response:
@@ -50,12 +58,21 @@ def plugin_page(name: str) -> Response:
     return _shell()
 
 
+@bp.get("/preview")
+def preview_frame() -> Response:
+    response = Response(PREVIEW.read_bytes(), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.after_request
 def harden(response: Response) -> Response:
-    """Nothing but the hub's own files runs or loads; no framing, no sniffing, no referrer."""
-    response.headers["Content-Security-Policy"] = CSP
+    """Nothing but the hub's own files runs or loads; no framing (but the console's own
+    preview frame), no sniffing, no referrer."""
+    framed = request.endpoint == "console.preview_frame"
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP if framed else CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 

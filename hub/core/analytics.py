@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, case, cast, func, select
 
 from hub.core import analytics_series, clock
+from hub.core.connections.health import HealthCheck
+from hub.core.connections.usage import UsageRecord
 from hub.core.db import AnySession
-from hub.core.health import HealthCheck
 from hub.core.models import Integration, Organization
-from hub.core.usage import UsageRecord
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7), "monthly": timedelta(days=30)}
 _OK = cast(case((UsageRecord.ok, 1), else_=0), Integer)

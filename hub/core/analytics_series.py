@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, case, cast, func, select
 
 from hub.core import clock
+from hub.core.connections.health import HealthCheck
+from hub.core.connections.usage import UsageRecord
 from hub.core.db import AnySession
-from hub.core.health import HealthCheck
-from hub.core.usage import UsageRecord
 
 _OK = cast(case((UsageRecord.ok, 1), else_=0), Integer)
 _CHECK_OK = cast(case((HealthCheck.ok, 1), else_=0), Integer)

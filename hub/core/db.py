@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -239,3 +240,19 @@ def _forget_callbacks(session: Session, transaction: SessionTransaction) -> None
     for name in (_AFTER_COMMIT, _BEFORE_COMMIT):
         session.info.pop(name, None)
         session.info.pop(name + ".keyed", None)
+
+
+def insert_ignoring_conflicts(
+    session: AnySession, model: Any, rows: list[dict[str, Any]], *returning: Any
+) -> list[Any]:
+    """Insert rows, skipping any that violate a unique constraint; the `returning` columns
+    of those inserted (values for one column, rows for several)."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues")
+    stmt = insert(model).on_conflict_do_nothing().returning(*returning)
+    if len(returning) == 1:
+        return list(session.scalars(stmt, rows))
+    return list(session.execute(stmt, rows))

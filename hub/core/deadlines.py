@@ -16,9 +16,8 @@ from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, exists, sel
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core import clock, events
-from hub.core.db import AnySession
+from hub.core.db import AnySession, insert_ignoring_conflicts
 from hub.core.deliverables import render_deliverable
-from hub.core.dispatch import insert_ignoring_conflicts
 from hub.core.models import Base, Deliverable, Organization, OrgScoped
 
 CHUNK = 500

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -25,12 +26,12 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from hub.core import clock
+from hub.core.connections.tokens import REFRESH_FAILURES_KEY
+from hub.core.connections.usage import COUNTS_KEY, LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
 from hub.core.db import AnySession
 from hub.core.models import Event, Integration, Run
 from hub.core.ratelimit import DEFERRALS_KEY
-from hub.core.tokens import REFRESH_FAILURES_KEY
-from hub.core.usage import COUNTS_KEY, LATENCY_BUCKETS, LATENCY_KEY, PENDING_KEY
-from hub.core.webhook_models import WebhookEndpoint
+from hub.core.webhooks.models import WebhookEndpoint
 from hub.provider import Provider
 
 QUEUES = ("hub",)
@@ -128,12 +129,31 @@ def _queues(client: redis.Redis) -> GaugeMetricFamily:
     return family
 
 
+# Runs still being worked on: few at any size (the backlog), each counted where it is.
+IN_FLIGHT = ("queued", "running", "waiting")
+# Finished runs are counted over this window only: counting every run kept would read the
+# whole table on every scrape (its size grows with organizations times retention days).
+FINISHED_WINDOW = timedelta(hours=1)
+
+
 def _runs(session: AnySession) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
-        "hub_runs", "Runs by plugin and state (outcome).", labels=["plugin", "state"]
+        "hub_runs",
+        "Runs by plugin and state: queued, running and waiting now; succeeded and failed "
+        "in the last hour.",
+        labels=["plugin", "state"],
     )
-    stmt = select(Run.plugin, Run.state, func.count()).group_by(Run.plugin, Run.state)
-    for plugin, state, count in sorted(session.execute(stmt)):
+    counted = (Run.plugin, Run.state, func.count())
+    in_flight = select(*counted).where(Run.state.in_(IN_FLIGHT))
+    finished_at = func.coalesce(Run.finished_at, Run.updated_at)
+    recent = select(*counted).where(
+        finished_at >= clock.now() - FINISHED_WINDOW, Run.state.not_in(IN_FLIGHT)
+    )
+    rows = [
+        *session.execute(in_flight.group_by(Run.plugin, Run.state)),
+        *session.execute(recent.group_by(Run.plugin, Run.state)),
+    ]
+    for plugin, state, count in sorted(rows):
         family.add_metric([plugin, state], float(count))
     return family
 

@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, inspect, select
 
 from hub.core.db import AnySession
 from hub.core.models import Base, Event, Run
-from hub.core.webhook_models import FAILED, SUCCEEDED, WebhookAttempt, WebhookDelivery
+from hub.core.webhooks.models import FAILED, SUCCEEDED, WebhookAttempt, WebhookDelivery
 
 FINISHED = (SUCCEEDED, FAILED)  # the final states of runs and of deliveries alike
 BATCH = 1000

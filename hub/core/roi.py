@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.core.analytics import PERIODS, window
+from hub.core.connections.usage import UsageRecord
 from hub.core.db import AnySession
-from hub.core.usage import UsageRecord
 from hub.provider import Provider
 
 MONTH_DAYS = 30

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.context import PluginContext
-from hub.core.oauth import refresh_grant
+from hub.core.connections.oauth import refresh_grant
 from hub.plugins import hookimpl
 from hub.provider import Token
 

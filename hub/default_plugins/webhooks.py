@@ -15,17 +15,17 @@ from flask import Flask, current_app
 
 from hub import __version__
 from hub.context import EventInfo, PluginContext
-from hub.core import webhook_keys  # noqa: F401  (registers the key rotation of endpoint secrets)
 from hub.core.background import Background, loop_for
+from hub.core.connections.usage import UsageRecorder
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
 from hub.core.egress_http import EgressPoolManager
-from hub.core.usage import UsageRecorder
-from hub.core.webhook_delivery import SendSettings
-from hub.core.webhook_pump import Pump, PumpSettings
-from hub.core.webhook_queue import job_subscriptions, kick_after_commit, kick_if_due, take_kick
-from hub.core.webhook_schedule import Policy
-from hub.core.webhooks import EVENT_TYPES, fan_out
+from hub.core.webhooks import keys  # noqa: F401  (registers the key rotation of endpoint secrets)
+from hub.core.webhooks.delivery import SendSettings
+from hub.core.webhooks.endpoints import EVENT_TYPES, fan_out
+from hub.core.webhooks.policy import Policy
+from hub.core.webhooks.pump import Pump, PumpSettings
+from hub.core.webhooks.queue import job_subscriptions, kick_after_commit, kick_if_due, take_kick
 from hub.extensions import db
 from hub.plugins import hookimpl
 from hub.provider import Provider, Work

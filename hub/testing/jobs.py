@@ -17,8 +17,9 @@ import pytest
 from flask import Flask
 from rq.job import Job
 
-from hub.core import clock, recovery
+from hub.core import clock
 from hub.core.background import wait_all_idle
+from hub.core.runs import recovery
 from hub.extensions import db
 from hub.worker import make_worker
 

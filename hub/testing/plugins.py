@@ -20,8 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.context import PluginContext
-from hub.core import integrations
-from hub.core.contexts import build_context
+from hub.core.connections import integrations
+from hub.core.connections.context import build_context
 from hub.core.models import Integration
 from hub.extensions import db
 from hub.plugins import get_plugins
@@ -116,9 +116,11 @@ def enable_plugin(app: Flask, org: OrgHandle) -> Callable[..., dict[str, Any]]:
         plugins, keyring = get_plugins(app), app.extensions["hub.keyring"]
         with app.app_context():
             org_id = (org or test_org).id
-            row = integrations.enable(db.session, plugins, keyring, org_id, name, config or {})
+            row = integrations.enable(
+                db.session, plugins.providers, keyring, org_id, name, config or {}
+            )
             db.session.commit()
-            return integrations.render(integrations.require_provider(plugins, name), row)
+            return integrations.render(integrations.require_provider(plugins.providers, name), row)
 
     return enable
 
@@ -159,8 +161,8 @@ def plugin_context(app: Flask, org: OrgHandle) -> Iterator[Callable[..., PluginC
         org_id = (org_handle or org).id
         plugins = get_plugins(app)
         row: Integration | None
-        if integrations.require_provider(plugins, name).always_on:
-            row = integrations.always_on_integration(db.session, plugins, org_id, name)
+        if integrations.require_provider(plugins.providers, name).always_on:
+            row = integrations.always_on_integration(db.session, org_id, name)
         else:
             row = integrations.find(db.session, org_id, name)
         if row is None or not row.enabled:

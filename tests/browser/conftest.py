@@ -11,19 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from browser_helpers import ROOT, Mailbox, Receiver, Served, free_port
+from browser_helpers import Mailbox, Receiver, Served, free_port
+from mycelium_slack.emulator import SlackEmulator
 from playwright.sync_api import expect
-
-sys.path.insert(0, str(ROOT / "plugins" / "mycelium-slack" / "tests"))
-
-from slack_emulator import SlackEmulator
 
 expect.set_options(timeout=15_000)  # a page waits on a worker, on a busy machine
 

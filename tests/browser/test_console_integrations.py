@@ -3,6 +3,8 @@ through the generated form, test it, connect Slack through OAuth, member read-on
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from browser_helpers import admin_link, axe_violations, shot, sign_in_by_link, wait_for
@@ -49,6 +51,24 @@ def test_sign_in_enable_email_with_a_field_error_then_test_it(page, hub, hub_con
     expect(page.get_by_role("heading", name="Email templates", level=1)).to_be_visible()
     expect(page.locator("#plugin-table")).to_contain_text("client_welcome")
     shot(page, "plugin-email-templates")
+    assert axe_violations(page) == []
+
+    # a template edited with its preview (ConsolePage.preview): the subject typed shows rendered,
+    # the HTML in the organization's branding in a frame where nothing runs
+    page.get_by_label("Edit a type").select_option("client_welcome")
+    form = page.get_by_role("form", name="Save the template")
+    subject = form.get_by_label("subject")
+    expect(subject).to_have_value(re.compile(r"\{\{"))  # the saved template, read to edit
+    shown = page.locator("#preview-subject")
+    expect(shown).not_to_be_empty()
+    email = page.frame_locator("iframe.preview-frame").frame_locator("iframe")
+    expect(email.locator("body")).to_contain_text("glad to be working with")
+    subject.fill("Draft for {{ client_name }}: not saved")
+    expect(shown).to_have_text(re.compile(r"^Draft for (?!\{).+: not saved$"))
+    form.get_by_label("html").fill("<p>{{ organization_name }} draft</p>")
+    expect(email.locator("body")).to_contain_text(" draft")
+    expect(email.locator("body")).not_to_contain_text("glad to be working with")
+    shot(page, "plugin-email-template-preview")
     assert axe_violations(page) == []
 
 

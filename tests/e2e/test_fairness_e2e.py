@@ -22,7 +22,7 @@ from slow_servers import BlackHole, Trickle
 from sqlalchemy import func, select
 from webhook_tools import LOOPBACK, Receiver
 
-from hub.core.webhook_models import WebhookAttempt
+from hub.core.webhooks.models import WebhookAttempt
 from hub.extensions import db
 from hub.testing import OrgHandle, make_org
 

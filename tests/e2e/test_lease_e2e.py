@@ -17,8 +17,8 @@ from sqlalchemy import select
 from webhook_tools import LOOPBACK, Answer, Receiver, register
 
 from hub.app import create_app
-from hub.core.webhook_lease import LEASE_MARGIN
-from hub.core.webhook_models import PENDING, WebhookDelivery
+from hub.core.webhooks.lease import LEASE_MARGIN
+from hub.core.webhooks.models import PENDING, WebhookDelivery
 from hub.extensions import db
 from hub.testing import ApiClient, make_org
 

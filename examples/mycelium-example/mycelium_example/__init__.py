@@ -13,6 +13,7 @@ import hub
 from mycelium_example.config import ExampleConfig
 from mycelium_example.notes import add_note
 from mycelium_example.routes import blueprint
+from mycelium_example.sandbox import NotesSandbox
 
 __version__ = "0.1.0"
 
@@ -42,6 +43,12 @@ def register_routes(register: hub.RegisterRoute) -> None:
 @hub.hookimpl
 def register_models(register: hub.RegisterModels) -> None:
     register(Path(__file__).parent / "migrations" / "versions")
+
+
+@hub.hookimpl
+def register_sandbox(register: hub.RegisterSandbox) -> None:
+    """`hub up --sandbox` runs NotesSandbox on loopback and links its page."""
+    register(hub.Sandbox(title="Example notes", start=NotesSandbox))
 
 
 @hub.hookimpl

@@ -107,3 +107,17 @@ def test_outbound_network_is_refused_by_default() -> None:
 
     with pytest.raises(ConnectionRefusedError, match="allow_network"):
         socket.create_connection(("192.0.2.1", 443), timeout=1)
+
+
+def test_its_sandbox_serves_a_page_on_loopback_only() -> None:
+    import requests
+    from mycelium_example.sandbox import NotesSandbox
+
+    with pytest.raises(ValueError, match="loopback"):
+        NotesSandbox("0.0.0.0", "http://127.0.0.1:8000")
+    server = NotesSandbox("127.0.0.1", "http://127.0.0.1:8000")
+    try:
+        page = requests.get(f"{server.url}/sandbox", timeout=5).text
+        assert "Sandbox" in page and "Hello from the sandbox" in page
+    finally:
+        server.stop()

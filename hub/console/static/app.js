@@ -4,7 +4,7 @@ import { integrationsPage } from "./pages/integrations.js";
 import { webhooksPage } from "./pages/webhooks.js";
 import { activityPage } from "./pages/activity.js";
 import { usagePage } from "./pages/usage.js";
-import { pluginPage, pluginPagesOf } from "./pages/plugin.js";
+import { pluginPage, pluginPagesOf, sandboxPagesOf } from "./pages/plugin.js";
 
 const PAGES = {
   integrations: ["Integrations", integrationsPage],
@@ -48,10 +48,27 @@ async function drawNav(page) {
     items.push(link(path, extra.title, page === `plugin:${extra.plugin}:${extra.name}`));
   }
   nav.append(h("ul", {}, items.map((item) => h("li", {}, item))));
+  await drawSandbox();
   const user = state.me.user ? state.me.user.email : "API key";
   who.append(
     h("span", { class: "who" }, `${state.me.org.name} · ${user} · ${state.me.role}`),
     h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
+  );
+}
+
+// A "Sandbox" banner while `hub up --sandbox` runs, linking each provider emulator's page.
+async function drawSandbox() {
+  const node = clear(document.getElementById("sandbox"));
+  const pages = await sandboxPagesOf();
+  node.hidden = pages.length === 0;
+  if (!pages.length) return;
+  const links = pages.map((page) => h("a", { href: page.url, target: "_blank", rel: "noopener" }, page.title));
+  node.append(
+    h("p", { class: "banner sandbox", role: "note" }, [
+      h("strong", {}, "Sandbox"),
+      ": the integrations talk to emulators on this machine, not the real services. Act as their users: ",
+      ...links.flatMap((a, i) => (i ? [" · ", a] : [a])),
+    ]),
   );
 }
 

@@ -19,6 +19,9 @@ from hub import (
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
+    RegisterSandbox,
+    Sandbox,
+    SandboxServer,
     hookimpl,
 )
 from mycelium_dropbox import access, folders, health, jobs, models, routes
@@ -29,6 +32,18 @@ __all__ = ["PROVIDER", "models"]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 SYNC_CRON = "*/15 * * * *"  # the seed's sync-dropbox-changes
 UPLOADS_CRON = "* * * * *"  # uploads that wait: retries, a worker that died
+
+
+def _start_sandbox(host: str, hub_url: str) -> SandboxServer:
+    from mycelium_dropbox.emulator.sandbox import start
+
+    return start(host, hub_url)
+
+
+@hookimpl
+def register_sandbox(register: RegisterSandbox) -> None:
+    """`hub up --sandbox`: the loopback Dropbox of the tests, with a page at /sandbox."""
+    register(Sandbox(title="Dropbox", start=_start_sandbox))
 
 
 @hookimpl

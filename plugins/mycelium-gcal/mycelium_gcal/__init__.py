@@ -19,6 +19,9 @@ from hub import (
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
+    RegisterSandbox,
+    Sandbox,
+    SandboxServer,
     hookimpl,
 )
 from mycelium_gcal import access, channels, events, health, jobs, models, routes, window
@@ -29,6 +32,21 @@ __all__ = ["PROVIDER", "models"]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 UPKEEP_CRON = "*/15 * * * *"  # channel renewal, the poll, the daily sweep
 MEETINGS_CRON = "* * * * *"  # meeting retries and Meet links still pending
+
+
+def _start_sandbox(host: str, hub_url: str) -> SandboxServer:
+    from mycelium_gcal.emulator.sandbox import start
+
+    return start(host, hub_url)
+
+
+@hookimpl
+def register_sandbox(register: RegisterSandbox) -> None:
+    """`hub up --sandbox`: the loopback Google Calendar of the tests, with a page at /sandbox."""
+    # the demo schedules client meetings too, to move them "in Google"
+    register(
+        Sandbox(title="Google Calendar", start=_start_sandbox, demo_config={"sync_meetings": True})
+    )
 
 
 @hookimpl

@@ -20,10 +20,13 @@ from hub import (
     RegisterModels,
     RegisterProvider,
     RegisterRoute,
+    RegisterSandbox,
+    Sandbox,
+    SandboxServer,
     hookimpl,
 )
 from mycelium_slack import lifecycle, models, notify, routes, users
-from mycelium_slack.provider import PROVIDER
+from mycelium_slack.provider import NOTIFY_DEFAULTS, PROVIDER
 
 __all__ = ["PROVIDER", "models"]
 
@@ -36,6 +39,20 @@ OWN_HOOKS = {
     "client.created",
 }
 USER_SYNC_CRON = "17 4 * * *"  # daily, at a quiet minute
+
+
+def _start_sandbox(host: str, hub_url: str) -> SandboxServer:
+    from mycelium_slack.emulator.sandbox import start
+
+    return start(host, hub_url)
+
+
+@hookimpl
+def register_sandbox(register: RegisterSandbox) -> None:
+    """`hub up --sandbox`: the loopback Slack of the tests, with a page at /sandbox."""
+    # the demo posts Dropbox's new files too, so an upload in its sandbox shows up here
+    demo = {"notify_events": [*NOTIFY_DEFAULTS, "dropbox.file_added"]}
+    register(Sandbox(title="Slack", start=_start_sandbox, demo_config=demo))
 
 
 @hookimpl

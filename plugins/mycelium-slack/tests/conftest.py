@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from slack_emulator import Member, SlackEmulator
+from mycelium_slack.emulator import Member, SlackEmulator
 from slack_helpers import ADA, CLIENT_URL, connect, context
 
 from hub import now

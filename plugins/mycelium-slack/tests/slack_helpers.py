@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from slack_emulator import TEAM, SlackEmulator
+from mycelium_slack.emulator import TEAM, SlackEmulator
 
 from hub import EventInfo, PluginContext, find_integration
 from hub.testing import open_auth_url

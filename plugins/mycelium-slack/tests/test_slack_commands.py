@@ -7,7 +7,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from slack_emulator import BOT_USER, TEAM
+from mycelium_slack.emulator import BOT_USER, TEAM
 
 from hub.testing import ApiClient, make_org
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from slack_emulator import Member
+from mycelium_slack.emulator import Member
 from slack_helpers import ADA, CLIENT_URL
 from werkzeug.serving import make_server
 

@@ -8,7 +8,7 @@ from typing import Any
 import mycelium_slack
 import pytest
 from croniter import croniter
-from slack_emulator import BOT_USER, TEAM, Member
+from mycelium_slack.emulator import BOT_USER, TEAM, Member
 from slack_helpers import connect, context, event
 
 from hub import NeedsReauth, PermanentError, RateLimited, now

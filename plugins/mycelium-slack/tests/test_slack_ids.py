@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from mycelium_slack import notify, users
+from mycelium_slack.emulator import Member
 from mycelium_slack.models import SlackUser
-from slack_emulator import Member
 from slack_helpers import ADA, context
 from sqlalchemy import select
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from slack_emulator import TEAM, Member
+from mycelium_slack.emulator import TEAM, Member
 from slack_helpers import connect
 
 from hub.testing import run_jobs

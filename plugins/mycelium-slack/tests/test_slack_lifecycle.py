@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import requests
-from slack_emulator import TEAM
+from mycelium_slack.emulator import TEAM
 
 from hub.testing import make_org, run_jobs
 

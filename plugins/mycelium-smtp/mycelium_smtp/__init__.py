@@ -25,7 +25,17 @@ from hub import (
     Work,
     hookimpl,
 )
-from mycelium_smtp import checks, jobs, notify, people_routes, routes, verify
+from mycelium_smtp import (
+    checks,
+    event_routes,
+    jobs,
+    notify,
+    people_routes,
+    routes,
+    suppression_routes,
+    tracking,
+    verify,
+)
 from mycelium_smtp.config import SmtpConfigSchema
 from mycelium_smtp.delivery import EMAIL
 
@@ -47,7 +57,10 @@ PROVIDER = Provider(
         "integration.enabled",
         *notify.ALERTS,
     ),
-    event_types={"email.failed": "An email failed for good (refused, or out of retries)."},
+    event_types={
+        "email.failed": "An email failed for good (refused, or out of retries).",
+        **tracking.EVENT_TYPES,
+    },
     # the event hooks only queue rows (sending is the queue jobs' work): runs share commits
     db_only_hooks=True,
     work=(Work(EMAIL, 1.0, "An email the mail server accepted for its recipients."),),
@@ -61,11 +74,22 @@ PROVIDER = Provider(
         Setting("SMTP_DIGEST_CATCH_UP_HOURS", "3", "Hours after it a late digest may still go."),
         Setting("SMTP_VERIFY_ON_ENABLE", "true", "Test connect, TLS and login when enabling."),
         Setting("SMTP_TEMPLATE_RENDER_SECONDS", "2", "Seconds one email's templates may render."),
+        Setting("SENDGRID_API_BASE", "https://api.sendgrid.com", "SendGrid's API (v3)."),
+        Setting("MAILGUN_API_BASE", "https://api.mailgun.net", "Mailgun's API (US region)."),
+        Setting("POSTMARK_API_BASE", "https://api.postmarkapp.com", "Postmark's API."),
+        Setting(
+            "DEFAULT_SMTP_PROVIDER",
+            None,
+            "Transport of a config naming none and no server: sendgrid, mailgun or postmark.",
+        ),
+        Setting("SENDGRID_API_KEY", None, "SendGrid key used when a config has none.", True),
+        Setting("MAILGUN_API_KEY", None, "Mailgun key used when a config has none.", True),
+        Setting("MAILGUN_DOMAIN", None, "Mailgun sending domain used when a config has none."),
     ),
 )
 
 
-__all__ = ["PROVIDER", "people_routes"]
+__all__ = ["PROVIDER", "event_routes", "people_routes", "suppression_routes"]
 
 
 @hookimpl
@@ -80,7 +104,7 @@ def register_models(register: RegisterModels) -> None:
 
 @hookimpl
 def register_routes(register: RegisterRoute) -> None:
-    register(routes.bp)  # people_routes adds its routes to the same blueprint
+    register(routes.bp)  # people_routes and suppression_routes add theirs to the same one
 
 
 @hookimpl
@@ -163,8 +187,14 @@ def register_console_pages(register: RegisterConsolePage) -> None:
         ConsolePage(
             name="templates",
             title="Email templates",
-            description="Every email type, its variables, and whether you customized it.",
+            description="Every email type, its variables, and whether you customized it. "
+            "Pick one to edit it: the preview shows it in your organization's branding.",
             source="templates",
             columns=(("type", "Type"), ("description", "What it is"), ("customized", "Yours")),
+            key="type",
+            item="templates/<type>",
+            form="PUT templates/<type>",
+            form_title="Save the template",
+            preview="POST templates/<type>/preview",
         )
     )

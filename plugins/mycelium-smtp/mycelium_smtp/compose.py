@@ -152,6 +152,23 @@ def _existing(ctx: PluginContext, key: str | None) -> Email | None:
 
 def queue_email(ctx: PluginContext, out: Outgoing) -> Email:
     """Validate, render and store one email; urgent and high go out right after commit."""
+    row = prepare(ctx, out)
+    if row.id is None:  # not one queued before under the same key
+        ctx.db.add(row)
+        ctx.db.flush()
+        stored(ctx, row)
+    return row
+
+
+def prepare(
+    ctx: PluginContext,
+    out: Outgoing,
+    source: TemplateSource | None = None,
+    listed: suppressions.Entries | None = None,
+) -> Email:
+    """The row for one email, validated and rendered, not yet added (or the one already
+    queued under its de-duplication key). A batch passes the template and the suppression
+    list's entries it looked up once for all its emails."""
     kind = require_type(out.template)
     check_variables(kind, out.variables)
     existing = _existing(ctx, out.dedupe_key)
@@ -160,28 +177,33 @@ def queue_email(ctx: PluginContext, out: Outgoing) -> Email:
     to, cc, bcc = (_addresses(v, n) for v, n in ((out.to, "to"), (out.cc, "cc"), (out.bcc, "bcc")))
     if not to:
         raise ValidationError("An email needs a recipient.", {"to": ["At least one address."]})
-    if not kind.transactional:
-        to, cc, bcc = suppressions.without_suppressed(ctx.db, ctx.org.id, kind.name, to, cc, bcc)
-    row = _row(ctx, kind, out, to, cc, bcc)
-    ctx.db.add(row)
-    ctx.db.flush()
+    if listed is None:
+        listed = suppressions.entries(ctx.db, ctx.org.id, [*to, *cc, *bcc])
+    type_name = None if kind.transactional else kind.name  # no unsubscribing from those
+    (to, cc, bcc), gone = suppressions.without_suppressed(listed, type_name, to, cc, bcc)
+    row = _row(ctx, kind, out, (to, cc, bcc), source)
+    _note_suppressed(row, gone)
+    return row
+
+
+def stored(ctx: PluginContext, row: Email) -> None:
+    """After a new row is flushed: a failed one is announced, an urgent one sent at commit."""
     if row.status == "failed":
         announce_failure(ctx, row)
-    if row.status == "pending" and out.priority in IMMEDIATE and row.next_attempt_at <= now():
+    if row.status == "pending" and row.priority in IMMEDIATE and row.next_attempt_at <= now():
         send_after_commit(ctx, row.id)
-    return row
 
 
 def _row(
     ctx: PluginContext,
     kind: EmailType,
     out: Outgoing,
-    to: list[str],
-    cc: list[str],
-    bcc: list[str],
+    recipients: tuple[list[str], list[str], list[str]],
+    source: TemplateSource | None,
 ) -> Email:
+    to, cc, bcc = recipients
     keys = sorted(parse_address(a).addr_spec.lower() for a in to)
-    rendered, link, failure = _rendered(ctx, kind, out, keys)
+    rendered, link, failure = _rendered(ctx, kind, out, keys, source)
     retries = out.max_retries
     if retries is None:
         retries = int(ctx.setting("SMTP_MAX_RETRIES") or DEFAULT_MAX_RETRIES)
@@ -208,19 +230,33 @@ def _row(
         queued_by=out.queued_by,
     )
     if not to:
-        row.status, row.last_error = "cancelled", f"Every recipient unsubscribed from {kind.name}."
+        row.status = "suppressed"
     elif failure is not None:
         row.status, row.last_error, row.failed_at = "failed", failure[:2000], now()
     return row
 
 
+def _note_suppressed(row: Email, gone: dict[str, str]) -> None:
+    """Recipients left out are shown as refused; a row left with nobody is `suppressed`."""
+    if not gone:
+        return
+    row.refused = {address: f"suppressed: {reason}" for address, reason in gone.items()}
+    if row.status == "suppressed":
+        listed = ", ".join(f"{a} ({r})" for a, r in sorted(gone.items()))
+        row.last_error = f"Every recipient is on the suppression list: {listed}."[:2000]
+
+
 def _rendered(
-    ctx: PluginContext, kind: EmailType, out: Outgoing, keys: list[str]
+    ctx: PluginContext,
+    kind: EmailType,
+    out: Outgoing,
+    keys: list[str],
+    source: TemplateSource | None,
 ) -> tuple[Rendered, str | None, str | None]:
     """The rendered email and its unsubscribe link, or, for a hook's email that does not
     render, an empty one and why (the row is then kept as failed)."""
     try:
-        rendered, link = render_for(ctx, kind, out.variables, keys)
+        rendered, link = render_for(ctx, kind, out.variables, keys, source)
     except ValidationError as exc:
         if not out.fail_if_unrenderable:
             raise

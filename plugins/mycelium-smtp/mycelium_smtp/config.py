@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import (
@@ -15,6 +16,7 @@ from marshmallow import (
 )
 
 from hub import StrictBoolean
+from mycelium_smtp.providers import API_TRANSPORTS, TRANSPORTS
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -41,6 +43,40 @@ class SmtpConfigSchema(Schema):
     class Meta:
         ordered = True
 
+    transport = fields.String(
+        validate=validate.OneOf(TRANSPORTS),
+        metadata={
+            "description": "How mail leaves: smtp (the server below), or the HTTP API of "
+            "sendgrid, mailgun or postmark. Default: the operator's DEFAULT_SMTP_PROVIDER, "
+            "else smtp."
+        },
+    )
+    api_key = fields.String(
+        validate=[validate.Length(min=1, max=1024), _NO_NEWLINES],
+        metadata={
+            "secret": True,
+            "description": "The provider's API key (Postmark: the server token); kept "
+            "encrypted, never shown. Default: the operator's SENDGRID_API_KEY or "
+            "MAILGUN_API_KEY.",
+        },
+    )
+    mailgun_domain = fields.String(
+        validate=[validate.Length(min=1, max=253), _HOSTNAME],
+        metadata={"description": "Mailgun's sending domain (default: MAILGUN_DOMAIN)."},
+    )
+    mailgun_region = fields.String(
+        validate=validate.OneOf(("us", "eu")),
+        metadata={"description": "Mailgun's region: us (api.mailgun.net) or eu."},
+    )
+    webhook_key = fields.String(
+        validate=[validate.Length(min=1, max=4096), _NO_NEWLINES],
+        metadata={
+            "secret": True,
+            "description": "Verifies the provider's event webhook: SendGrid's verification "
+            "key (base64), Mailgun's webhook signing key, or the password Postmark sends "
+            "(user hub).",
+        },
+    )
     preset = fields.String(
         load_default="custom",
         validate=validate.OneOf(tuple(PRESETS)),
@@ -117,6 +153,8 @@ class SmtpConfigSchema(Schema):
         if defaults is not None:
             for key, value in zip(("host", "port", "security"), defaults, strict=True):
                 data.setdefault(key, value)
+        if data.get("transport") in API_TRANSPORTS:
+            return data
         if "host" in data or not kwargs.get("partial"):
             data.setdefault("security", "starttls")
             data.setdefault("port", DEFAULT_PORTS.get(str(data["security"]), 587))
@@ -124,7 +162,9 @@ class SmtpConfigSchema(Schema):
 
     @validates_schema
     def check_consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not kwargs.get("partial") and not data.get("host"):
+        if data.get("transport") in API_TRANSPORTS:
+            return  # no mail server: the provider's fields are checked against it on saving
+        if not kwargs.get("partial") and not data.get("host") and "transport" in data:
             raise ValidationError("Required unless a preset names the server.", "host")
         if bool(data.get("username")) != bool(data.get("password")) and not kwargs.get("partial"):
             field = "password" if data.get("username") else "username"
@@ -155,3 +195,15 @@ def normalized(config: dict[str, Any]) -> dict[str, Any]:
     merged = {**defaults, **config}
     merged.setdefault("port", DEFAULT_PORTS[merged["security"]])
     return merged
+
+
+def transport_of(config: Mapping[str, Any], setting: Any) -> str:
+    """The transport a config uses: its own, else the operator's DEFAULT_SMTP_PROVIDER when
+    it names no mail server, else smtp (today's configs keep working as they are)."""
+    chosen = config.get("transport")
+    if chosen:
+        return str(chosen)
+    default = str(setting("DEFAULT_SMTP_PROVIDER") or "").lower()
+    if default in API_TRANSPORTS and not config.get("host"):
+        return default
+    return "smtp"

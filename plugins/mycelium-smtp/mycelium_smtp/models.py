@@ -10,7 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub import Model, OrgScoped, Retention, now
 
-STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "suppressed")
+# why an address is on the suppression list
+REASONS = ("unsubscribe", "hard_bounce", "complaint", "refused")
+ALL_TYPES = "*"  # a suppression of every email type (bounces, complaints, refusals)
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
@@ -26,7 +29,7 @@ class Email(OrgScoped, Model):
     )
     # sent, failed or cancelled, and untouched for HUB_RETENTION_DAYS; the queue keeps the rest
     __retention__ = Retention(
-        when="updated_at", state="status", finished=("sent", "failed", "cancelled")
+        when="updated_at", state="status", finished=("sent", "failed", "cancelled", "suppressed")
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +62,10 @@ class Email(OrgScoped, Model):
     # The user whose key queued it through the API (a member may cancel only those);
     # None for the hub's own emails and keys tied to no user.
     queued_by: Mapped[int | None]
+    # What the provider reported since (event webhooks): the latest of delivered, bounced,
+    # complained, opened; and each report, oldest first (at most 20 are kept).
+    delivery: Mapped[str | None] = mapped_column(String(20))
+    delivery_events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
     sent_at: Mapped[datetime | None]
@@ -96,14 +103,22 @@ class Preference(OrgScoped, Model):
 
 
 class Suppression(OrgScoped, Model):
-    """An address that unsubscribed from one email type of this organization."""
+    """An address the organization's emails no longer go to: unsubscribed from one type, or
+    (type ``*``) every type after a hard bounce, a complaint or a refusal."""
 
     __tablename__ = "smtp_suppressions"
-    __table_args__ = (UniqueConstraint("org_id", "email", "type"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "email", "type"),
+        Index("ix_smtp_suppressions_org_id_id", "org_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     type: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(
+        String(20), default="unsubscribe", server_default="unsubscribe"
+    )
+    detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 

@@ -6,7 +6,7 @@ A row is only sent by the worker whose claim token it carries, so nothing goes t
 a worker that dies mid-batch leaves leased rows that the sweep puts back.
 
 This is the email failure policy; the hub's other two are the run policy
-(``hub/core/outcomes.py``) and the webhook schedule (``hub/core/webhook_schedule.py``), all
+(``hub/core/runs/policy.py``) and the webhook schedule (``hub/core/webhooks/policy.py``), all
 three in the hub's docs/architecture.md, "Failure policies".
 """
 
@@ -97,22 +97,53 @@ def record_accepted(row: Email, accepted: Accepted) -> str:
     return "sent"
 
 
+def suppress_listed(row: Email, listed: dict[str, str]) -> bool:
+    """Leave out recipients on the suppression list; True when nobody is left (the row is
+    then `suppressed`, not sent)."""
+    if not listed:
+        return False
+    left = [rcpt for rcpt in envelope(row) if rcpt.lower() not in listed]
+    row.refused = {**(row.refused or {}), **{a: f"suppressed: {r}" for a, r in listed.items()}}
+    if left:
+        row.pending_rcpts = left
+        return False
+    summary = ", ".join(f"{a} ({r})" for a, r in sorted(listed.items()))
+    row.status, row.claim_token, row.lease_until = "suppressed", None, None
+    row.last_error = f"Every recipient is on the suppression list: {summary}."[:2000]
+    return True
+
+
 def _summary(accepted: Accepted) -> str:
     return "; ".join(f"{rcpt}: {code} {why}" for rcpt, (code, why) in accepted.refused.items())
 
 
 def record_failure(row: Email, failure: SmtpFailure) -> str:
-    """Nobody got the message; the outcome: "retry" or "failed"."""
-    return _retry_or_fail(row, failure.message, temporary=failure.temporary)
+    """Nobody got the message; the outcome: "retry" or "failed". A provider's 429 is no
+    attempt: the row waits for its Retry-After; another Retry-After lengthens the wait."""
+    wait = getattr(failure, "retry_after", None)
+    if getattr(failure, "rate_limited", False):
+        return _defer(row, failure.message, wait or 60.0)
+    return _retry_or_fail(row, failure.message, temporary=failure.temporary, at_least=wait)
 
 
-def _retry_or_fail(row: Email, error: str, *, temporary: bool) -> str:
-    """Retry after 2^n minutes while the row has retries left; else it fails for good."""
+def _defer(row: Email, error: str, seconds: float) -> str:
+    row.status, row.last_error = "pending", error[:2000]
+    row.next_attempt_at = now() + timedelta(seconds=seconds)
+    row.claim_token, row.lease_until = None, None
+    return "retry"
+
+
+def _retry_or_fail(
+    row: Email, error: str, *, temporary: bool, at_least: float | None = None
+) -> str:
+    """Retry after 2^n minutes (or `at_least` seconds, when longer) while the row has
+    retries left; else it fails for good."""
     if not temporary or row.retries >= row.max_retries:
         return _fail(row, error)
     row.retries += 1
     row.status, row.last_error = "pending", error[:2000]
-    row.next_attempt_at = now() + timedelta(minutes=2**row.retries)
+    delay = max(timedelta(minutes=2**row.retries), timedelta(seconds=at_least or 0))
+    row.next_attempt_at = now() + delay
     row.claim_token, row.lease_until = None, None
     return "retry"
 

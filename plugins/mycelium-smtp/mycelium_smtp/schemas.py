@@ -9,7 +9,7 @@ import marshmallow
 from marshmallow import Schema, fields, validate
 
 from hub import StrictBoolean
-from mycelium_smtp.models import PRIORITIES, STATUSES
+from mycelium_smtp.models import PRIORITIES, REASONS, STATUSES
 
 MAX_RECIPIENTS = 50
 
@@ -48,11 +48,38 @@ class EmailInSchema(Strict):
     )
 
 
+class BatchInSchema(Strict):
+    emails = fields.List(
+        fields.Nested(EmailInSchema),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "Up to 1,000 emails, each as POST /emails takes one."},
+    )
+
+
 class EmailQuerySchema(Strict):
     status = fields.String(validate=validate.OneOf(STATUSES))
     template = fields.String(validate=validate.Length(max=40))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class SuppressionQuerySchema(Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class SuppressionSchema(Schema):
+    id = fields.Integer()
+    address = fields.String()
+    type = fields.String(
+        metadata={"description": "The email type unsubscribed from, or * for every type."}
+    )
+    reason = fields.String(metadata={"enum": list(REASONS)})
+    detail = fields.String(
+        allow_none=True, metadata={"description": "What the provider or server said."}
+    )
+    created_at = fields.DateTime()
 
 
 class TemplateInSchema(Strict):
@@ -120,9 +147,24 @@ class EmailSchema(Schema):
     message_id = fields.String(allow_none=True)
     refused = fields.Dict(metadata={"description": "Refused recipients: address -> reason."})
     error = fields.String(allow_none=True)
+    delivery = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What the provider reported last: delivered, bounced, "
+            "complained or opened."
+        },
+    )
+    delivery_events = fields.List(
+        fields.Dict(),
+        metadata={"description": "The provider's reports: type, address, at, detail."},
+    )
     created_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)
     failed_at = fields.DateTime(allow_none=True)
+
+
+class BatchSchema(Schema):
+    items = fields.List(fields.Nested(EmailSchema), metadata={"description": "In order."})
 
 
 class PreferencesSchema(Schema):
@@ -155,6 +197,8 @@ def render_email(row: Any) -> dict[str, Any]:
         "message_id": row.message_id,
         "refused": dict(row.refused or {}),
         "error": row.last_error,
+        "delivery": row.delivery,
+        "delivery_events": list(row.delivery_events or []),
         "created_at": iso(row.created_at),
         "sent_at": iso(row.sent_at),
         "failed_at": iso(row.failed_at),

@@ -60,7 +60,11 @@ def test_one_click_unsubscribe(
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # twice
 
     again = queue_due(enabled, member_email)
-    assert again["status"] == "cancelled" and "unsubscribed" in again["error"]
+    assert again["status"] == "suppressed" and "suppression list" in again["error"]
+    listed = enabled.get(f"{BASE}/suppressions").get_json()["items"]
+    assert [(s["address"], s["type"], s["reason"]) for s in listed] == [
+        (member_email, "deliverable_due", "unsubscribe")
+    ]
     other_type = enabled.post(
         f"{BASE}/emails",
         json={

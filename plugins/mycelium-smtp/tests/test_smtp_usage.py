@@ -1,4 +1,4 @@
-"""Every email sent is a usage record of the unit ``email``: analytics, ROI and /metrics
+"""Every email sent is a usage record of the feature ``email.send``: analytics, ROI and /metrics
 count what a real SMTP server (aiosmtpd on loopback) accepted or refused."""
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ def test_each_email_the_server_accepted_saves_a_minute(
     assert len(smtp_server.mailbox.received) == 2
 
     usage = smtp_of(api.get("/api/integrations/analytics?period=daily").json)
-    assert usage["breakdown"]["by_feature"] == {"email": 3}
+    assert usage["breakdown"]["by_feature"] == {"email.send": 3}
     assert usage["breakdown"]["by_status"] == {"250": 2, "554": 1}
     assert usage["metrics"]["failed_requests"] == 1
     assert usage["metrics"]["bytes_transferred"] > 1000  # the messages' size
     roi = api.get("/api/integrations/roi").json
-    assert roi["time_saved"] == {"smtp": {"email": {"count": 2, "seconds_each": 60.0}}}
+    assert roi["time_saved"] == {"smtp": {"email.send": {"count": 2, "seconds_each": 60.0}}}
     assert roi["total_seconds_saved"] == 120
 
 
@@ -48,4 +48,4 @@ def test_a_deferred_email_is_a_failed_attempt_then_one_email(
     jobs.deliver_org(org.id)
     usage = smtp_of(api.get("/api/integrations/analytics?period=daily").json)
     assert usage["breakdown"]["by_status"] == {"250": 1, "451": 1}
-    assert api.get("/api/integrations/roi").json["time_saved"]["smtp"]["email"]["count"] == 1
+    assert api.get("/api/integrations/roi").json["time_saved"]["smtp"]["email.send"]["count"] == 1

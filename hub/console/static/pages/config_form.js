@@ -2,6 +2,7 @@
 import { ApiError, api, clear, errorText, h } from "../lib.js";
 
 const NUMBER = new Set(["integer", "number"]);
+const LONG = 1000; // a string field allowed more characters than this is a text area
 
 function control(field, current, id, describedBy) {
   const common = { id, name: field.name, "aria-describedby": describedBy };
@@ -24,6 +25,9 @@ function control(field, current, id, describedBy) {
     return h("textarea", { ...common, rows: 3, value: text });
   }
   const shown = value === null || value === undefined ? "" : String(value);
+  if (field.kind === "string" && field.max_length > LONG) {
+    return h("textarea", { ...common, rows: 8, spellcheck: "false", value: shown });
+  }
   return h("input", { ...common, type: NUMBER.has(field.kind) ? "number" : "text", value: shown,
     step: field.kind === "integer" ? "1" : field.kind === "number" ? "any" : null });
 }
@@ -40,7 +44,9 @@ function read(field, input) {
 
 // A form drawn from described fields (name, kind, required, secret, description, default,
 // enum); `submit(body)` sends it, and the API's field errors are shown next to their fields.
-export function schemaForm({ prefix, fields, current = {}, label, button, submit }) {
+// `changed(body)`, when given, hears the values after every edit (a value that is not yet
+// valid JSON is left out).
+export function schemaForm({ prefix, fields, current = {}, label, button, submit, changed }) {
   const inputs = {};
   const errors = {};
   const formError = h("p", { class: "field-error", role: "alert" });
@@ -65,6 +71,20 @@ export function schemaForm({ prefix, fields, current = {}, label, button, submit
     formError,
     h("button", { type: "submit" }, button),
   );
+  if (changed) {
+    form.addEventListener("input", () => {
+      const body = {};
+      for (const field of fields) {
+        try {
+          const value = read(field, inputs[field.name]);
+          if (value !== undefined) body[field.name] = value;
+        } catch {
+          // not valid JSON yet: the admin is still typing
+        }
+      }
+      changed(body);
+    });
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     Object.values(errors).forEach(clear);

@@ -23,7 +23,7 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from mycelium_dropbox.emulator import routes
+from mycelium_dropbox.emulator import page, routes
 from mycelium_dropbox.emulator.errors import ApiError, auth_error, rate_limited
 from mycelium_dropbox.emulator.oauth import OAuthServer
 from mycelium_dropbox.emulator.store import Store
@@ -50,6 +50,9 @@ class DropboxEmulator:
         self.longpoll_cap = 2.0  # seconds a longpoll waits here at most (tests)
         self.lock = threading.RLock()
         self._servers: list[Any] = []
+        self.consent = False  # the sandbox: the authorize page asks (allow / cancel)
+        self.hub_url = ""  # the sandbox: where its page's uploads send the webhook
+        self.notices: list[str] = []  # the sandbox page's log: what was uploaded, what answered
 
     # ----- life -----
 
@@ -169,8 +172,16 @@ class DropboxEmulator:
 
     def _route(self, kind: str, request: Request) -> Response:
         path = request.path
+        if kind == "api" and path.startswith("/sandbox"):
+            return page.handle(self, request)
         if kind == "api" and path == "/oauth2/authorize":
-            status, headers, body = self.oauth.authorize(request.args.to_dict())
+            params = request.args.to_dict()
+            decision = params.pop("decision", None)
+            if self.consent and decision is None:
+                return page.consent(self, request)
+            if decision == "deny":
+                return page.denied(params)
+            status, headers, body = self.oauth.authorize(params)
             if status == 302:
                 return Response(status=302, headers=headers)
             return Response(body, status=status, content_type="text/plain")

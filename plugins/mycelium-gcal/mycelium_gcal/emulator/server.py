@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from mycelium_gcal.emulator import calendar_api
+from mycelium_gcal.emulator import calendar_api, page
 from mycelium_gcal.emulator.oauth import OAuthServer
 from mycelium_gcal.emulator.push import Pusher
 from mycelium_gcal.emulator.store import ApiError, Store, public
@@ -51,6 +51,7 @@ class GoogleEmulator:
         self.delays: list[float] = []  # seconds the next answers wait after doing the work
         self.url = ""
         self.lock = threading.RLock()
+        self.consent = False  # the sandbox: the authorize page asks (allow / deny)
 
     # ----- life -----
 
@@ -155,8 +156,16 @@ class GoogleEmulator:
 
     def _route(self, request: Request) -> Response:
         path = request.path
+        if path.startswith("/sandbox"):
+            return page.handle(self, request)
         if path == "/o/oauth2/v2/auth":
-            status, headers, body = self.oauth.authorize(request.args.to_dict())
+            params = request.args.to_dict()
+            decision = params.pop("decision", None)
+            if self.consent and decision is None:
+                return page.consent(request)
+            if decision == "deny":
+                return page.denied(params)
+            status, headers, body = self.oauth.authorize(params)
             return (
                 _json(status, body, headers)
                 if status != 302

@@ -1,0 +1,283 @@
+"""Sending webhook deliveries: claim the due ones in bulk, POST them signed, record in bulk.
+
+Claims are one ``UPDATE ... RETURNING`` that sets a lease, so two workers never send the
+same attempt; results are one bulk insert of attempts and one bulk update of deliveries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import urllib3
+from sqlalchemy import func, select, update
+
+from hub.core import clock
+from hub.core.connections.usage import UsageRecorder
+from hub.core.crypto import DecryptionError, KeyRing
+from hub.core.db import AnySession
+from hub.core.egress_http import EgressPoolManager
+from hub.core.signatures import sign_webhook
+from hub.core.socket_deadline import attempt_deadline
+from hub.core.webhooks.endpoints import signing_secrets
+from hub.core.webhooks.models import (
+    DELIVERIES,
+    PENDING,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from hub.core.webhooks.policy import Policy, parse_retry_after
+from hub.errors import EgressRefused
+
+log = logging.getLogger(__name__)
+MAX_RESPONSE_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    timeout: float  # the whole attempt, connect to last byte (enforced on the socket)
+    user_agent: str
+    policy: Policy
+    usage: UsageRecorder | None = None  # told about every attempt, a batch at a time
+    plugin: str = "webhooks"  # whose usage the attempts are
+    connect_timeout: float | None = None  # None: the attempt's timeout
+
+    @property
+    def connect(self) -> float:
+        return min(self.connect_timeout or self.timeout, self.timeout)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    org_id: int
+    endpoint_id: int
+    event_id: str
+    event_type: str
+    body: str
+    attempts: int
+    manual: bool
+    lease_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """An endpoint as it stood when its deliveries were claimed, secrets decrypted."""
+
+    id: int
+    url: str
+    secrets: list[str]
+    enabled: bool
+    failing_since: datetime | None
+    last_success_at: datetime | None = None
+    problem: str | None = None  # why nothing can be sent to it (disabled, secret unreadable)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Claimed
+    attempted_at: datetime
+    status: int | None = None
+    duration_ms: int = 0
+    response_body: str | None = None
+    error: str | None = None
+    timed_out: bool = False
+    retry_after: float | None = None
+    sent: bool = True  # False: the endpoint was disabled, nothing went out
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _due(now: datetime) -> Any:
+    return (
+        (WebhookDelivery.state == PENDING)
+        & (WebhookDelivery.next_attempt_at <= now)
+        & (WebhookDelivery.lease_until.is_(None) | (WebhookDelivery.lease_until < now))
+    )
+
+
+def claim(
+    session: AnySession,
+    limit: int,
+    lease: timedelta,
+    per_org: int | None = None,
+    skip_orgs: Collection[int] = (),
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries and commit: at most `per_org` of an organization
+    (its oldest due), none of `skip_orgs`, organizations in turn, so one organization's
+    backlog never fills a claim while another's deliveries wait."""
+    now = clock.now()
+    due = _due(now)
+    wanted = due if not skip_orgs else due & WebhookDelivery.org_id.not_in(list(skip_orgs))
+    order = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+    turn = func.row_number().over(partition_by=WebhookDelivery.org_id, order_by=order)
+    ranked = select(WebhookDelivery.id, turn.label("turn"), *order).where(wanted).subquery()
+    ids = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_attempt_at).limit(limit)
+    if per_org is not None:
+        ids = ids.where(ranked.c.turn <= per_org)
+    stmt = (
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id.in_(ids.scalar_subquery()), due)
+        .values(lease_until=now + lease)
+        .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
+    )
+    rows = session.execute(stmt).mappings().all()
+    session.commit()
+    return [Claimed(**row) for row in rows]
+
+
+def release(session: AnySession, deliveries: list[Claimed]) -> None:
+    """Give back claimed deliveries not attempted: due again at once, for any worker."""
+    for lease, ids in _by_lease(deliveries).items():
+        session.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.lease_until == lease)
+            .values(lease_until=None)
+        )
+    session.commit()
+
+
+def _by_lease(deliveries: list[Claimed]) -> dict[datetime | None, list[int]]:
+    grouped: dict[datetime | None, list[int]] = {}
+    for delivery in deliveries:
+        grouped.setdefault(delivery.lease_until, []).append(delivery.id)
+    return grouped
+
+
+def load_targets(
+    session: AnySession, keyring: KeyRing, endpoint_ids: set[int], now: datetime
+) -> dict[int, Target]:
+    """The endpoints of a claimed batch, with their signing secrets."""
+    found = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
+    targets = {e.id: _target(keyring, e, now) for e in found}
+    session.commit()
+    return targets
+
+
+def _target(keyring: KeyRing, endpoint: WebhookEndpoint, now: datetime) -> Target:
+    problem = None if endpoint.enabled else "The endpoint is disabled."
+    try:
+        secrets = signing_secrets(keyring, endpoint, now)
+    except DecryptionError:
+        log.error("webhook endpoint %s: its secret cannot be decrypted", endpoint.id)
+        secrets, problem = [], "The endpoint's secret cannot be decrypted (key ring)."
+    return Target(
+        endpoint.id,
+        endpoint.url,
+        secrets,
+        endpoint.enabled,
+        endpoint.failing_since,
+        endpoint.last_success_at,
+        problem,
+    )
+
+
+def next_due(session: AnySession) -> datetime | None:
+    """When the earliest pending delivery no worker holds is due (None: nothing pending)."""
+    now = clock.now()
+    free = WebhookDelivery.lease_until.is_(None) | (WebhookDelivery.lease_until < now)
+    stmt = select(func.min(WebhookDelivery.next_attempt_at)).where(
+        WebhookDelivery.state == PENDING, free
+    )
+    when = session.scalar(stmt)
+    session.commit()
+    return when
+
+
+def headers_for(target: Target, delivery: Claimed, body: bytes, user_agent: str) -> dict[str, str]:
+    """Standard Webhooks headers; the timestamp (and so the signature) is this attempt's."""
+    stamp = int(clock.now().timestamp())
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": user_agent,
+        "webhook-id": delivery.event_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign_webhook(target.secrets, delivery.event_id, stamp, body),
+        "X-Mycelium-Event": delivery.event_type,
+    }
+
+
+def send(
+    http: EgressPoolManager, target: Target, delivery: Claimed, settings: SendSettings
+) -> Outcome:
+    """POST one delivery; every failure becomes an Outcome, nothing raises."""
+    attempted_at, started = clock.now(), time.monotonic()
+    if target.problem is not None:
+        return Outcome(delivery, attempted_at, error=target.problem, sent=False)
+    body = delivery.body.encode()
+    headers = headers_for(target, delivery, body, settings.user_agent)
+    timeout = urllib3.Timeout(connect=settings.connect, read=settings.timeout)
+    with attempt_deadline(settings.timeout) as attempt:
+        try:
+            response = http.urlopen(
+                "POST",
+                target.url,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                preload_content=False,
+            )
+            text = read_limited(response, started + settings.timeout)
+        except urllib3.exceptions.TimeoutError:
+            return _timed_out(delivery, attempted_at, started, settings.timeout)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if attempt.expired:  # the watchdog cut a slow answer short at the deadline
+                return _timed_out(delivery, attempted_at, started, settings.timeout)
+            return _failed(delivery, attempted_at, started, f"Connection failed: {_reason(exc)}")
+        except EgressRefused as exc:
+            return _failed(delivery, attempted_at, started, f"Refused by the egress guard: {exc}")
+    retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
+    return Outcome(
+        delivery, attempted_at, response.status, _ms(started), text, None, False, retry_after
+    )
+
+
+def _timed_out(delivery: Claimed, at: datetime, started: float, seconds: float) -> Outcome:
+    return _failed(delivery, at, started, f"Timed out after {seconds:g} s.")
+
+
+def _failed(delivery: Claimed, at: datetime, started: float, error: str) -> Outcome:
+    return Outcome(delivery, at, duration_ms=_ms(started), error=error, timed_out="Timed" in error)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _reason(exc: Exception) -> str:
+    inner: BaseException = exc
+    while inner.__context__ is not None and len(str(inner)) > 300:
+        inner = inner.__context__
+    return str(inner)[:500] or type(exc).__name__
+
+
+def read_limited(response: urllib3.BaseHTTPResponse, deadline: float) -> str:
+    """The response body, truncated; a body too long or too slow closes the connection.
+
+    The status is the answer: a body cut short (too long, past the deadline, the socket
+    shut down at the attempt's deadline) keeps what arrived.
+    """
+    chunks: list[bytes] = []
+    size, limit, whole = 0, MAX_RESPONSE_CHARS * 4, True
+    try:
+        for chunk in response.stream(16384):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit or time.monotonic() > deadline:
+                whole = False
+                break
+    except (urllib3.exceptions.HTTPError, OSError):
+        if time.monotonic() < deadline:
+            raise  # the connection dropped mid-body: a failed attempt
+        whole = False
+    finally:
+        if not whole:
+            response.close()  # cut short: the connection is dropped, not reused
+        response.release_conn()  # fully read: back to the pool for the next delivery
+    return b"".join(chunks)[:limit].decode("utf-8", "replace")[:MAX_RESPONSE_CHARS]

@@ -1,0 +1,87 @@
+"""POST /api/integrations/smtp/emails/batch: up to 1,000 emails, all or nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mycelium_smtp import jobs
+from smtp_helpers import SmtpServer, smtp_config
+
+from hub.testing import ApiClient, OrgHandle
+
+BASE = "/api/integrations/smtp"
+
+
+@pytest.fixture
+def enabled(api: ApiClient, smtp_server: SmtpServer) -> ApiClient:
+    assert api.put(BASE, json=smtp_config(smtp_server.port)).status_code == 200
+    return api
+
+
+def one(n: int, **changes: Any) -> dict[str, Any]:
+    body = {
+        "template": "deliverable_due",
+        "to": [f"Person {n} <p{n}@client.example>"],
+        "variables": {"deliverable_title": f"Logo {n}"},
+    }
+    return {**body, **changes}
+
+
+def count(api: ApiClient) -> int:
+    return len(api.get(f"{BASE}/emails?limit=200").get_json()["items"])
+
+
+def test_a_batch_is_queued_and_delivered(
+    enabled: ApiClient, app: Any, org: OrgHandle, smtp_server: SmtpServer
+) -> None:
+    response = enabled.post(f"{BASE}/emails/batch", json={"emails": [one(n) for n in range(30)]})
+    assert response.status_code == 202, response.get_json()
+    items = response.get_json()["items"]
+    assert [i["to"] for i in items] == [[f"Person {n} <p{n}@client.example>"] for n in range(30)]
+    assert {i["status"] for i in items} == {"pending"} and len(
+        {i["message_id"] for i in items}
+    ) == 30
+    with app.app_context():
+        jobs.deliver_org(org.id)
+    got = {r.message["Subject"]: r.rcpt_tos for r in smtp_server.mailbox.received}
+    assert len(got) == 30 and ["p7@client.example"] in got.values()
+    assert any("Logo 7" in str(m.get_body(("plain",))) for m in smtp_server.mailbox.messages())
+
+
+def test_one_bad_email_queues_none_and_is_named_by_index(enabled: ApiClient) -> None:
+    emails = [one(n) for n in range(5)]
+    emails[1] = one(1, to=["not an address"])
+    emails[3] = one(3, variables={"no_such_variable": "x"})
+    response = enabled.post(f"{BASE}/emails/batch", json={"emails": emails})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert set(error["details"]["emails"]) == {"1", "3"}
+    assert "to.0" in error["details"]["emails"]["1"]
+    assert "variables.no_such_variable" in error["details"]["emails"]["3"]
+    assert "2 of the 5" in error["message"]
+    assert count(enabled) == 0
+
+    shape = enabled.post(f"{BASE}/emails/batch", json={"emails": [one(0), {"to": ["a@b.example"]}]})
+    assert shape.status_code == 400
+    assert "template" in shape.get_json()["error"]["details"]["emails"]["1"]
+    assert count(enabled) == 0
+
+
+def test_batch_limits(enabled: ApiClient) -> None:
+    for body in ({"emails": []}, {"emails": [one(0)] * 1001}, {}):
+        response = enabled.post(f"{BASE}/emails/batch", json=body)
+        assert response.status_code == 400 and "emails" in response.get_json()["error"]["details"]
+    assert count(enabled) == 0
+
+
+def test_a_member_batch_to_a_stranger_is_refused_whole(
+    enabled: ApiClient, member_api: ApiClient, org: OrgHandle
+) -> None:
+    colleague = {**one(0), "to": [f"member@{org.org.slug}.example"]}
+    response = member_api.post(f"{BASE}/emails/batch", json={"emails": [colleague, one(1)]})
+    assert response.status_code == 403
+    assert set(response.get_json()["error"]["details"]["emails"]) == {"1"}
+    assert count(enabled) == 0
+    fine = member_api.post(f"{BASE}/emails/batch", json={"emails": [colleague]})
+    assert fine.status_code == 202 and fine.get_json()["items"][0]["status"] == "pending"
