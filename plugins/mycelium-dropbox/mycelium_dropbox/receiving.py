@@ -60,7 +60,7 @@ def receive(ctx: PluginContext, caller: Caller, limit: int, early_after: int) ->
         def sink(data: memoryview) -> None:
             nonlocal tried
             spool.write(data)
-            if not tried and spool.hasher.size > early_after:
+            if not tried and spool.size > early_after:
                 tried = True
                 row = _start_early(ctx, caller, spool, filename, form)
                 early.extend([row] if row is not None else [])
@@ -201,8 +201,8 @@ def new_upload(ctx: PluginContext, caller: Caller, got: Received) -> Upload:
         name=name,
         target=f"{folder.path}/{place}{service_part}/{name}",
         spool=Path(got.spool.path).name,
-        size=got.spool.hasher.size,
-        content_hash=got.spool.hasher.hexdigest(),
+        size=got.spool.size,
+        content_hash=got.spool.hexdigest(),
         user_id=user.id if user else None,
         user_name=user.name if user else None,
     )
