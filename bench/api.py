@@ -7,6 +7,11 @@ gunicorn settings; then drives each with concurrent keep-alive clients and print
 Everything it starts is stopped at the end.
 
     .venv/bin/python bench/api.py [--seconds 10] [--clients 16] [--workers N] [--threads 4]
+                                  [--load 0.5]
+
+With --load (default 0.5), each hub endpoint is then driven open loop at that share of the
+req/s just measured, and its rows show the latency at that load (p99 from when each request
+was due).
 """
 
 from __future__ import annotations
@@ -74,12 +79,14 @@ def hub_cli(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+def running(
+    command: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """A child process group (gunicorn and its workers), stopped on the way out."""
     with log.open("w") as sink:
         child = subprocess.Popen(command, env=env, stdout=sink, stderr=sink, start_new_session=True)
     try:
-        yield
+        yield child
     finally:
         _stop_group(child)
 
@@ -158,6 +165,41 @@ def drive(name: str, url: str, send: Send, expected: int, clients: int, seconds:
     return result
 
 
+def drive_paced(
+    name: str, url: str, send: Send, expected: int, clients: int, rate: float, seconds: float
+) -> Result:
+    """Open loop: `clients` threads send `rate` requests/s in all on a fixed schedule; a
+    latency counts from when its request was due, so time spent queued behind a slow one
+    counts too."""
+    result = Result(name, seconds)
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.1
+    interval = clients / rate
+
+    def client_loop(offset: int) -> None:
+        latencies, errors = [], 0
+        with requests.Session() as session:
+            due = start + offset * interval / clients
+            while due < start + seconds:
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                status = send(session, url).status_code
+                latencies.append(time.perf_counter() - due)
+                errors += status != expected
+                due += interval
+        with lock:
+            result.latencies.extend(latencies)
+            result.errors += errors
+
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return result
+
+
 def scenarios(hub_url: str, bare_url: str, key: str) -> list[tuple[str, str, Send, int]]:
     auth = {"Authorization": f"Bearer {key}"}
     names = itertools.count()
@@ -178,9 +220,17 @@ def scenarios(hub_url: str, bare_url: str, key: str) -> list[tuple[str, str, Sen
 
 def measure(args: argparse.Namespace, hub_url: str, bare_url: str, key: str) -> list[Result]:
     results = []
-    for name, url, send, expected in scenarios(hub_url, bare_url, key):
+    plan = scenarios(hub_url, bare_url, key)  # one plan: new client names go on counting
+    for name, url, send, expected in plan:
         drive(name, url, send, expected, args.clients, args.warmup)  # forked workers warm up
         results.append(drive(name, url, send, expected, args.clients, args.seconds))
+    if args.load:  # the same requests at a share of the capacity just measured
+        for (name, url, send, expected), full in zip(plan[1:], results[1:], strict=True):
+            rate = args.load * full.rps
+            label = f"{name} @ {rate:.0f}/s"
+            results.append(
+                drive_paced(label, url, send, expected, args.clients, rate, args.seconds)
+            )
     return results
 
 
@@ -190,15 +240,15 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         f"{args.workers} workers x {args.threads} threads; SQLite (WAL); {os.cpu_count()} CPUs\n"
     )
     print(
-        f"{'endpoint':<28} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f"{'endpoint':<36} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
     )
     for r in results:
         print(
-            f"{r.name:<28} {len(r.latencies):>9} {r.errors:>7} {r.rps:>8.0f} "
+            f"{r.name:<36} {len(r.latencies):>9} {r.errors:>7} {r.rps:>8.0f} "
             f"{r.percentile(0.50):>8.1f} {r.percentile(0.99):>8.1f}"
         )
     bare = results[0]
-    for r in results[1:]:
+    for r in results[1:3]:
         print(f"\n{r.name}: {r.rps / bare.rps:.2f} x the bare endpoint's req/s", end="")
     print()
 
@@ -213,6 +263,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--load",
+        type=float,
+        default=0.5,
+        help="then each hub endpoint at this share of its "
+        "measured req/s, open loop, for the latency at that load (0: skip)",
+    )
     return parser.parse_args()
 
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import Flask
 
-from hub import api, connection_jobs, console
+from hub import api, console, jobs
 from hub.config import load_config
+from hub.core import connections, runs, webhooks
 from hub.core.crypto import KeyRing
 from hub.core.events import CORE_EVENT_TYPES
 from hub.core.keyfiles import read_or_create
-from hub.core.runs.dispatch import on_events_committed
 from hub.extensions import init_db, init_redis
 from hub.plugins import Plugins
 from hub.provider import Provider
@@ -57,11 +57,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_redis(app)
     app.extensions["hub.keyring"] = KeyRing.from_settings(settings["HUB_ENCRYPTION_KEYS"], var)
     init_plugins(app)
-    connection_jobs.init_app(app)  # rate limits, usage recording, token and health jobs
+    connections.init_app(app)  # rate limits and usage records for ctx.http and the API
+    runs.init_app(app)  # committed events handed to the workers
+    webhooks.init_app(app)  # the pump kicked when an app context ends
+    jobs.init_app(app)  # the core's recurring jobs (hub/jobs.py's table)
     api.init_app(app)
     console.init_app(app)
-    # after every commit that wrote events: hand them to the workers (hub/core/runs/dispatch.py)
-    app.extensions["hub.on_events_committed"] = lambda ids: on_events_committed(app, ids)
     return app
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 from sqlalchemy.orm import Session, scoped_session
 
+from hub.errors import PermanentError
 from hub.provider import Provider
 
 
@@ -258,6 +259,29 @@ class PluginContext:
         """A hub or plugin setting (``SLACK_API_BASE``), from the environment, else its
         declared default; None for a setting nobody declared."""
         return self._settings.get(name)
+
+    @contextmanager
+    def lock(self, name: str, *, timeout: float, wait: float = 0.0) -> Iterator[bool]:
+        """Hold the lock `name` of this plugin and organization across every worker and web
+        process (in Redis); yields whether it was had: at once with ``wait=0``, else within
+        `wait` seconds. It lapses after `timeout` seconds, so a killed worker cannot keep it:
+        make `timeout` longer than the work it guards. ``PermanentError`` without Redis."""
+        if self.redis is None:
+            raise PermanentError(f"Redis is needed for the lock {name!r}.")
+        lock = self.redis.lock(
+            f"hub:lock:{self.provider.name}:{self.org.id}:{name}",
+            timeout=timeout,
+            blocking_timeout=wait or None,
+        )
+        had = bool(lock.acquire(blocking=wait > 0))
+        try:
+            yield had
+        finally:
+            if had:
+                try:
+                    lock.release()
+                except Exception:  # it lapsed meanwhile: nothing of ours left to release
+                    self.log.warning("lock %s lapsed before its release", name)
 
     def emit(self, type_: str, data: dict[str, Any]) -> str:
         """Record a new event for this organization (dispatched after commit); its id.

@@ -1,7 +1,10 @@
-"""The jobs workers run (RQ entry points, referenced by name): ids in, app context inside.
+"""Every job a worker runs: the RQ entry points (ids in, app context inside) and the table of
+the core's recurring jobs, in one place.
 
 `hub worker` runs each job inside the app's context (hub/worker.py); these functions
-fetch the app, its session and its services from there and call the core.
+fetch the app, its session and its services from there and call the core. Jobs are
+queued in Redis by dotted name (``hub.jobs.drain_events``): a job renamed keeps its old
+name in :data:`RENAMED` for one release, so an upgrade with a non-empty queue loses nothing.
 """
 
 from __future__ import annotations
@@ -9,25 +12,47 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g
+from rq.job import Job
+from rq.utils import import_attribute
 
 from hub.core import clock, deadlines, retention
+from hub.core.connections import health, upkeep, usage
 from hub.core.connections.context import build_context
 from hub.core.db import scope_to_org
 from hub.core.models import Integration
-from hub.core.runs import dispatch, recovery
 from hub.core.runs import execute as runs
+from hub.core.runs import pending, recovery
 from hub.core.runs.scheduling import RecurringJob, register_core_job, register_plugin_jobs, registry
 from hub.core.timeouts import HookTimeout, deadline
+from hub.default_plugins import webhooks as webhooks_plugin
 from hub.extensions import db
 
 log = logging.getLogger(__name__)
 
 CHUNK = 100
+CHECK_CHUNK = 25
+PRUNE_CRON = "17 3 * * *"
 _BUILT = "hub.recurring_built"
+
+# Jobs queued under an old dotted name run the new function (kept one release: 0.x -> 0.y).
+RENAMED = {
+    "hub.connection_jobs.check_integrations": "hub.jobs.check_integrations",
+    "hub.default_plugins.webhooks.deliver_due": "hub.jobs.deliver_webhooks",
+}
+
+
+class HubJob(Job):
+    """RQ's Job, resolving the names in :data:`RENAMED` (``hub worker`` uses this class)."""
+
+    @property
+    def func(self) -> Any:
+        renamed = RENAMED.get(self.func_name or "")
+        return import_attribute(renamed) if renamed else super().func
 
 
 def _app() -> Flask:
@@ -48,11 +73,11 @@ def drain_events() -> int:
     events are pending, for up to DRAIN_SECONDS; how many runs."""
     app = _app()
     client = app.extensions["hub.redis"]
-    batch, timeout = int(app.config["HUB_RUN_BATCH"]), dispatch.drain_job_timeout(app.config)
-    until = time.monotonic() + dispatch.DRAIN_SECONDS
+    batch, timeout = int(app.config["HUB_RUN_BATCH"]), pending.drain_job_timeout(app.config)
+    until = time.monotonic() + pending.DRAIN_SECONDS
     performed, first = 0, True
     while True:
-        event_ids = dispatch.take_pending(client, batch, timeout, first)
+        event_ids = pending.take_pending(client, batch, timeout, first)
         performed += runs.dispatch_and_execute(app, db.session, event_ids, _should_stop)
         if len(event_ids) < batch or time.monotonic() >= until or _should_stop():
             return performed
@@ -62,6 +87,31 @@ def drain_events() -> int:
 def execute_runs(run_ids: list[int]) -> int:
     """Perform these runs (the ones still queued and due)."""
     return runs.execute_runs(_app(), db.session, run_ids, _should_stop)
+
+
+# ----- outgoing webhooks and connections -----
+
+
+def deliver_webhooks() -> None:
+    """The pump job: wake this worker's pump, which sends every due delivery in a thread of
+    its own; the job returns at once, so no destination ever holds the worker."""
+    webhooks_plugin.deliver_due()
+
+
+def check_integrations(integration_ids: list[int]) -> int:
+    """The health checks of these integrations; how many were recorded."""
+    app = _app()
+    done = 0
+    for row_id in integration_ids:
+        row = db.session.get(Integration, row_id)
+        if row is None or not row.enabled or row.status != "enabled":
+            continue
+        scope_to_org(db.session, row.org_id)
+        try:
+            done += health.check(app, db.session, row) is not None
+        finally:
+            scope_to_org(db.session, None)
+    return done
 
 
 # ----- recurring jobs -----
@@ -98,26 +148,71 @@ def prune_finished(app: Flask) -> None:
         log.info("retention: deleted %s", counts)
 
 
-def placeholder(app: Flask) -> None:
-    """A slot kept for a subsystem that registers its own job under this name."""
+def sweep_webhooks(app: Flask) -> None:
+    """Start the pump when a delivery no worker holds is due: a retry's time came, or its
+    pump job was lost (retries are timed by the database)."""
+    webhooks_plugin.sweep(app)
+
+
+def refresh_tokens(app: Flask) -> None:
+    """Refresh tokens expiring before the next slot; keep idle connections alive."""
+    refreshed = upkeep.refresh_expiring(app, db.session)
+    kept = upkeep.keep_idle_alive(app, db.session, app.extensions["hub.redis"])
+    if refreshed or kept:
+        log.info("tokens refreshed: %d; idle connections kept alive: %d", refreshed, kept)
+
+
+def health_checks(app: Flask) -> None:
+    """Enqueue the health checks of every enabled integration, in chunks."""
+    plugins = app.extensions["hub.plugins"]
+    names = [name for name in plugins.providers if plugins.implements(name, "health_check")]
+    ids = health.due_for_checks(db.session, names)
+    db.session.commit()
+    client = app.extensions["hub.redis"]
+    for start in range(0, len(ids), CHECK_CHUNK):
+        chunk = ids[start : start + CHECK_CHUNK]
+        pending.enqueue_job(client, "hub.jobs.check_integrations", chunk)
+
+
+def flush_usage(app: Flask) -> None:
+    usage.drain(db.session(), app.extensions["hub.redis"])
+
+
+def prune_history(app: Flask) -> None:
+    days = int(app.config["HUB_USAGE_RETENTION_DAYS"])
+    usage.prune(db.session(), days)
+    health.prune(db.session, days)
+
+
+# The core's recurring jobs: (name, when: a setting's name or a cron, function(app)).
+# A setting ending in _SECONDS is an interval; any other is a cron expression.
+CORE_JOBS: tuple[tuple[str, str, Callable[[Flask], None]], ...] = (
+    ("outbox_sweep", "HUB_SWEEP_SECONDS", sweep_outbox),
+    ("run_sweep", "HUB_SWEEP_SECONDS", sweep_runs),
+    ("webhook_sweep", "HUB_SWEEP_SECONDS", sweep_webhooks),
+    ("deadline_scan", "HUB_DEADLINE_SCAN_CRON", scan_deadlines),
+    ("retention", "HUB_RETENTION_CRON", prune_finished),
+    ("token_refresh", "HUB_TOKEN_REFRESH_CRON", refresh_tokens),
+    ("health_checks", "HUB_HEALTH_CHECK_CRON", health_checks),
+    ("usage_flush", "HUB_USAGE_FLUSH_SECONDS", flush_usage),
+    ("history_prune", PRUNE_CRON, prune_history),
+)
+
+
+def init_app(app: Flask) -> None:
+    """Declare the core's recurring jobs (:data:`CORE_JOBS`) on the app."""
+    for name, when, function in CORE_JOBS:
+        schedule: str | int = when
+        if when.endswith("_SECONDS"):
+            schedule = int(app.config[when])
+        elif when.startswith("HUB_"):
+            schedule = app.config[when]
+        register_core_job(app, name, schedule, function)
 
 
 def recurring(app: Flask) -> dict[str, RecurringJob]:
-    """The core's and the plugins' recurring jobs, declared once per process."""
+    """The core's and the plugins' recurring jobs, the plugins' declared once per process."""
     if not app.extensions.get(_BUILT):
-        sweep = int(app.config["HUB_SWEEP_SECONDS"])
-        register_core_job(app, "outbox_sweep", sweep, sweep_outbox)
-        register_core_job(app, "run_sweep", sweep, sweep_runs)
-        register_core_job(
-            app, "deadline_scan", app.config["HUB_DEADLINE_SCAN_CRON"], scan_deadlines
-        )
-        register_core_job(app, "retention", app.config["HUB_RETENTION_CRON"], prune_finished)
-        for name, setting in (
-            ("token_refresh", "TOKEN_REFRESH"),
-            ("health_checks", "HEALTH_CHECK"),
-        ):
-            cron = app.config[f"HUB_{setting}_CRON"]
-            register_core_job(app, name, cron, placeholder, replace=False)
         register_plugin_jobs(app)
         app.extensions[_BUILT] = True
     return registry(app)
@@ -151,7 +246,7 @@ def _fan_out(app: Flask, job: RecurringJob) -> None:
     db.session.commit()
     client = app.extensions["hub.redis"]
     for start in range(0, len(ids), CHUNK):
-        dispatch.enqueue_job(
+        pending.enqueue_job(
             client, "hub.jobs.run_recurring_for", job.name, ids[start : start + CHUNK]
         )
 

@@ -24,9 +24,9 @@ from hub.core.background import loop_for
 from hub.core.connections import integrations
 from hub.core.connections.context import build_context
 from hub.core.connections.integration_rows import check_account_free
-from hub.core.db import AnySession, scope_to_org
+from hub.core.db import AnySession, after_commit, scope_to_org
 from hub.core.models import Integration
-from hub.core.runs.dispatch import QUEUE
+from hub.core.runs.pending import QUEUE
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.plugins import get_plugins
@@ -244,6 +244,14 @@ def enqueue(
         failure_ttl=7 * 86400,
         at_front=at_front,
     )
+
+
+def enqueue_after_commit(
+    session: AnySession, function: str | Callable[..., Any], *args: Any
+) -> None:
+    """Queue `function(*args)` (as :func:`enqueue` does) once the transaction of `session`
+    commits, and not at all if it rolls back: the job then finds the rows it was queued for."""
+    after_commit(session, lambda: enqueue(function, *args))
 
 
 def event_types() -> dict[str, str]:

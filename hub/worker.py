@@ -30,10 +30,10 @@ from rq.job import Job
 
 from hub.core import schema_version
 from hub.core.background import stop_all
-from hub.core.runs.dispatch import QUEUE
+from hub.core.runs.pending import QUEUE
 from hub.core.runs.scheduling import Scheduler
 from hub.extensions import connect_redis, db
-from hub.jobs import recurring
+from hub.jobs import HubJob, recurring
 from hub.plugins import get_plugins
 from hub.worker_redis import OUTAGE, StopSignals, wait_for_redis
 
@@ -45,6 +45,7 @@ class AppWorker(SimpleWorker):
     """Runs jobs in this process (no fork per job) inside the app's context."""
 
     app: Flask
+    job_class = HubJob  # jobs queued under a renamed job's old name still run
     performed = 0  # jobs performed by this worker object (RQ keeps its counts in Redis)
     redis_lost: Exception | None = None  # why the work loop ended early, if Redis went away
 

@@ -13,11 +13,10 @@ from oauth_server import OAuthServer
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from hub.connection_jobs import flush_usage, health_checks, refresh_tokens
 from hub.core.connections import usage
 from hub.core.connections.usage import PENDING_KEY, UsageRecord, UsageRecorder
 from hub.extensions import db
-from hub.jobs import recurring
+from hub.jobs import flush_usage, health_checks, recurring, refresh_tokens
 
 oauth_server = oauth_plugin.oauth_server
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub.core.connections import integrations
 from hub.core.models import Event
-from hub.core.runs import dispatch, recovery
+from hub.core.runs import dispatch, pending, recovery
 from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.testing import make_org, run_jobs
@@ -84,7 +84,7 @@ def test_a_duplicated_job_does_nothing(app, api, register_plugin, enable_plugin)
         db.session.remove()
     redis = app.extensions["hub.redis"]
     for _ in range(3):  # the same job three times, as a lost-and-found job would be
-        dispatch.enqueue_job(redis, "hub.jobs.execute_runs", run_ids)
+        pending.enqueue_job(redis, "hub.jobs.execute_runs", run_ids)
     run_jobs(app)
     assert [c.hook for c in alpha.calls] == ["on_client_created"]
     assert [(r.state, r.attempts) for r in runs_of(app, "alpha")] == [("succeeded", 1)]
@@ -101,7 +101,7 @@ def test_a_committed_event_reaches_its_plugin_by_its_own_push_with_no_sweeper(
     run_jobs(app)  # the integration's own event, out of the way
     client = create_client(api)
     [created] = events_of(app, "client.created")
-    assert app.extensions["hub.redis"].lrange(dispatch.PENDING, 0, -1) == [created.id.encode()]
+    assert app.extensions["hub.redis"].lrange(pending.PENDING, 0, -1) == [created.id.encode()]
     assert Queue("hub", connection=app.extensions["hub.redis"]).count == 1  # one drain job
     assert _burst(app) >= 1  # a real worker, the queued jobs only
     assert [(c.hook, c.event_id) for c in alpha.calls] == [("on_client_created", created.id)]
@@ -133,7 +133,7 @@ def test_the_request_succeeds_when_redis_is_down_and_the_sweeper_dispatches_late
 
 def test_the_outbox_sweeper_leaves_fresh_events_to_their_own_push(app, api, hub_clock):
     create_client(api)
-    app.extensions["hub.redis"].delete(dispatch.PENDING)  # the push was lost
+    app.extensions["hub.redis"].delete(pending.PENDING)  # the push was lost
     with app.app_context():
         assert recovery.sweep_outbox(db.session, app) == 0
         hub_clock.advance(seconds=app.config["HUB_OUTBOX_GRACE"] + 1)
@@ -216,13 +216,13 @@ def test_dispatch_cost_does_not_grow_with_the_number_of_organizations(
 def test_the_outbox_sweeper_does_not_repush_a_backlog_but_keeps_it_draining(app, api, hub_clock):
     create_client(api)  # its id waits in the pending list
     redis = app.extensions["hub.redis"]
-    queue = Queue(dispatch.QUEUE, connection=redis)
+    queue = Queue(pending.QUEUE, connection=redis)
     queue.empty()  # the drain job was lost
-    redis.delete(dispatch.KICK)
+    redis.delete(pending.KICK)
     hub_clock.advance(seconds=app.config["HUB_OUTBOX_GRACE"] + 1)
     with app.app_context():
         assert recovery.sweep_outbox(db.session, app) == 0
-    assert redis.llen(dispatch.PENDING) == 1  # not pushed twice
+    assert redis.llen(pending.PENDING) == 1  # not pushed twice
     assert queue.count == 1  # a drain job again
     run_jobs(app)
     assert events_of(app, "client.created")[0].dispatched_at is not None

@@ -13,11 +13,11 @@ from oauth_server import OAuthServer
 from sqlalchemy import select
 
 from hub import HealthResult, RateLimited
-from hub.connection_jobs import health_checks
 from hub.core.connections import health
 from hub.core.connections.health import HealthCheck
 from hub.core.models import Event
 from hub.extensions import db
+from hub.jobs import health_checks
 from hub.testing import run_jobs
 
 oauth_server = oauth_plugin.oauth_server

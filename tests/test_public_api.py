@@ -168,6 +168,44 @@ def test_enqueue_runs_a_job_inside_the_app(
     assert sorted(RAN, key=str) == sorted([("job", org.id), ("job", None)], key=str)
 
 
+def test_enqueue_after_commit_queues_only_what_a_commit_kept(
+    app: Flask, org: Any, plain: None, enable_plugin: Any
+) -> None:
+    enable_plugin("plain", {})
+    RAN.clear()
+    with app.app_context():
+        hub.enqueue_after_commit(db.session, record_job, org.id, "plain")
+        db.session.rollback()
+        hub.enqueue_after_commit(db.session, f"{__name__}.record_job", org.id, "missing")
+        run_jobs(app)
+        assert RAN == []  # nothing committed yet: nothing queued
+        db.session.commit()
+    run_jobs(app)
+    assert RAN == [("job", None)]
+
+
+def test_a_context_lock_is_one_organizations_across_processes(
+    app: Flask, org: Any, other_org: Any, plain: None, enable_plugin: Any
+) -> None:
+    enable_plugin("plain", {})
+    enable_plugin("plain", {}, org=other_org)
+    with app.app_context():
+        ctx, other = hub.context_for("plain", org.id), hub.context_for("plain", other_org.id)
+        assert ctx is not None and other is not None
+        with ctx.lock("sync", timeout=5) as had:
+            assert had
+            with ctx.lock("sync", timeout=5) as again, ctx.lock("other", timeout=5) as name:
+                assert (again, name) == (False, True)
+            with other.lock("sync", timeout=5) as theirs:
+                assert theirs  # another organization's lock of the same name
+        with ctx.lock("sync", timeout=5) as after:
+            assert after  # released on leaving
+        with ctx.lock("lapsing", timeout=0.2) as first:
+            assert first
+            with ctx.lock("lapsing", timeout=5, wait=3) as waited:
+                assert waited  # the first one lapsed within its timeout: a dead worker's lock
+
+
 def test_event_types_include_the_core_and_the_plugins(app: Flask, plain: None) -> None:
     with app.app_context():
         types = hub.event_types()

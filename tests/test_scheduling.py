@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.core.runs.scheduling import RecurringJob, Scheduler, register_core_job, registry, slot_key
-from hub.jobs import recurring
+from hub.jobs import CORE_JOBS, recurring
 from hub.testing import run_jobs
 
 T0 = datetime(2030, 3, 4, 10, 0, 0, tzinfo=UTC)
@@ -83,15 +83,13 @@ def test_a_slot_claimed_before_a_restart_is_not_fired_again(app, counted, hub_cl
     assert app.extensions["hub.redis"].ttl(slot_key("count", T0)) > 60
 
 
-def test_a_subsystem_replaces_a_placeholder_whichever_registers_first(app):
-    def mine(app):
-        return "mine"
-
-    register_core_job(app, "token_refresh", "0 * * * *", mine)  # e.g. the connections code
-    jobs = recurring(app)  # the core declares its placeholder after: it does not win
-    assert jobs["token_refresh"].function is mine
-    assert {"outbox_sweep", "run_sweep", "deadline_scan", "health_checks"} <= set(jobs)
+def test_the_core_jobs_are_the_table_in_hub_jobs_declared_by_create_app(app):
+    jobs = registry(app)  # before any worker built its list: create_app declared them
+    assert {name for name, _, _ in CORE_JOBS} <= set(jobs)
+    for name, _, function in CORE_JOBS:
+        assert jobs[name].function is function and jobs[name].plugin is None
     assert jobs["outbox_sweep"].schedule == app.config["HUB_SWEEP_SECONDS"]
+    assert jobs["webhook_sweep"].schedule == app.config["HUB_SWEEP_SECONDS"]
     assert jobs["health_checks"].schedule == "*/15 * * * *"
 
 

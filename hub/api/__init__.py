@@ -13,6 +13,7 @@ from hub.api import (
     events,
     health,
     integrations,
+    keycache,
     keys,
     limits,
     me,
@@ -54,6 +55,7 @@ for module in (
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["plugin"] = routing.PluginNameConverter
+    app.extensions["hub.keycache"] = keycache.KeyCache()
     app.json = encoding.HubJSONProvider(app)
     app.after_request(encoding.no_content_no_type)
     app.before_request(limits.refuse_oversized_chunked_body)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+from sqlalchemy.orm.attributes import set_committed_value
 
-from hub.core import console_sessions, events
+from hub.api.keycache import GENERATION_KEY, attach, cache_of_app
+from hub.core import clock, console_sessions, events
 from hub.core.apikeys import effective_role, find_api_key, find_live_key, needs_touch, touch
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
@@ -90,21 +92,62 @@ def count_failed_authentication() -> None:
         limiter.count_auth_failure(client_address())
 
 
-def authenticate(role: str | None = None) -> Caller:
-    """The caller of this request; Unauthorized or Forbidden otherwise."""
-    refuse_blocked_client()
-    key = _key_of_request()
-    limiter = _limiter()
-    if limiter is not None:  # per key: 429 with Retry-After past HUB_API_RATE_LIMIT
-        limiter.check_api_key(key.id)
+def _cached_bearer_key() -> tuple[ApiKey, Organization] | None:
+    """A bearer key's lookup through the key cache (hub/api/keycache.py): one Redis round
+    trip for the rate limits and the cache's generation, and a query only on a miss.
+    None when this request is not one for the cache (a console session, no limiter)."""
+    limiter, cache = _limiter(), cache_of_app()
+    if limiter is None or cache is None or "Authorization" not in request.headers:
+        return None
+    try:
+        secret = _bearer()
+    except Unauthorized:
+        limiter.check_client(client_address())  # a blocked address hears 429 first
+        raise
+    entry = cache.get(secret)
+    generation = limiter.admit(client_address(), entry.key["id"] if entry else None, GENERATION_KEY)
+    if entry is not None and entry.generation == generation:
+        key, org = attach(db.session, entry)
+    else:
+        cache.forget_older_than(generation)
+        key = find_api_key(db.session, secret)
+        if entry is None:  # a stale entry's key had its call taken by `admit` already
+            limiter.check_api_key(key.id)
+        org = _org_of(key)
+        entry = None
+    if needs_touch(key) and touch(db.engine, key.id):  # its own transaction, never waiting
+        set_committed_value(key, "last_used_at", clock.now())
+        if entry is not None:
+            entry.key["last_used_at"] = key.last_used_at
+    if entry is None:
+        cache.put(secret, key, org, generation)
+    return key, org
+
+
+def _org_of(key: ApiKey) -> Organization:
     org = db.session.get(Organization, key.org_id)
     if org is None:
         raise Unauthorized("Unknown API key.")
+    return org
+
+
+def authenticate(role: str | None = None) -> Caller:
+    """The caller of this request; Unauthorized or Forbidden otherwise."""
+    cached = _cached_bearer_key()
+    if cached is not None:
+        key, org = cached
+    else:
+        refuse_blocked_client()
+        key = _key_of_request()
+        limiter = _limiter()
+        if limiter is not None:  # per key: 429 with Retry-After past HUB_API_RATE_LIMIT
+            limiter.check_api_key(key.id)
+        org = _org_of(key)
+        if needs_touch(key):  # outside the request's transaction, never waiting for a lock
+            touch(db.engine, key.id)
     found = Caller(org=org, key=key, user=key.user)
     if role == "admin" and found.role != "admin":
         raise Forbidden(_not_admin(found))
-    if needs_touch(key):  # outside the request's transaction, never waiting for a lock
-        touch(db.engine, key.id)
     scope_to_org(db.session, org.id)
     events.act_as(db.session, events.actor_of(key))  # the request's events name who acted
     g.caller = found

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hub.api.auth import caller
 from hub.api.routing import endpoint, page
 from hub.core import clients
+from hub.core.client_pages import client_page
 from hub.core.models import Client, ServiceType
 from hub.core.pagination import paginate
 from hub.core.schemas import (
@@ -66,9 +67,8 @@ def patch_service_type(service_type_id: int, body: dict[str, Any]) -> dict[str, 
 @bp.get("/clients")
 @endpoint("List clients", query=ListQuerySchema, response=ClientSchema, many=True)
 def list_clients(query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Client).where(Client.org_id == caller().org.id)
-    rows, cursor = paginate(db.session, stmt, Client.id, query["limit"], query.get("cursor"))
-    return page(rows, ClientSchema(), cursor)
+    items, cursor = client_page(db.session, caller().org.id, query["limit"], query.get("cursor"))
+    return {"items": items, "next_cursor": cursor}
 
 
 @bp.post("/clients")

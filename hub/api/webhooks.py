@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app
-from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -18,14 +17,13 @@ from hub.core.deliverables import in_org_zone
 from hub.core.egress import EgressPolicy
 from hub.core.ids import new_id
 from hub.core.pagination import paginate
-from hub.core.runs.scheduling import register_core_job
 from hub.core.schemas import ListQuerySchema
 from hub.core.scoping import get_owned
 from hub.core.webhooks import endpoints as webhooks
 from hub.core.webhooks import replay as webhook_replay
 from hub.core.webhooks.models import WebhookDelivery, WebhookEndpoint
 from hub.core.webhooks.pump import send_now
-from hub.core.webhooks.queue import job_ended, kick_after_commit
+from hub.core.webhooks.queue import kick_after_commit
 from hub.core.webhooks.schemas import (
     DeliveryQuerySchema,
     DeliverySchema,
@@ -38,21 +36,11 @@ from hub.core.webhooks.schemas import (
     RotateSchema,
     SecretSchema,
 )
-from hub.default_plugins.webhooks import egress_http, send_settings, sweep
+from hub.default_plugins.webhooks import egress_http, send_settings
 from hub.extensions import db
 
 bp = Blueprint("webhooks", __name__, url_prefix="/integrations/webhooks")
 TEST_TIMEOUT = 10.0  # an admin waits for the answer: shorter than a worker's attempt
-
-
-@bp.record_once
-def _init_app(state: BlueprintSetupState) -> None:
-    """The webhooks subsystem's share of the app: every app context (a worker's job, a
-    request) ends by kicking the pump if a commit deferred it, and the sweeper runs every
-    HUB_SWEEP_SECONDS in the workers' scheduler (retries are timed by the database)."""
-    app = state.app
-    app.teardown_appcontext(lambda error: job_ended())
-    register_core_job(app, "webhook_sweep", int(app.config["HUB_SWEEP_SECONDS"]), sweep)
 
 
 def _egress() -> EgressPolicy:

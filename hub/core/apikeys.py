@@ -1,8 +1,8 @@
 """API keys: shown once, stored as SHA-256, found by their prefix, revoked, never deleted.
 
-`find_api_key` is the one place a request's key is looked up: a cache of lookups added
-later must be invalidated by `revoke_api_key` and by any change to a key's user (its role,
-its deletion), since a key acts with at most its user's current role.
+`find_api_key` is the one place a request's key is looked up. Web processes cache its
+answers for a second (hub/api/keycache.py); any committed change to a key, a user (a key
+acts with at most its user's current role) or an organization clears every process's cache.
 """
 
 from __future__ import annotations
@@ -105,8 +105,9 @@ def find_by_prefix(session: AnySession, prefix: str) -> ApiKey | None:
 
 
 def revoke_api_key(key: ApiKey) -> bool:
-    """Revoke `key` from the caller's commit on: every process looks keys up in the database
-    per request (`find_api_key`), so it is refused at once everywhere. False if it already was."""
+    """Revoke `key` from the caller's commit on: the commit clears every web process's cached
+    key lookups (hub/api/keycache.py), so it is refused at once everywhere. False if it
+    already was."""
     if key.revoked_at is not None:
         return False
     key.revoked_at = clock.now()

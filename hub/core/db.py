@@ -203,6 +203,9 @@ def before_commit(session: AnySession, callback: C, *, key: str | None = None) -
 
 
 def _register(session: AnySession, when: str, callback: C, key: str | None) -> C:
+    real = session() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        real.begin()  # so a rollback before any statement forgets the callback too
     if key is not None:
         keyed: dict[str, Any] = session.info.setdefault(when + ".keyed", {})
         if key in keyed:

@@ -33,6 +33,36 @@ DEFERRALS_KEY = "hub:metrics:rate_limit_deferrals"  # hash: "<plugin>|<source>" 
 
 Window = tuple[RateLimiter, RateLimitItem]
 
+# A request's whole limit check in one round trip: is the client address past its failed
+# authentications (read only), then one call of each of the key's windows, shortest first,
+# stopping at the first full one; and the key-cache generation (hub/api/keycache.py). The
+# windows are the lists `limits` keeps for a moving window (newest timestamp first, trimmed
+# to the limit), read and written as its own scripts do, so both agree on every count.
+_ADMIT = """
+local now = tonumber(ARGV[1])
+local failures = tonumber(ARGV[2])
+local generation = redis.call('get', KEYS[#KEYS]) or ''
+local function full(key, limit, expiry)
+    local entry = redis.call('lindex', key, limit - 1)
+    return entry and tonumber(entry) >= now - expiry
+end
+local blocked = 0
+for i = 1, failures do
+    if full(KEYS[i], tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])) then blocked = i end
+end
+if blocked > 0 then return {1, blocked, generation} end
+local base = 2 + 2 * failures
+for j = 1, tonumber(ARGV[base + 1]) do
+    local key = KEYS[failures + j]
+    local limit, expiry = tonumber(ARGV[base + 2 * j]), tonumber(ARGV[base + 1 + 2 * j])
+    if full(key, limit, expiry) then return {2, j, generation} end
+    redis.call('lpush', key, now)
+    redis.call('ltrim', key, 0, limit - 1)
+    redis.call('expire', key, expiry)
+end
+return {0, 0, generation}
+"""
+
 
 def parse_api_limit(value: str) -> tuple[RateLimitItem, ...]:
     """``HUB_API_RATE_LIMIT``: ``600/minute`` (``;`` for several); empty or ``off``: none."""
@@ -65,6 +95,8 @@ class Limiter:
             "redis://", connection_pool=client.connection_pool, key_prefix=KEY_PREFIX
         )
         self.redis = client
+        self.storage = storage
+        self._admit = client.register_script(_ADMIT)
         self.moving = MovingWindowRateLimiter(storage)
         self.fixed = FixedWindowRateLimiter(storage)
         self.api_windows = self._moving_windows(api_limit)
@@ -140,6 +172,38 @@ class Limiter:
             raise RateLimited(
                 wait, "Too many failed authentications from this address; try again later."
             )
+
+    def admit(self, address: str, key_id: int | None, generation_key: str) -> str | None:
+        """``check_client`` for `address` and, with a `key_id`, ``check_api_key``, in one
+        round trip that also reads `generation_key`: its value ('' when unset), or None
+        when Redis could not answer (the API keeps answering without Redis)."""
+        fail_ids, api_ids = ("authfail", address), ("api", str(key_id))
+        api_windows: list[Window] = self.api_windows if key_id is not None else []
+        keys: list[str] = []
+        args: list[float] = [time.time()]
+        for windows, ids in ((self.auth_fail_windows, fail_ids), (api_windows, api_ids)):
+            args.append(len(windows))
+            for _, item in windows:
+                keys.append(self.storage.prefixed_key(item.key_for(*ids)))
+                args += [item.amount, item.get_expiry()]
+        try:
+            verdict, window, generation = self._admit(keys=[*keys, generation_key], args=args)
+            if verdict:
+                windows, ids = (
+                    (self.auth_fail_windows, fail_ids) if verdict == 1 else (api_windows, api_ids)
+                )
+                strategy, item = windows[window - 1]
+                wait = self._wait(strategy, item, ids)
+        except redis.RedisError as exc:
+            log.warning("API rate limits not checked: %s", exc)
+            return None
+        if verdict == 1:
+            raise RateLimited(
+                wait, "Too many failed authentications from this address; try again later."
+            )
+        if verdict == 2:
+            raise RateLimited(wait, "Too many requests for this API key; slow down.")
+        return generation.decode() if isinstance(generation, bytes) else str(generation)
 
     def count_auth_failure(self, address: str) -> None:
         """One more failed authentication (a bad key or signature) from `address`."""

@@ -20,6 +20,7 @@ from hub.core.connections.usage import UsageRecorder
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
 from hub.core.egress_http import EgressPoolManager
+from hub.core.webhooks import keys  # noqa: F401  (registers the key rotation of endpoint secrets)
 from hub.core.webhooks.delivery import SendSettings
 from hub.core.webhooks.endpoints import EVENT_TYPES, fan_out
 from hub.core.webhooks.policy import Policy

@@ -35,8 +35,9 @@ from hub.core import clock
 from hub.core.connections.context import AppLike, PluginManager, build_context
 from hub.core.db import AnySession, scope_to_org
 from hub.core.models import Event, Integration, Organization, Run
-from hub.core.runs.dispatch import HookTable, create_runs, hooks_to_call, target_plugin
+from hub.core.runs.dispatch import create_runs
 from hub.core.runs.policy import OK, Claimed, Outcome, outcome_of, record_failure
+from hub.core.runs.routing import HookTable, hooks_to_call, target_plugin
 from hub.core.timeouts import HookTimeout, deadline
 from hub.errors import PermanentError
 

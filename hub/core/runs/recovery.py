@@ -20,8 +20,8 @@ from hub.core import clock
 from hub.core.connections.context import AppLike
 from hub.core.db import AnySession
 from hub.core.models import Event, Integration, Run
-from hub.core.runs import dispatch
-from hub.core.runs.dispatch import drain_job_timeout, enqueue_job
+from hub.core.runs import pending
+from hub.core.runs.pending import drain_job_timeout, enqueue_job
 from hub.core.scoping import get_owned
 from hub.errors import Conflict
 
@@ -46,16 +46,16 @@ def sweep_outbox(session: AnySession, app: AppLike, everything: bool = False) ->
     Events younger than HUB_OUTBOX_GRACE are left to their own push unless `everything`.
     """
     client = app.extensions["hub.redis"]
-    if not everything and client.llen(dispatch.PENDING):
+    if not everything and client.llen(pending.PENDING):
         # Workers are behind, not lost: re-pushing the backlog would only duplicate it.
         # Make sure a drain job exists; lost pushes are found once the list is empty.
-        if client.set(dispatch.KICK, "1", nx=True, ex=dispatch.KICK_TTL):
+        if client.set(pending.KICK, "1", nx=True, ex=pending.KICK_TTL):
             enqueue_job(client, "hub.jobs.drain_events", timeout=drain_job_timeout(app.config))
         return 0
     ids = undispatched(session, None if everything else float(app.config["HUB_OUTBOX_GRACE"]))
     if ids:
         log.info("outbox sweeper: %d undispatched event(s)", len(ids))
-        dispatch.push_events(client, ids, drain_job_timeout(app.config))
+        pending.push_events(client, ids, drain_job_timeout(app.config))
     return len(ids)
 
 

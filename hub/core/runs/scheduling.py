@@ -21,7 +21,7 @@ from croniter import croniter
 
 from hub.core import clock
 from hub.core.connections.context import AppLike
-from hub.core.runs.dispatch import enqueue_job
+from hub.core.runs.pending import enqueue_job
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,10 @@ def register_core_job(
     name: str,
     schedule: str | int,
     function: Callable[..., Any],
-    replace: bool = True,
 ) -> None:
-    """Declare a core recurring job; ``function(app)`` runs in a worker's app context.
-
-    ``replace=False`` declares a placeholder that a subsystem's own job of the same name
-    replaces whichever registers first.
-    """
-    jobs = registry(app)
-    if replace or name not in jobs:
-        jobs[name] = RecurringJob(name, schedule, function)
+    """Declare a core recurring job; ``function(app)`` runs in a worker's app context (the
+    table of them is ``CORE_JOBS`` in hub/jobs.py)."""
+    registry(app)[name] = RecurringJob(name, schedule, function)
 
 
 def register_plugin_jobs(app: AppLike) -> None:

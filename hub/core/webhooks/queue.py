@@ -13,12 +13,10 @@ from typing import Any
 
 import redis
 from rq import Queue
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from hub.core import clock
-from hub.core.db import AnySession
-from hub.core.runs.dispatch import QUEUE, enqueue_job
+from hub.core.db import AnySession, after_commit
+from hub.core.runs.pending import QUEUE, enqueue_job
 from hub.core.webhooks.delivery import next_due
 from hub.core.webhooks.endpoints import Subscriptions
 
@@ -26,7 +24,7 @@ log = logging.getLogger(__name__)
 
 KICK = "hub:webhooks:kick"  # set while a pump job is queued
 KICK_TTL = 10  # seconds: a pump job lost with its flag is replaced after this
-PUMP_JOB = "hub.default_plugins.webhooks.deliver_due"
+PUMP_JOB = "hub.jobs.deliver_webhooks"
 PUMP_JOB_TIMEOUT = 300
 _AFTER_COMMIT = "hub.webhooks.kick"
 # a kick deferred to the end of the current job (one per thread and context)
@@ -56,7 +54,7 @@ def _enqueue_pump(client: redis.Redis, first: bool) -> None:
     if not first:
         enqueue_job(client, PUMP_JOB, timeout=PUMP_JOB_TIMEOUT)
         return
-    # as dispatch.enqueue_job does, only at the front
+    # as pending.enqueue_job does, only at the front
     Queue(QUEUE, connection=client).enqueue(
         PUMP_JOB, job_timeout=PUMP_JOB_TIMEOUT, result_ttl=0, failure_ttl=7 * 86400, at_front=True
     )
@@ -74,7 +72,21 @@ def kick_after_commit(session: AnySession, client: Any, defer: bool = False) -> 
     a job that commits a hundred runs costs one Redis round trip, not a hundred.
     """
     if client is not None:
-        session.info[_AFTER_COMMIT] = (client, defer)
+        kicker = after_commit(session, _KickAtCommit(), key=_AFTER_COMMIT)
+        kicker.client, kicker.defer = client, defer
+
+
+class _KickAtCommit:
+    """One per transaction (``hub.after_commit`` with a key); the last caller's wins."""
+
+    client: Any = None
+    defer = False
+
+    def __call__(self) -> None:
+        if self.defer:
+            _deferred.set(self.client)
+        else:
+            kick(self.client)
 
 
 def job_subscriptions() -> Subscriptions:
@@ -100,19 +112,3 @@ def kick_if_due(session: AnySession, client: redis.Redis) -> bool:
     """Kick the pump when a delivery no worker holds is due (the sweeper; a pump's end)."""
     when = next_due(session)
     return when is not None and when <= clock.now() and kick(client)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    client, defer = session.info.pop(_AFTER_COMMIT, (None, False))
-    if client is None:
-        return
-    if defer:
-        _deferred.set(client)
-    else:
-        kick(client)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)

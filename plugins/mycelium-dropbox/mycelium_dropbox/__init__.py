@@ -100,5 +100,12 @@ def on_service_type_created(ctx: PluginContext, service_type: dict[str, Any]) ->
 
 
 @hookimpl
+def on_service_type_updated(ctx: PluginContext, service_type: dict[str, Any]) -> None:
+    previous = service_type.get("previous_name")
+    if access.connected(ctx) and previous:
+        folders.rename_service_type(ctx, str(previous), str(service_type["name"]))
+
+
+@hookimpl
 def health_check(ctx: PluginContext) -> HealthResult:
     return health.check(ctx)

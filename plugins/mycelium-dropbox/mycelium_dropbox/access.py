@@ -4,13 +4,12 @@ and the queue of the plugin's own jobs."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import hub
 from hub import PluginContext
-from mycelium_dropbox.client import DropboxClient, DropboxError
+from mycelium_dropbox.client import DropboxClient
 from mycelium_dropbox.provider import DEFAULT_API_BASE, DEFAULT_CONTENT_BASE, config_of
 
 ACCESS_TOKEN = "oauth.access_token"
@@ -47,25 +46,11 @@ def root_path(ctx: PluginContext) -> str:
     return "/MyceliumOS-" + re.sub(r"[^A-Za-z0-9]", "", ctx.org.name)
 
 
-@contextmanager
-def locked(ctx: PluginContext, name: str, wait: float = 0) -> Iterator[bool]:
-    """A Redis lock across workers (``dropbox:lock:<org>:<name>``); yields whether it was had."""
-    if ctx.redis is None:
-        raise DropboxError("Redis is needed to coordinate Dropbox work.")
-    lock = ctx.redis.lock(
-        f"dropbox:lock:{ctx.org.id}:{name}", timeout=LOCK_SECONDS, blocking_timeout=wait or None
-    )
-    had = bool(lock.acquire(blocking=wait > 0))
-    try:
-        yield had
-    finally:
-        if had:
-            try:
-                lock.release()
-            except Exception:  # expired meanwhile: nothing of ours to release
-                ctx.log.warning("dropbox lock %s expired before its release", name)
+def locked(ctx: PluginContext, name: str, wait: float = 0) -> AbstractContextManager[bool]:
+    """The organization's lock `name` across workers; yields whether it was had."""
+    return ctx.lock(name, timeout=LOCK_SECONDS, wait=wait)
 
 
 def enqueue_after_commit(ctx: PluginContext, job: str, *args: Any) -> None:
     """Queue one of this plugin's jobs once the current transaction commits."""
-    hub.after_commit(ctx.db, lambda: hub.enqueue(f"mycelium_dropbox.jobs.{job}", *args))
+    hub.enqueue_after_commit(ctx.db, f"mycelium_dropbox.jobs.{job}", *args)

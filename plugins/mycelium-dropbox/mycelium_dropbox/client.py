@@ -178,9 +178,10 @@ class DropboxClient:
             raise
         return result["metadata"]
 
-    def move(self, from_path: str, to_path: str) -> dict[str, Any]:
-        """Move a file or folder; renamed if the target exists. Its new metadata."""
-        arg = {"from_path": from_path, "to_path": to_path, "autorename": True}
+    def move(self, from_path: str, to_path: str, autorename: bool = True) -> dict[str, Any]:
+        """Move a file or folder; renamed if the target exists (unless not `autorename`:
+        then ``to/conflict/..``). Its new metadata."""
+        arg = {"from_path": from_path, "to_path": to_path, "autorename": autorename}
         result: dict[str, Any] = self.rpc("files/move_v2", arg)
         return result["metadata"]
 

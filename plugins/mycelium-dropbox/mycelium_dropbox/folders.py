@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from hub import Client, PluginContext, ServiceType
 from mycelium_dropbox import access, known, names
 from mycelium_dropbox.client import DropboxClient, RouteError
-from mycelium_dropbox.models import ClientFolder
+from mycelium_dropbox.models import ClientFolder, Upload
 from mycelium_dropbox.provider import CLIENT_FOLDERS
 
 ORG_FOLDERS = ("Clients", "Team Resources", "Templates", "Archive")
@@ -52,6 +52,53 @@ def add_service_type(ctx: PluginContext, service: str, box: DropboxClient | None
     root, part = access.root_path(ctx), names.component(service)
     for folder in PER_SERVICE_ORG:
         box.create_folder(f"{root}/{folder}/{part}")
+
+
+def rename_service_type(ctx: PluginContext, previous: str, name: str) -> None:
+    """A renamed service type's folders follow its name: under Team Resources and
+    Templates, and under each client's Final Deliverables and Work in Progress
+    (``files/move_v2``). Idempotent: a folder already moved (or never made) is made under
+    the new name if missing; a folder of the new name that exists already is left as it
+    is, beside the old one (two folders are not merged)."""
+    old, new = names.component(previous), names.component(name)
+    if old == new:
+        return
+    box, root = access.dropbox(ctx), access.root_path(ctx)
+    parents = [f"{root}/{folder}" for folder in PER_SERVICE_ORG]
+    rows = ctx.db.scalars(select(ClientFolder).where(ClientFolder.archived.is_(False)))
+    for row in rows:
+        parents += [f"{row.path}/{sub}" for sub in PER_SERVICE_CLIENT]
+    for parent in parents:
+        _move_service_folder(ctx, box, f"{parent}/{old}", f"{parent}/{new}")
+
+
+def _move_service_folder(ctx: PluginContext, box: DropboxClient, source: str, target: str) -> None:
+    try:
+        moved = box.move(source, target, autorename=False)
+    except RouteError as exc:
+        if exc.has("from_lookup/not_found"):  # moved by an earlier try, or never made
+            box.create_folder(target)
+            return
+        if exc.has("to/conflict"):  # a folder of the new name exists: both are kept
+            ctx.log.warning("dropbox: %s exists; %s left where it is", target, source)
+            return
+        raise
+    moved_under(ctx, source.lower(), str(moved["path_display"]))
+
+
+def moved_under(ctx: PluginContext, old_lower: str, new_path: str) -> None:
+    """The hub moved a folder: the paths it stores under it follow (the files the sync
+    knows, the files uploaded, the uploads still on their way)."""
+    known.move(ctx, old_lower, new_path)
+    inside = or_(
+        func.lower(Upload.path).startswith(old_lower + "/", autoescape=True),
+        func.lower(Upload.target).startswith(old_lower + "/", autoescape=True),
+    )
+    for row in ctx.db.scalars(select(Upload).where(inside)):
+        if row.path and row.path.lower().startswith(old_lower + "/"):
+            row.path = new_path + row.path[len(old_lower) :]
+        if row.target.lower().startswith(old_lower + "/"):
+            row.target = new_path + row.target[len(old_lower) :]
 
 
 def folder_of(ctx: PluginContext, client_id: int) -> ClientFolder | None:
@@ -160,7 +207,7 @@ def _move(ctx: PluginContext, row: ClientFolder, target: str) -> None:
         if found is None:
             raise
         moved = found
-    known.move(ctx, row.path_lower, str(moved["path_display"]))
+    moved_under(ctx, row.path_lower, str(moved["path_display"]))
     row.path = str(moved["path_display"])
     row.path_lower = str(moved["path_lower"])
 

@@ -5,6 +5,8 @@ file to, hashing it on the way."""
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,16 +43,49 @@ class ContentHasher:
 
 
 class SpoolFile:
-    """A file on disk that hashes what is written to it (a form parser's stream)."""
+    """A file on disk that hashes what is written to it (a form parser's stream).
+
+    The hashing runs in a thread of its own, a few pieces behind the writing: hashlib
+    lets go of the interpreter while it hashes, so receiving, writing and hashing share
+    the machine's cores instead of taking turns."""
+
+    QUEUED_PIECES = 8  # about 8 MiB held at most while the hash catches up
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.size = 0
         self.hasher = ContentHasher()
         self._file: IO[bytes] = open(path, "w+b")  # noqa: SIM115 - closed with the request
+        self._pieces: queue.Queue[bytes | None] = queue.Queue(self.QUEUED_PIECES)
+        self._hashing: threading.Thread | None = None
 
     def write(self, data: bytes | memoryview) -> int:
-        self.hasher.update(data)
-        return self._file.write(data)
+        piece = bytes(data)  # the parser's buffer is reused: the hash gets its own copy
+        if self._hashing is None:
+            self._hashing = threading.Thread(target=self._hash, daemon=True)
+            self._hashing.start()
+        self._pieces.put(piece)
+        self.size += len(piece)
+        return self._file.write(piece)
 
-    def __getattr__(self, name: str) -> Any:  # seek, read, tell, close, flush...
+    def _hash(self) -> None:
+        while (piece := self._pieces.get()) is not None:
+            self.hasher.update(piece)
+
+    def hexdigest(self) -> str:
+        """Dropbox's content hash of all that was written (once the hash caught up)."""
+        self._stop_hashing()
+        return self.hasher.hexdigest()
+
+    def _stop_hashing(self) -> None:
+        if self._hashing is not None:
+            self._pieces.put(None)
+            self._hashing.join()
+            self._hashing = None
+
+    def close(self) -> None:
+        self._stop_hashing()
+        self._file.close()
+
+    def __getattr__(self, name: str) -> Any:  # seek, read, tell, flush...
         return getattr(self._file, name)

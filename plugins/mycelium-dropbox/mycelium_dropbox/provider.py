@@ -92,6 +92,7 @@ HANDLED = (
     "client.updated",
     "client.deleted",
     "service_type.created",
+    "service_type.updated",
     "integration.enabled",
 )
 

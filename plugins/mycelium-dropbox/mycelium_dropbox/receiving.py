@@ -13,8 +13,17 @@ from flask import request
 from werkzeug.wsgi import get_input_stream
 
 import hub
-from hub import Caller, Client, Conflict, Deliverable, PluginContext, ValidationError
-from mycelium_dropbox import folders, multipart, names, uploads
+from hub import (
+    Caller,
+    Client,
+    Conflict,
+    Deliverable,
+    HubError,
+    PermanentError,
+    PluginContext,
+    ValidationError,
+)
+from mycelium_dropbox import access, folders, multipart, names, uploads
 from mycelium_dropbox.hashing import SpoolFile
 from mycelium_dropbox.models import Upload
 
@@ -27,18 +36,36 @@ class Received:
     spool: SpoolFile
     filename: str
     form: dict[str, str]
+    early: Upload | None = None  # the row a worker sends from while the file arrives
 
 
-def receive(ctx: PluginContext, limit: int) -> Received:
-    """Parse the form; exactly one ``file`` part, streamed to disk."""
+def receive(ctx: PluginContext, caller: Caller, limit: int, early_after: int) -> Received:
+    """Parse the form; exactly one ``file`` part, streamed to disk.
+
+    Once more than `early_after` bytes of the file are on disk, and the fields that came
+    before it make a valid upload, the upload's row is committed and a worker queued: it
+    sends the file's whole chunks as they arrive, while the rest is still received. A
+    form that is refused in the end, or a body that does not arrive whole, fails it."""
     made: list[SpoolFile] = []
+    early: list[Upload] = []
     folder = uploads.spool_dir(ctx)
 
     def on_file(name: str, filename: str, form: multipart.Form) -> multipart.Sink | None:
         if name != "file" or len(made) >= 1:
             return None  # refused below; its bytes are not kept
-        made.append(SpoolFile(folder / f"{secrets.token_hex(16)}.part"))
-        return made[-1].write
+        spool = SpoolFile(folder / f"{secrets.token_hex(16)}.part")
+        made.append(spool)
+        tried = False
+
+        def sink(data: memoryview) -> None:
+            nonlocal tried
+            spool.write(data)
+            if not tried and spool.size > early_after:
+                tried = True
+                row = _start_early(ctx, caller, spool, filename, form)
+                early.extend([row] if row is not None else [])
+
+        return sink
 
     try:
         if request.mimetype != "multipart/form-data":
@@ -48,10 +75,58 @@ def receive(ctx: PluginContext, limit: int) -> Received:
         # kept-alive connection; a declared length past the limit is a 413 at once
         body = get_input_stream(request.environ, max_content_length=limit)
         form = multipart.FormParser(body, boundary, limit, on_file).parse()
-        return _checked(form, made)
-    except BaseException:
+        got = _checked(form, made)
+        got.early = early[0] if early else None
+        return got
+    except BaseException as exc:
+        if early:
+            abandon(ctx, early[0], exc)
         discard(made)
         raise
+
+
+def _start_early(
+    ctx: PluginContext, caller: Caller, spool: SpoolFile, filename: str, form: multipart.Form
+) -> Upload | None:
+    """The upload's row from the fields so far, committed, and a worker queued; None when
+    they do not make a valid upload yet (the whole form is judged at its end)."""
+    values = {k: v[0] for k, v in form.fields.items() if k in FIELDS and len(v) == 1}
+    try:
+        row = new_upload(ctx, caller, Received(spool, filename, values))
+    except HubError:
+        ctx.db.rollback()
+        return None
+    row.size, row.content_hash = 0, ""  # known once the whole file is in
+    ctx.db.add(row)
+    ctx.db.flush()
+    access.enqueue_after_commit(ctx, "send_upload", ctx.org.id, row.id)
+    ctx.db.commit()
+    return row
+
+
+def finish_early(ctx: PluginContext, caller: Caller, got: Received) -> Upload:
+    """The whole file is in: the early row gets what the whole form says (fields after
+    the file too), its size and its hash; the worker then finishes the session."""
+    row = got.early
+    assert row is not None
+    final = new_upload(ctx, caller, got)
+    for name in ("client_id", "deliverable_id", "service_type", "client_visible", "name"):
+        setattr(row, name, getattr(final, name))
+    row.target, row.size, row.content_hash = final.target, final.size, final.content_hash
+    if row.last_error == uploads.WAITING_FOR_FILE:  # its worker stopped waiting: at once
+        row.next_attempt_at, row.last_error = hub.now(), None
+    return row
+
+
+def abandon(ctx: PluginContext, row: Upload, error: BaseException) -> None:
+    """An upload started early whose body or form was refused: failed, its worker stops."""
+    ctx.db.rollback()
+    found = ctx.db.get(Upload, row.id)
+    if found is None or found.state in ("succeeded", "failed"):
+        return
+    reason = error.message if isinstance(error, HubError) else type(error).__name__
+    uploads.fail(ctx, found, PermanentError(f"The upload was not received whole: {reason}"))
+    ctx.db.commit()
 
 
 def _checked(form: multipart.Form, made: list[SpoolFile]) -> Received:
@@ -126,8 +201,8 @@ def new_upload(ctx: PluginContext, caller: Caller, got: Received) -> Upload:
         name=name,
         target=f"{folder.path}/{place}{service_part}/{name}",
         spool=Path(got.spool.path).name,
-        size=got.spool.hasher.size,
-        content_hash=got.spool.hasher.hexdigest(),
+        size=got.spool.size,
+        content_hash=got.spool.hexdigest(),
         user_id=user.id if user else None,
         user_name=user.name if user else None,
     )

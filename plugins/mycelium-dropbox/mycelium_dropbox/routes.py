@@ -50,16 +50,25 @@ def upload() -> Any:
     ``client_visible``. Small files are sent within the request (201 with the file), larger
     ones answer 202 with an ``upload_id`` a worker sends."""
     ctx, caller = current_context(), current_caller()
-    got = receiving.receive(ctx, access.setting_int(ctx, "DROPBOX_MAX_UPLOAD_BYTES"))
+    inline = min(access.setting_int(ctx, "DROPBOX_INLINE_UPLOAD_BYTES"), INLINE_CAP)
+    limit = access.setting_int(ctx, "DROPBOX_MAX_UPLOAD_BYTES")
+    got = receiving.receive(ctx, caller, limit, early_after=inline)
     try:
-        row = receiving.new_upload(ctx, caller, got)
-    except BaseException:
+        if got.early is not None:  # a worker is sending it already
+            row = receiving.finish_early(ctx, caller, got)
+        else:
+            row = receiving.new_upload(ctx, caller, got)
+    except BaseException as exc:
+        if got.early is not None:
+            receiving.abandon(ctx, got.early, exc)
         receiving.discard([got.spool])
         raise
     got.spool.close()
+    if got.early is not None:
+        return _queued(ctx, row)
     ctx.db.add(row)
     ctx.db.flush()
-    if row.size <= min(access.setting_int(ctx, "DROPBOX_INLINE_UPLOAD_BYTES"), INLINE_CAP):
+    if row.size <= inline:
         return _inline(ctx, row, got)
     return _queued(ctx, row)
 
@@ -84,7 +93,7 @@ def _inline(ctx: Any, row: Upload, got: receiving.Received) -> Any:
 def _queued(ctx: Any, row: Upload) -> Any:
     access.enqueue_after_commit(ctx, "send_upload", ctx.org.id, row.id)
     ctx.db.commit()
-    response = jsonify({"upload_id": row.id, "state": row.state})
+    response = jsonify({"upload_id": row.id, "state": "queued"})
     response.status_code = 202
     response.headers["Location"] = f"{request.path.rsplit('/', 1)[0]}/uploads/{row.id}"
     return response

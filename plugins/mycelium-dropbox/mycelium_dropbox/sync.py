@@ -109,13 +109,13 @@ def _apply(
     if tag != "file" or client_id is None:
         return
     before = known.get(ctx, path_lower)
-    if before is not None and before.rev == entry["rev"]:
-        return  # announced already, or uploaded by the hub
+    if known.seen(before, str(entry["rev"])):
+        return  # announced already, uploaded by the hub, or moved away by the hub
+    was_there = before is not None and before.rev is not None
+    was_there = was_there and not str(before.rev).startswith(known.MOVED)
     known.remember(ctx, str(entry["path_display"]), client_id, str(entry["rev"]))
     if announce:
-        kind = (
-            "dropbox.file_added" if before is None or before.rev is None else "dropbox.file_changed"
-        )
+        kind = "dropbox.file_changed" if was_there else "dropbox.file_added"
         ctx.emit(
             kind,
             _payload(

@@ -3,6 +3,9 @@ within the request when small, else by a worker through an upload session in chu
 resuming from the offset Dropbox confirmed after any fault.
 
 An upload's row is the truth: its state, the session and the bytes Dropbox confirmed.
+A large upload's row is made while the web process still receives it (its
+``content_hash`` empty until the whole file is in): a worker sends each whole chunk as it
+reaches the spool file, and finishes the session once the hash is known.
 A worker holds a lease on it while sending; a worker that dies leaves the lease to expire
 and the minute's sweep queues it again; an ``incorrect_offset`` answer (Dropbox took bytes
 whose confirmation was lost) carries the offset to go on from.
@@ -10,6 +13,7 @@ whose confirmation was lost) carries the offset to go on from.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +33,20 @@ BUDGET_SECONDS = 450.0  # within the job's 600 s; a longer upload goes on in a n
 MAX_ATTEMPTS = 8
 PROGRESS_SECONDS = 1.0
 REAUTH_WAIT_SECONDS = 900.0
+RECEIVING_POLL_SECONDS = 0.02  # a look at the spool file while the web process writes it
+RECEIVING_CHECK_SECONDS = 0.25  # a look at the row: has the whole file been received?
+RECEIVING_STALL_SECONDS = 60.0  # the spool has not grown: this job lets the upload wait
+RECEIVING_WAIT_SECONDS = 30.0
+WAITING_FOR_FILE = "waiting for the file to be received"
+NOT_RECEIVED_SECONDS = 3600.0  # the sweep fails an upload whose spool stopped this long ago
+# the columns the web process sets once it has the whole file
+RECEIVED = ("size", "content_hash", "target", "name", "client_id", "deliverable_id")
 BACKOFF = (5, 30, 120, 300, 900, 1800, 3600)
+
+
+def receiving(row: Upload) -> bool:
+    """Is the web process still receiving the file (its hash not known yet)?"""
+    return not row.content_hash
 
 
 def spool_dir(ctx: PluginContext) -> Path:
@@ -73,6 +90,8 @@ def claim(ctx: PluginContext, upload_id: int) -> Upload | None:
             Upload.id == upload_id,
             Upload.state.in_(("queued", "uploading")),
             or_(Upload.lease_until.is_(None), Upload.lease_until < moment),
+            # a job queued twice does not cut a wait short (a retry's back-off)
+            or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= moment),
         )
         .values(state="uploading", lease_until=moment + LEASE)
         .execution_options(synchronize_session=False)
@@ -128,18 +147,33 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
             f"The upload's spool file {spool} is gone: the web process and the workers must "
             "share HUB_VAR_DIR."
         )
+    if receiving(row) and time.time() - spool.stat().st_mtime > NOT_RECEIVED_SECONDS:
+        raise PermanentError("The file was never received whole (the web process stopped).")
     with open(spool, "rb") as source:
+        grown, seen = time.monotonic(), -1
         while row.state == "uploading":
             if time.monotonic() > deadline:
                 _wait(row, 0, "continued in a new job")
                 access.enqueue_after_commit(ctx, "send_upload", ctx.org.id, row.id)
                 ctx.db.commit()
                 return
+            if receiving(row) and not _whole_chunk(source, row, chunk):
+                if os.fstat(source.fileno()).st_size != seen:
+                    grown, seen = time.monotonic(), os.fstat(source.fileno()).st_size
+                if not _received(ctx, row, source, chunk) and (
+                    time.monotonic() - grown > RECEIVING_STALL_SECONDS
+                ):
+                    _wait(row, RECEIVING_WAIT_SECONDS, WAITING_FOR_FILE)
+                    ctx.db.commit()
+                    return
+                committed = time.monotonic()
+                continue
             session = row.session_id
             try:
                 _step(ctx, box, row, source, chunk)
             except IncorrectOffset as exc:
-                if not 0 <= exc.correct_offset <= row.size:
+                too_many = not receiving(row) and exc.correct_offset > row.size
+                if exc.correct_offset < 0 or too_many:
                     raise PermanentError("Dropbox holds more bytes than the file has.") from None
                 row.bytes_sent = exc.correct_offset
             except RouteError as exc:
@@ -154,9 +188,38 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
                 committed = time.monotonic()
 
 
+def _whole_chunk(source: Any, row: Upload, chunk: int) -> bool:
+    """Is a whole chunk past what Dropbox has on disk already (the file still arriving)?"""
+    return os.fstat(source.fileno()).st_size - row.bytes_sent >= chunk
+
+
+def _received(ctx: PluginContext, row: Upload, source: Any, chunk: int) -> bool:
+    """Wait for the web process: a moment, then the spool file again, now and then the
+    row (committing the progress, renewing the lease). True when it moved on: a whole
+    chunk is there, the whole file is received, or the upload ended."""
+    stop = time.monotonic() + RECEIVING_CHECK_SECONDS
+    while time.monotonic() < stop:
+        time.sleep(RECEIVING_POLL_SECONDS)
+        if _whole_chunk(source, row, chunk):
+            return True
+    row.lease_until = now() + LEASE
+    ctx.db.commit()
+    ctx.db.expire(row, [*RECEIVED, "state"])
+    return not receiving(row) or row.state != "uploading"
+
+
 def _step(ctx: PluginContext, box: DropboxClient, row: Upload, source: Any, chunk: int) -> None:
-    """One request of the session: start, append or finish."""
+    """One request of the session: start, append or finish (a file still arriving: a
+    whole chunk, never the finish)."""
     source.seek(row.bytes_sent)
+    if receiving(row):
+        data = source.read(chunk)
+        if row.session_id is None:
+            row.session_id, row.bytes_sent = box.session_start(data), len(data)
+        else:
+            box.session_append(row.session_id, row.bytes_sent, data)
+            row.bytes_sent += len(data)
+        return
     remaining = row.size - row.bytes_sent
     if row.session_id is None:
         data = source.read(min(chunk, row.size))

@@ -181,3 +181,58 @@ def test_a_service_type_given_to_a_client_later_gets_its_folders(app, api, conne
     assert {f"{base}/Final Deliverables/Motion", f"{base}/Work in Progress/Motion"} <= set(
         connected.paths("folder")
     )
+
+
+def test_a_renamed_service_type_moves_its_folders_and_the_stored_paths(
+    app, api, org, connected, hub_clock
+):
+    from dropbox_helpers import upload
+    from mycelium_dropbox import jobs
+
+    import hub
+    from hub.extensions import db
+
+    video = make_service_type(api, "Video")
+    globex = make_client(api, "Globex", service_type_ids=[video["id"]])
+    run_jobs(app)
+    visible = {"client_id": globex["id"], "client_visible": "true"}
+    sent = upload(api, b"cut", "cut.mp4", service_type="Video", **visible)
+    assert sent.status_code == 201
+    assert sent.json["path"] == f"{ROOT}/Clients/Globex/Final Deliverables/Video/cut.mp4"
+    connected.fail_after("files/move_v2")  # the first move is done, its answer lost
+    renamed = api.patch(f"/api/service-types/{video['id']}", json={"name": "Film"})
+    assert renamed.status_code == 200
+    run_jobs(app)
+    [run] = api.get("/api/integrations/runs?plugin=dropbox&event_type=service_type.updated").json[
+        "items"
+    ]
+    assert run["state"] != "succeeded"
+    hub_clock.advance(hours=1)
+    run_jobs(app)  # the retry: what moved already is not moved again, nor renamed (1)
+    [run] = api.get("/api/integrations/runs?plugin=dropbox&event_type=service_type.updated").json[
+        "items"
+    ]
+    assert run["state"] == "succeeded"
+    base = f"{ROOT}/Clients/Globex"
+    moved = {
+        f"{ROOT}/Team Resources/Film",
+        f"{ROOT}/Templates/Film",
+        f"{base}/Final Deliverables/Film",
+        f"{base}/Work in Progress/Film",
+    }
+    folders = set(connected.paths("folder"))
+    assert moved <= folders
+    assert not {p for p in folders if p.endswith("/Video") or "Film (" in p}
+    new_path = f"{base}/Final Deliverables/Film/cut.mp4"
+    assert connected.entry(new_path) is not None
+    [listed] = api.get(f"/api/integrations/dropbox/files?client_id={globex['id']}").json["items"]
+    assert listed["path"] == new_path
+    # the sync knows the moved file: nothing is announced
+    with app.app_context():
+        jobs.scheduled_sync(hub.context_for("dropbox", org.id))
+        db.session.remove()
+    run_jobs(app)
+    assert events_of(api, "dropbox.file_added") == events_of(api, "dropbox.file_deleted") == []
+    # a later upload for the service goes to its new folder
+    again = upload(api, b"v2", "cut.mp4", service_type="Film", **visible)
+    assert again.json["path"] == f"{base}/Final Deliverables/Film/cut (1).mp4"

@@ -4,6 +4,7 @@ Dropbox confirmed, checked against Dropbox's content hash, recorded and announce
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -354,3 +355,116 @@ def test_the_answers_are_what_the_openapi_document_says(client, api, globex):
     check(upload(api, os.urandom(2 * MIB), "l.bin", client_id=globex["id"]), 202)
     check(upload(api, os.urandom(25 * MIB), "h.bin", client_id=globex["id"]), 413)
     check(upload(api, b"x", "x.txt", client_id="nope"), 400)
+
+
+class Arriving(io.RawIOBase):
+    """A request body that arrives in pieces: past `pause_at` bytes, `on_pause()` runs once
+    (and may wait on something) before the rest comes."""
+
+    def __init__(self, body: bytes, pause_at: int, on_pause) -> None:
+        self._body, self._at, self._pause_at, self._on_pause = body, 0, pause_at, on_pause
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = 0) -> int:  # the test client measures it
+        self._at = {0: offset, 1: self._at + offset, 2: len(self._body) + offset}[whence]
+        return self._at
+
+    def readinto(self, buffer) -> int:
+        if self._on_pause is not None and self._at >= self._pause_at:
+            self._on_pause()
+            self._on_pause = None
+        end = min(self._at + min(len(buffer), 256 * 1024), len(self._body))
+        if self._on_pause is not None:
+            end = min(end, max(self._pause_at, self._at + 1))
+        buffer[: end - self._at] = self._body[self._at : end]
+        taken, self._at = end - self._at, end
+        return taken
+
+
+def test_a_worker_sends_a_large_file_while_the_rest_still_arrives(app, api, connected, globex):
+    import threading
+    import time
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    data = os.urandom(20 * MIB)
+    # the fields first, as the form lists them: the upload is known before the file ends
+    boundary, body = encode_multipart(
+        {"client_id": str(globex["id"]), "file": FileStorage(io.BytesIO(data), filename="v.mov")}
+    )
+    paused, answers, sent_meanwhile = threading.Event(), [], []
+
+    def wait_for_the_first_chunks_sent() -> None:
+        paused.set()  # the upload is known now: the worker may start
+        deadline = time.monotonic() + 120
+        while not connected.calls("files/upload_session/append_v2"):
+            if time.monotonic() > deadline:
+                return  # the test fails below: nothing was sent while the file arrived
+            time.sleep(0.05)
+        sent_meanwhile.append(True)
+
+    def post() -> None:
+        stream = Arriving(body, 12 * MIB, wait_for_the_first_chunks_sent)
+        answers.append(
+            api.post(
+                "/api/integrations/dropbox/upload",
+                input_stream=stream,
+                content_type=f"multipart/form-data; boundary={boundary}",
+                content_length=len(body),
+            )
+        )
+
+    request = threading.Thread(target=post)
+    request.start()
+    assert paused.wait(120)
+    run_jobs(app)  # the worker, in this thread: it sends while the rest arrives
+    request.join(180)
+    [answer] = answers
+    assert answer.status_code == 202, answer.json
+    assert answer.json["state"] == "queued"
+    assert sent_meanwhile, "nothing was sent while the file arrived"
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{answer.json['upload_id']}").json
+    assert shown["state"] == "succeeded", shown
+    assert shown["result"]["content_hash"] == dropbox_hash(data) and shown["size"] == len(data)
+    assert connected.entry(shown["result"]["path"])["size"] == len(data)
+    # sent while arriving: whole 4 MiB chunks, then the rest with the finish
+    assert next(c for c in connected.calls() if "upload_session" in c["route"])["route"] == (
+        "files/upload_session/start"
+    )
+    assert spooled(app) == []
+
+
+def test_an_upload_started_early_fails_when_its_form_is_refused_at_the_end(
+    app, api, connected, globex
+):
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    data = os.urandom(3 * MIB)
+    boundary, body = encode_multipart(
+        {
+            "client_id": str(globex["id"]),
+            "file": FileStorage(io.BytesIO(data), filename="v.mov"),
+            "colour": "red",  # after the file: the upload was started, then refused
+        }
+    )
+    answer = api.post(
+        "/api/integrations/dropbox/upload",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert answer.status_code == 400 and "colour" in answer.json["error"]["details"]
+    run_jobs(app)
+    assert spooled(app) == []
+    assert connected.calls("files/upload_session/finish") == []
+    assert api.get("/api/integrations/dropbox/files").json["items"] == []

@@ -3,13 +3,12 @@ and the queue of the plugin's own jobs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import hub
 from hub import PluginContext
-from mycelium_gcal.client import CalendarClient, GoogleError
+from mycelium_gcal.client import CalendarClient
 from mycelium_gcal.provider import DEFAULT_API_BASE, config_of
 
 ACCESS_TOKEN = "oauth.access_token"
@@ -41,31 +40,16 @@ def client_url(ctx: PluginContext, path: str) -> str | None:
     return f"{str(base).rstrip('/')}/{path}" if base else None
 
 
-@contextmanager
-def locked(ctx: PluginContext, name: str, wait: float = LOCK_WAIT_SECONDS) -> Iterator[bool]:
-    """A Redis lock across workers (``gcal:lock:<org>:<name>``); yields whether it was had.
-
-    With ``wait=0`` the caller learns at once that another worker holds it.
-    """
-    if ctx.redis is None:
-        raise GoogleError("Redis is needed to coordinate calendar writes.")
-    lock = ctx.redis.lock(
-        f"gcal:lock:{ctx.org.id}:{name}", timeout=LOCK_SECONDS, blocking_timeout=wait or None
-    )
-    had = bool(lock.acquire(blocking=wait > 0))
-    try:
-        yield had
-    finally:
-        if had:
-            try:
-                lock.release()
-            except Exception:  # expired meanwhile: nothing of ours to release
-                ctx.log.warning("calendar lock %s expired before its release", name)
+def locked(
+    ctx: PluginContext, name: str, wait: float = LOCK_WAIT_SECONDS
+) -> AbstractContextManager[bool]:
+    """The organization's lock `name` across workers; yields whether it was had."""
+    return ctx.lock(name, timeout=LOCK_SECONDS, wait=wait)
 
 
 def enqueue_after_commit(ctx: PluginContext, job: str, *args: Any) -> None:
     """Queue one of this plugin's jobs once the current transaction commits."""
-    hub.after_commit(ctx.db, lambda: hub.enqueue(f"mycelium_gcal.jobs.{job}", *args))
+    hub.enqueue_after_commit(ctx.db, f"mycelium_gcal.jobs.{job}", *args)
 
 
 def end_transaction(ctx: PluginContext) -> None:

@@ -27,11 +27,13 @@ from hub import (
 )
 from mycelium_smtp import (
     checks,
+    event_routes,
     jobs,
     notify,
     people_routes,
     routes,
     suppression_routes,
+    tracking,
     verify,
 )
 from mycelium_smtp.config import SmtpConfigSchema
@@ -55,7 +57,10 @@ PROVIDER = Provider(
         "integration.enabled",
         *notify.ALERTS,
     ),
-    event_types={"email.failed": "An email failed for good (refused, or out of retries)."},
+    event_types={
+        "email.failed": "An email failed for good (refused, or out of retries).",
+        **tracking.EVENT_TYPES,
+    },
     # the event hooks only queue rows (sending is the queue jobs' work): runs share commits
     db_only_hooks=True,
     work=(Work(EMAIL, 1.0, "An email the mail server accepted for its recipients."),),
@@ -84,7 +89,7 @@ PROVIDER = Provider(
 )
 
 
-__all__ = ["PROVIDER", "people_routes", "suppression_routes"]
+__all__ = ["PROVIDER", "event_routes", "people_routes", "suppression_routes"]
 
 
 @hookimpl

@@ -68,6 +68,15 @@ class SmtpConfigSchema(Schema):
         validate=validate.OneOf(("us", "eu")),
         metadata={"description": "Mailgun's region: us (api.mailgun.net) or eu."},
     )
+    webhook_key = fields.String(
+        validate=[validate.Length(min=1, max=4096), _NO_NEWLINES],
+        metadata={
+            "secret": True,
+            "description": "Verifies the provider's event webhook: SendGrid's verification "
+            "key (base64), Mailgun's webhook signing key, or the password Postmark sends "
+            "(user hub).",
+        },
+    )
     preset = fields.String(
         load_default="custom",
         validate=validate.OneOf(tuple(PRESETS)),

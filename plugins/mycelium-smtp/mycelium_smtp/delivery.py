@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from hub import PluginContext, now
 from mycelium_smtp import queue, ratelimit, suppressions
@@ -18,6 +19,7 @@ from mycelium_smtp.providers import (
     Client,
     KeyRefused,
     Outbound,
+    Postmark,
     ProviderFailure,
     client_for,
     operator_key,
@@ -125,8 +127,53 @@ class Mailer:
             raise
         return accepted, 202 if self.transport == "sendgrid" else 200
 
-    def _used(self, outcome: str, status: int, started: float, size: int) -> None:
-        duration = time.monotonic() - started
+    def send_many(self, rows: list[Email]) -> list[str]:
+        """Rows through the provider's batch call (Postmark's), each with its own outcome
+        recorded as :meth:`send` records one."""
+        assert self.api is not None and isinstance(self.api, Postmark)
+        outs: dict[int, Outbound] = {}
+        outcomes: dict[int, str] = {}
+        for row in rows:
+            try:
+                outs[row.id] = _outbound(row, self.sender, queue.envelope(row), _bytes(row, self))
+            except (ValueError, TypeError, LookupError) as exc:
+                unsendable = SmtpFailure(f"Unsendable: {exc}", temporary=False)
+                outcomes[row.id] = queue.record_failure(row, unsendable)
+        ready = [row for row in rows if row.id in outs]
+        started = time.monotonic()
+        results = self._batch_results([outs[row.id] for row in ready])
+        each = (time.monotonic() - started) / max(1, len(ready))
+        for row, result in zip(ready, results, strict=True):
+            if isinstance(result, SmtpFailure):
+                outcomes[row.id] = queue.record_failure(row, result)
+                self._used(outcomes[row.id], result.code or 0, 0, duration=each)
+            else:
+                outcomes[row.id] = queue.record_accepted(row, result[0])
+                size = len(outs[row.id].mime)
+                self._used(outcomes[row.id], 200, 0, size, duration=each)
+        return [outcomes[row.id] for row in rows]
+
+    def _batch_results(self, outs: list[Outbound]) -> list[Any]:
+        assert isinstance(self.api, Postmark)
+        if not outs:
+            return []
+        try:
+            if self.broken is not None:
+                raise self.broken
+            return self.api.send_many(outs)
+        except SmtpFailure as failure:  # the call as a whole: every message shares it
+            if isinstance(failure, KeyRefused) or getattr(failure, "rate_limited", False):
+                self.broken = failure
+            return [failure] * len(outs)
+
+    @property
+    def batches(self) -> bool:
+        return isinstance(self.api, Postmark)
+
+    def _used(
+        self, outcome: str, status: int, started: float, size: int = 0, duration: float = -1
+    ) -> None:
+        duration = duration if duration >= 0 else time.monotonic() - started
         self.ctx.record_usage(
             EMAIL,
             ok=outcome == "sent",
@@ -161,32 +208,48 @@ def api_client(ctx: PluginContext, transport: str) -> Client:
     return client_for(transport, ctx.config, key, ctx.setting, ctx.http)
 
 
-def _listed(ctx: PluginContext, row: Email) -> dict[str, str]:
+def _recipients(row: Email) -> list[str]:
+    try:
+        return queue.envelope(row)
+    except (ValueError, TypeError, LookupError):  # the send records why no message can be made
+        return []
+
+
+def _listed(found: suppressions.Entries, row: Email) -> dict[str, str]:
     """Recipients of the row put on the suppression list since it was queued."""
     kind = email_type(row.template)
     type_name = None if kind is None or kind.transactional else kind.name
-    try:
-        recipients = queue.envelope(row)
-    except (ValueError, TypeError, LookupError):  # the send records why no message can be made
-        return {}
-    return suppressions.suppressed(ctx.db, ctx.org.id, type_name, recipients)
+    return suppressions.reasons(found, type_name, _recipients(row))
 
 
 def send_rows(ctx: PluginContext, mailer: Mailer, rows: list[Email], report: Report) -> None:
     """Send claimed rows one by one; each outcome is committed before the next is tried."""
+    due = []
+    everyone = [address for row in rows for address in _recipients(row)]
+    found = suppressions.entries(ctx.db, ctx.org.id, everyone)  # one query for the chunk
     for row in rows:
-        if queue.suppress_listed(row, _listed(ctx, row)):
+        if queue.suppress_listed(row, _listed(found, row)):
             ctx.db.commit()
-            continue
-        outcome = mailer.send(row)
-        if outcome == "failed":
-            announce_failure(ctx, row)
-            report.failed.append(row)
-        elif outcome == "sent":
-            report.sent += 1
         else:
-            report.retrying += 1
+            due.append(row)
+    if mailer.batches and len(due) > 1:  # one provider call for the chunk, then one commit
+        for row, outcome in zip(due, mailer.send_many(due), strict=True):
+            _count(ctx, row, outcome, report)
         ctx.db.commit()
+        return
+    for row in due:
+        _count(ctx, row, mailer.send(row), report)
+        ctx.db.commit()
+
+
+def _count(ctx: PluginContext, row: Email, outcome: str, report: Report) -> None:
+    if outcome == "failed":
+        announce_failure(ctx, row)
+        report.failed.append(row)
+    elif outcome == "sent":
+        report.sent += 1
+    else:
+        report.retrying += 1
 
 
 def deliver(

@@ -62,7 +62,7 @@ class Sent:
 
     def message(self) -> email.message.EmailMessage:
         assert self.mime is not None
-        return email.message_from_bytes(self.mime, policy=policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.mime, policy=policy.default)
 
 
 @dataclass

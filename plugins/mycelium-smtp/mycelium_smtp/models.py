@@ -62,6 +62,10 @@ class Email(OrgScoped, Model):
     # The user whose key queued it through the API (a member may cancel only those);
     # None for the hub's own emails and keys tied to no user.
     queued_by: Mapped[int | None]
+    # What the provider reported since (event webhooks): the latest of delivered, bounced,
+    # complained, opened; and each report, oldest first (at most 20 are kept).
+    delivery: Mapped[str | None] = mapped_column(String(20))
+    delivery_events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
     sent_at: Mapped[datetime | None]

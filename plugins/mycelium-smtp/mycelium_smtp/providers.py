@@ -261,7 +261,8 @@ class Postmark:
             if int(item.get("ErrorCode") or 0) == 0:
                 results.append((Accepted(), item.get("MessageID")))
             else:
-                said = f"Postmark refused it: {item.get('ErrorCode')} {item.get('Message')}"
+                code, why = item.get("ErrorCode"), item.get("Message")
+                said = f"Postmark answered 422: ErrorCode {code}: {why}"
                 results.append(ProviderFailure(said, temporary=False, code=422))
         return results
 

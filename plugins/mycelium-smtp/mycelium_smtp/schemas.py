@@ -147,6 +147,17 @@ class EmailSchema(Schema):
     message_id = fields.String(allow_none=True)
     refused = fields.Dict(metadata={"description": "Refused recipients: address -> reason."})
     error = fields.String(allow_none=True)
+    delivery = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What the provider reported last: delivered, bounced, "
+            "complained or opened."
+        },
+    )
+    delivery_events = fields.List(
+        fields.Dict(),
+        metadata={"description": "The provider's reports: type, address, at, detail."},
+    )
     created_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)
     failed_at = fields.DateTime(allow_none=True)
@@ -186,6 +197,8 @@ def render_email(row: Any) -> dict[str, Any]:
         "message_id": row.message_id,
         "refused": dict(row.refused or {}),
         "error": row.last_error,
+        "delivery": row.delivery,
+        "delivery_events": list(row.delivery_events or []),
         "created_at": iso(row.created_at),
         "sent_at": iso(row.sent_at),
         "failed_at": iso(row.failed_at),

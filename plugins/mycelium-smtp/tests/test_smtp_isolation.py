@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mycelium_smtp import suppressions
 from smtp_helpers import SmtpServer, smtp_config
 
+from hub import db_session
 from hub.testing import ApiClient, OrgHandle
 
 BASE = "/api/integrations/smtp"
@@ -17,7 +19,12 @@ ATTACK = {"subject": "Pwned", "html": "<p>attacker</p>", "text": "attacker"}
 
 @pytest.fixture
 def victim(
-    api: ApiClient, member_api: ApiClient, other_api: ApiClient, smtp_server: SmtpServer
+    app: Any,
+    org: OrgHandle,
+    api: ApiClient,
+    member_api: ApiClient,
+    other_api: ApiClient,
+    smtp_server: SmtpServer,
 ) -> dict[str, Any]:
     """The victim's custom template, queued email and preferences; the attacker has email on."""
     for client in (api, other_api):
@@ -30,12 +37,16 @@ def victim(
     }
     queued = api.post(f"{BASE}/emails", json=email).get_json()
     member = member_api.put(f"{BASE}/preferences", json={"daily_digest": True}).get_json()
-    return {"email": queued["id"], "user": member["user_id"]}
+    with app.app_context():
+        db = db_session()
+        suppressions.suppress(db, org.id, ["gone@victim.example"], "hard_bounce", "victim")
+        db.commit()
+    return {"email": queued["id"], "user": member["user_id"], "org": org.id}
 
 
 def routes_walked(victim: dict[str, Any]) -> dict[tuple[str, str], Any]:
     """Each route of the plugin and what the attacker tries there."""
-    email, user = victim["email"], victim["user"]
+    email, user, org = victim["email"], victim["user"], victim["org"]
     return {
         ("/templates", "GET"): ("GET", "/templates", None),
         ("/templates/<type_name>", "GET"): ("GET", "/templates/client_welcome", None),
@@ -66,6 +77,20 @@ def routes_walked(victim: dict[str, Any]) -> dict[tuple[str, str], Any]:
             f"/preferences/{user}",
             {"daily_digest": False},
         ),
+        ("/emails/batch", "POST"): (
+            "POST",
+            "/emails/batch",
+            {"emails": [{"template": "user_invitation", "to": ["y@rival.example"]}]},
+        ),
+        ("/suppressions", "GET"): ("GET", "/suppressions", None),
+        ("/suppressions/<address>", "DELETE"): (
+            "DELETE",
+            "/suppressions/gone@victim.example",
+            None,
+        ),
+        ("/events/sendgrid/<int:org_id>", "POST"): ("POST", f"/events/sendgrid/{org}", []),
+        ("/events/mailgun/<int:org_id>", "POST"): ("POST", f"/events/mailgun/{org}", {}),
+        ("/events/postmark/<int:org_id>", "POST"): ("POST", f"/events/postmark/{org}", {}),
         ("/unsubscribe/<token>", "GET"): ("GET", "/unsubscribe/forged", None),
         ("/unsubscribe/<token>", "POST"): ("POST", "/unsubscribe/forged", None),
     }
@@ -94,7 +119,7 @@ def test_every_route_is_walked_and_nothing_leaks(
     assert plugin_routes(app) == set(walked)
     for method, path, body in walked.values():
         kwargs = {"json": body} if body is not None else {}
-        if path.startswith("/unsubscribe"):  # public: no key at all
+        if path.startswith(("/unsubscribe", "/events")):  # public: no key at all
             response = client.open(f"{BASE}{path}", method=method, **kwargs)
         else:
             response = other_api.request(method, f"{BASE}{path}", **kwargs)
@@ -108,7 +133,9 @@ def test_every_route_is_walked_and_nothing_leaks(
     assert member_api.get(f"{BASE}/preferences").get_json()["daily_digest"] is True
     # what the attacker made is the attacker's
     theirs = other_api.get(f"{BASE}/emails").get_json()["items"]
-    assert [e["to"] for e in theirs] == [["x@rival.example"]]
+    assert sorted(e["to"][0] for e in theirs) == ["x@rival.example", "y@rival.example"]
+    listed = api.get(f"{BASE}/suppressions").get_json()["items"]
+    assert [entry["address"] for entry in listed] == ["gone@victim.example"]
     assert other_api.get(f"{BASE}/templates/client_welcome").get_json()["customized"] is False
     assert other_api.get(f"{BASE}/preferences/{victim['user']}").status_code == 404
     assert other_api.get(f"{BASE}/emails/{victim['email']}").status_code == 404

@@ -185,6 +185,11 @@ def test_a_rejected_recipient_fails_that_email_alone(
     assert failed["status"] == "failed" and ("400" in failed["error"] or "422" in failed["error"])
     assert email(api, good)["status"] == "sent"
     assert [m.recipients for m in mail_api.messages] == [["good@client.example"]]
+    sends = [r for r in mail_api.requests if r[0] == "POST"]
+    if transport == "postmark":  # the provider with a batch call: one call for both
+        assert sends == [("POST", "/email/batch")]
+    else:
+        assert len(sends) == 2
 
 
 @pytest.mark.parametrize("transport", PROVIDERS)

@@ -212,7 +212,7 @@ class Store:
         if source is None:
             raise path_error("not_found", field="from_lookup")
         to_path = _check_path(to_path)
-        if to_path.lower() in self.entries:
+        if to_path.lower() in self.entries and to_path.lower() != from_path.lower():
             if not autorename:
                 raise path_error("conflict", self.entries[to_path.lower()][".tag"], "to")
             to_path = self._free_name(to_path)

@@ -1,0 +1,66 @@
+"""CPU per API request in-process (the Flask test client, no server, no other load's noise):
+`POST /api/clients` and `GET /api/clients?limit=50`, with the key lookup, the rate limit in
+Redis (REDIS_URL's database 13, emptied before and after) and a fresh SQLite database.
+
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/api_cpu.py [--requests 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from benchhub import migrated_settings
+
+
+def per_request(action: Callable[[], None], count: int) -> tuple[float, float]:
+    """CPU and wall milliseconds per call of `action`."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        action()
+    return (time.process_time() - cpu) / count * 1000, (time.perf_counter() - wall) / count * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500)
+    args = parser.parse_args()
+    url = urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path="/13"))
+    redis.Redis.from_url(url).flushdb()
+    from hub.app import create_app
+    from hub.core.apikeys import create_api_key
+    from hub.core.orgs import create_org
+    from hub.extensions import db
+
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+        settings = migrated_settings(Path(tmp), url, None, HUB_API_RATE_LIMIT="100000000/minute")
+        app = create_app(settings)
+        with app.app_context():
+            org = create_org(db.session, "Bench", "UTC")
+            _, key = create_api_key(db.session, org.id, "admin", "bench")
+            db.session.commit()
+        client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
+        names = iter(range(10**9))
+
+        def post() -> None:
+            body = {"name": f"Client {next(names)}", "contact_email": "ops@client.example"}
+            assert client.post("/api/clients", json=body, headers=headers).status_code == 201
+
+        def get() -> None:
+            assert client.get("/api/clients?limit=50", headers=headers).status_code == 200
+
+        per_request(post, 100)  # warm-up, and 100 clients for the pages
+        for name, action in (("POST /api/clients", post), ("GET /api/clients?limit=50", get)):
+            cpu, wall = per_request(action, args.requests)
+            print(f"{name:<28} CPU {cpu:5.2f} ms, wall {wall:5.2f} ms per request")
+    redis.Redis.from_url(url).flushdb()
+
+
+if __name__ == "__main__":
+    main()

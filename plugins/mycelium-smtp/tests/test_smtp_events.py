@@ -1,0 +1,246 @@
+"""Delivery events back from the providers' webhooks, over the hub's real routes: verified
+before anything is read (tampered, stale, replayed or unauthenticated requests are 401 and
+change nothing), recorded on the email row, announced as the hub's events, and a hard
+bounce or a complaint suppresses the address."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from mycelium_smtp import jobs
+from mycelium_smtp.emulator import MailApiEmulator
+from test_smtp_providers import KEYS
+from test_smtp_queue import events
+
+from hub import context_for
+from hub.testing import ApiClient, FrozenClock, OrgHandle
+
+BASE = "/api/integrations/smtp"
+SIGNING_KEY = ec.generate_private_key(ec.SECP256R1())
+VERIFICATION_KEY = base64.b64encode(
+    SIGNING_KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+).decode()
+MAILGUN_SIGNING_KEY = "mailgun-webhook-signing-key"
+POSTMARK_PASSWORD = "postmark-webhook-password"
+WEBHOOK_KEYS = {
+    "sendgrid": VERIFICATION_KEY,
+    "mailgun": MAILGUN_SIGNING_KEY,
+    "postmark": POSTMARK_PASSWORD,
+}
+
+
+@pytest.fixture
+def mail_api() -> Any:
+    emulator = MailApiEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def hub_config(hub_config: dict[str, Any], mail_api: MailApiEmulator) -> dict[str, Any]:
+    return {**hub_config, **mail_api.settings()}
+
+
+def sent_email(api: ApiClient, app: Any, org: OrgHandle, transport: str, to: str) -> dict[str, Any]:
+    """Email on through `transport`, one email queued and sent; the row."""
+    config = {
+        "transport": transport,
+        **KEYS[transport],
+        "webhook_key": WEBHOOK_KEYS[transport],
+        "from_address": "studio@acme.example",
+        "rate_limit_per_minute": 1000,
+    }
+    assert api.put(BASE, json=config).status_code == 200
+    body = {"template": "deliverable_due", "to": [to], "variables": {"deliverable_title": "Logo"}}
+    row = api.post(f"{BASE}/emails", json=body).get_json()
+    with app.app_context():
+        jobs.deliver_org(org.id)
+    return dict(api.get(f"{BASE}/emails/{row['id']}").get_json())
+
+
+def org_events(app: Any, org: OrgHandle, type_: str) -> list[dict[str, Any]]:
+    with app.app_context():
+        ctx = context_for("smtp", org.id)
+        return events(ctx, type_)
+
+
+def sendgrid_post(
+    client: Any, org: OrgHandle, body: bytes, timestamp: int, sign: bytes | None = None
+) -> Any:
+    signature = SIGNING_KEY.sign(
+        str(timestamp).encode() + (sign if sign is not None else body), ec.ECDSA(hashes.SHA256())
+    )
+    headers = {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": str(timestamp),
+        "Content-Type": "application/json",
+    }
+    return client.post(f"{BASE}/events/sendgrid/{org.id}", data=body, headers=headers)
+
+
+def test_sendgrid_events_are_recorded_and_a_hard_bounce_suppresses(
+    api: ApiClient, client: Any, app: Any, org: OrgHandle, hub_clock: FrozenClock
+) -> None:
+    row = sent_email(api, app, org, "sendgrid", "zoe@client.example")
+    at = int(hub_clock.now().timestamp())
+    common = {"email": "zoe@client.example", "timestamp": at, "hub_email_id": str(row["id"])}
+    batch = [
+        {**common, "event": "delivered", "response": "250 OK"},
+        {**common, "event": "open"},
+        {**common, "event": "bounce", "type": "bounce", "reason": "550 5.1.1 User unknown"},
+        {**common, "event": "processed"},  # not a delivery report: ignored
+    ]
+    body = json.dumps(batch).encode()
+
+    stale = sendgrid_post(client, org, body, at - 301)
+    assert stale.status_code == 401
+    tampered = sendgrid_post(client, org, body.replace(b"bounce", b"blocks"), at, sign=body)
+    assert tampered.status_code == 401
+    unsigned = client.post(f"{BASE}/events/sendgrid/{org.id}", data=body)
+    assert unsigned.status_code == 401
+    assert api.get(f"{BASE}/emails/{row['id']}").get_json()["delivery_events"] == []
+
+    ok = sendgrid_post(client, org, body, at)
+    assert ok.status_code == 200 and ok.get_json() == {"received": 3, "recorded": 3}
+    again = sendgrid_post(client, org, body, at)  # SendGrid retries: the same reports once
+    assert again.get_json()["recorded"] == 0
+    after = api.get(f"{BASE}/emails/{row['id']}").get_json()
+    assert after["delivery"] == "bounced"
+    assert [e["type"] for e in after["delivery_events"]] == ["delivered", "opened", "bounced"]
+    assert after["delivery_events"][2]["bounce"] == "hard"
+    assert [e["bounce"] for e in org_events(app, org, "email.bounced")] == ["hard"]
+    assert len(org_events(app, org, "email.delivered")) == 1
+    assert len(org_events(app, org, "email.opened")) == 1
+
+    [listed] = api.get(f"{BASE}/suppressions").get_json()["items"]
+    assert listed["address"] == "zoe@client.example" and listed["reason"] == "hard_bounce"
+    body = {"template": "deliverable_due", "to": ["zoe@client.example"], "variables": {}}
+    assert api.post(f"{BASE}/emails", json=body).get_json()["status"] == "suppressed"
+
+
+def test_a_soft_bounce_does_not_suppress(
+    api: ApiClient, client: Any, app: Any, org: OrgHandle, hub_clock: FrozenClock
+) -> None:
+    row = sent_email(api, app, org, "sendgrid", "zoe@client.example")
+    at = int(hub_clock.now().timestamp())
+    event = {
+        "email": "zoe@client.example",
+        "timestamp": at,
+        "hub_email_id": str(row["id"]),
+        "event": "bounce",
+        "type": "blocked",
+        "reason": "421 try later",
+    }
+    assert sendgrid_post(client, org, json.dumps([event]).encode(), at).status_code == 200
+    assert org_events(app, org, "email.bounced")[0]["bounce"] == "soft"
+    assert api.get(f"{BASE}/suppressions").get_json()["items"] == []
+
+
+def mailgun_body(
+    event: dict[str, Any], timestamp: int, key: str = MAILGUN_SIGNING_KEY
+) -> dict[str, Any]:
+    token = secrets.token_hex(25)
+    digest = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "signature": {"timestamp": str(timestamp), "token": token, "signature": digest},
+        "event-data": event,
+    }
+
+
+def test_mailgun_events_verified_once_each(
+    api: ApiClient, client: Any, app: Any, org: OrgHandle, hub_clock: FrozenClock
+) -> None:
+    row = sent_email(api, app, org, "mailgun", "max@client.example")
+    at = int(hub_clock.now().timestamp())
+    url = f"{BASE}/events/mailgun/{org.id}"
+    complained = {
+        "event": "complained",
+        "recipient": "max@client.example",
+        "timestamp": at,
+        "user-variables": {"hub_email_id": str(row["id"])},
+    }
+    assert client.post(url, json=mailgun_body(complained, at, key="wrong")).status_code == 401
+    assert client.post(url, json=mailgun_body(complained, at - 600)).status_code == 401
+    assert client.post(url, json={"event-data": complained}).status_code == 401
+    signed = mailgun_body(complained, at)
+    tampered = {**signed, "signature": {**signed["signature"], "timestamp": str(at + 1)}}
+    assert client.post(url, json=tampered).status_code == 401
+    assert api.get(f"{BASE}/suppressions").get_json()["items"] == []
+
+    assert client.post(url, json=signed).status_code == 200
+    assert client.post(url, json=signed).status_code == 401  # a replayed token
+    after = api.get(f"{BASE}/emails/{row['id']}").get_json()
+    assert after["delivery"] == "complained"
+    [listed] = api.get(f"{BASE}/suppressions").get_json()["items"]
+    assert listed["reason"] == "complaint"
+    failed = {
+        "event": "failed",
+        "severity": "permanent",
+        "recipient": "max@client.example",
+        "timestamp": at,
+        "delivery-status": {"code": 550, "message": "No such mailbox"},
+        "user-variables": {"hub_email_id": str(row["id"])},
+    }
+    assert client.post(url, json=mailgun_body(failed, at)).status_code == 200
+    assert org_events(app, org, "email.bounced")[0]["bounce"] == "hard"
+    assert len(org_events(app, org, "email.complained")) == 1
+
+
+def test_postmark_webhooks_need_their_credentials(
+    api: ApiClient, client: Any, app: Any, org: OrgHandle, hub_clock: FrozenClock
+) -> None:
+    row = sent_email(api, app, org, "postmark", "ann@client.example")
+    url = f"{BASE}/events/postmark/{org.id}"
+    bounce = {
+        "RecordType": "Bounce",
+        "Type": "HardBounce",
+        "Email": "ann@client.example",
+        "Description": "The server was unable to deliver your message",
+        "Metadata": {"hub_email_id": str(row["id"])},
+        "MessageStream": "outbound",
+    }
+
+    def auth(user: str, password: str) -> dict[str, str]:
+        return {
+            "Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        }
+
+    assert client.post(url, json=bounce).status_code == 401
+    assert client.post(url, json=bounce, headers=auth("hub", "wrong")).status_code == 401
+    assert (
+        client.post(url, json=bounce, headers=auth("other", POSTMARK_PASSWORD)).status_code == 401
+    )
+    assert api.get(f"{BASE}/suppressions").get_json()["items"] == []
+    ok = client.post(url, json=bounce, headers=auth("hub", POSTMARK_PASSWORD))
+    assert ok.status_code == 200, ok.get_json()
+    after = api.get(f"{BASE}/emails/{row['id']}").get_json()
+    assert after["delivery"] == "bounced" and after["delivery_events"][0]["bounce"] == "hard"
+    assert api.get(f"{BASE}/suppressions").get_json()["items"][0]["reason"] == "hard_bounce"
+    delivered = {
+        "RecordType": "Delivery",
+        "Recipient": "other@client.example",
+        "Metadata": {"hub_email_id": str(row["id"])},
+    }
+    assert (
+        client.post(url, json=delivered, headers=auth("hub", POSTMARK_PASSWORD)).status_code == 200
+    )
+    assert len(org_events(app, org, "email.delivered")) == 1
+
+
+def test_an_org_not_using_the_provider_is_not_found(
+    api: ApiClient, client: Any, app: Any, org: OrgHandle
+) -> None:
+    sent_email(api, app, org, "postmark", "ann@client.example")
+    response = client.post(f"{BASE}/events/sendgrid/{org.id}", data=b"[]")
+    assert response.status_code == 404
+    assert client.post(f"{BASE}/events/postmark/999999", json={}).status_code == 404
