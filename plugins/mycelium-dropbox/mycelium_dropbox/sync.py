@@ -31,14 +31,19 @@ def state_of(ctx: PluginContext) -> SyncState:
 
 
 def start(ctx: PluginContext) -> None:
-    """The first cursor: list the root recursively; what is there now is known, not news."""
+    """A cursor from a recursive listing of the root. The organization's first one announces
+    the files it finds in clients' folders: the hub made those folders moments ago (a
+    client's run may do so before the set-up job lists), so a file in one was put there
+    since, and its webhook may have come before there was a cursor to read from. A new
+    cursor after the root changed announces nothing: what is there is known, not news."""
     state = state_of(ctx)
+    first = state.cursor is None
     state.root = access.root_path(ctx)
     box, owners = access.dropbox(ctx), _owners(ctx)
     page = box.list_folder(state.root)
     while True:
         for entry in page["entries"]:
-            _apply(ctx, owners, entry, announce=False)
+            _apply(ctx, owners, entry, announce=first)
         if not page["has_more"]:
             break
         page = box.list_folder_continue(page["cursor"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from dropbox_helpers import ROOT, events_of, make_client, upload
+from dropbox_helpers import ROOT, connect, events_of, make_client, upload
 from mycelium_dropbox.emulator.oauth import ACCOUNT_ID
 
 from hub.testing import run_jobs
@@ -186,3 +186,28 @@ def test_the_scheduled_sync_catches_a_notification_that_never_came(
         db.session.remove()
     run_jobs(app)
     assert [e["name"] for e in events_of(api, "dropbox.file_added")] == ["quiet.png"]
+
+
+def test_a_file_put_into_a_client_folder_while_connecting_is_news(app, client, api, dropbox):
+    """Someone drops a file into a client's folder the moment the set-up job makes it: the
+    first cursor is older than the client folders, so the sync announces the file."""
+    made = make_client(api, "Initech")
+    raw = f"{ROOT}/Clients/Initech/Raw Files"
+    connect(client, api, dropbox)  # its set-up job is queued, not run yet
+    original = dropbox.store.make_folder
+
+    dropped = []
+
+    def make_folder(display, exist_ok=False):
+        meta = original(display, exist_ok)
+        if display == raw and not dropped:
+            dropped.append(raw)  # first: putting the file makes its folder again
+            dropbox.put_file(f"{raw}/early.png", b"early")
+        return meta
+
+    dropbox.store.make_folder = make_folder
+    run_jobs(app)
+    notify(client, dropbox)
+    run_jobs(app)
+    added = events_of(api, "dropbox.file_added")
+    assert [(e["client_id"], e["name"]) for e in added] == [(made["id"], "early.png")]
