@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert
+
 from hub import Caller, Forbidden, HubError, PluginContext, ValidationError, now
 from mycelium_smtp import suppressions
 from mycelium_smtp.access import check_recipients
@@ -58,11 +60,24 @@ def queue_batch(ctx: PluginContext, caller: Caller, items: Sequence[dict[str, An
             errors[str(index)] = _details(exc)
     if errors:
         _refuse(errors, len(items), forbidden)
-    ctx.db.add_all(rows)
-    ctx.db.flush()
+    insert_rows(ctx.db, rows)
     for row in rows:
         stored(ctx, row)
     return rows
+
+
+def insert_rows(session: Any, rows: list[Email]) -> None:
+    """Write new rows with one multi-row INSERT ... RETURNING id (not the unit of work's
+    per-object bookkeeping); each row gets its id and timestamps as a flush would give."""
+    if not rows:
+        return
+    at = now()
+    for row in rows:
+        row.created_at = row.updated_at = at
+    values = [{k: v for k, v in vars(row).items() if not k.startswith("_")} for row in rows]
+    stmt = insert(Email).returning(Email.id, sort_by_parameter_order=True)
+    for row, new_id in zip(rows, session.scalars(stmt, values).all(), strict=True):
+        row.id = new_id
 
 
 def _source(
