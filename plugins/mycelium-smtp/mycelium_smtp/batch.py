@@ -67,17 +67,21 @@ def queue_batch(ctx: PluginContext, caller: Caller, items: Sequence[dict[str, An
 
 
 def insert_rows(session: Any, rows: list[Email]) -> None:
-    """Write new rows with one multi-row INSERT ... RETURNING id (not the unit of work's
-    per-object bookkeeping); each row gets its id and timestamps as a flush would give."""
-    if not rows:
-        return
+    """Write new rows with multi-row INSERT ... RETURNING id statements (Core, not the unit
+    of work's per-object bookkeeping): one per set of columns the rows carry (rows that
+    failed or were suppressed carry more); each row gets its id and timestamps as a flush
+    would give them."""
     at = now()
+    groups: dict[tuple[str, ...], list[Email]] = {}
     for row in rows:
         row.created_at = row.updated_at = at
-    values = [{k: v for k, v in vars(row).items() if not k.startswith("_")} for row in rows]
-    stmt = insert(Email).returning(Email.id, sort_by_parameter_order=True)
-    for row, new_id in zip(rows, session.scalars(stmt, values).all(), strict=True):
-        row.id = new_id
+        groups.setdefault(tuple(k for k in vars(row) if not k.startswith("_")), []).append(row)
+    table = Email.__table__
+    for columns, group in groups.items():
+        values = [{k: vars(row)[k] for k in columns} for row in group]
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for row, new_id in zip(group, session.scalars(stmt, values).all(), strict=True):
+            row.id = new_id
 
 
 def _source(
