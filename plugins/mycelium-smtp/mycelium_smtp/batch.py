@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert
+
 from hub import Caller, Forbidden, HubError, PluginContext, ValidationError, now
 from mycelium_smtp import suppressions
 from mycelium_smtp.access import check_recipients
@@ -58,11 +60,28 @@ def queue_batch(ctx: PluginContext, caller: Caller, items: Sequence[dict[str, An
             errors[str(index)] = _details(exc)
     if errors:
         _refuse(errors, len(items), forbidden)
-    ctx.db.add_all(rows)
-    ctx.db.flush()
+    insert_rows(ctx.db, rows)
     for row in rows:
         stored(ctx, row)
     return rows
+
+
+def insert_rows(session: Any, rows: list[Email]) -> None:
+    """Write new rows with multi-row INSERT ... RETURNING id statements (Core, not the unit
+    of work's per-object bookkeeping): one per set of columns the rows carry (rows that
+    failed or were suppressed carry more); each row gets its id and timestamps as a flush
+    would give them."""
+    at = now()
+    groups: dict[tuple[str, ...], list[Email]] = {}
+    for row in rows:
+        row.created_at = row.updated_at = at
+        groups.setdefault(tuple(k for k in vars(row) if not k.startswith("_")), []).append(row)
+    table = Email.__table__
+    for columns, group in groups.items():
+        values = [{k: vars(row)[k] for k in columns} for row in group]
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for row, new_id in zip(group, session.scalars(stmt, values).all(), strict=True):
+            row.id = new_id
 
 
 def _source(

@@ -8,6 +8,7 @@ plus ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,9 +84,26 @@ class Body:
     unsubscribe_url: str | None = None
 
 
+# The everyday forms, `Ana Smith <ana.smith@x.example>` and `ana@x.example` with plain
+# atoms only: read by this pattern, they give the Address the header parser gives (a test
+# compares both), for a tenth of its cost; anything else goes through the parser.
+_ATOMS = r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_PLAIN = re.compile(rf"(?:([A-Za-z0-9]+(?: [A-Za-z0-9]+)*) <({_ATOMS})>|({_ATOMS}))")
+
+
 @lru_cache(maxsize=4096)
 def parse_address(value: str) -> Address:
     """`"Ana Müller <ana@x.example>"` or `ana@x.example`; ValueError if not one address."""
+    plain = _PLAIN.fullmatch(value)
+    if plain:
+        name, spec = plain[1] or "", plain[2] or plain[3]
+        username, _, domain = spec.rpartition("@")
+        return Address(display_name=name, username=username, domain=domain)
+    return parsed_address(value)
+
+
+def parsed_address(value: str) -> Address:
+    """`parse_address` by the email package's header parser alone."""
     if any(c in value for c in "\r\n\0"):
         raise ValueError("An address is one line.")
     header = policy.default.header_factory("To", value)

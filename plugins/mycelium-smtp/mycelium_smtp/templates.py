@@ -19,7 +19,14 @@ from markupsafe import Markup
 
 from hub import ValidationError
 from mycelium_smtp.catalog import COMMON, EmailType
-from mycelium_smtp.sandbox import LimitedSandbox, Limits, TemplateLimitError, limited, render_part
+from mycelium_smtp.sandbox import (
+    LimitedSandbox,
+    Limits,
+    TemplateLimitError,
+    limited,
+    render_counted,
+    render_part,
+)
 
 MAX_SOURCE = 100_000
 # Common variables a caller may still give (the hub cannot always know the name).
@@ -75,6 +82,16 @@ def _environment(autoescape: bool) -> LimitedSandbox:
 
 HTML = _environment(autoescape=True)
 TEXT = _environment(autoescape=False)
+# The branded layout is the plugin's own file, never an organization's: it needs no
+# sandbox, only the same options (and its output is still counted in the budget).
+_LAYOUT_OPTIONS = {"undefined": ChainableUndefined, "trim_blocks": True, "lstrip_blocks": True}
+
+
+@lru_cache(maxsize=2)
+def layout(html: bool) -> Template:
+    """The shipped layout (layout.html or layout.txt) compiled outside the sandbox."""
+    environment = Environment(autoescape=html, keep_trailing_newline=False, **_LAYOUT_OPTIONS)
+    return environment.from_string(_default_file("layout.html" if html else "layout.txt"))
 
 
 @lru_cache(maxsize=512)
@@ -196,9 +213,8 @@ def render(
         body_html = Markup(render_part(_compiled(True, source.html), values, "html"))
         body_text = render_part(_compiled(False, source.text), values, "text").strip()
         frame = _frame(branding, unsubscribe_url, subject)
-        layout_html, layout_text = _default_file("layout.html"), _default_file("layout.txt")
-        html = render_part(_compiled(True, layout_html), {**frame, "content": body_html}, "html")
-        text = render_part(_compiled(False, layout_text), {**frame, "content": body_text}, "text")
+        html = render_counted(layout(True), {**frame, "content": body_html}, "html")
+        text = render_counted(layout(False), {**frame, "content": body_text}, "text")
     return Rendered(subject, html, text.strip() + "\n")
 
 

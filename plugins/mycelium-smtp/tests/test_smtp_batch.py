@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mycelium_smtp import jobs
+from mycelium_smtp import jobs, suppressions
 from smtp_helpers import SmtpServer, smtp_config
+from sqlalchemy import text
 
+from hub import db_session
 from hub.testing import ApiClient, OrgHandle
 
 BASE = "/api/integrations/smtp"
@@ -85,3 +87,49 @@ def test_a_member_batch_to_a_stranger_is_refused_whole(
     assert count(enabled) == 0
     fine = member_api.post(f"{BASE}/emails/batch", json={"emails": [colleague]})
     assert fine.status_code == 202 and fine.get_json()["items"][0]["status"] == "pending"
+
+
+# what a row holds that is the same whichever way it was queued (not ids, times, Message-ID)
+SAME = (
+    'template, variables, "to", cc, bcc, subject, html, text, unsubscribe_url, priority,'
+    " status, retries, max_retries, scheduled_for, refused, last_error, dedupe_key, queued_by,"
+    " pending_rcpts IS NULL, delivery_events IS NULL, sent_at, failed_at, org_id"
+)
+
+
+def test_a_batch_stores_the_rows_single_posts_store(
+    enabled: ApiClient, app: Any, org: OrgHandle
+) -> None:
+    with app.app_context():
+        db = db_session()
+        suppressions.suppress(db, org.org.id, ["gone@client.example"], "hard_bounce", "550")
+        db.commit()
+    emails = [
+        one(0),
+        one(1, cc=["Gone <gone@client.example>"], priority="low"),
+        one(2, to=["gone@client.example"]),
+        one(3, bcc=["audit@studio.example"], max_retries=5, priority="high"),
+        one(4, scheduled_for="2099-01-02T03:04:05+00:00"),
+        {"template": "password_reset", "to": ["p5@client.example"], "variables": {}},
+    ]
+    singles = [enabled.post(f"{BASE}/emails", json=e) for e in emails]
+    assert [r.status_code for r in singles] == [202] * len(emails), singles[-1].get_json()
+    batch = enabled.post(f"{BASE}/emails/batch", json={"emails": emails})
+    assert batch.status_code == 202, batch.get_json()
+    ids = [r.get_json()["id"] for r in singles], [i["id"] for i in batch.get_json()["items"]]
+    with app.app_context():
+        db = db_session()
+
+        def stored(row_ids: list[int]) -> list[Any]:
+            sql = f"SELECT id, {SAME} FROM smtp_emails WHERE id IN ({','.join(map(str, row_ids))})"
+            by_id = {row[0]: tuple(row[1:]) for row in db.execute(text(sql))}
+            return [by_id[i] for i in row_ids]
+
+        assert stored(ids[1]) == stored(ids[0])
+    statuses = [i["status"] for i in batch.get_json()["items"]]
+    assert statuses == ["pending", "pending", "suppressed", "pending", "pending", "pending"]
+    shown = [r.get_json() for r in singles], batch.get_json()["items"]
+    drop = ("id", "message_id", "created_at", "next_attempt_at")
+    assert [{k: v for k, v in s.items() if k not in drop} for s in shown[1]] == [
+        {k: v for k, v in s.items() if k not in drop} for s in shown[0]
+    ]

@@ -16,6 +16,7 @@ from mycelium_smtp.messages import (
     build,
     new_message_id,
     parse_address,
+    parsed_address,
     read_unsubscribe,
     to_bytes,
     unsubscribe_url,
@@ -86,6 +87,44 @@ def test_plain_text_then_html() -> None:
 def test_bad_addresses_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_address(bad)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ana@x.example",
+        "Ana <ana@x.example>",
+        "Person 12 <person12@client.example>",
+        "Ana Smith <ana.smith+news@mail-1.x.example>",
+        "A_B-c+d@-x-.example",
+        "ANA@X.EXAMPLE",
+        "0 <0@0.0>",
+    ],
+)
+def test_everyday_addresses_read_as_the_header_parser_reads_them(value: str) -> None:
+    fast, full = parse_address.__wrapped__(value), parsed_address(value)
+    assert (fast.display_name, fast.username, fast.domain) == (
+        full.display_name,
+        full.username,
+        full.domain,
+    )
+    assert fast.addr_spec == full.addr_spec and str(fast) == str(full)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Ana  Smith <a@x.example>", " a@x.example", "a..b@x.example", ".a@x.example", "a@x..example"],
+)
+def test_other_forms_go_to_the_header_parser(value: str) -> None:
+    try:
+        full: object = parsed_address(value)
+    except ValueError as exc:
+        full = str(exc)
+    try:
+        fast: object = parse_address.__wrapped__(value)
+    except ValueError as exc:
+        fast = str(exc)
+    assert fast == full
 
 
 def test_unsubscribe_token_round_trip_and_forgery() -> None:

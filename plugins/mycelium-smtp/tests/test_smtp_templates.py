@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from markupsafe import Markup
 from mycelium_smtp.catalog import TYPES
+from mycelium_smtp.sandbox import Limits, TemplateLimitError, limited, render_counted, render_part
 from mycelium_smtp.templates import (
     Branding,
     TemplateSource,
+    _compiled,
+    _default_file,
     check_source,
     check_variables,
     default_source,
+    layout,
     render,
 )
 
@@ -127,3 +132,41 @@ def test_transactional_email_has_no_unsubscribe_link() -> None:
     assert kind.transactional
     rendered = render(kind, default_source(kind.name), kind.sample(), BRANDING, None)
     assert "Unsubscribe" not in rendered.html and "Unsubscribe" not in rendered.text
+
+
+@pytest.mark.parametrize("html", [True, False])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {},
+        {
+            "subject": 'Q3 <report> & "more"',
+            "organization_name": "Acme & Sons <b>",
+            "logo_url": "https://cdn.example/logo.png?a=1&b=<2>",
+            "primary_color": "#123456",
+            "sender": "Ana Müller <ana@acme.example>",
+            "app_url": "https://hub.example/?x=1&y=2",
+            "support_email": "help@acme.example",
+            "unsubscribe_url": "https://hub.example/u/abc?t=1&u=2",
+            "content": Markup("<p>Hi &amp; welcome</p>"),
+        },
+        {"organization_name": "Plain", "support_email": None, "content": "Text <as> is"},
+    ],
+)
+def test_the_layout_outside_the_sandbox_renders_as_inside(html: bool, frame: dict) -> None:
+    name = "layout.html" if html else "layout.txt"
+    with limited(Limits()):
+        inside = render_part(_compiled(html, _default_file(name)), frame, "html")
+    with limited(Limits()):
+        outside = render_counted(layout(html), frame, "html")
+    assert outside == inside and "Mycelium OS" in inside
+
+
+def test_the_layout_counts_in_the_budget() -> None:
+    frame = {"content": Markup("x" * 900), "organization_name": "Acme"}
+    with limited(Limits(value_size=800)), pytest.raises(TemplateLimitError) as refused:
+        render_counted(layout(True), frame, "html")
+    assert refused.value.part == "html"
+    with limited(Limits(allocation=900)), pytest.raises(TemplateLimitError) as refused:
+        render_counted(layout(False), frame, "text")
+    assert refused.value.part == "text" and "more than 900" in str(refused.value)
