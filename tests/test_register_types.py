@@ -29,6 +29,7 @@ EXPECTED = {
     "register_commands": ("RegisterCommand", [click.Command]),
     "register_models": ("RegisterModels", [str | os.PathLike[str]]),
     "register_console_pages": ("RegisterConsolePage", [hub.ConsolePage]),
+    "register_sandbox": ("RegisterSandbox", [hub.Sandbox]),
 }
 
 

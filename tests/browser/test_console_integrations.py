@@ -12,6 +12,9 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
+# anchored: "port" is also in "transport", a field of the same form
+HOST, PORT = re.compile(r"^host\b"), re.compile(r"^port\b")
+
 
 def test_sign_in_enable_email_with_a_field_error_then_test_it(page, hub, hub_config, org, smtp):
     port, mailbox = smtp
@@ -26,17 +29,17 @@ def test_sign_in_enable_email_with_a_field_error_then_test_it(page, hub, hub_con
     card.get_by_role("button", name="Enable").click()
     form = card.get_by_role("form", name="Email (SMTP) settings")
     expect(form.get_by_label("preset")).to_have_value("custom")  # the schema's default
-    form.get_by_label("host").fill("127.0.0.1")
-    form.get_by_label("port").fill("70000")
+    form.get_by_label(HOST).fill("127.0.0.1")
+    form.get_by_label(PORT).fill("70000")
     form.get_by_label("security").select_option("none")
     form.get_by_label("from address").fill("studio@acme.example")
     form.get_by_role("button", name="Enable").click()
     port_error = form.locator("#cfg-smtp-port-error")
     expect(port_error).to_contain_text("less than or equal to 65535")
-    expect(form.get_by_label("port")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label(PORT)).to_have_attribute("aria-invalid", "true")
     shot(page, "integrations-field-error")
 
-    form.get_by_label("port").fill(str(port))
+    form.get_by_label(PORT).fill(str(port))
     form.get_by_role("button", name="Enable").click()
     expect(page.locator("#banner")).to_contain_text("Email (SMTP) saved: enabled")
     expect(card.locator(".badge")).to_have_text("enabled")
