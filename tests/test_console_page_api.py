@@ -145,6 +145,13 @@ def test_slack_declares_its_user_mapping_page(api):
     assert page["source"] == "/api/integrations/slack/users" and page["form"] is None
 
 
+def test_dropbox_declares_its_files_page(api):
+    dropbox = next(p for p in api.get("/api/plugins").json["items"] if p["name"] == "dropbox")
+    (page,) = dropbox["console_pages"]
+    assert page["source"] == "/api/integrations/dropbox/files" and page["form"] is None
+    assert [c["field"] for c in page["columns"]][:3] == ["name", "client_id", "path"]
+
+
 @pytest.mark.parametrize(
     ("page", "why"),
     [
@@ -178,7 +185,7 @@ def test_every_installed_plugins_pages_point_at_its_declared_routes(app, api):
         for plugin in api.get("/api/plugins").json["items"]
         for page in plugin["console_pages"]
     ]
-    assert {name for name, _ in pages} >= {"slack", "smtp", "zapier"}
+    assert {name for name, _ in pages} >= {"dropbox", "slack", "smtp", "zapier"}
     for name, page in pages:
         if page["source"]:
             assert "get" in paths.get(page["source"], {}), (name, page["source"])

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from hub import (
+    ConsolePage,
     HealthResult,
     PluginContext,
+    RegisterConsolePage,
     RegisterJob,
     RegisterModels,
     RegisterProvider,
@@ -65,6 +67,26 @@ def register_models(register: RegisterModels) -> None:
 def register_jobs(register: RegisterJob) -> None:
     register("sync-dropbox-changes", SYNC_CRON, jobs.scheduled_sync)
     register("uploads", UPLOADS_CRON, jobs.due_uploads)
+
+
+@hookimpl
+def register_console_pages(register: RegisterConsolePage) -> None:
+    register(
+        ConsolePage(
+            name="files",
+            title="Dropbox files",
+            description="Files uploaded through the hub, newest first, where they went in "
+            "each client's folder, and their links.",
+            source="files",
+            columns=(
+                ("name", "File"),
+                ("client_id", "Client"),
+                ("path", "Path in Dropbox"),
+                ("size", "Bytes"),
+                ("shared_link", "Shared link"),
+            ),
+        )
+    )
 
 
 @hookimpl
