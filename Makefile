@@ -6,7 +6,7 @@ PORT ?= 8000
 BIN = $(VENV)/bin
 PLUGINS = $(wildcard plugins/*/pyproject.toml)
 STAMP = $(VENV)/.installed
-# the suite in two processes (pytest-xdist), naming its 25 slowest steps; `make unit PYTEST_ARGS=tests/test_x.py` for one file
+# the suite in two processes (pytest-xdist), naming its 25 slowest steps; `make unit PYTEST_ARGS=tests/api/test_x.py` for one file
 PYTEST_ARGS ?= -n 2 --dist worksteal --durations=25
 
 .PHONY: install run demo test lint typecheck unit bench clean

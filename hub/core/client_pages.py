@@ -3,7 +3,7 @@
 A page of 50 clients through the ORM and ``ClientSchema().dump`` spent most of its time
 building objects and walking fields. Here two Core queries (the page, then its service
 types) and one dict per row give the same JSON: ``ClientSchema`` stays the description of
-the answer (OpenAPI) and ``tests/test_client_pages.py`` checks both agree on generated data.
+the answer (OpenAPI) and ``tests/api/test_client_pages.py`` checks both agree on generated data.
 """
 
 from __future__ import annotations

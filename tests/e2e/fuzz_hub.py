@@ -175,7 +175,7 @@ def fuzz(base: str, key: str, work: Path, extra: list[str]) -> int:
         "--header",
         f"Authorization: Bearer {key}",
         # The fuzzer would revoke its own key (ids are small) and spend the rest of the run on
-        # 401s; revocation is tested in tests/test_keys_api.py.
+        # 401s; revocation is tested in tests/api/test_keys_api.py.
         "--exclude-name",
         "DELETE /api/keys/{key_id}",
         "--report",

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import requests
 from e2e_processes import HubProcess, hub_env, wait_for
-from slow_servers import BlackHole, Trickle
 from sqlalchemy import func, select
-from webhook_tools import LOOPBACK, Receiver
+from support.slow_servers import BlackHole, Trickle
+from support.webhook_tools import LOOPBACK, Receiver
 
 from hub.core.webhooks.models import WebhookAttempt
 from hub.extensions import db

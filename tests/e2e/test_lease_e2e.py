@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from e2e_processes import HubProcess, hub_env, wait_for
 from sqlalchemy import select
-from webhook_tools import LOOPBACK, Answer, Receiver, register
+from support.webhook_tools import LOOPBACK, Answer, Receiver, register
 
 from hub.app import create_app
 from hub.core.webhooks.lease import LEASE_MARGIN

@@ -17,7 +17,7 @@ import requests
 from deploy_tools import BIN, ROOT, deploy_env, free_port, fresh_postgresql_schema
 from e2e_processes import wait_for
 from rq import Worker
-from webhook_tools import Receiver
+from support.webhook_tools import Receiver
 
 pytestmark = pytest.mark.e2e
 CLIENTS = 20
