@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from requests import Response as HTTPResponse  # the class's `requests` field shadows the module
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -146,7 +147,7 @@ class SlackEmulator:
         team_id: str = TEAM["id"],
         timestamp: int | None = None,
         response_url: str | None = None,
-    ) -> requests.Response:
+    ) -> HTTPResponse:
         """Send a signed slash command to the hub, as Slack does."""
         count = next(self._counter)
         response_url = response_url or f"{self.url}/commands/{TEAM['id']}/{count}/reply"
