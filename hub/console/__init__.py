@@ -18,7 +18,7 @@ bp = Blueprint(
 landing = Blueprint("console_landing", __name__)
 
 # The pages the one shell answers; its script draws the one the path names.
-PAGES = ("integrations", "webhooks", "activity", "usage", "signin", "link")
+PAGES = ("integrations", "clients", "webhooks", "activity", "usage", "signin", "link")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "

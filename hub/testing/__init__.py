@@ -5,7 +5,8 @@ Everything is real: a migrated database (SQLite always, PostgreSQL too when
 
 The kit is one package: `services` (databases, Redis, the app), `orgs` (organizations,
 keys, the API client), `plugins` (registering, enabling and connecting a plugin under
-test) and `jobs` (running the worker's jobs, a frozen clock). Import from `hub.testing`.
+test), `jobs` (running the worker's jobs, a frozen clock) and `receiver` (a loopback HTTP
+server keeping what is posted to it). Import from `hub.testing`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hub.testing.plugins import (
     plugin_context,
     register_plugin,
 )
+from hub.testing.receiver import LoopbackReceiver, Received
 from hub.testing.services import (
     app,
     client,
@@ -46,7 +48,9 @@ from hub.testing.services import (
 __all__ = [
     "ApiClient",
     "FrozenClock",
+    "LoopbackReceiver",
     "OrgHandle",
+    "Received",
     "_refuse_outbound_network",
     "api",
     "app",

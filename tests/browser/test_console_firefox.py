@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 
 PAGES = {
     "integrations": "Integrations",
+    "clients": "Clients",
     "webhooks": "Webhooks",
     "activity": "Activity",
     "usage": "Usage",

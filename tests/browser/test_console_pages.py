@@ -1,5 +1,6 @@
-"""Journeys on Webhooks, Activity and Usage in Chromium, against `hub serve` and a worker:
-an endpoint to a loopback receiver (its secret copied once, a delivery and its attempt seen,
+"""Journeys on Clients, Webhooks, Activity and Usage in Chromium, against `hub serve` and a
+worker: clients added (the API's field errors beside their fields), paged, edited, deleted; an
+endpoint to a loopback receiver (its secret copied once, a delivery and its attempt seen,
 resent), a failed run retried, an XSS client name shown as text, the charts drawn, and
 axe-core on every page at desktop and phone width."""
 
@@ -141,7 +142,92 @@ def test_usage_draws_charts_roi_and_the_last_24_hours(page, hub, hub_config, org
     assert axe_violations(page) == []
 
 
-@pytest.mark.parametrize("path", ["integrations", "webhooks", "activity", "usage"])
+def test_clients_are_added_with_field_errors_paged_edited_and_deleted(page, hub, hub_config, org):
+    seo = api(hub, org.admin_key, "POST", "/api/service-types", json={"name": "SEO"})
+    made = [
+        api(hub, org.admin_key, "POST", "/api/clients", json={"name": f"Client {n:02}"})
+        for n in range(1, 26)
+    ]
+    sign_in_by_link(page, hub_config, org, org.admin.email)
+    page.get_by_role("link", name="Clients").click()
+    expect(page).to_have_url(f"{hub}/admin/clients")
+    listing = page.locator("#clients tbody tr")
+    expect(listing).to_have_count(25)  # a page is 25 clients
+    expect(page.get_by_role("button", name="Previous page")).to_have_count(0)
+
+    # the API's 4xx, each message next to the field it names
+    form = page.get_by_role("form", name="Add a client")
+    form.get_by_label("Contact email").fill("not an address")
+    form.get_by_role("button", name="Add client").click()
+    expect(form.locator("#new-client-name-error")).not_to_be_empty()
+    expect(form.locator("#new-client-contact_email-error")).to_contain_text("email")
+    expect(form.get_by_label("Contact email")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Name").fill("Client 01")
+    form.get_by_label("Contact email").fill("wile@acme.example")
+    form.get_by_role("button", name="Add client").click()
+    expect(form.locator("#new-client-name-error")).to_have_text("Already taken.")
+    expect(form.locator("#new-client-contact_email-error")).to_be_empty()
+
+    form.get_by_label("Name").fill(XSS)
+    form.get_by_label("Contact person").fill("Wile E. Coyote")
+    form.get_by_label("Notes").fill("Wants rockets")
+    form.get_by_label("SEO").check()
+    form.get_by_role("button", name="Add client").click()
+    expect(page.locator("#banner")).to_contain_text(f"{XSS} added")
+    expect(form.get_by_label("Name")).to_have_value("")  # ready for the next one
+    clients = api(hub, org.admin_key, "GET", "/api/clients?limit=200")["items"]
+    added = next(c for c in clients if c["name"] == XSS)
+    assert added["contact_email"] == "wile@acme.example" and added["notes"] == "Wants rockets"
+    assert [st["id"] for st in added["service_types"]] == [seo["id"]]
+
+    # the 26th client is on the next page
+    page.get_by_role("button", name="Next page").click()
+    expect(listing).to_have_count(1)
+    expect(listing.first).to_contain_text(XSS)
+    expect(listing.first).to_contain_text("Wile E. Coyote · wile@acme.example")
+    expect(listing.first).to_contain_text("SEO")
+    assert page.locator("main img").count() == 0  # the name is text
+    assert "cursor=" in page.url
+    expect(page.locator("nav.pager")).to_have_text("Previous page")
+    shot(page, "clients")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Previous page").click()
+    expect(listing).to_have_count(25)
+    expect(listing.first).to_contain_text("Client 01")
+    page.get_by_role("button", name="Next page").click()
+
+    page.get_by_role("button", name=f"Edit {XSS}").click()
+    edit = page.get_by_role("form", name=f"Edit {XSS}")
+    expect(edit.get_by_label("SEO")).to_be_checked()
+    edit.get_by_label("Name").fill("Client 02")
+    edit.get_by_role("button", name="Save").click()
+    expect(edit.locator(f"#client-{added['id']}-name-error")).to_have_text("Already taken.")
+    edit.get_by_label("Name").fill("Acme Rockets")
+    edit.get_by_label("Contact email").fill("")
+    edit.get_by_label("SEO").uncheck()
+    edit.get_by_role("button", name="Save").click()
+    expect(page.locator("#banner")).to_contain_text("Acme Rockets saved")
+    expect(page.locator(f"#client-{added['id']}")).to_contain_text("Acme Rockets")
+    changed = api(hub, org.admin_key, "GET", f"/api/clients/{added['id']}")
+    assert changed["name"] == "Acme Rockets" and changed["contact_email"] is None
+    assert changed["service_types"] == [] and changed["contact_person"] == "Wile E. Coyote"
+
+    page.get_by_role("button", name="Delete Acme Rockets").click()
+    page.get_by_role("group", name="Delete Acme Rockets").get_by_role(
+        "button", name="Delete client"
+    ).click()
+    expect(page.locator("#banner")).to_contain_text("Acme Rockets deleted")
+    expect(page.locator(f"#client-{added['id']}")).to_have_count(0)
+    gone = requests.get(
+        f"{hub}/api/clients/{added['id']}",
+        headers={"Authorization": f"Bearer {org.admin_key}"},
+        timeout=20,
+    )
+    assert gone.status_code == 404
+    assert len(api(hub, org.admin_key, "GET", "/api/clients?limit=200")["items"]) == len(made)
+
+
+@pytest.mark.parametrize("path", ["integrations", "clients", "webhooks", "activity", "usage"])
 def test_every_page_at_phone_width_passes_axe(page, hub, hub_config, org, path):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in_by_link(page, hub_config, org, org.admin.email)
@@ -191,3 +277,8 @@ def test_a_member_sees_a_plugins_page_without_its_form(page, flaky_plugin, hub, 
     page.get_by_role("link", name="Flaky notes").click()
     expect(page.locator("#plugin-table")).to_contain_text("Nothing here yet.")
     expect(page.get_by_role("form")).to_have_count(0)
+    api(hub, org.admin_key, "POST", "/api/clients", json={"name": "Northwind"})
+    page.get_by_role("link", name="Clients").click()
+    expect(page.locator("#clients")).to_contain_text("Northwind")
+    expect(page.get_by_role("form")).to_have_count(0)
+    expect(page.locator("#clients").get_by_role("button")).to_have_count(0)

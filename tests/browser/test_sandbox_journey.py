@@ -1,9 +1,10 @@
 """A person's journey through `hub up --sandbox` in a real browser (Chromium): the printed
 link signs in, the console's Sandbox banner links the providers' pages, Slack and Dropbox
-connect through their consent pages (Cancel, then Allow), a new client gets its Dropbox
-folder and its Slack message, a file uploaded in the Dropbox sandbox reaches Slack, a slash
-command typed in the Slack sandbox completes a deliverable, and a meeting moved in the
-calendar sandbox shows its new time in the hub. One `hub up --sandbox` for the module."""
+connect through their consent pages (Cancel, then Allow), a client created on the console's
+Clients page gets its Dropbox folder and its Slack message, a file uploaded in the Dropbox
+sandbox reaches Slack, a slash command typed in the Slack sandbox completes a deliverable,
+and a meeting moved in the calendar sandbox shows its new time in the hub. One
+`hub up --sandbox` for the module."""
 
 from __future__ import annotations
 
@@ -69,20 +70,40 @@ def test_the_sandbox_journey_in_a_browser(page: Any, sandbox: SandboxHub) -> Non
     connect(page, "gcal", "Allow")
     expect(page.locator("#integration-gcal .badge")).to_have_text("enabled")
 
-    # the Mycelium app adds a client (through the API: the console manages integrations)
-    made = sandbox.api("POST", "/api/clients", json={"name": "Acme Rockets"})
-    assert made.status_code == 201, made.text
+    # a client created in the console, on its Clients page, as the demo agency's admin
+    page.get_by_role("navigation", name="Console pages").get_by_role("link", name="Clients").click()
+    expect(page.locator("#clients")).to_contain_text("Northwind Bakery")  # the seeded ones
+    form = page.get_by_role("form", name="Add a client")
+    form.get_by_label("Name").fill("Acme Rockets")
+    form.get_by_label("Contact person").fill("Wile E. Coyote")
+    form.get_by_label("Contact email").fill("wile@acme.example")
+    form.get_by_label("Web Design").check()
+    form.get_by_role("button", name="Add client").click()
+    expect(page.locator("#banner")).to_contain_text("Acme Rockets added")
+    expect(page.locator("#clients")).to_contain_text("Acme Rockets")
+    shot(page, "sandbox-clients")
+    made = next(
+        c for c in sandbox.api("GET", "/api/clients").json()["items"] if c["name"] == "Acme Rockets"
+    )
+    assert [st["name"] for st in made["service_types"]] == ["Web Design"], made
 
+    # ... its Slack message in the Slack sandbox's channel
     slack = page.context.new_page()
     slack.goto(sandbox.pages["Slack"])
     expect(slack.get_by_role("status")).to_contain_text("Sandbox")
     messages = slack.locator("#messages")
     reload_until(slack, lambda: "Acme Rockets" in messages.inner_text(), "the client in Slack")
+    announced = messages.locator(".msg", has_text="New client").filter(has_text="Acme Rockets")
+    expect(announced).to_contain_text("Wile E. Coyote")
+    expect(announced).to_contain_text("Web Design")
+    expect(announced).to_contain_text("@Demo Admin")  # who added it: the console's user
 
+    # ... and its folder, with one per service under it, in the Dropbox sandbox's tree
     dropbox = page.context.new_page()
     dropbox.goto(sandbox.pages["Dropbox"])
     tree = dropbox.locator("ul.tree")
-    reload_until(dropbox, lambda: "Acme Rockets" in tree.inner_text(), "the client's folder")
+    service = 'li.folder[data-path$="/Clients/Acme Rockets/Work in Progress/Web Design"]'
+    reload_until(dropbox, lambda: tree.locator(service).count() == 1, "the client's folders")
     dropbox_reads_changes(sandbox)
     dropbox.reload()
     folder = dropbox.locator('li.folder[data-path$="/Clients/Acme Rockets"]').get_attribute(

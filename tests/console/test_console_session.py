@@ -156,7 +156,8 @@ def test_a_bearer_key_wins_over_a_cookie_and_needs_no_csrf(client, org, other_or
 
 
 @pytest.mark.parametrize(
-    "path", ["/admin/", "/admin/integrations", "/admin/usage", "/admin/plugins/slack"]
+    "path",
+    ["/admin/", "/admin/integrations", "/admin/clients", "/admin/usage", "/admin/plugins/slack"],
 )
 def test_console_pages_are_one_static_shell_under_a_strict_csp(client, path):
     response = client.get(path)

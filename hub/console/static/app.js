@@ -1,6 +1,7 @@
 // The console's router: sign-in, then the page the path names, all through the REST API.
 import { ApiError, api, banner, clear, errorText, h, state } from "./lib.js";
 import { integrationsPage } from "./pages/integrations.js";
+import { clientsPage } from "./pages/clients.js";
 import { webhooksPage } from "./pages/webhooks.js";
 import { activityPage } from "./pages/activity.js";
 import { usagePage } from "./pages/usage.js";
@@ -8,6 +9,7 @@ import { pluginPage, pluginPagesOf, sandboxPagesOf } from "./pages/plugin.js";
 
 const PAGES = {
   integrations: ["Integrations", integrationsPage],
+  clients: ["Clients", clientsPage],
   webhooks: ["Webhooks", webhooksPage],
   activity: ["Activity", activityPage],
   usage: ["Usage", usagePage],

@@ -105,6 +105,34 @@ export function errorText(error) {
   return fields ? `${error.message} (${fields})` : error.message;
 }
 
+// What the API says about one field, as text: a list of messages, or messages per item of a
+// list field ({"0": ["Not a valid integer."]}).
+export function detailText(why) {
+  if (why === null || why === undefined) return "";
+  if (Array.isArray(why)) return why.map(detailText).join(" ");
+  if (typeof why === "object") return Object.entries(why).map(([key, inner]) => `${key}: ${detailText(inner)}`).join("; ");
+  return String(why);
+}
+
+// A 4xx's field errors next to their fields (`slots[name]`, its input marked invalid); what
+// names no field of the form, and the message, go to `formError`. Anything else is rethrown.
+export function showFieldErrors(error, slots, inputs, formError) {
+  if (!(error instanceof ApiError)) throw error;
+  let placed = false;
+  const rest = {};
+  for (const [name, why] of Object.entries(error.details || {})) {
+    if (slots[name]) {
+      slots[name].append(detailText(why));
+      if (inputs[name]) inputs[name].setAttribute("aria-invalid", "true");
+      placed = true;
+    } else {
+      rest[name] = why;
+    }
+  }
+  const others = Object.keys(rest).length ? ` (${detailText(rest)})` : "";
+  formError.append(placed ? `${error.message}${others}` : errorText(error));
+}
+
 // A button that runs `action`, disabled while it runs; failures are shown beside it.
 export function actionButton(label, action, props = {}) {
   const button = h("button", { type: "button", ...props }, label);

@@ -5,45 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 from mycelium_dropbox.emulator.sandbox import start
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
-
-class Hub:
-    """Stands in for the hub's webhook route; keeps what Dropbox posts."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[dict[str, str], bytes]] = []
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def _wsgi(self, environ: Any, start_response: Any) -> Any:
-        request = Request(environ)
-        self.posts.append((dict(request.headers), request.get_data()))
-        return Response("")(environ, start_response)
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+from hub.testing import LoopbackReceiver
 
 
 @pytest.fixture
-def hub() -> Iterator[Hub]:
-    found = Hub()
-    yield found
-    found.stop()
+def hub() -> Iterator[LoopbackReceiver]:
+    """Stands in for the hub's webhook route; keeps what Dropbox posts."""
+    with LoopbackReceiver() as found:
+        yield found
 
 
-def test_an_upload_adds_the_file_and_sends_the_signed_webhook(hub: Hub) -> None:
+def test_an_upload_adds_the_file_and_sends_the_signed_webhook(hub: LoopbackReceiver) -> None:
     dropbox = start("127.0.0.1", hub.url)
     try:
         dropbox.store.make_folder("/Agency/Clients/Acme")
@@ -57,9 +36,9 @@ def test_an_upload_adds_the_file_and_sends_the_signed_webhook(hub: Hub) -> None:
         )
         assert sent.status_code == 200 and "the hub answered the webhook HTTP 200" in sent.text
         assert dropbox.entry("/Agency/Clients/Acme/brief.pdf")["size"] == len(b"%PDF brief")
-        ((headers, body),) = hub.posts
-        expected = hmac.new(b"sandbox-dropbox-app-secret", body, hashlib.sha256).hexdigest()
-        assert headers["X-Dropbox-Signature"] == expected
+        (webhook,) = hub.received
+        expected = hmac.new(b"sandbox-dropbox-app-secret", webhook.body, hashlib.sha256)
+        assert webhook.headers["X-Dropbox-Signature"] == expected.hexdigest()
 
         wrong = requests.post(
             f"{dropbox.url}/sandbox/upload",
@@ -68,12 +47,13 @@ def test_an_upload_adds_the_file_and_sends_the_signed_webhook(hub: Hub) -> None:
             timeout=10,
         )
         assert wrong.status_code == 400 and "folder: &#x27;/Nowhere&#x27;" in wrong.text
-        assert dropbox.paths("file") == ["/Agency/Clients/Acme/brief.pdf"] and len(hub.posts) == 1
+        assert dropbox.paths("file") == ["/Agency/Clients/Acme/brief.pdf"]
+        assert len(hub.received) == 1  # nothing sent for the refused upload
     finally:
         dropbox.stop()
 
 
-def test_the_consent_page_asks(hub: Hub) -> None:
+def test_the_consent_page_asks(hub: LoopbackReceiver) -> None:
     dropbox = start("127.0.0.1", hub.url)
     try:
         query = urlencode(

@@ -4,7 +4,6 @@ commands it signs; its sandbox page and consent page over real HTTP."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -17,8 +16,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from hub.testing import LoopbackReceiver
 
 ANA = Member("U0ANA", "ana@acme.example", "Ana Lima")
 BEN = Member("U0BEN", "ben@acme.example", "Ben Okafor")
@@ -75,43 +75,30 @@ def test_slack_sdk_posts_to_the_incoming_webhook(emulator: SlackEmulator) -> Non
     assert emulator.messages[-1]["text"] == "from the SDK"
 
 
-class Hub:
+def slack_hub(secret: str) -> LoopbackReceiver:
     """A loopback stand-in for the hub's slash command route: verifies with slack_sdk."""
+    verifier = SignatureVerifier(secret)
 
-    def __init__(self, secret: str) -> None:
-        self.verifier = SignatureVerifier(secret)
-        self.received: list[dict[str, list[str]]] = []
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def _wsgi(self, environ: Any, start_response: Any) -> Any:
-        request = Request(environ)
-        body = request.get_data()
-        if not self.verifier.is_valid_request(body, dict(request.headers)):
-            return Response("bad signature", 401)(environ, start_response)
-        self.received.append(parse_qs(body.decode()))
+    def answer(request: Request) -> Response:
+        if not verifier.is_valid_request(request.get_data(), dict(request.headers)):
+            return Response("bad signature", 401)
         reply = '{"response_type": "ephemeral", "text": "Done, <@U0ANA>: *Logo* completed"}'
-        return Response(reply, content_type="application/json")(environ, start_response)
+        return Response(reply, content_type="application/json")
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    return LoopbackReceiver(answer)
 
 
 def test_the_sandbox_page_sends_signed_slash_commands(emulator: SlackEmulator) -> None:
-    hub = Hub(emulator.signing_secret)
-    emulator.hub_url = hub.url
-    try:
+    with slack_hub(emulator.signing_secret) as hub:
+        emulator.hub_url = hub.url
         sent = requests.post(
             f"{emulator.url}/sandbox/command",
             data={"command": "/mycelium-complete 42", "user_id": "U0ANA"},
             timeout=10,
         )
-    finally:
-        hub.stop()
     assert sent.status_code == 200 and "Sandbox" in sent.text
-    (form,) = hub.received
+    (posted,) = hub.received
+    form = parse_qs(posted.body.decode())
     assert form["command"] == ["/mycelium-complete"] and form["text"] == ["42"]
     assert form["user_id"] == ["U0ANA"] and form["team_id"] == ["T0EMULATE"]
     assert "Done, @Ana Lima: *Logo* completed" in sent.text  # the answer, mentions resolved
