@@ -6,8 +6,10 @@ Auto-Submitted, List-Unsubscribe); a transport only carries it. Every call goes 
 base URL of a setting (``SENDGRID_API_BASE``, ``MAILGUN_API_BASE``, ``POSTMARK_API_BASE``).
 Answers become the SMTP transport's failures, so the queue treats both alike:
 
-- 401 or 403: the key is refused (:class:`AuthFailure`): the email waits and is retried,
-  and the health check turns the integration ``needs_reauth`` so the admins are told;
+- 401 or 403: the key is refused (:class:`KeyRefused`): the run stops, its emails wait
+  without counting an attempt, and the integration becomes ``needs_reauth`` at once (as a
+  hook raising ``NeedsReauth`` makes it), so the admins are told; saving a working key
+  enables it again and the emails go;
 - 429: ``rate_limited``, the email waits for ``Retry-After`` without counting an attempt;
 - 5xx and network errors: temporary, retried per the queue's schedule (``Retry-After``
   honoured when longer);
