@@ -110,7 +110,7 @@ class Mailer:
             self._used("held", refused.code or 0, started, 0)
             return outcome
         except SmtpFailure as failure:
-            outcome = queue.record_failure(row, failure)
+            outcome = self._failed(row, failure)
             self._used(outcome, failure.code or 0, started, 0)
             return outcome
         refused_for_good = {r: f"{c} {why}" for r, (c, why) in accepted.refused.items() if c >= 500}
@@ -158,13 +158,26 @@ class Mailer:
                 outcomes[row.id] = queue.hold(row, result.message)
                 self._used("held", result.code or 0, 0, duration=each)
             elif isinstance(result, SmtpFailure):
-                outcomes[row.id] = queue.record_failure(row, result)
+                outcomes[row.id] = self._failed(row, result)
                 self._used(outcomes[row.id], result.code or 0, 0, duration=each)
             else:
                 outcomes[row.id] = queue.record_accepted(row, result[0])
                 size = len(outs[row.id].mime)
                 self._used(outcomes[row.id], 200, 0, size, duration=each)
         return [outcomes[row.id] for row in rows]
+
+    def _failed(self, row: Email, failure: SmtpFailure) -> str:
+        """Record a failure nobody got the message through. Recipients the provider will
+        never send to (Postmark's inactive ones) go on the suppression list, as a refusal
+        at RCPT does, and the email goes again to the others."""
+        named = {a.lower() for a in getattr(failure, "inactive", ())}
+        refused = [rcpt for rcpt in queue.envelope(row) if rcpt.lower() in named]
+        if not refused:
+            return queue.record_failure(row, failure)
+        db, org_id = self.ctx.db, self.ctx.org.id
+        suppressions.suppress(db, org_id, refused, "refused", failure.message)
+        why = f"{failure.code} inactive recipient at {self.api.title if self.api else 'SMTP'}"
+        return queue.drop_recipients(row, dict.fromkeys(refused, why))
 
     def _batch_results(self, outs: list[Outbound]) -> list[Any]:
         assert isinstance(self.api, Postmark)

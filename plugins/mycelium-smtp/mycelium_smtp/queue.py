@@ -127,6 +127,19 @@ def record_failure(row: Email, failure: SmtpFailure) -> str:
     return _retry_or_fail(row, failure.message, temporary=failure.temporary, at_least=wait)
 
 
+def drop_recipients(row: Email, refused: dict[str, str]) -> str:
+    """The provider refused the whole message for these recipients alone, for good (the
+    inactive recipients Postmark names): recorded in `refused`, and the others, if any,
+    are sent again at once without counting an attempt (else the row fails)."""
+    row.refused = {**(row.refused or {}), **refused}
+    summary = "; ".join(f"{rcpt}: {why}" for rcpt, why in refused.items())
+    left = [rcpt for rcpt in envelope(row) if rcpt not in refused]
+    if not left:
+        return _fail(row, f"Refused: {summary}")
+    row.pending_rcpts = left
+    return _defer(row, f"Refused: {summary}; sent again to the others.", 0.0)
+
+
 def hold(row: Email, error: str) -> str:
     """The provider refused the credentials: no attempt is counted and the row stays due;
     it goes once the integration works again (the queue sends nothing for an integration
