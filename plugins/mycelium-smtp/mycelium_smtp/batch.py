@@ -9,9 +9,9 @@ database in one bulk insert: 1,000 emails cost a few queries, not a few thousand
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 
 from hub import Caller, Forbidden, HubError, PluginContext, ValidationError, now
 from mycelium_smtp import suppressions
@@ -82,7 +82,7 @@ def insert_rows(session: Any, rows: list[Email]) -> None:
     at = now()
     for row in rows:
         row.created_at = row.updated_at = at
-    table = Email.__table__
+    table = cast(Table, Email.__table__)
     if session.get_bind().dialect.name == "postgresql":
         for row, new_id in zip(rows, _reserve_ids(session, len(rows)), strict=True):
             row.id = new_id
@@ -100,7 +100,7 @@ def _by_columns(rows: list[Email]) -> dict[tuple[str, ...], list[Email]]:
     """The rows by the columns their INSERT names. A column some rows set (a failed row's
     `last_error`) is named as NULL for the others when it has no default, as a flush would
     store it; so a batch is usually one statement and its ids follow its order."""
-    table = Email.__table__
+    table = cast(Table, Email.__table__)
     names = list(dict.fromkeys(k for row in rows for k in vars(row) if not k.startswith("_")))
     nullable = {k for k in names if not _has_default(table.c[k])}
     groups: dict[tuple[str, ...], list[Email]] = {}
