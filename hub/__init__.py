@@ -75,6 +75,7 @@ from hub.web import (
     find_integration,
     own_body_limit,
     public_route,
+    report_needs_reauth,
     run_in_background,
     set_external_account_id,
 )
@@ -155,6 +156,7 @@ __all__ = [
     "public_route",
     "render_client",
     "render_deliverable",
+    "report_needs_reauth",
     "run_in_background",
     "set_external_account_id",
     "sign_webhook",

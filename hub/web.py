@@ -24,10 +24,11 @@ from hub.core.background import loop_for
 from hub.core.connections import integrations
 from hub.core.connections.context import build_context
 from hub.core.connections.integration_rows import check_account_free
+from hub.core.connections.tokens import mark_needs_reauth
 from hub.core.db import AnySession, after_commit, scope_to_org
 from hub.core.models import Integration
 from hub.core.runs.pending import QUEUE
-from hub.errors import NotFound
+from hub.errors import NeedsReauth, NotFound
 from hub.extensions import db
 from hub.plugins import get_plugins
 
@@ -201,6 +202,16 @@ def disable_integration(ctx: PluginContext, reason: str, forget_credentials: boo
     if forget_credentials:
         integrations.forget_credentials(row)
     integrations.disable(ctx.db, get_plugins(current_app).providers, row.org_id, row.plugin, reason)
+
+
+def report_needs_reauth(ctx: PluginContext, error: NeedsReauth) -> bool:
+    """What the hub does when a hook raises `error`, for work that is not a hook (a job
+    whose call the provider refused for its credentials): `ctx`'s integration becomes
+    ``needs_reauth`` and ``integration.needs_reauth`` is recorded once, with the error's
+    message, in `ctx.db`'s transaction (the caller commits). Whether it changed anything.
+    Saving the integration's config again (``PUT`` or ``PATCH``) makes a plugin without
+    OAuth ``enabled`` again; an OAuth plugin is reconnected."""
+    return mark_needs_reauth(ctx.db, ctx._row, error.message)
 
 
 def set_external_account_id(ctx: PluginContext, account_id: str | None) -> None:

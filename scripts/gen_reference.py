@@ -92,6 +92,7 @@ GROUPS: list[tuple[str, str, list[str]]] = [
         [
             "context_for",
             "enqueue",
+            "report_needs_reauth",
             "after_commit",
             "before_commit",
             "insert_ignoring_conflicts",

@@ -174,8 +174,8 @@ def enable(
         return row
     check_account_free(session, row, row.external_account_id)
     was_enabled, row.enabled = row.enabled, True
-    if row.status != "needs_reauth":  # enabling does not reconnect an OAuth account
-        row.status = "enabled"
+    if row.status != "needs_reauth" or provider.oauth2 is None:
+        row.status = "enabled"  # new credentials; an OAuth account is reconnected instead
     if not was_enabled:
         events.record(session, org_id, "integration.enabled", render_event(row))
     return row
@@ -189,13 +189,17 @@ def change(
     name: str,
     data: dict[str, Any],
 ) -> Integration:
-    """PATCH: change some config fields; secret fields keep their value unless given."""
+    """PATCH: change some config fields; secret fields keep their value unless given. A
+    plugin without OAuth whose credentials were refused (``needs_reauth``) is ``enabled``
+    again: its new config passed the plugin's ``check_config``, as a PUT's does."""
     provider = require_provider(providers, name)
     row = find_locked(session, org_id, name)
     config = _checked(provider, row, data, partial=True)
     assert row is not None  # _checked refuses a PATCH of nothing
     _store(keyring, row, provider, config)
     row.updated_at = clock.now()
+    if row.enabled and row.status == "needs_reauth" and provider.oauth2 is None:
+        row.status = "enabled"
     return row
 
 

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import PluginContext, now
+from hub import NeedsReauth, PluginContext, now, report_needs_reauth
 from mycelium_smtp import queue, ratelimit, suppressions
 from mycelium_smtp.alerts import announce_failure
 from mycelium_smtp.catalog import email_type
@@ -65,6 +65,8 @@ class Report:
     sent: int = 0
     retrying: int = 0
     failed: list[Email] = field(default_factory=list)
+    # the provider refused the API key: the integration was marked needs_reauth for this
+    key_refused: str | None = None
 
 
 class Mailer:
@@ -78,6 +80,8 @@ class Mailer:
         self.broken: SmtpFailure | None = None
         self.transport = transport_of(ctx.config, ctx.setting)
         self.api = api_client(ctx, self.transport) if self.transport != "smtp" else None
+        # the provider refused the API key: nothing more is sent in this run
+        self.key_refused: KeyRefused | None = None
 
     def _open(self) -> Connection:
         if self.broken is not None:
@@ -100,8 +104,13 @@ class Mailer:
         started = time.monotonic()
         try:
             accepted, status = self._carry(row, recipients, data)
+        except KeyRefused as refused:
+            self.key_refused = refused
+            outcome = queue.hold(row, refused.message)
+            self._used("held", refused.code or 0, started, 0)
+            return outcome
         except SmtpFailure as failure:
-            outcome = queue.record_failure(row, failure)
+            outcome = self._failed(row, failure)
             self._used(outcome, failure.code or 0, started, 0)
             return outcome
         refused_for_good = {r: f"{c} {why}" for r, (c, why) in accepted.refused.items() if c >= 500}
@@ -121,8 +130,8 @@ class Mailer:
             raise self.broken
         try:
             accepted, _ = self.api.send(_outbound(row, self.sender, recipients, data))
-        except (KeyRefused, ProviderFailure) as failure:
-            if isinstance(failure, KeyRefused) or getattr(failure, "rate_limited", False):
+        except ProviderFailure as failure:
+            if failure.rate_limited:
                 self.broken = failure
             raise
         return accepted, 202 if self.transport == "sendgrid" else 200
@@ -144,14 +153,31 @@ class Mailer:
         results = self._batch_results([outs[row.id] for row in ready])
         each = (time.monotonic() - started) / max(1, len(ready))
         for row, result in zip(ready, results, strict=True):
-            if isinstance(result, SmtpFailure):
-                outcomes[row.id] = queue.record_failure(row, result)
+            if isinstance(result, KeyRefused):
+                self.key_refused = result
+                outcomes[row.id] = queue.hold(row, result.message)
+                self._used("held", result.code or 0, 0, duration=each)
+            elif isinstance(result, SmtpFailure):
+                outcomes[row.id] = self._failed(row, result)
                 self._used(outcomes[row.id], result.code or 0, 0, duration=each)
             else:
                 outcomes[row.id] = queue.record_accepted(row, result[0])
                 size = len(outs[row.id].mime)
                 self._used(outcomes[row.id], 200, 0, size, duration=each)
         return [outcomes[row.id] for row in rows]
+
+    def _failed(self, row: Email, failure: SmtpFailure) -> str:
+        """Record a failure nobody got the message through. Recipients the provider will
+        never send to (Postmark's inactive ones) go on the suppression list, as a refusal
+        at RCPT does, and the email goes again to the others."""
+        named = {a.lower() for a in getattr(failure, "inactive", ())}
+        refused = [rcpt for rcpt in queue.envelope(row) if rcpt.lower() in named]
+        if not refused:
+            return queue.record_failure(row, failure)
+        db, org_id = self.ctx.db, self.ctx.org.id
+        suppressions.suppress(db, org_id, refused, "refused", failure.message)
+        why = f"{failure.code} inactive recipient at {self.api.title if self.api else 'SMTP'}"
+        return queue.drop_recipients(row, dict.fromkeys(refused, why))
 
     def _batch_results(self, outs: list[Outbound]) -> list[Any]:
         assert isinstance(self.api, Postmark)
@@ -162,7 +188,7 @@ class Mailer:
                 raise self.broken
             return self.api.send_many(outs)
         except SmtpFailure as failure:  # the call as a whole: every message shares it
-            if isinstance(failure, KeyRefused) or getattr(failure, "rate_limited", False):
+            if getattr(failure, "rate_limited", False):
                 self.broken = failure
             return [failure] * len(outs)
 
@@ -237,7 +263,10 @@ def send_rows(ctx: PluginContext, mailer: Mailer, rows: list[Email], report: Rep
             _count(ctx, row, outcome, report)
         ctx.db.commit()
         return
-    for row in due:
+    for index, row in enumerate(due):
+        if mailer.key_refused is not None:  # the rest go back untouched, to wait as well
+            queue.release(ctx.db, due[index:])
+            return
         _count(ctx, row, mailer.send(row), report)
         ctx.db.commit()
 
@@ -259,7 +288,9 @@ def deliver(
     budget_seconds: float | None = None,
 ) -> Report:
     """Send the org's due rows (or just `ids`) within its rate limit, one connection for
-    all; no new chunk is claimed once `budget_seconds` have passed."""
+    all; no new chunk is claimed once `budget_seconds` have passed. A provider refusing
+    the API key stops the run: its rows wait (no attempt counted) and the integration
+    becomes ``needs_reauth``, as a hook raising ``NeedsReauth`` makes it."""
     per_minute = int(normalized(ctx.config)["rate_limit_per_minute"])
     deadline = time.monotonic() + budget_seconds if budget_seconds else None
     mailer, report = Mailer(ctx), Report()
@@ -269,10 +300,13 @@ def deliver(
             if not rows:
                 break
             send_rows(ctx, mailer, rows, report)
-            if ids is not None:
+            if ids is not None or mailer.key_refused is not None:
                 break
     finally:
         mailer.close()
+    if mailer.key_refused is not None:  # as a hook raising NeedsReauth: the admins are told
+        report.key_refused = mailer.key_refused.message
+        report_needs_reauth(ctx, NeedsReauth(mailer.key_refused.message))
     ctx.db.commit()  # end the last (read) transaction: SQLite's write lock is held by it
     return report
 

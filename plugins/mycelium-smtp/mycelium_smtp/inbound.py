@@ -42,12 +42,14 @@ POSTMARK_USER = "hub"
 class Report:
     """One thing a provider says happened to an email it carried."""
 
-    type: str  # email.delivered | email.bounced | email.complained | email.opened
+    type: str  # email.delivered | email.bounced | email.complained | email.opened | ""
     address: str
     email_id: int | None
     at: int  # Unix seconds, as the provider gave it
     bounce: str | None = None  # hard | soft, for email.bounced
     detail: str = ""
+    # a suppression reason the provider gave on its own (no event: type is then "")
+    suppress: str | None = None
 
 
 def _fresh(timestamp: str | None) -> None:
@@ -183,17 +185,44 @@ POSTMARK_TYPES = {
     "SpamComplaint": "email.complained",
     "Open": "email.opened",
 }
+# Bounce types after which Postmark deactivates the address (it refuses to send to it, the
+# "inactive recipient" of its send API), by name and by TypeCode: each a hard bounce here
 POSTMARK_HARD = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked"}
+POSTMARK_HARD_CODES = {1, 100000, 100002, 100006}
+POSTMARK_COMPLAINT, POSTMARK_COMPLAINT_CODE = "SpamComplaint", 100001
+# Subscription Change webhook: why Postmark put the address on its suppression list
+POSTMARK_SUPPRESSION_REASONS = {
+    "HardBounce": "hard_bounce",
+    "SpamComplaint": "complaint",
+    "ManualSuppression": "refused",
+}
+
+
+def _type_code(data: dict[str, Any]) -> int | None:
+    code = data.get("TypeCode")
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def postmark_reports(data: dict[str, Any]) -> list[Report]:
-    """Postmark's one record: a bounce is hard for the types Postmark deactivates on."""
+    """Postmark's one record. A bounce is hard when Postmark deactivated the address
+    (``Inactive: true``) or its type is one it deactivates on; a bounce of type
+    ``SpamComplaint`` is a complaint. A Subscription Change that suppresses sending puts
+    the address on the list (``SuppressionReason``) without an event of its own: the
+    bounce or complaint that caused it has one; a reactivation changes nothing here (the
+    hub's list is lifted through its own API)."""
+    if data.get("RecordType") == "SubscriptionChange":
+        return _postmark_suppression(data)
     kind = POSTMARK_TYPES.get(str(data.get("RecordType")))
     if kind is None:
         return []
     bounce = None
     if kind == "email.bounced":
-        bounce = "hard" if data.get("Type") in POSTMARK_HARD or data.get("Inactive") else "soft"
+        code = _type_code(data)
+        if data.get("Type") == POSTMARK_COMPLAINT or code == POSTMARK_COMPLAINT_CODE:
+            kind = "email.complained"
+        else:
+            hard = data.get("Type") in POSTMARK_HARD or code in POSTMARK_HARD_CODES
+            bounce = "hard" if hard or data.get("Inactive") is True else "soft"
     address = data.get("Email") or data.get("Recipient") or ""
     detail = str(data.get("Description") or data.get("Details") or data.get("Type") or "")
     metadata = data.get("Metadata") or {}
@@ -207,3 +236,17 @@ def postmark_reports(data: dict[str, Any]) -> list[Report]:
             detail[:500],
         )
     ]
+
+
+def _postmark_suppression(data: dict[str, Any]) -> list[Report]:
+    reason = POSTMARK_SUPPRESSION_REASONS.get(str(data.get("SuppressionReason")))
+    address = str(data.get("Recipient") or "")
+    if data.get("SuppressSending") is not True or reason is None or not address:
+        return []
+    origin = str(data.get("Origin") or "")
+    detail = f"Postmark suppressed the address: {data.get('SuppressionReason')}"
+    detail += f" (origin: {origin})" if origin else ""
+    metadata = data.get("Metadata") or {}
+    email_id = _email_id(metadata.get("hub_email_id")) if isinstance(metadata, dict) else None
+    at = int(now().timestamp())
+    return [Report("", address, email_id, at, detail=detail[:500], suppress=reason)]

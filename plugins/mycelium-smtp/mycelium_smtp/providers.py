@@ -6,16 +6,21 @@ Auto-Submitted, List-Unsubscribe); a transport only carries it. Every call goes 
 base URL of a setting (``SENDGRID_API_BASE``, ``MAILGUN_API_BASE``, ``POSTMARK_API_BASE``).
 Answers become the SMTP transport's failures, so the queue treats both alike:
 
-- 401 or 403: the key is refused (:class:`AuthFailure`): the email waits and is retried,
-  and the health check turns the integration ``needs_reauth`` so the admins are told;
+- 401 or 403: the key is refused (:class:`KeyRefused`): the run stops, its emails wait
+  without counting an attempt, and the integration becomes ``needs_reauth`` at once (as a
+  hook raising ``NeedsReauth`` makes it), so the admins are told; saving a working key
+  enables it again and the emails go;
 - 429: ``rate_limited``, the email waits for ``Retry-After`` without counting an attempt;
 - 5xx and network errors: temporary, retried per the queue's schedule (``Retry-After``
   honoured when longer);
-- any other 4xx (a recipient or message the provider rejects): that email fails alone.
+- any other 4xx (a recipient or message the provider rejects): that email fails alone;
+  Postmark's inactive recipients (``ErrorCode`` 406) go on the suppression list and the
+  email is sent again to its other recipients, if it has any.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr
@@ -66,14 +71,38 @@ class ProviderFailure(SmtpFailure):
         code: int | None = None,
         retry_after: float | None = None,
         rate_limited: bool = False,
+        inactive: Sequence[str] = (),
     ) -> None:
         super().__init__(message, temporary=temporary, code=code)
         self.retry_after = retry_after
         self.rate_limited = rate_limited
+        # recipients the provider will never send to (Postmark's inactive recipients)
+        self.inactive = tuple(inactive)
 
 
 class KeyRefused(AuthFailure):
     """The provider refused the API key (401 or 403)."""
+
+
+POSTMARK_INACTIVE = 406  # Postmark's ErrorCode: a recipient it deactivated
+_INACTIVE_LIST = re.compile(r"Found inactive addresses: (.+?)\.(?:\s|$)")
+
+
+def inactive_of(message: str) -> list[str]:
+    """The addresses Postmark's inactive-recipient refusal names ("... Found inactive
+    addresses: a@x.example, b@y.example. Inactive recipients are ..."); none if it names
+    none in that form."""
+    found = _INACTIVE_LIST.search(message)
+    if found is None:
+        return []
+    return [a.strip() for a in found.group(1).split(",") if "@" in a]
+
+
+def postmark_failure(error_code: Any, message: str, said: str) -> ProviderFailure:
+    """A message Postmark refused (HTTP 422, ``ErrorCode`` not 0): that message alone fails,
+    and an inactive recipient's refusal names who (they go on the suppression list)."""
+    inactive = inactive_of(message) if error_code == POSTMARK_INACTIVE else []
+    return ProviderFailure(said, temporary=False, code=422, inactive=inactive)
 
 
 def failure_of(title: str, response: requests.Response) -> SmtpFailure:
@@ -85,6 +114,13 @@ def failure_of(title: str, response: requests.Response) -> SmtpFailure:
     wait = parse_retry_after(response.headers.get("Retry-After"), now())
     if status >= 500:
         return ProviderFailure(said, temporary=True, code=status, retry_after=wait)
+    if title == Postmark.title and status == 422:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict):
+            return postmark_failure(answer.get("ErrorCode"), str(answer.get("Message")), said)
     return ProviderFailure(said, temporary=False, code=status)
 
 
@@ -263,7 +299,7 @@ class Postmark:
             else:
                 code, why = item.get("ErrorCode"), item.get("Message")
                 said = f"Postmark answered 422: ErrorCode {code}: {why}"
-                results.append(ProviderFailure(said, temporary=False, code=422))
+                results.append(postmark_failure(code, str(why), said))
         return results
 
 

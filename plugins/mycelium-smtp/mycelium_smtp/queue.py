@@ -1,7 +1,8 @@
 """The email rows' state machine: claim atomically, record each outcome, retry, give up.
 
 pending -> sending (claimed by one worker, with a lease) -> sent | pending (retry after
-2^n minutes) | failed (permanent refusal, or retries used up); pending -> cancelled.
+2^n minutes; or held, no attempt counted, while the key is refused or the provider rate
+limits) | failed (permanent refusal, or retries used up); pending -> cancelled.
 A row is only sent by the worker whose claim token it carries, so nothing goes twice;
 a worker that dies mid-batch leaves leased rows that the sweep puts back.
 
@@ -124,6 +125,26 @@ def record_failure(row: Email, failure: SmtpFailure) -> str:
     if getattr(failure, "rate_limited", False):
         return _defer(row, failure.message, wait or 60.0)
     return _retry_or_fail(row, failure.message, temporary=failure.temporary, at_least=wait)
+
+
+def drop_recipients(row: Email, refused: dict[str, str]) -> str:
+    """The provider refused the whole message for these recipients alone, for good (the
+    inactive recipients Postmark names): recorded in `refused`, and the others, if any,
+    are sent again at once without counting an attempt (else the row fails)."""
+    row.refused = {**(row.refused or {}), **refused}
+    summary = "; ".join(f"{rcpt}: {why}" for rcpt, why in refused.items())
+    left = [rcpt for rcpt in envelope(row) if rcpt not in refused]
+    if not left:
+        return _fail(row, f"Refused: {summary}")
+    row.pending_rcpts = left
+    return _defer(row, f"Refused: {summary}; sent again to the others.", 0.0)
+
+
+def hold(row: Email, error: str) -> str:
+    """The provider refused the credentials: no attempt is counted and the row stays due;
+    it goes once the integration works again (the queue sends nothing for an integration
+    that is not ``enabled``, and saving a working key enables it again)."""
+    return _defer(row, error, 0.0)
 
 
 def _defer(row: Email, error: str, seconds: float) -> str:

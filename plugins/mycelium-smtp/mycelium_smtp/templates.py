@@ -82,15 +82,20 @@ def _environment(autoescape: bool) -> LimitedSandbox:
 
 HTML = _environment(autoescape=True)
 TEXT = _environment(autoescape=False)
+
+
 # The branded layout is the plugin's own file, never an organization's: it needs no
 # sandbox, only the same options (and its output is still counted in the budget).
-_LAYOUT_OPTIONS = {"undefined": ChainableUndefined, "trim_blocks": True, "lstrip_blocks": True}
-
-
 @lru_cache(maxsize=2)
 def layout(html: bool) -> Template:
     """The shipped layout (layout.html or layout.txt) compiled outside the sandbox."""
-    environment = Environment(autoescape=html, keep_trailing_newline=False, **_LAYOUT_OPTIONS)
+    environment = Environment(
+        autoescape=html,
+        undefined=ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
     return environment.from_string(_default_file("layout.html" if html else "layout.txt"))
 
 

@@ -45,6 +45,11 @@ def apply(ctx: PluginContext, reports: Sequence[Report]) -> int:
 
 
 def _record(ctx: PluginContext, row: Email | None, report: Report) -> bool:
+    if not report.type:  # only a suppression the provider made (Postmark's subscription change)
+        if not (report.suppress and report.address):
+            return False
+        suppressions.suppress(ctx.db, ctx.org.id, [report.address], report.suppress, report.detail)
+        return True
     entry = {
         "type": report.type.removeprefix("email."),
         "address": report.address,

@@ -117,6 +117,9 @@ def test_a_batch_stores_the_rows_single_posts_store(
     batch = enabled.post(f"{BASE}/emails/batch", json={"emails": emails})
     assert batch.status_code == 202, batch.get_json()
     ids = [r.get_json()["id"] for r in singles], [i["id"] for i in batch.get_json()["items"]]
+    # ids ascend in the batch's order, after the single posts', as one insert after another's
+    assert ids[1] == sorted(ids[1]) and len(set(ids[1])) == len(emails) > 0
+    assert min(ids[1]) > max(ids[0])
     with app.app_context():
         db = db_session()
 

@@ -244,3 +244,162 @@ def test_an_org_not_using_the_provider_is_not_found(
     response = client.post(f"{BASE}/events/sendgrid/{org.id}", data=b"[]")
     assert response.status_code == 404
     assert client.post(f"{BASE}/events/postmark/999999", json={}).status_code == 404
+
+
+def postmark_auth() -> dict[str, str]:
+    token = base64.b64encode(f"hub:{POSTMARK_PASSWORD}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def suppressed(api: ApiClient) -> dict[str, str]:
+    return {i["address"]: i["reason"] for i in api.get(f"{BASE}/suppressions").get_json()["items"]}
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason", "kind"),
+    [
+        ({"Type": "HardBounce", "TypeCode": 1, "Inactive": True}, "hard_bounce", "bounced"),
+        ({"Type": "ManuallyDeactivated", "TypeCode": 100002}, "hard_bounce", "bounced"),
+        ({"Type": "BadEmailAddress"}, "hard_bounce", "bounced"),
+        ({"TypeCode": 100000}, "hard_bounce", "bounced"),  # the code alone
+        # a type Postmark may still deactivate on: Inactive says it did
+        ({"Type": "SoftBounce", "TypeCode": 4096, "Inactive": True}, "hard_bounce", "bounced"),
+        (
+            {"Type": "SpamComplaint", "TypeCode": 100001, "Inactive": True},
+            "complaint",
+            "complained",
+        ),
+        ({"Type": "Transient", "TypeCode": 2, "Inactive": False}, None, "bounced"),
+        ({"Type": "SoftBounce", "Inactive": "true"}, None, "bounced"),  # not a JSON true
+    ],
+)
+def test_a_postmark_bounce_that_deactivates_the_address_suppresses_it(
+    fields: dict[str, Any],
+    reason: str | None,
+    kind: str,
+    api: ApiClient,
+    client: Any,
+    app: Any,
+    org: OrgHandle,
+    hub_clock: FrozenClock,
+) -> None:
+    row = sent_email(api, app, org, "postmark", "ann@client.example")
+    bounce = {
+        "RecordType": "Bounce",
+        "Email": "ann@client.example",
+        "Description": "Postmark's description",
+        "Metadata": {"hub_email_id": str(row["id"])},
+        **fields,
+    }
+    answer = client.post(f"{BASE}/events/postmark/{org.id}", json=bounce, headers=postmark_auth())
+    assert answer.status_code == 200, answer.get_json()
+    assert suppressed(api) == ({"ann@client.example": reason} if reason else {})
+    after = api.get(f"{BASE}/emails/{row['id']}").get_json()
+    assert after["delivery"] == kind
+    [event] = org_events(app, org, f"email.{kind}")
+    if kind == "bounced":
+        assert event["bounce"] == ("hard" if reason else "soft")
+    # a later email to a suppressed address is not sent to it
+    later = {"template": "deliverable_due", "to": ["ann@client.example"], "variables": {}}
+    status = api.post(f"{BASE}/emails", json=later).get_json()["status"]
+    assert status == ("suppressed" if reason else "pending")
+
+
+def test_a_postmark_subscription_change_suppresses_the_address(
+    api: ApiClient, client: Any, app: Any, org: OrgHandle, hub_clock: FrozenClock
+) -> None:
+    row = sent_email(api, app, org, "postmark", "ann@client.example")
+    url = f"{BASE}/events/postmark/{org.id}"
+
+    def change(recipient: str, why: str, suppress: Any = True) -> int:
+        record = {
+            "RecordType": "SubscriptionChange",
+            "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+            "ServerID": 23,
+            "MessageStream": "outbound",
+            "ChangedAt": "2026-12-05T16:33:54.9070259Z",
+            "Recipient": recipient,
+            "Origin": "Customer",
+            "SuppressSending": suppress,
+            "SuppressionReason": why,
+            "Metadata": {"hub_email_id": str(row["id"])},
+        }
+        answer = client.post(url, json=record, headers=postmark_auth())
+        assert answer.status_code == 200, answer.get_json()
+        return int(answer.get_json()["recorded"])
+
+    assert change("ann@client.example", "ManualSuppression") == 1
+    assert change("bob@client.example", "HardBounce") == 1
+    assert change("cy@client.example", "SpamComplaint") == 1
+    assert change("dee@client.example", "HardBounce", suppress=False) == 0  # a reactivation
+    assert change("eve@client.example", "HardBounce", suppress="true") == 0
+    assert change("fay@client.example", "Unsubscribe") == 0  # no reason this hub knows
+    assert suppressed(api) == {
+        "ann@client.example": "refused",
+        "bob@client.example": "hard_bounce",
+        "cy@client.example": "complaint",
+    }
+    # a suppression only: the bounce or complaint that caused it has its own event
+    assert org_events(app, org, "email.bounced") == []
+    assert org_events(app, org, "email.complained") == []
+    assert api.get(f"{BASE}/emails/{row['id']}").get_json()["delivery_events"] in (None, [])
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_postmark_inactive_recipients_join_the_list_and_the_others_still_get_it(
+    batch: bool,
+    api: ApiClient,
+    app: Any,
+    org: OrgHandle,
+    mail_api: MailApiEmulator,
+    hub_clock: FrozenClock,
+) -> None:
+    """Postmark refuses a whole message with ErrorCode 406 naming its inactive recipients:
+    they go on the suppression list (as a refusal at RCPT), and the message goes again to
+    the others; an email to nobody else fails."""
+    mail_api.rejected.add("gone@client.example")
+    config = {
+        "transport": "postmark",
+        **KEYS["postmark"],
+        "from_address": "studio@acme.example",
+        "rate_limit_per_minute": 1000,
+    }
+    assert api.put(BASE, json=config).status_code == 200
+    bodies = [
+        {"to": ["ann@client.example"], "cc": ["Gone <gone@client.example>"]},
+        {"to": ["gone@client.example"]},
+    ]
+    if batch:  # two more emails: the chunk goes in one batch call
+        bodies.append({"to": ["bob@client.example"]})
+    rows = [
+        api.post(
+            f"{BASE}/emails",
+            json={"template": "deliverable_due", "variables": {}, **body},
+        ).get_json()
+        for body in (bodies if batch else bodies[:1])
+    ]
+    if not batch:
+        with app.app_context():  # one at a time: POST /email
+            jobs.deliver_org(org.id)
+        rows.append(
+            api.post(
+                f"{BASE}/emails", json={"template": "deliverable_due", "variables": {}, **bodies[1]}
+            ).get_json()
+        )
+    with app.app_context():
+        jobs.deliver_org(org.id)
+    shown = [api.get(f"{BASE}/emails/{r['id']}").get_json() for r in rows]
+    assert shown[0]["status"] == "sent" and shown[0]["retries"] == 0
+    assert "inactive recipient" in shown[0]["refused"]["gone@client.example"]
+    assert shown[1]["status"] in ("failed", "suppressed")
+    if batch:
+        assert shown[1]["status"] == "failed" and "inactive recipient" in shown[1]["error"]
+        assert shown[2]["status"] == "sent"
+    assert suppressed(api) == {"gone@client.example": "refused"}
+    got = sorted(r for m in mail_api.messages for r in m.recipients)
+    assert got == (
+        ["ann@client.example", "bob@client.example"] if batch else ["ann@client.example"]
+    )
+    assert any(p == "/email/batch" for _, p in mail_api.requests) is batch
+    later = {"template": "deliverable_due", "to": ["gone@client.example"], "variables": {}}
+    assert api.post(f"{BASE}/emails", json=later).get_json()["status"] == "suppressed"

@@ -192,8 +192,20 @@ def test_a_rejected_recipient_fails_that_email_alone(
         assert len(sends) == 2
 
 
+NEW_KEYS = {
+    "sendgrid": {"api_key": "SG.second-key"},
+    "mailgun": {"api_key": "key-second", "mailgun_domain": "mg.acme.example"},
+    "postmark": {"api_key": "postmark-second-token"},
+}
+
+
+def revoke_keys(mail_api: MailApiEmulator) -> None:
+    for keys in (mail_api.sendgrid_keys, mail_api.mailgun_keys, mail_api.postmark_tokens):
+        keys.clear()
+
+
 @pytest.mark.parametrize("transport", PROVIDERS)
-def test_a_key_revoked_later_waits_and_the_health_check_asks_for_a_new_one(
+def test_a_key_revoked_later_marks_needs_reauth_and_the_emails_wait_for_a_new_one(
     transport: str,
     api: ApiClient,
     app: Any,
@@ -201,14 +213,77 @@ def test_a_key_revoked_later_waits_and_the_health_check_asks_for_a_new_one(
     mail_api: MailApiEmulator,
     hub_clock: FrozenClock,
 ) -> None:
+    """A 401/403 while sending: the integration becomes needs_reauth at once (one
+    integration.needs_reauth event, as a hook raising NeedsReauth makes it), the emails wait
+    without counting an attempt, and they go once the admin saves a working key."""
+    enable(api, transport)
+    rows = [queue(api, f"p{n}@client.example") for n in range(3)]
+    revoke_keys(mail_api)
+    deliver(app, org)
+    waiting = [email(api, row) for row in rows]
+    assert {w["status"] for w in waiting} == {"pending"}
+    assert [w["retries"] for w in waiting] == [0, 0, 0]
+    assert "refused the API key" in waiting[0]["error"]
+    sends = [r for r in mail_api.requests if r[0] == "POST"]
+    assert len(sends) == 1  # the run stopped at the first refusal (Postmark: one batch call)
+    integration = api.get(BASE).get_json()
+    assert integration["status"] == "needs_reauth" and integration["enabled"] is True
+    events = api.get("/api/events?type=integration.needs_reauth").get_json()["items"]
+    assert len(events) == 1 and "refused the API key" in events[0]["data"]["reason"]
+
+    later = queue(api, "late@client.example")  # queued meanwhile: waits as well
+    deliver(app, org)
+    assert len([r for r in mail_api.requests if r[0] == "POST"]) == 1  # nothing tried
+    assert email(api, later)["status"] == "pending"
+    assert len(api.get("/api/events?type=integration.needs_reauth").get_json()["items"]) == 1
+
+    # the admin saves a working key (checked with the provider): enabled, and mail goes
+    mail_api.sendgrid_keys.add("SG.second-key")
+    mail_api.mailgun_keys.add("key-second")
+    mail_api.postmark_tokens.add("postmark-second-token")
+    saved = api.put(BASE, json=config(transport, **NEW_KEYS[transport]))
+    assert saved.status_code == 200, saved.get_json()
+    assert api.get(BASE).get_json()["status"] == "enabled"
+    deliver(app, org)
+    done = [email(api, row) for row in [*rows, later]]
+    assert [d["status"] for d in done] == ["sent"] * 4 and [d["retries"] for d in done] == [0] * 4
+    assert sorted(r for m in mail_api.messages for r in m.recipients) == sorted(
+        [f"p{n}@client.example" for n in range(3)] + ["late@client.example"]
+    )
+
+
+@pytest.mark.parametrize("transport", PROVIDERS)
+def test_a_patched_key_enables_an_integration_whose_key_was_refused(
+    transport: str, api: ApiClient, app: Any, org: OrgHandle, mail_api: MailApiEmulator
+) -> None:
     enable(api, transport)
     row = queue(api)
-    mail_api.sendgrid_keys.clear()
-    mail_api.mailgun_keys.clear()
-    mail_api.postmark_tokens.clear()
+    revoke_keys(mail_api)
     deliver(app, org)
-    waiting = email(api, row)
-    assert waiting["status"] == "pending" and "refused the API key" in waiting["error"]
+    assert api.get(BASE).get_json()["status"] == "needs_reauth"
+    with app.app_context():  # the queue's jobs send nothing for it meanwhile
+        assert context_for("smtp", org.id) is None
+    mail_api.sendgrid_keys.add("SG.second-key")
+    mail_api.mailgun_keys.add("key-second")
+    mail_api.postmark_tokens.add("postmark-second-token")
+    wrong = api.patch(BASE, json={"api_key": "still-wrong"})
+    assert wrong.status_code == 400 and api.get(BASE).get_json()["status"] == "needs_reauth"
+    patched = api.patch(BASE, json={"api_key": NEW_KEYS[transport]["api_key"]})
+    assert patched.status_code == 200, patched.get_json()
+    assert api.get(BASE).get_json()["status"] == "enabled"
+    with app.app_context():
+        ctx = context_for("smtp", org.id)
+        assert ctx is not None
+        assert checks.health(ctx).ok
+    deliver(app, org)
+    assert email(api, row)["status"] == "sent"
+
+
+def test_the_health_check_asks_for_a_new_key(
+    api: ApiClient, app: Any, org: OrgHandle, mail_api: MailApiEmulator
+) -> None:
+    enable(api, "sendgrid")
+    revoke_keys(mail_api)
     with app.app_context():
         ctx = context_for("smtp", org.id)
         assert ctx is not None
