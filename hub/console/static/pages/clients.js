@@ -2,7 +2,7 @@
 import { actionButton, all, api, append, banner, clear, h, isAdmin, showFieldErrors, table, when } from "../lib.js";
 
 const BASE = "/api/clients";
-export const PAGE_SIZE = 25;
+const PAGE_SIZE = 25;
 
 // The fields POST /api/clients takes, besides service_type_ids (checkboxes).
 const FIELDS = [
@@ -127,6 +127,7 @@ export async function clientsPage(root) {
                   banner(`${client.name} deleted.`, "info");
                   await reload();
                 }));
+                panel.querySelector("button").focus();
               } }, "Delete"))
           : null,
       ),
