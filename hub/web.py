@@ -211,6 +211,8 @@ def report_needs_reauth(ctx: PluginContext, error: NeedsReauth) -> bool:
     message, in `ctx.db`'s transaction (the caller commits). Whether it changed anything.
     Saving the integration's config again (``PUT`` or ``PATCH``) makes a plugin without
     OAuth ``enabled`` again; an OAuth plugin is reconnected."""
+    if ctx._row.status == "needs_reauth":  # already, in this transaction (not yet flushed)
+        return False
     return mark_needs_reauth(ctx.db, ctx._row, error.message)
 
 

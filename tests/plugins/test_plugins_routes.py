@@ -237,3 +237,26 @@ def test_a_public_route_can_disable_its_integration(
     assert shown["connected"] is False and shown["external_account_id"] is None
     events = api.get("/api/events?type=integration.disabled").json["items"]
     assert [e["data"]["disabled_reason"] for e in events] == ["The app was uninstalled."]
+
+
+def test_a_job_reports_refused_credentials_and_saving_the_config_enables_it_again(
+    app: Flask, api: Any, org: Any, notebook: Notebook
+) -> None:
+    """hub.report_needs_reauth: what a hook raising NeedsReauth does, for a job; a plugin
+    without OAuth is enabled again by saving its config (its new credentials)."""
+    assert api.put(f"/api/integrations/{NAME}", json={}).status_code == 200
+    with app.app_context():
+        ctx = hub.context_for(NAME, org.id)
+        assert ctx is not None
+        refused = hub.NeedsReauth("The provider refused the key.")
+        assert hub.report_needs_reauth(ctx, refused) is True
+        assert hub.report_needs_reauth(ctx, refused) is False  # once
+        db.session.commit()
+        assert hub.context_for(NAME, org.id) is None  # jobs find no working integration
+    shown = api.get(f"/api/integrations/{NAME}").json
+    assert shown["status"] == "needs_reauth" and shown["enabled"] is True
+    events = api.get("/api/events?type=integration.needs_reauth").json["items"]
+    assert [e["data"]["reason"] for e in events] == ["The provider refused the key."]
+    assert api.put(f"/api/integrations/{NAME}", json={}).status_code == 200
+    assert api.get(f"/api/integrations/{NAME}").json["status"] == "enabled"
+    assert len(api.get("/api/events?type=integration.needs_reauth").json["items"]) == 1
