@@ -59,6 +59,7 @@ from hub.provider import (
     Token,
     Work,
 )
+from hub.sandbox_pages import SandboxPages
 from hub.web import (
     Caller,
     UserInfo,
@@ -119,6 +120,7 @@ __all__ = [
     "Retention",
     "RetryPolicy",
     "Sandbox",
+    "SandboxPages",
     "SandboxServer",
     "ServiceType",
     "Setting",

@@ -63,6 +63,7 @@ GROUPS: list[tuple[str, str, list[str]]] = [
             "RegisterSandbox",
             "Sandbox",
             "SandboxServer",
+            "SandboxPages",
         ],
     ),
     (

@@ -8,23 +8,15 @@ and a meeting moved in the calendar sandbox shows its new time in the hub. One
 
 from __future__ import annotations
 
-import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from browser_helpers import ROOT, shot
+from browser_helpers import shot
 from playwright.sync_api import expect
-
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-
-from sandbox_up import (
-    WORK_SECONDS,
-    SandboxHub,
-    dropbox_reads_changes,
-    running_sandbox,
-)
+from support.sandbox_hub import WORK_SECONDS, SandboxHub, dropbox_reads_changes, running_sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +28,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHub]:
 
 def reload_until(page: Any, check: Callable[[], bool], what: str) -> None:
     """Reload the (server-rendered) sandbox page until `check` holds: the hub works in a job."""
-    import time
-
     deadline = time.monotonic() + WORK_SECONDS
     while not check():
         if time.monotonic() > deadline:

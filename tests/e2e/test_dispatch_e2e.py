@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_processes import wait_for
 from flask import Flask
 from rq import Worker
 from sqlalchemy import select
+from support.hub_processes import wait_for
 
 from hub.app import create_app
 from hub.core.embedded_redis import EmbeddedRedis

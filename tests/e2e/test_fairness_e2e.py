@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 import requests
-from e2e_processes import HubProcess, hub_env, wait_for
 from sqlalchemy import func, select
+from support.hub_processes import HubProcess, hub_env, wait_for
 from support.slow_servers import BlackHole, Trickle
 from support.webhook_tools import LOOPBACK, Receiver
 

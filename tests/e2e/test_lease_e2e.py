@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_processes import HubProcess, hub_env, wait_for
 from sqlalchemy import select
+from support.hub_processes import HubProcess, hub_env, wait_for
 from support.webhook_tools import LOOPBACK, Answer, Receiver, register
 
 from hub.app import create_app

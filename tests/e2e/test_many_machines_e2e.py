@@ -21,10 +21,10 @@ import pytest
 import redis
 import requests
 from deploy_tools import BIN, deploy_env, fresh_postgresql_schema
-from e2e_processes import wait_for
 from netns_tools import Forwarder, cannot_make_namespaces, network
 from rq import Worker
 from sqlalchemy.engine import make_url
+from support.hub_processes import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.allow_network]  # the machines' own addresses
 CLIENTS = 30

@@ -15,8 +15,8 @@ import pytest
 import redis
 import requests
 from deploy_tools import BIN, ROOT, deploy_env, free_port, fresh_postgresql_schema
-from e2e_processes import wait_for
 from rq import Worker
+from support.hub_processes import wait_for
 from support.webhook_tools import Receiver
 
 pytestmark = pytest.mark.e2e

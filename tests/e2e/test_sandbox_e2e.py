@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from e2e_processes import wait_for
-from sandbox_up import (
+from support.hub_processes import wait_for
+from support.sandbox_hub import (
     WORK_SECONDS,
     SandboxHub,
     consent,

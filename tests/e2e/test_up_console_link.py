@@ -7,7 +7,7 @@ import signal
 
 import pytest
 import requests
-from e2e_processes import wait_for
+from support.hub_processes import wait_for
 from test_up_e2e import start_up, up_env, ups
 
 pytestmark = pytest.mark.e2e

@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from e2e_processes import HubProcess, hub_env, wait_for
 from flask import Flask
 from sqlalchemy import select
+from support.hub_processes import HubProcess, hub_env, wait_for
 
 from hub.app import create_app
 from hub.core.apikeys import create_api_key

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_processes import HubProcess, hub_env, wait_for
 from flask import Flask
 from rq import Worker
+from support.hub_processes import HubProcess, hub_env, wait_for
 
 from hub.app import create_app
 from hub.core.embedded_redis import EmbeddedRedis

@@ -10,7 +10,10 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+import hub
+
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+PAGES = hub.SandboxPages("notes service", "notes.example", accent="#5b3cc4")
 
 
 class NotesSandbox:
@@ -35,10 +38,9 @@ class NotesSandbox:
         request = Request(environ)
         if request.path != "/sandbox":
             return Response("Not Found", 404)(environ, start_response)
-        page = (
-            "<!doctype html><title>Example sandbox</title>"
-            "<p><strong>Sandbox</strong>: nothing here leaves this machine.</p>"
+        body = (
+            "<h1>Example sandbox</h1>"
             f"<p>The hub at {html.escape(self.hub_url)} greets new clients with "
             f"{html.escape(self.settings()['EXAMPLE_GREETING'])!r}.</p>"
         )
-        return Response(page, content_type="text/html; charset=utf-8")(environ, start_response)
+        return PAGES.page("Example sandbox", body)(environ, start_response)

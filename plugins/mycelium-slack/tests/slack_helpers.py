@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 from mycelium_slack.emulator import TEAM, SlackEmulator
 
 from hub import EventInfo, PluginContext, find_integration
-from hub.testing import open_auth_url
 
 if TYPE_CHECKING:
     from hub.testing import ApiClient
@@ -23,6 +22,8 @@ ADA = "U0ADA"  # the test org's admin in Slack
 
 def connect(client: FlaskClient, api: ApiClient, slack: SlackEmulator) -> None:
     """An admin connects Slack: connect, consent at Slack, the browser follows the callback."""
+    from hub.testing import open_auth_url  # after pytest_plugins registered it (conftest)
+
     started = api.get("/api/integrations/slack/connect")
     assert started.status_code == 200, started.get_json()
     provider_url = open_auth_url(client, started.get_json()["auth_url"])  # binds `client`

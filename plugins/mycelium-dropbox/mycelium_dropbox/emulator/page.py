@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 import requests
 from werkzeug.wrappers import Request, Response
 
+import hub
+
 
 class DropboxEmulatorView(Protocol):
     """What the pages use of the emulator (its server module imports this one)."""
@@ -27,9 +29,6 @@ class DropboxEmulatorView(Protocol):
 
 WEBHOOK_PATH = "/api/integrations/dropbox/webhook"
 STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1e1919;background:#f7f5f2}
-.banner{background:#0061fe;color:#fff;padding:.5em 1em;font-weight:600}
-main{max-width:60em;margin:1em auto;padding:0 1em}
 ul.tree{list-style:none;padding-left:0;font-family:ui-monospace,monospace}
 ul.tree li{padding:.1em 0}.folder{font-weight:600}
 form.upload{display:flex;flex-wrap:wrap;gap:.5em;align-items:center;background:#fff;
@@ -37,18 +36,9 @@ border:1px solid #ddd;padding:.7em;border-radius:6px}
 .button,button{padding:.4em 1em;cursor:pointer;border:1px solid #999;border-radius:4px;
 background:#fff;text-decoration:none;color:inherit}
 """
-BANNER = (
-    '<div class="banner" role="status">Sandbox: an emulated Dropbox on this machine. '
-    "Nothing here reaches dropbox.com.</div>"
+PAGES = hub.SandboxPages(
+    "Dropbox", "dropbox.com", accent="#0061fe", text="#1e1919", background="#f7f5f2", style=STYLE
 )
-
-
-def _page(title: str, body: str, status: int = 200) -> Response:
-    text = (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
-        f"</title><style>{STYLE}</style></head><body>{BANNER}<main>{body}</main></body></html>"
-    )
-    return Response(text, status, content_type="text/html; charset=utf-8")
 
 
 def handle(emulator: DropboxEmulatorView, request: Request) -> Response:
@@ -95,7 +85,7 @@ def render(emulator: DropboxEmulatorView, error: str = "") -> Response:
 <h2>The account's files</h2><ul class="tree">{tree}</ul>
 <h2>The hub's latest calls</h2><ol class="calls">{calls}</ol>
 """
-    return _page("Dropbox sandbox", body, 400 if error else 200)  # bad input: 400, naming it
+    return PAGES.page("Dropbox sandbox", body, 400 if error else 200)  # bad input: 400, naming it
 
 
 def upload(emulator: DropboxEmulatorView, request: Request) -> Response:
@@ -124,17 +114,12 @@ def _upload(emulator: DropboxEmulatorView, request: Request) -> Response:
 
 def consent(emulator: DropboxEmulatorView, request: Request) -> Response:
     params = request.args.to_dict()
-
-    def link(decision: str, label: str) -> str:
-        query = html.escape(urlencode({**params, "decision": decision}))
-        return f'<a class="button" href="/oauth2/authorize?{query}">{label}</a>'
-
-    body = (
-        "<h1>Mycelium would like access to the files and folders in your Dropbox</h1>"
-        f"<p>Scopes: {html.escape(params.get('scope', '')) or '(those of the app)'}</p>"
-        f"<p>{link('approve', 'Allow')} {link('deny', 'Cancel')}</p>"
+    return PAGES.consent(
+        params,
+        authorize="/oauth2/authorize",
+        heading="Mycelium would like access to the files and folders in your Dropbox",
+        scopes=params.get("scope", "") or "(those of the app)",
     )
-    return _page("Dropbox sandbox: allow Mycelium?", body)
 
 
 def denied(params: dict[str, str]) -> Response:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+import hub
 from mycelium_gcal.emulator.store import ApiError, Store
 
 
@@ -31,27 +32,20 @@ class GoogleEmulatorView(Protocol):
 
 
 STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#202124;background:#f8f9fa}
-.banner{background:#188038;color:#fff;padding:.5em 1em;font-weight:600}
-main{max-width:60em;margin:1em auto;padding:0 1em}
 .event{background:#fff;border-left:4px solid #1a73e8;padding:.5em .8em;margin:.4em 0;
 display:flex;gap:1em;align-items:center;flex-wrap:wrap}.event .when{min-width:9em}
 .event form{display:inline}.button,button{padding:.3em .8em;cursor:pointer;border:1px solid #999;
 border-radius:4px;background:#fff;color:inherit;text-decoration:none}
 """
-BANNER = (
-    '<div class="banner" role="status">Sandbox: an emulated Google Calendar on this machine. '
-    "Nothing here reaches google.com.</div>"
+PAGES = hub.SandboxPages(
+    "Google Calendar",
+    "google.com",
+    accent="#188038",
+    text="#202124",
+    background="#f8f9fa",
+    style=STYLE,
 )
 MOVES = (("60", "1 hour later"), ("1440", "1 day later"), ("-60", "1 hour earlier"))
-
-
-def _page(title: str, body: str, status: int = 200) -> Response:
-    text = (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
-        f"</title><style>{STYLE}</style></head><body>{BANNER}<main>{body}</main></body></html>"
-    )
-    return Response(text, status, content_type="text/html; charset=utf-8")
 
 
 def handle(emulator: GoogleEmulatorView, request: Request) -> Response:
@@ -83,9 +77,8 @@ def render(emulator: GoogleEmulatorView, error: str = "") -> Response:
     problem = f'<p role="alert">{html.escape(error)}</p>' if error else ""
     empty = "<p>No events yet. Connect Google Calendar in the hub's console.</p>"
     body = f"<h1>Google Calendar sandbox</h1>{problem}{days or empty}"
-    return _page(
-        "Google Calendar sandbox", body, 400 if error else 200
-    )  # bad input: 400, naming it
+    status = 400 if error else 200  # bad input: 400, naming it
+    return PAGES.page("Google Calendar sandbox", body, status)
 
 
 def _event(calendar_id: str, event: dict[str, Any]) -> str:
@@ -138,17 +131,13 @@ def act(emulator: GoogleEmulatorView, request: Request) -> Response:
 
 def consent(request: Request) -> Response:
     params = request.args.to_dict()
-
-    def link(decision: str, label: str) -> str:
-        query = html.escape(urlencode({**params, "decision": decision}))
-        return f'<a class="button" href="/o/oauth2/v2/auth?{query}">{label}</a>'
-
-    body = (
-        "<h1>Mycelium wants to access your Google Account</h1>"
-        f"<p>Scopes: {html.escape(params.get('scope', '')) or '(none)'}</p>"
-        f"<p>{link('approve', 'Allow')} {link('deny', 'Deny')}</p>"
+    return PAGES.consent(
+        params,
+        authorize="/o/oauth2/v2/auth",
+        heading="Mycelium wants to access your Google Account",
+        scopes=params.get("scope", "") or "(none)",
+        deny="Deny",
     )
-    return _page("Google Calendar sandbox: allow Mycelium?", body)
 
 
 def denied(params: dict[str, str]) -> Response:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import html
 import re
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
+
+import hub
 
 
 class SlackEmulatorView(Protocol):
@@ -25,28 +26,16 @@ class SlackEmulatorView(Protocol):
 
 
 STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1c1d;background:#f8f8f8}
-.banner{background:#e8912d;color:#fff;padding:.5em 1em;font-weight:600}
-main{max-width:60em;margin:1em auto;padding:0 1em}
 .msg{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.6em .9em;margin:.5em 0}
 .msg .meta{color:#616061;font-size:.85em}.msg p{margin:.25em 0;white-space:pre-wrap}
 .button{display:inline-block;border:1px solid #bbb;border-radius:4px;padding:0 .5em;margin:.1em}
 form.cmd{display:flex;gap:.5em}form.cmd input[name=command]{flex:1;padding:.4em}
 button{padding:.4em 1em;cursor:pointer}
 """
-BANNER = (
-    '<div class="banner" role="status">Sandbox: an emulated Slack on this machine. '
-    "Nothing here reaches slack.com.</div>"
+PAGES = hub.SandboxPages(
+    "Slack", "slack.com", accent="#e8912d", text="#1d1c1d", background="#f8f8f8", style=STYLE
 )
 _TOKEN = re.compile(r"<([^<>]+)>")
-
-
-def _page(title: str, body: str, status: int = 200) -> Response:
-    text = (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
-        f"</title><style>{STYLE}</style></head><body>{BANNER}<main>{body}</main></body></html>"
-    )
-    return Response(text, status, content_type="text/html; charset=utf-8")
 
 
 def plain(text: str, emulator: SlackEmulatorView) -> str:
@@ -140,22 +129,16 @@ def render(emulator: SlackEmulatorView, error: str | None = None) -> Response:
 {exchanges}{later}</section>
 <section id="messages"><h2>#general and other channels</h2>{listed}</section>
 """
-    return _page("Slack sandbox", body, 400 if error else 200)  # bad input: 400, naming it
+    return PAGES.page("Slack sandbox", body, 400 if error else 200)  # bad input: 400, naming it
 
 
 def consent(emulator: SlackEmulatorView, request: Request) -> Response:
     """Slack's "Mycelium is requesting permission" page: approve or deny."""
     params = request.args.to_dict()
-    scopes = params.get("scope", "").replace(",", ", ")
-
-    def link(decision: str, label: str) -> str:
-        query = urlencode({**params, "decision": decision})
-        return f'<a class="button" href="/oauth/v2/authorize?{html.escape(query)}">{label}</a>'
-
-    body = (
-        f"<h1>Mycelium is requesting permission to access the "
-        f"{html.escape(emulator.team['name'])} Slack workspace</h1>"
-        f"<p>Scopes: {html.escape(scopes) or '(none)'}</p>"
-        f"<p>{link('approve', 'Allow')} {link('deny', 'Cancel')}</p>"
+    return PAGES.consent(
+        params,
+        authorize="/oauth/v2/authorize",
+        heading=f"Mycelium is requesting permission to access the {emulator.team['name']} "
+        "Slack workspace",
+        scopes=params.get("scope", "").replace(",", ", ") or "(none)",
     )
-    return _page("Slack sandbox: allow Mycelium?", body)

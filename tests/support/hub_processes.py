@@ -1,4 +1,5 @@
-"""Helpers for end-to-end tests: `hub` subprocesses with their own logs, and waiting."""
+"""Helpers for tests that start real processes (tests/e2e/, tests/browser/): `hub`
+subprocesses with their own logs, and waiting."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).parent
+E2E = Path(__file__).resolve().parents[1] / "e2e"  # the e2e tests' plugins (e2e_alpha, ...)
 
 
 def hub_env(settings: Mapping[str, Any], **extra: str) -> dict[str, str]:
     """The environment of a `hub` subprocess: these settings, the e2e plugins importable."""
     env = {**os.environ, **{k: str(v) for k, v in settings.items()}, **extra}
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(E2E), env.get("PYTHONPATH", "")])
     return env
 
 

@@ -1,6 +1,7 @@
-"""`hub up --sandbox` as a subprocess for tests: started once per module, its printed key,
-link and sandbox pages, the API as the demo organization's admin, and the steps a person
-takes in the sandboxes (consent, Dropbox uploads)."""
+"""`hub up --sandbox` as a subprocess, for the sandbox's e2e test (over HTTP) and its browser
+journey: started once per module, its printed key, link and sandbox pages, the API as the
+demo organization's admin, and the steps a person takes in the sandboxes (consent, Dropbox
+uploads)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from typing import Any
 
 import pytest
 import requests
-from e2e_processes import HubProcess, wait_for
+
+from support.hub_processes import HubProcess, wait_for
 
 START_SECONDS = 120
 WORK_SECONDS = 60  # a worker's job on a busy machine
