@@ -64,6 +64,15 @@ class Workers:
                 raise SystemExit(f"the workers did not start; see their logs in {self.logs}")
             time.sleep(0.01)
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the running workers have used so far (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for child in self.children:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def stop(self) -> None:
         for child in self.children:
             child.send_signal(signal.SIGTERM)

@@ -4,14 +4,16 @@ to receipt at a steady load; beside a plain Python loop POSTing the same payload
 keep-alive (requests.Session) to the same receiver, measured in the same run.
 
     .venv/bin/python bench/webhooks.py [--events 3000] [--rate 100] [--seconds 10]
-                                       [--database-url URL]
+                                       [--database-url URL] [--runs 1x1,1x2,50x1,50x2]
+                                       [--rounds 1] [--no-latency]
 
 - capacity: with the workers stopped, events are created through the API (client.created,
   one org per endpoint count: --events events for 1 endpoint, --events/10 for 50); then
   the workers start and the rate is deliveries / (last receipt - the moment every worker
   had registered with Redis, polled every 10 ms: before that no job can start). Every
   delivery goes the production way: outbox, dispatch, the webhooks plugin's run, its
-  delivery rows, the pump (signed, through the egress guard), attempts recorded.
+  delivery rows, the pump (signed, through the egress guard), attempts recorded. The
+  workers' CPU per delivery (user + system, from /proc) is counted over the same span.
 - latency: workers running, events created at --rate per second for --seconds (1 endpoint);
   latency is the receipt time minus the event's timestamp (stamped in the request's
   transaction, just before the commit).
@@ -236,12 +238,14 @@ def capacity(
         hub.post_client(key)
     post_rate = events / (time.perf_counter() - started)
     hub.start_workers(workers)
-    ready = time.time()
+    ready, cpu = time.time(), hub.workers.cpu()
     received = receiver.wait_for(events * endpoints)
+    cpu = hub.workers.cpu() - cpu
     hub.stop_workers()
     times = [at for at, _ in received]
     return {
         "deliveries/s": len(times) / (max(times) - ready),
+        "cpu ms": cpu / len(times) * 1000,
         "first receipt s": min(times) - ready,
         "post/s": post_rate,
     }
@@ -281,7 +285,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="events/s for latency")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency run length")
     parser.add_argument("--database-url", default=None, help="a throwaway database")
+    parser.add_argument(
+        "--runs",
+        default="1x1,1x2,50x1,50x2",
+        help="capacity runs, ENDPOINTSxWORKERS, comma-separated (endpoints: 1 or 50)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="each capacity run this often")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency runs")
     args = parser.parse_args()
+    runs = [tuple(int(n) for n in run.split("x")) for run in args.runs.split(",")]
 
     from hub.core.embedded_redis import EmbeddedRedis
 
@@ -295,30 +307,39 @@ def main() -> None:
                 n: hub.org_with_endpoints(f"Bench {n}", [receiver.url(f"/e/{i}") for i in range(n)])
                 for n in (1, 50)
             }
-            results = {}
-            for endpoints, events in ((1, args.events), (50, max(1, args.events // 10))):
-                for workers in (1, 2):
+            results = []
+            for _ in range(args.rounds):
+                for endpoints, workers in runs:
+                    events = args.events if endpoints == 1 else max(1, args.events // 10)
                     # the box is shared: the baseline is measured right before each run
                     plain = plain_loop(receiver, sample_body(), 2000)
                     bare = urllib3_loop(receiver, sample_body(), 2000)
                     row = capacity(hub, receiver, keys[endpoints], endpoints, workers, events)
-                    results[(endpoints, workers)] = (events, {**row, "plain/s": plain, "u/s": bare})
-            lags = {n: latency(hub, receiver, keys[1], n, args.rate, args.seconds) for n in (1, 2)}
+                    row = {**row, "plain/s": plain, "u/s": bare}
+                    results.append((endpoints, workers, events, row))
+            lags = {}
+            if not args.no_latency:
+                lags = {
+                    n: latency(hub, receiver, keys[1], n, args.rate, args.seconds) for n in (1, 2)
+                }
         finally:
             server.stop()
             receiver.stop()
     backend = (args.database_url or "sqlite").split(":")[0]
     print(f"hub ({backend}), deliveries/s from committed events (workers ready to last receipt),")
     print("beside plain keep-alive POST loops to the same receiver just before:")
-    for (endpoints, workers), (events, row) in results.items():
+    for endpoints, workers, events, row in results:
         rate = row["deliveries/s"]
         print(
             f"  {endpoints:>2} endpoint(s), {workers} worker(s), {events} events: {rate:.0f}/s; "
             f"plain loop {row['plain/s']:.0f}/s: {rate / row['plain/s']:.2f}x; "
             f"urllib3 loop {row['u/s']:.0f}/s: {rate / row['u/s']:.2f}x "
-            f"(first receipt after {row['first receipt s']:.2f} s)"
+            f"(first receipt after {row['first receipt s']:.2f} s; "
+            f"workers' CPU {row['cpu ms']:.2f} ms per delivery)"
         )
-    print_latencies(f"latency, commit -> receipt, 1 endpoint at {args.rate:.0f} events/s:", lags)
+    if lags:
+        title = f"latency, commit -> receipt, 1 endpoint at {args.rate:.0f} events/s:"
+        print_latencies(title, lags)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from hub.core import socket_deadline
 from hub.core.egress import EgressPolicy, connect_vetted
 
+MAX_PASSED = 10_000  # URLs an EgressPoolManager remembers as checked
+
 
 class _GuardedConnection:
     """Mixin replacing urllib3's `_new_conn`: resolve, check, connect to the vetted address."""
@@ -128,10 +130,18 @@ class EgressPoolManager(urllib3.PoolManager):
         )
         self.policy = policy
         self.pool_classes_by_scheme = _pool_classes(policy)
+        # URLs whose scheme and host passed the policy (it never changes): a pump sends to
+        # the same few URLs over and over; what they resolve to is checked per connection
+        self._passed: set[str] = set()
+        self._passed_policy = policy
 
     def urlopen(  # type: ignore[override]  # the same signature as urllib3's own
         self, method: str, url: str, redirect: bool = False, **kwargs: Any
     ) -> urllib3.BaseHTTPResponse:
-        self.policy.split_url(url)
+        if url not in self._passed or self._passed_policy is not self.policy:
+            self.policy.split_url(url)
+            if len(self._passed) >= MAX_PASSED or self._passed_policy is not self.policy:
+                self._passed, self._passed_policy = set(), self.policy
+            self._passed.add(url)
         kwargs["retries"] = False
         return super().urlopen(method, url, redirect=False, **kwargs)

@@ -155,3 +155,22 @@ def test_a_group_whose_commit_fails_is_queued_again_and_performed_later(app, api
     run_jobs(app)  # performed again, whole
     assert {r.state for r in runs_of(app, "gamma")} == {"succeeded"}
     assert emitted_for(app) == sorted(event_ids)
+
+
+def test_db_only_runs_of_one_batch_each_see_the_integrations_own_config(app, api, plugins):
+    """A db-only plugin's runs in a batch share their integration's context (cheaper than
+    one each), but a hook that changes ctx.config changes it for its own run only."""
+    gamma, _ = plugins
+    seen = []
+
+    def behaviour(hook, ev, ctx):
+        seen.append((dict(ctx.config), ctx.integration.plugin, ctx.org.id))
+        ctx.config["scribbled"] = ev.id  # must not reach the next run
+
+    gamma.behaviour = behaviour
+    event_ids = create_clients(app, api, 4)
+    assert perform(app, event_ids) >= 4
+    assert len(seen) == 4
+    assert all("scribbled" not in config for config, _, _ in seen)
+    assert {(plugin, org) for _, plugin, org in seen} == {("gamma", seen[0][2])}
+    assert {r.state for r in runs_of(app) if r.plugin == "gamma"} == {"succeeded"}

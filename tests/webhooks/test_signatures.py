@@ -18,6 +18,7 @@ from hub.core.signatures import (
     verify_hmac_signature,
     verify_webhook,
 )
+from hub.core.webhooks.delivery import Target, signature
 
 SW1 = {
     "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -82,6 +83,21 @@ def test_sign_matches_the_reference_vectors(secret, msg_id, timestamp, body, exp
     at = datetime.fromtimestamp(timestamp, UTC)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
     verify_webhook(secret, body, {**headers, "webhook-signature": expected}, now=at)
+    # the pump signs with the secrets keyed once per claim: the same bytes
+    keys = Target(1, "https://x.example/", [secret], True, None).keys
+    assert signature(keys, msg_id, timestamp, body.encode()) == expected
+
+
+def test_the_pumps_keyed_signature_is_sign_webhook_while_a_secret_rotates():
+    secrets = [generate_webhook_secret(), generate_webhook_secret(64)]
+    target = Target(1, "https://x.example/", secrets, True, None)
+    for round_ in range(3):  # a keyed state is copied, never used up
+        stamp = 1732761600 + round_
+        expected = sign_webhook(secrets, "evt_1", stamp, b'{"a":1}')
+        assert signature(target.keys, "evt_1", stamp, b'{"a":1}') == expected
+        assert len(expected.split(" ")) == 2
+    with pytest.raises(ValueError):
+        signature(target.keys, "evt.1", 1, b"")
 
 
 def test_the_public_api_exports_the_helpers():

@@ -11,7 +11,9 @@ idempotent by event id).
 
 Plugins whose hooks only touch the database (``Provider.db_only_hooks``) run first in a
 batch, and up to GROUP_COMMIT of them share one commit with their runs' success: a commit
-per run (an fsync on PostgreSQL) costs more than such a hook. No other plugin's hook starts
+per run (an fsync on PostgreSQL) costs more than such a hook. For the same reason their
+runs of one integration share its context within a batch (each with its own copy of the
+config). No other plugin's hook starts
 while that transaction is open. When one of them fails, the rollback takes the group's
 uncommitted work with it, so those runs are performed again one by one (a savepoint per
 hook would cost as much as the commits it saves).
@@ -30,7 +32,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import scoped_session
 
-from hub.context import EventInfo
+from hub.context import EventInfo, PluginContext
 from hub.core import clock
 from hub.core.connections.context import AppLike, PluginManager, build_context
 from hub.core.db import AnySession, scope_to_org
@@ -110,12 +112,18 @@ def _refusal(plugins: PluginManager, item: Claimed) -> Outcome | None:
     return None
 
 
-def _call_hooks(app: AppLike, session: AnySession, table: HookTable, item: Claimed) -> None:
+def _call_hooks(
+    app: AppLike,
+    session: AnySession,
+    table: HookTable,
+    item: Claimed,
+    contexts: dict[int, PluginContext] | None = None,
+) -> None:
     plugins = table.plugins
     calls = hooks_to_call(table, item.integration, item.event)
     if not calls:
         return
-    ctx = build_context(app, session, item.integration)
+    ctx = _context(app, session, item, contexts)
     info = EventInfo.of(item.event)
     if not item.grouped:
         _end_reads(session)
@@ -129,17 +137,39 @@ def _call_hooks(app: AppLike, session: AnySession, table: HookTable, item: Claim
                 )
 
 
+def _context(
+    app: AppLike, session: AnySession, item: Claimed, contexts: dict[int, PluginContext] | None
+) -> PluginContext:
+    """The run's context; a db-only plugin's runs in one batch share their integration's
+    (building one costs more than such a hook), each with its own copy of the config."""
+    if contexts is None or not item.grouped:
+        return build_context(app, session, item.integration)
+    ctx = contexts.get(item.integration.id)
+    if ctx is None:
+        ctx = contexts[item.integration.id] = build_context(app, session, item.integration)
+    else:
+        ctx.config = dict(item.integration.config or {})
+    return ctx
+
+
 def perform(
-    app: AppLike, session: AnySession, item: Claimed, table: HookTable | None = None
+    app: AppLike,
+    session: AnySession,
+    item: Claimed,
+    table: HookTable | None = None,
+    contexts: dict[int, PluginContext] | None = None,
 ) -> Outcome:
-    """Call the run's hooks (its event hook, then on_event) under one deadline."""
+    """Call the run's hooks (its event hook, then on_event) under one deadline.
+
+    `contexts`: the batch's shared contexts of db-only plugins (see :func:`_context`).
+    """
     table = table or HookTable(app.extensions["hub.plugins"])
     refusal = _refusal(table.plugins, item)
     if refusal is not None:
         return refusal
     scope_to_org(session, item.org.id)
     try:
-        _call_hooks(app, session, table, item)
+        _call_hooks(app, session, table, item, contexts)
         if item.grouped:
             session.flush()  # what the hook added: a failure to write it is the hook's
     except (Exception, HookTimeout) as exc:
@@ -324,6 +354,7 @@ def perform_batch(
     lease = float(app.config["HUB_RUN_LEASE"])
     batch = Batch(app, session, clock.now() + timedelta(seconds=lease))
     table = HookTable(app.extensions["hub.plugins"])
+    contexts: dict[int, PluginContext] = {}
     for index, item in enumerate(items):
         if should_stop is not None and should_stop():
             batch.commit()
@@ -332,7 +363,9 @@ def perform_batch(
         if not item.grouped and batch.group:
             batch.commit()
         batch.keep_lease(items[index:])
-        outcome = perform(app, session, item, table)
+        outcome = perform(app, session, item, table, contexts)
+        if not outcome.ok:
+            contexts.clear()  # a failure rolls back: later runs get fresh contexts
         if outcome.kind in REFUSED and batch.group:
             batch.commit()  # no hook ran: the open transaction holds only the group's work
         elif not outcome.ok and batch.group:

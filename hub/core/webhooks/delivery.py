@@ -6,11 +6,15 @@ same attempt; results are one bulk insert of attempts and one bulk update of del
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import urllib3
@@ -21,7 +25,7 @@ from hub.core.connections.usage import UsageRecorder
 from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
 from hub.core.egress_http import EgressPoolManager
-from hub.core.signatures import sign_webhook
+from hub.core.signatures import decode_webhook_secret
 from hub.core.socket_deadline import attempt_deadline
 from hub.core.webhooks.endpoints import signing_secrets
 from hub.core.webhooks.models import (
@@ -50,6 +54,11 @@ class SendSettings:
     def connect(self) -> float:
         return min(self.connect_timeout or self.timeout, self.timeout)
 
+    @cached_property
+    def urllib3_timeout(self) -> urllib3.Timeout:
+        """The attempt's timeouts as urllib3 takes them (made once, not per POST)."""
+        return urllib3.Timeout(connect=self.connect, read=self.timeout)
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -75,6 +84,13 @@ class Target:
     failing_since: datetime | None
     last_success_at: datetime | None = None
     problem: str | None = None  # why nothing can be sent to it (disabled, secret unreadable)
+    # the secrets' HMAC-SHA256 states, keyed once: each signature copies one (made from
+    # `secrets` when not given)
+    keys: tuple[hmac.HMAC, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.secrets and not self.keys:
+            object.__setattr__(self, "keys", _keyed(self.secrets))
 
 
 @dataclass(frozen=True)
@@ -164,9 +180,13 @@ def _target(keyring: KeyRing, endpoint: WebhookEndpoint, now: datetime) -> Targe
     problem = None if endpoint.enabled else "The endpoint is disabled."
     try:
         secrets = signing_secrets(keyring, endpoint, now)
+        keys = _keyed(secrets)
     except DecryptionError:
         log.error("webhook endpoint %s: its secret cannot be decrypted", endpoint.id)
-        secrets, problem = [], "The endpoint's secret cannot be decrypted (key ring)."
+        secrets, keys, problem = [], (), "The endpoint's secret cannot be decrypted (key ring)."
+    except ValueError:
+        log.error("webhook endpoint %s: its secret is not a whsec_ secret", endpoint.id)
+        secrets, keys, problem = [], (), "The endpoint's secret is malformed."
     return Target(
         endpoint.id,
         endpoint.url,
@@ -175,7 +195,12 @@ def _target(keyring: KeyRing, endpoint: WebhookEndpoint, now: datetime) -> Targe
         endpoint.failing_since,
         endpoint.last_success_at,
         problem,
+        keys,
     )
+
+
+def _keyed(secrets: list[str]) -> tuple[hmac.HMAC, ...]:
+    return tuple(hmac.new(decode_webhook_secret(s), None, hashlib.sha256) for s in secrets)
 
 
 def next_due(session: AnySession) -> datetime | None:
@@ -198,9 +223,23 @@ def headers_for(target: Target, delivery: Claimed, body: bytes, user_agent: str)
         "User-Agent": user_agent,
         "webhook-id": delivery.event_id,
         "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook(target.secrets, delivery.event_id, stamp, body),
+        "webhook-signature": signature(target.keys, delivery.event_id, stamp, body),
         "X-Mycelium-Event": delivery.event_type,
     }
+
+
+def signature(keys: tuple[hmac.HMAC, ...], msg_id: str, timestamp: int, body: bytes) -> str:
+    """``sign_webhook`` (hub.core.signatures) with the secrets keyed already."""
+    if "." in msg_id:
+        raise ValueError("a webhook id may not contain '.'")
+    prefix = f"{msg_id}.{timestamp}.".encode()
+    entries = []
+    for key in keys:
+        mac = key.copy()
+        mac.update(prefix)
+        mac.update(body)
+        entries.append("v1," + base64.b64encode(mac.digest()).decode())
+    return " ".join(entries)
 
 
 def send(
@@ -212,7 +251,7 @@ def send(
         return Outcome(delivery, attempted_at, error=target.problem, sent=False)
     body = delivery.body.encode()
     headers = headers_for(target, delivery, body, settings.user_agent)
-    timeout = urllib3.Timeout(connect=settings.connect, read=settings.timeout)
+    timeout = settings.urllib3_timeout
     with attempt_deadline(settings.timeout) as attempt:
         try:
             response = http.urlopen(

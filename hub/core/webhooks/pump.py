@@ -278,7 +278,8 @@ class Pump:
                 return done
 
     def _flush_due(self) -> bool:
-        full = len(self.buffer) >= 2 * self.settings.concurrency
+        # a claim's worth at a time: recording costs a few statements and a commit per batch
+        full = len(self.buffer) >= self.settings.claim_size
         idle = not self.lanes.busy()
         return full or idle or time.monotonic() - self.oldest >= FLUSH_SECONDS
 

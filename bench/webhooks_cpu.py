@@ -1,0 +1,190 @@
+"""Outgoing webhooks in-process: CPU, SQL statements and commits per delivery, for the
+dispatch (events -> runs -> delivery rows) and for the pump (claim, sign, POST, record),
+without RQ and without another process's noise in the figure.
+
+    .venv/bin/python bench/webhooks_cpu.py [--events 3000] [--rounds 3]
+                                           [--database-url URL] [--profile]
+
+Each round: --events clients are created through the API for an org with one endpoint on
+the loopback receiver of bench/webhooks.py; then, in this process, the drain job's function
+runs until the events are dispatched, and the pump runs until every delivery is sent and
+recorded. CPU is this process's (the receiver is a child process); statements and commits
+are counted by a SQLAlchemy listener on the engine. --profile prints the top functions of
+the last round (cProfile of the main thread and of the pump's sending threads, each timed by its
+thread's CPU time, so waiting costs nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from webhooks import Hub, Receiver
+
+
+class Counting:
+    """Statements (by their first word) and commits on the app's engine."""
+
+    def __init__(self, engine: Any) -> None:
+        self.statements: Counter[str] = Counter()
+        self.commits = 0
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._commit)
+
+    def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements[statement.split(None, 1)[0].upper()] += 1
+
+    def _commit(self, conn: Any) -> None:
+        self.commits += 1
+
+    def take(self) -> tuple[Counter[str], int]:
+        taken = (self.statements, self.commits)
+        self.statements, self.commits = Counter(), 0
+        return taken
+
+
+class Threads:
+    """cProfile in the pump's sending threads too (a profiler sees its own thread only)."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def profiled(*args: Any) -> Any:
+            profile = cProfile.Profile(time.thread_time)
+            self.profiles.append(profile)
+            return profile.runcall(function, *args)
+
+        return profiled
+
+
+def top(profiles: list[cProfile.Profile], title: str, save: Path | None, lines: int = 30) -> None:
+    out = io.StringIO()
+    stats = pstats.Stats(profiles[0], stream=out)
+    for more in profiles[1:]:
+        stats.add(more)
+    if save is not None:
+        stats.dump_stats(save)
+    stats.sort_stats("tottime").print_stats(lines)
+    print(f"--- {title}\n{out.getvalue()}")
+
+
+def stage(
+    name: str, count: int, counting: Counting, action: Callable[[], None]
+) -> dict[str, float]:
+    counting.take()
+    cpu, wall = time.process_time(), time.perf_counter()
+    action()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    statements, commits = counting.take()
+    kinds = ", ".join(f"{k} {v / count:.2f}" for k, v in sorted(statements.items()))
+    print(
+        f"  {name:<8} CPU {cpu / count * 1000:.3f} ms, wall {wall / count * 1000:.3f} ms, "
+        f"statements {sum(statements.values()) / count:.2f} ({kinds}), "
+        f"commits {commits / count:.3f} per delivery"
+    )
+    return {"cpu": cpu / count * 1000, "wall": wall / count * 1000}
+
+
+def drain(app: Any, client: Any) -> None:
+    """The drain job's function until no event is pending."""
+    from hub.core.runs import pending
+    from hub.extensions import db
+    from hub.jobs import drain_events
+
+    with app.app_context():
+        while client.llen(pending.PENDING):
+            drain_events()
+        db.session.remove()
+
+
+def run_pump(app: Any, wrap: Callable[..., Any] | None) -> None:
+    """The pump, as the worker's pump thread runs it, until nothing is due."""
+    from hub.default_plugins import webhooks as plugin
+    from hub.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        pump = plugin.Pump(
+            db.session,
+            app.extensions["hub.keyring"],
+            plugin.pooled_http(app),
+            plugin.settings(app),
+            None,
+            app.extensions.setdefault(plugin._TIMES, {}),
+        )
+        if wrap is not None:
+            pump._send_all = wrap(pump._send_all)  # type: ignore[method-assign]
+        pump.run()
+        db.session.remove()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default=None, help="a throwaway database")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--save", default=None, help="with --profile: write .prof files here")
+    args = parser.parse_args()
+
+    from hub.core.embedded_redis import EmbeddedRedis
+    from hub.extensions import db
+
+    receiver = Receiver()
+    results: dict[str, list[float]] = {"dispatch": [], "pump": []}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-webhooks-cpu-") as folder:
+        tmp = Path(folder)
+        server = EmbeddedRedis(tmp / "redis.sock").start()
+        try:
+            hub = Hub(tmp, server.url, args.database_url)
+            key = hub.org_with_endpoints("Bench cpu", [receiver.url("/e/0")])
+            app = hub.app
+            with app.app_context():
+                counting = Counting(db.engine)
+            for round_ in range(args.rounds):
+                profiling = args.profile and round_ == args.rounds - 1
+                receiver.reset()
+                for _ in range(args.events):
+                    hub.post_client(key)
+                dispatch_profile = cProfile.Profile(time.thread_time)
+                main_profile, threads = cProfile.Profile(time.thread_time), Threads()
+
+                wrap = threads.wrap if profiling else None
+                stages: list[tuple[str, Callable[[], None], cProfile.Profile]] = [
+                    ("dispatch", lambda: drain(app, hub.redis), dispatch_profile),
+                    ("pump", lambda w=wrap: run_pump(app, w), main_profile),
+                ]
+                print(f"round {round_ + 1}, {args.events} deliveries:")
+                for name, action, profile in stages:
+                    run = (lambda a=action, p=profile: p.runcall(a)) if profiling else action
+                    results[name].append(stage(name, args.events, counting, run)["cpu"])
+                got = receiver.count()
+                assert got == args.events, f"{got} of {args.events} deliveries arrived"
+                if profiling:
+                    saved = Path(args.save) if args.save else None
+                    top([dispatch_profile], "dispatch", saved and saved / "dispatch.prof")
+                    top([main_profile], "the pump's loop", saved and saved / "pump.prof")
+                    top(threads.profiles, "the pump's threads", saved and saved / "send.prof")
+        finally:
+            server.stop()
+            receiver.stop()
+    for name, cpus in results.items():
+        print(
+            f"{name}: CPU ms per delivery, median {statistics.median(cpus):.3f} "
+            f"(min {min(cpus):.3f}, max {max(cpus):.3f}) over {len(cpus)} rounds"
+        )
+
+
+if __name__ == "__main__":
+    main()
