@@ -6,7 +6,8 @@
 The loopback Dropbox emulator runs in this process. The hub runs as the production web
 process (``hub serve``: gunicorn, one worker process) and one ``hub worker``, on a
 throwaway SQLite database (or ``--database-url``) and an embedded Redis (or REDIS_URL's
-database 13, emptied before and after), with a connected Dropbox integration and one
+database 13, emptied before and after), with an organization per round (each round's
+upload has the Dropbox quota of its own) with a connected Dropbox integration and one
 client whose folder exists. A file of N MiB of random bytes is written to disk (and
 synced, so its write-back does not fall into a timed run), then, `--rounds` times, the two
 take turns (which goes first alternates):
@@ -160,7 +161,7 @@ class Multipart:
         return self._length
 
     def read(self, size: int = -1) -> bytes:
-        size = MIB if size is None or size < 0 else max(size, 256 * 1024)
+        size = MIB if size is None or size < 0 else max(size, MIB)  # http.client asks 8 KiB
         while self._stage < 3:
             part = self._parts[self._stage]
             if isinstance(part, Path):
@@ -295,9 +296,14 @@ def main() -> None:
             DROPBOX_MAX_UPLOAD_BYTES=str(size + MIB),
             BENCH_TOKEN=token,
         )
-        slug, _, client_id = seed(settings)
         env = environment(settings)
-        key = hub_cli(env, "apikey", "create", "--org", slug, "--name", "bench")
+        # an organization per round: each upload of 1 GiB is 128 calls of its Dropbox quota
+        # (300 a minute), so rounds of one organization would wait for the quota
+        uploaders = []
+        for _ in range(args.rounds):
+            slug, _, client_id = seed(settings)
+            key = hub_cli(env, "apikey", "create", "--org", slug, "--name", "bench")
+            uploaders.append((key, client_id))
         port = free_port()
         url = f"http://{HOST}:{port}"
         log = (tmp / "web.log").open("w")
@@ -314,7 +320,7 @@ def main() -> None:
             workers.start(1)
             pid = worker_pid(web.pid)
             session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {key}"
+            session.headers["Authorization"] = f"Bearer {uploaders[0][0]}"
             deadline = time.monotonic() + 60
             while True:  # warm up: the first request loads what every request needs
                 try:
@@ -334,6 +340,7 @@ def main() -> None:
             for round_number in range(args.rounds):
                 for which in ("hub", "plain") if round_number % 2 == 0 else ("plain", "hub"):
                     if which == "hub":
+                        key, client_id = uploaders[round_number]
                         hub_runs.append(through_hub(url, key, path, client_id, emulator))
                     else:
                         plain_runs.append(plain_loop(emulator, token, path, chunk))
