@@ -19,10 +19,11 @@ take turns (which goes first alternates):
   read from the same file, to the same emulator.
 
 Prints each round, then the median of each and their ratio with its spread (goal: the hub
-at least 0.8x the plain loop), how much the emulator had received from the worker when the
-web process answered, and the web worker process's resident memory idle and at its peak
-during the uploads (goal: under 50 MiB above idle; the peak is reset through
-/proc/<pid>/clear_refs first).
+at least 0.8x the plain loop), the CPU seconds the web process, the worker and this
+process spent (on a machine shared with other work they move less than the times do), how
+much the emulator had received from the worker when the web process answered, and the web
+worker process's resident memory idle and at its peak during the uploads (goal: under
+50 MiB above idle; the peak is reset through /proc/<pid>/clear_refs first).
 """
 
 from __future__ import annotations
@@ -202,6 +203,21 @@ def received_by_emulator(emulator: DropboxEmulator) -> int:
     return sessions[-1].offset if sessions else 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` so far (its threads, ended ones too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_cpu(pids: dict[str, int], run: Any, *args: Any) -> dict[str, Any]:
+    """`run(*args)`'s answer with the CPU seconds each of `pids` spent meanwhile."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    result: dict[str, Any] = run(*args)
+    for name, pid in pids.items():
+        result[f"cpu_{name}"] = cpu_seconds(pid) - before[name]
+    return result
+
+
 def through_hub(
     url: str, key: str, path: Path, client_id: int, emulator: DropboxEmulator
 ) -> dict[str, float]:
@@ -337,13 +353,16 @@ def main() -> None:
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # peak RSS starts again from now
             hub_runs: list[dict[str, Any]] = []
             plain_runs: list[dict[str, Any]] = []
+            pids = {"web": pid, "worker": workers.children[0].pid, "bench": os.getpid()}
             for round_number in range(args.rounds):
                 for which in ("hub", "plain") if round_number % 2 == 0 else ("plain", "hub"):
                     if which == "hub":
                         key, client_id = uploaders[round_number]
-                        hub_runs.append(through_hub(url, key, path, client_id, emulator))
+                        hub_args = (url, key, path, client_id, emulator)
+                        hub_runs.append(timed_cpu(pids, through_hub, *hub_args))
                     else:
-                        plain_runs.append(plain_loop(emulator, token, path, chunk))
+                        plain_args = (emulator, token, path, chunk)
+                        plain_runs.append(timed_cpu(pids, plain_loop, *plain_args))
                 hub_run, plain = hub_runs[-1], plain_runs[-1]
                 assert hub_run["hash"] == plain["hash"], "the two uploads differ"
                 print(
@@ -376,6 +395,12 @@ def main() -> None:
         f"{median(hub_runs, 'sent_by_answer') / MIB:.0f} MiB sent while receiving)"
     )
     print(f"  plain session     {plain_s:7.2f} s  {mib / plain_s:7.1f} MiB/s")
+    print(
+        f"  CPU seconds       through the hub: web {median(hub_runs, 'cpu_web'):.2f}, worker "
+        f"{median(hub_runs, 'cpu_worker'):.2f}, this process (client and emulator) "
+        f"{median(hub_runs, 'cpu_bench'):.2f}; plain: this process "
+        f"{median(plain_runs, 'cpu_bench'):.2f}"
+    )
     print(
         f"  ratio hub/plain   {plain_s / hub_s:.2f}x  (rounds: "
         f"{', '.join(f'{r:.2f}' for r in ratios)}; goal >= 0.8x)"
