@@ -4,7 +4,8 @@ failed authentications per client address.
 A provider's :class:`hub.RateLimits` become one window each, per organization x provider.
 Seconds and minutes are moving windows (exact, bounded memory); hours and days are fixed
 windows (one counter each, since a moving window of a million calls is a million entries).
-Each hit is one atomic Lua script (or INCR), so concurrent workers never overshoot.
+Each hit is one atomic Lua script (or INCR), so concurrent workers never overshoot; a
+provider's call takes all of its windows in one script (one round trip, not one a window).
 """
 
 from __future__ import annotations
@@ -63,6 +64,30 @@ end
 return {0, 0, generation}
 """
 
+# A provider's quota in one round trip: one call of each of its windows, shortest first,
+# stopping at the first full one (the number of that window is answered, 0 when none is).
+# Moving windows are the lists `limits` keeps (as in _ADMIT); fixed windows are its
+# counters, increased as its own script does (the expiry set by the first call), so a
+# call a fixed window refuses counts in it, as with `limits`.
+_PROVIDER = """
+local now = tonumber(ARGV[1])
+for i = 1, #KEYS do
+    local limit, expiry = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+    if ARGV[3 * i - 1] == 'moving' then
+        local entry = redis.call('lindex', KEYS[i], limit - 1)
+        if entry and tonumber(entry) >= now - expiry then return i end
+        redis.call('lpush', KEYS[i], now)
+        redis.call('ltrim', KEYS[i], 0, limit - 1)
+        redis.call('expire', KEYS[i], expiry)
+    else
+        local current = redis.call('incrby', KEYS[i], 1)
+        if current == 1 then redis.call('expire', KEYS[i], expiry) end
+        if current > limit then return i end
+    end
+end
+return 0
+"""
+
 
 def parse_api_limit(value: str) -> tuple[RateLimitItem, ...]:
     """``HUB_API_RATE_LIMIT``: ``600/minute`` (``;`` for several); empty or ``off``: none."""
@@ -97,6 +122,7 @@ class Limiter:
         self.redis = client
         self.storage = storage
         self._admit = client.register_script(_ADMIT)
+        self._provider = client.register_script(_PROVIDER)
         self.moving = MovingWindowRateLimiter(storage)
         self.fixed = FixedWindowRateLimiter(storage)
         self.api_windows = self._moving_windows(api_limit)
@@ -131,6 +157,17 @@ class Limiter:
                 return self._wait(strategy, item, ids)
         return None
 
+    def _take_at_once(self, windows: list[Window], ids: tuple[str, ...]) -> float | None:
+        """``_take`` in one round trip (a provider's call pays one, not one per window)."""
+        keys: list[str] = []
+        args: list[float | str] = [time.time()]
+        for strategy, item in windows:
+            keys.append(self.storage.prefixed_key(item.key_for(*ids)))
+            kind = "moving" if strategy is self.moving else "fixed"
+            args += [kind, item.amount, item.get_expiry()]
+        full = int(self._provider(keys=keys, args=args))
+        return self._wait(*windows[full - 1], ids) if full else None
+
     def _wait(self, strategy: RateLimiter, item: RateLimitItem, ids: tuple[str, ...]) -> float:
         reset = strategy.get_window_stats(item, *ids).reset_time
         return max(0.1, round(reset - time.time(), 3))
@@ -139,7 +176,7 @@ class Limiter:
         """``app.extensions["hub.quota"]``: take one call of the org's quota, or RateLimited."""
         if provider.rate_limits is None:
             return
-        wait = self._take(
+        wait = self._take_at_once(
             self.windows_of(provider.rate_limits), ("provider", provider.name, str(org_id))
         )
         if wait is not None:

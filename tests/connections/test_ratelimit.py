@@ -141,3 +141,23 @@ class TestProvider429:
             run = db.session.scalars(select(Run).where(Run.plugin == "burst")).one()
             assert (run.state, run.attempts) == ("succeeded", 1)
         assert redis_client.hget(DEFERRALS_KEY, "burst|provider") == b"1"
+
+
+def test_a_quotas_windows_are_taken_in_one_round_trip_and_agree_with_limits(redis_client):
+    limiter = Limiter(redis_client)
+    every = Provider(
+        name="every",
+        title="Every",
+        rate_limits=RateLimits(per_second=2, per_minute=50, per_hour=100, per_day=1000),
+    )
+    ids = ("provider", "every", "3")
+    windows = limiter.windows_of(every.rate_limits)
+    assert [take(limiter, 3, every) for _ in range(2)] == [None, None]
+    assert take(limiter, 3, every) is not None  # the second's window is full
+    # what `limits` reads of each window: 2 calls each, the refused one in none of them
+    remaining = [s.get_window_stats(item, *ids).remaining for s, item in windows]
+    assert remaining == [0, 48, 98, 998]
+    time.sleep(1.05)
+    assert take(limiter, 3, every) is None
+    remaining = [s.get_window_stats(item, *ids).remaining for s, item in windows]
+    assert remaining == [1, 47, 97, 997]

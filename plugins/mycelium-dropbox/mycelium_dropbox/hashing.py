@@ -45,47 +45,78 @@ class ContentHasher:
 class SpoolFile:
     """A file on disk that hashes what is written to it (a form parser's stream).
 
-    The hashing runs in a thread of its own, a few pieces behind the writing: hashlib
-    lets go of the interpreter while it hashes, so receiving, writing and hashing share
-    the machine's cores instead of taking turns."""
+    Writing and hashing run in two threads of their own, a few pieces behind the caller:
+    the file's write and hashlib both let go of the interpreter, so receiving, writing
+    and hashing share the machine's cores instead of taking turns. A piece is copied once
+    (the parser's buffer is reused) and that copy is shared by both threads. A failed
+    write (a full disk) is raised by the next ``write`` or by ``flush``; ``flush`` returns
+    once every piece is on disk and hashed."""
 
-    QUEUED_PIECES = 8  # about 8 MiB held at most while the hash catches up
+    QUEUED_PIECES = 8  # pieces (up to 1 MiB each) waiting for each thread at most
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.size = 0
         self.hasher = ContentHasher()
         self._file: IO[bytes] = open(path, "w+b")  # noqa: SIM115 - closed with the request
-        self._pieces: queue.Queue[bytes | None] = queue.Queue(self.QUEUED_PIECES)
-        self._hashing: threading.Thread | None = None
+        self._queues: list[queue.Queue[bytes | None]] = []
+        self._threads: list[threading.Thread] = []
+        self._failed: BaseException | None = None
 
     def write(self, data: bytes | memoryview) -> int:
-        piece = bytes(data)  # the parser's buffer is reused: the hash gets its own copy
-        if self._hashing is None:
-            self._hashing = threading.Thread(target=self._hash, daemon=True)
-            self._hashing.start()
-        self._pieces.put(piece)
+        self._raise_failure()
+        piece = bytes(data)  # the parser's buffer is reused: the threads get their own copy
+        if not self._threads:
+            self._start()
+        for pieces in self._queues:
+            pieces.put(piece)
         self.size += len(piece)
-        return self._file.write(piece)
+        return len(piece)
 
-    def _hash(self) -> None:
-        while (piece := self._pieces.get()) is not None:
-            self.hasher.update(piece)
+    def _start(self) -> None:
+        self._queues = [queue.Queue(self.QUEUED_PIECES) for _ in range(2)]
+        self._threads = [
+            threading.Thread(target=self._consume, args=(pieces, use), daemon=True)
+            for pieces, use in zip(
+                self._queues, (self._file.write, self.hasher.update), strict=True
+            )
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _consume(self, pieces: queue.Queue[bytes | None], use: Any) -> None:
+        while (piece := pieces.get()) is not None:
+            if self._failed is None:  # after a failure the pieces are only taken off
+                try:
+                    use(piece)
+                except BaseException as exc:  # raised in the request's thread
+                    self._failed = exc
+
+    def _raise_failure(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+
+    def _drain(self) -> None:
+        """Every piece written and hashed; the threads end (a later write starts them)."""
+        for pieces in self._queues:
+            pieces.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._queues, self._threads = [], []
+
+    def flush(self) -> None:
+        self._drain()
+        self._raise_failure()
+        self._file.flush()
 
     def hexdigest(self) -> str:
-        """Dropbox's content hash of all that was written (once the hash caught up)."""
-        self._stop_hashing()
+        """Dropbox's content hash of all that was written (once the threads caught up)."""
+        self._drain()
         return self.hasher.hexdigest()
 
-    def _stop_hashing(self) -> None:
-        if self._hashing is not None:
-            self._pieces.put(None)
-            self._hashing.join()
-            self._hashing = None
-
     def close(self) -> None:
-        self._stop_hashing()
+        self._drain()
         self._file.close()
 
-    def __getattr__(self, name: str) -> Any:  # seek, read, tell, flush...
+    def __getattr__(self, name: str) -> Any:  # seek, read, tell... (after flush)
         return getattr(self._file, name)

@@ -147,9 +147,10 @@ class FormParser:
             raise _bad("A multipart part has no form-data name.")
         name, filename = options["name"], options.get("filename")
         if filename is None:
-            value = bytearray()
-            self._body(value.extend, MAX_FIELD)
-            self.form.fields.setdefault(name, []).append(value.decode("utf-8", "replace"))
+            field_value = bytearray()
+            self._body(field_value.extend, MAX_FIELD)
+            text = field_value.decode("utf-8", "replace")
+            self.form.fields.setdefault(name, []).append(text)
             return
         self.form.files.append((name, filename))
         sink = self._on_file(name, filename, self.form)

@@ -33,8 +33,8 @@ BUDGET_SECONDS = 450.0  # within the job's 600 s; a longer upload goes on in a n
 MAX_ATTEMPTS = 8
 PROGRESS_SECONDS = 1.0
 REAUTH_WAIT_SECONDS = 900.0
-RECEIVING_POLL_SECONDS = 0.02  # a look at the spool file while the web process writes it
-RECEIVING_CHECK_SECONDS = 0.25  # a look at the row: has the whole file been received?
+RECEIVING_POLL_SECONDS = 0.01  # a look at the spool file while the web process writes it
+RECEIVING_CHECK_SECONDS = 0.25  # a look at the row at least this often (the lease renewed)
 RECEIVING_STALL_SECONDS = 60.0  # the spool has not grown: this job lets the upload wait
 RECEIVING_WAIT_SECONDS = 30.0
 WAITING_FOR_FILE = "waiting for the file to be received"
@@ -150,7 +150,7 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
     if receiving(row) and time.time() - spool.stat().st_mtime > NOT_RECEIVED_SECONDS:
         raise PermanentError("The file was never received whole (the web process stopped).")
     with open(spool, "rb") as source:
-        grown, seen = time.monotonic(), -1
+        watch = _Watch(source)
         while row.state == "uploading":
             if time.monotonic() > deadline:
                 _wait(row, 0, "continued in a new job")
@@ -158,10 +158,8 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
                 ctx.db.commit()
                 return
             if receiving(row) and not _whole_chunk(source, row, chunk):
-                if os.fstat(source.fileno()).st_size != seen:
-                    grown, seen = time.monotonic(), os.fstat(source.fileno()).st_size
-                if not _received(ctx, row, source, chunk) and (
-                    time.monotonic() - grown > RECEIVING_STALL_SECONDS
+                if not _received(ctx, row, watch, chunk) and (
+                    time.monotonic() - watch.grown > RECEIVING_STALL_SECONDS
                 ):
                     _wait(row, RECEIVING_WAIT_SECONDS, WAITING_FOR_FILE)
                     ctx.db.commit()
@@ -193,17 +191,41 @@ def _whole_chunk(source: Any, row: Upload, chunk: int) -> bool:
     return os.fstat(source.fileno()).st_size - row.bytes_sent >= chunk
 
 
-def _received(ctx: PluginContext, row: Upload, source: Any, chunk: int) -> bool:
-    """Wait for the web process: a moment, then the spool file again, now and then the
-    row (committing the progress, renewing the lease). True when it moved on: a whole
-    chunk is there, the whole file is received, or the upload ended."""
-    stop = time.monotonic() + RECEIVING_CHECK_SECONDS
-    while time.monotonic() < stop:
+class _Watch:
+    """The spool file while the web process writes it: its size, when it last grew, and
+    when the row was last looked at (and the lease renewed)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source, self.size = source, -1
+        self.grown = self.looked = self.renewed = time.monotonic()
+        self.pause = RECEIVING_POLL_SECONDS  # before the next look at the row while still
+
+    def grew(self) -> bool:
+        size = os.fstat(self.source.fileno()).st_size
+        if size == self.size:
+            return False
+        self.size, self.grown, self.pause = size, time.monotonic(), RECEIVING_POLL_SECONDS
+        return True
+
+
+def _received(ctx: PluginContext, row: Upload, watch: _Watch, chunk: int) -> bool:
+    """Wait for the web process: the spool file looked at every few milliseconds, the row
+    when the file stops growing (the web process may have it all: its end is seen within
+    moments; a pause of the sender's is looked at less often the longer it lasts) and at
+    least every RECEIVING_CHECK_SECONDS (committing the progress, renewing the lease).
+    True when it moved on: a whole chunk is there, the whole file is received, or the
+    upload ended."""
+    while True:
         time.sleep(RECEIVING_POLL_SECONDS)
-        if _whole_chunk(source, row, chunk):
+        if _whole_chunk(watch.source, row, chunk):
             return True
-    row.lease_until = now() + LEASE
-    ctx.db.commit()
+        grew, since = watch.grew(), time.monotonic() - watch.looked
+        if since >= RECEIVING_CHECK_SECONDS or (not grew and since >= watch.pause):
+            break
+    watch.looked, watch.pause = time.monotonic(), min(watch.pause * 2, RECEIVING_CHECK_SECONDS)
+    if watch.looked - watch.renewed >= RECEIVING_CHECK_SECONDS:
+        row.lease_until, watch.renewed = now() + LEASE, watch.looked
+    ctx.db.commit()  # what the web process committed since is seen (and the progress kept)
     ctx.db.expire(row, [*RECEIVED, "state"])
     return not receiving(row) or row.state != "uploading"
 

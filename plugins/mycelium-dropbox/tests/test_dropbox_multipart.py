@@ -1,4 +1,5 @@
-"""The upload route's multipart parser, on bodies read in pieces of every size."""
+"""The upload route's multipart parser, on bodies read in pieces of every size, and the
+spool file it streams the file into."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 import os
 
 import pytest
+from mycelium_dropbox.hashing import ContentHasher, SpoolFile
 from mycelium_dropbox.multipart import Form, FormParser
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -92,3 +94,45 @@ def test_past_the_limit_is_a_413_even_without_a_declared_length():
     )
     with pytest.raises(RequestEntityTooLarge):
         parse(body, boundary, 1 << 20, limit=2 << 20)
+
+
+def test_the_spool_file_holds_and_hashes_every_piece_written_from_a_reused_buffer(tmp_path):
+    data = os.urandom(9 * 1024 * 1024 + 123)
+    spool = SpoolFile(tmp_path / "a.part")
+    buffer = bytearray(1 << 20)  # reused for every piece, as the parser does
+    for start in range(0, len(data), len(buffer)):
+        piece = data[start : start + len(buffer)]
+        buffer[: len(piece)] = piece
+        with memoryview(buffer)[: len(piece)] as view:
+            spool.write(view)
+    spool.flush()
+    expected = ContentHasher()
+    expected.update(data)
+    assert (tmp_path / "a.part").read_bytes() == data
+    assert spool.size == len(data)
+    assert spool.hexdigest() == expected.hexdigest()
+    spool.close()
+
+
+def test_a_failed_spool_write_is_raised_in_the_writer_s_thread(tmp_path):
+    spool = SpoolFile(tmp_path / "full.part")
+
+    class Full:
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def close(self):
+            pass
+
+    spool._file.close()
+    spool._file = Full()  # the disk is full
+    with pytest.raises(OSError, match="No space left"):
+        for _ in range(50):  # a later write raises once the writing thread has failed
+            spool.write(b"x" * 1024)
+        spool.flush()
+    with pytest.raises(OSError, match="No space left"):
+        spool.flush()
+    spool.close()
