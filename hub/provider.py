@@ -284,8 +284,10 @@ class ConsolePage:
 class SandboxServer(Protocol):
     """A running emulator, as a :class:`hub.Sandbox`'s ``start`` returns it."""
 
-    url: str
-    """Its base URL on loopback (``http://127.0.0.1:<port>``); its page is ``url + page``."""
+    @property
+    def url(self) -> str:
+        """Its base URL on loopback (``http://127.0.0.1:<port>``); its page is ``url + page``.
+        An attribute or a read-only property."""
 
     def settings(self) -> dict[str, str]:
         """The hub settings that point the plugin at it (``SLACK_API_BASE`` and the like,

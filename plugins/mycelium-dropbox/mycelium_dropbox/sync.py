@@ -116,8 +116,11 @@ def _apply(
     before = known.get(ctx, path_lower)
     if known.seen(before, str(entry["rev"])):
         return  # announced already, uploaded by the hub, or moved away by the hub
-    was_there = before is not None and before.rev is not None
-    was_there = was_there and not str(before.rev).startswith(known.MOVED)
+    was_there = (
+        before is not None
+        and before.rev is not None
+        and not str(before.rev).startswith(known.MOVED)
+    )
     known.remember(ctx, str(entry["path_display"]), client_id, str(entry["rev"]))
     if announce:
         kind = "dropbox.file_changed" if was_there else "dropbox.file_added"
