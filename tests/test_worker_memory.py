@@ -1,0 +1,78 @@
+"""The worker hands the C heap's free pages back to the system after jobs: without it,
+glibc keeps what jobs and the pump's threads freed, and a busy worker's RSS creeps up."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import hub.worker
+from hub.core.runs.pending import QUEUE
+from hub.testing import run_jobs
+from hub.worker import HeapTrimmer
+
+pytestmark = pytest.mark.skipif(
+    hub.worker._MALLOC_TRIM is None, reason="malloc_trim is glibc's; nothing to trim elsewhere"
+)
+MB = 2**20
+
+
+def rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def fragment_heap_in_a_thread(total: int) -> list[bytearray]:
+    """What a pump thread leaves: many C-heap blocks freed around a few still held, in the
+    thread's own malloc arena (so the heap cannot simply shrink from its top)."""
+    kept: list[bytearray] = []
+
+    def work() -> None:
+        blocks = [bytearray(4000) for _ in range(total // 4000)]  # > 512 B: malloc, not pymalloc
+        kept.extend(blocks[::64])
+        blocks.clear()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return kept  # held by the caller until it has measured
+
+
+def test_the_trimmer_gives_freed_pages_of_every_arena_back():
+    kept = fragment_heap_in_a_thread(64 * MB)
+    before = rss()
+    HeapTrimmer(seconds=0).maybe()
+    assert before - rss() > 32 * MB, "the freed blocks' pages stayed resident"
+    assert len(kept) == 64 * MB // 4000 // 64 + 1
+
+
+def test_the_trimmer_runs_at_most_every_interval(monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(hub.worker, "_MALLOC_TRIM", calls.append)
+    trimmer = HeapTrimmer(seconds=3600)
+    trimmer.maybe()
+    assert calls == []
+    trimmer.last -= 3600
+    trimmer.maybe()
+    trimmer.maybe()
+    assert calls == [0]
+
+
+def test_a_worker_trims_after_its_jobs(app, monkeypatch):
+    real, calls = hub.worker._MALLOC_TRIM, []
+
+    def counting(pad: int) -> int:
+        calls.append(pad)
+        return int(real(pad))
+
+    monkeypatch.setattr(hub.worker, "_MALLOC_TRIM", counting)
+    monkeypatch.setattr(hub.worker, "TRIM_SECONDS", 0.0)
+    from rq import Queue
+
+    Queue(QUEUE, connection=app.extensions["hub.redis"]).enqueue("builtins.len", [1, 2])
+    assert run_jobs(app) >= 1
+    assert calls, "no trim after the job"
