@@ -3,6 +3,9 @@ glibc keeps what jobs and the pump's threads freed, and a busy worker's RSS cree
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -76,3 +79,42 @@ def test_a_worker_trims_after_its_jobs(app, monkeypatch):
     Queue(QUEUE, connection=app.extensions["hub.redis"]).enqueue("builtins.len", [1, 2])
     assert run_jobs(app) >= 1
     assert calls, "no trim after the job"
+
+
+ARENAS_SCRIPT = """
+import ctypes, os, sys, tempfile, threading
+from hub.worker import limit_malloc_arenas
+applied = limit_malloc_arenas()
+def work():
+    blocks = [bytearray(4000) for _ in range(2000)]
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+path = tempfile.mktemp()
+stream = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, stream)
+libc.fclose(stream)
+print(applied, open(path).read().count("<heap nr="))
+os.unlink(path)
+"""
+
+
+def arenas_used(env: dict[str, str]) -> tuple[str, int]:
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS_SCRIPT], env=env, capture_output=True, text=True, check=True
+    )
+    applied, heaps = done.stdout.split()
+    return applied, int(heaps)
+
+
+def test_the_worker_threads_share_two_malloc_arenas():
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    assert arenas_used(env) == ("True", 2)
+    # the environment's own setting wins: here glibc's default, an arena per thread
+    applied, heaps = arenas_used({**env, "MALLOC_ARENA_MAX": "16"})
+    assert applied == "False"
+    assert heaps > 2
