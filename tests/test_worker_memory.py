@@ -85,8 +85,11 @@ ARENAS_SCRIPT = """
 import ctypes, os, sys, tempfile, threading
 from hub.worker import limit_malloc_arenas
 applied = limit_malloc_arenas()
-def work():
+together = threading.Barrier(8)
+def work():  # all alive at once: an exiting thread's arena would go to the next one
+    together.wait()
     blocks = [bytearray(4000) for _ in range(2000)]
+    together.wait()
 threads = [threading.Thread(target=work) for _ in range(8)]
 for t in threads: t.start()
 for t in threads: t.join()
