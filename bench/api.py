@@ -240,12 +240,13 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         f"{args.workers} workers x {args.threads} threads; SQLite (WAL); {os.cpu_count()} CPUs\n"
     )
     print(
-        f"{'endpoint':<36} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f"{'endpoint':<36} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8}"
     )
     for r in results:
         print(
             f"{r.name:<36} {len(r.latencies):>9} {r.errors:>7} {r.rps:>8.0f} "
-            f"{r.percentile(0.50):>8.1f} {r.percentile(0.99):>8.1f}"
+            f"{r.percentile(0.50):>8.1f} {r.percentile(0.95):>8.1f} {r.percentile(0.99):>8.1f}"
         )
     bare = results[0]
     for r in results[1:3]:
