@@ -13,6 +13,11 @@ trip on: "schema-valid request rejected" (ST202: a referenced id must exist, a c
 one the API gave out, each plugin takes its own config fields) and "created resource not
 found" (ST302: deleting a client deletes its deliverables, so a stateful sequence that
 deletes the client in between finds the deliverable gone).
+
+A run-time error inside the fuzzer itself is printed too, never hidden as a pass of the hub:
+CPython 3.11's `ast` raises "AST constructor recursion depth mismatch" when two threads parse
+at once (the fuzzer's two workers, in Hypothesis describing a lambda). That error says nothing
+of the hub's answer; any other error fails the test.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).parent
-REPORTED_ONLY = {"ST202", "ST302"}  # see the module's docstring
+REPORTED_ONLY = {"ST202", "ST302", "fuzzer"}  # see the module's docstring
+# the fuzzer's own fault (CPython 3.11's `ast` in two threads), not a finding about the hub
+FUZZER_FAULTS = ("AST constructor recursion depth mismatch",)
 
 
 def _cannot_isolate() -> str | None:
@@ -71,6 +78,8 @@ def findings(report_dir: Path) -> dict[str, list[str]]:
             for failure in [*case.iter("failure"), *case.iter("error")]:
                 text = f"{failure.get('message', '')}\n{failure.text or ''}"
                 codes = set(re.findall(r"\bST\d{3}\b", text)) or {failure.tag}
+                if failure.tag == "error" and any(fault in text for fault in FUZZER_FAULTS):
+                    codes = {"fuzzer"}
                 for code in codes:
                     found.setdefault(code, []).append(case.get("name", "?"))
     return found
