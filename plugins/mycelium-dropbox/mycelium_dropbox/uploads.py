@@ -37,6 +37,9 @@ RECEIVING_POLL_SECONDS = 0.01  # a look at the spool file while the web process 
 RECEIVING_CHECK_SECONDS = 0.25  # a look at the row at least this often (the lease renewed)
 RECEIVING_STALL_SECONDS = 60.0  # the spool has not grown: this job lets the upload wait
 RECEIVING_WAIT_SECONDS = 30.0
+# a quota or Retry-After this short is waited out in the job: the next pickup of an upload
+# that waits is the minute's sweep, which would add up to a minute to a burst of chunks
+SHORT_WAIT_SECONDS = 5.0
 WAITING_FOR_FILE = "waiting for the file to be received"
 NOT_RECEIVED_SECONDS = 3600.0  # the sweep fails an upload whose spool stopped this long ago
 # the columns the web process sets once it has the whole file
@@ -169,6 +172,11 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
             session = row.session_id
             try:
                 _step(ctx, box, row, source, chunk)
+            except RateLimited as exc:
+                if not _short_wait(exc, deadline):
+                    raise
+                time.sleep(exc.retry_after)  # nothing was sent: the same step again
+                continue
             except IncorrectOffset as exc:
                 too_many = not receiving(row) and exc.correct_offset > row.size
                 if exc.correct_offset < 0 or too_many:
@@ -184,6 +192,12 @@ def _send(ctx: PluginContext, row: Upload, deadline: float) -> None:
                 row.lease_until = now() + LEASE
                 ctx.db.commit()
                 committed = time.monotonic()
+
+
+def _short_wait(exc: RateLimited, deadline: float) -> bool:
+    """Is the wait `exc` asks for short enough to spend in this job (the lease holds)?"""
+    wait = exc.retry_after
+    return 0 <= wait <= SHORT_WAIT_SECONDS and time.monotonic() + wait < deadline
 
 
 def _whole_chunk(source: Any, row: Upload, chunk: int) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,20 @@ def test_a_failing_dropbox_is_retried_and_a_rate_limit_waits(
     sweep_uploads(app)
     run_jobs(app)
     assert api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json["state"] == "succeeded"
+
+
+def test_a_short_rate_limit_is_waited_out_in_the_job(app, api, connected, globex):
+    """A quota of a second (Dropbox's per-second burst, a short Retry-After) does not leave
+    the upload to the minute's sweep: the job waits and goes on."""
+    data = os.urandom(6 * MIB)
+    connected.rate_limit_next("too_many_write_operations", retry_after=1)
+    upload_id = upload(api, data, "a.mov", client_id=globex["id"]).json["upload_id"]
+    started = time.monotonic()
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{upload_id}").json
+    assert shown["state"] == "succeeded", shown
+    assert time.monotonic() - started >= 1  # Retry-After honoured
+    assert connected.entry(shown["result"]["path"])["size"] == len(data)
 
 
 def test_a_damaged_file_fails_the_upload(app, api, connected, globex):
