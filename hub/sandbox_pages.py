@@ -15,19 +15,19 @@ from werkzeug.wrappers import Response
 @dataclass(frozen=True)
 class SandboxPages:
     """How a provider sandbox's pages look: each in one HTML shell, under a banner that says
-    it is a sandbox ("Sandbox: an emulated Slack on this machine. Nothing here reaches
-    slack.com."), and the OAuth consent page the sandbox shows where the provider would ask.
+    it is a sandbox ("Sandbox: an emulated Example on this machine. Nothing here reaches
+    example.com."), and the OAuth consent page the sandbox shows where the provider would ask.
 
-    ``PAGES = hub.SandboxPages("Slack", "slack.com", accent="#e8912d")``, then
-    ``PAGES.page("Slack sandbox", body)`` answers a page from the sandbox's WSGI app and
+    ``PAGES = hub.SandboxPages("Example", "example.com", accent="#e8912d")``, then
+    ``PAGES.page("Example sandbox", body)`` answers a page from the sandbox's WSGI app and
     ``PAGES.consent(request.args.to_dict(), authorize="/oauth/v2/authorize", ...)`` its
     authorize endpoint's consent page. The shell's CSS styles the page (``body``), the
     ``.banner`` and ``main``; ``style`` adds the rules of the sandbox's own markup."""
 
     provider: str
-    """The provider's name, as the banner says it (``"Slack"``)."""
+    """The provider's name, as the banner says it (``"Example"``)."""
     domain: str
-    """Where the real provider is, which nothing in the sandbox reaches (``"slack.com"``)."""
+    """Where the real provider is, which nothing in the sandbox reaches (``"example.com"``)."""
     accent: str = "#3c4043"
     """The banner's background (a CSS colour; its text is white)."""
     text: str = "#202124"
