@@ -116,6 +116,13 @@ export function detailText(why) {
 
 // A 4xx's field errors next to their fields (`slots[name]`, its input marked invalid); what
 // names no field of the form, and the message, go to `formError`. Anything else is rethrown.
+// Empty a form's error slots and its form-level message, and unmark its inputs, before a submit.
+export function clearFieldErrors(slots, inputs, formError) {
+  Object.values(slots).forEach(clear);
+  Object.values(inputs).forEach((input) => input.removeAttribute("aria-invalid"));
+  clear(formError);
+}
+
 export function showFieldErrors(error, slots, inputs, formError) {
   if (!(error instanceof ApiError)) throw error;
   let placed = false;

@@ -1,5 +1,5 @@
 // Clients: the organization's clients a page at a time, with add, edit and delete (admins).
-import { actionButton, all, api, append, banner, clear, h, isAdmin, showFieldErrors, table, when } from "../lib.js";
+import { actionButton, all, api, append, banner, clear, clearFieldErrors, h, isAdmin, showFieldErrors, table, when } from "../lib.js";
 
 const BASE = "/api/clients";
 const PAGE_SIZE = 25;
@@ -53,9 +53,7 @@ function clientForm(serviceTypes, existing, onDone) {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    Object.values(errors).forEach(clear);
-    Object.values(inputs).forEach((input) => input.removeAttribute("aria-invalid"));
-    clear(formError);
+    clearFieldErrors(errors, inputs, formError);
     const body = {};
     for (const field of FIELDS) {
       const value = inputs[field.name].value.trim();

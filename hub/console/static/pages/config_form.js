@@ -1,5 +1,5 @@
 // The enable/configure form, drawn from a plugin's config fields (GET /api/plugins).
-import { ApiError, api, clear, errorText, h } from "../lib.js";
+import { ApiError, api, clearFieldErrors, errorText, h } from "../lib.js";
 
 const NUMBER = new Set(["integer", "number"]);
 const LONG = 1000; // a string field allowed more characters than this is a text area
@@ -87,9 +87,7 @@ export function schemaForm({ prefix, fields, current = {}, label, button, submit
   }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    Object.values(errors).forEach(clear);
-    Object.values(inputs).forEach((input) => input.removeAttribute("aria-invalid"));
-    clear(formError);
+    clearFieldErrors(errors, inputs, formError);
     const body = {};
     for (const field of fields) {
       try {
