@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from browser_helpers import Mailbox, Receiver, Served, free_port
+from browser_helpers import Mailbox, Receiver, Served
 from mycelium_slack.emulator import SlackEmulator
 from playwright.sync_api import expect
+from support.net import free_port
 
 expect.set_options(timeout=15_000)  # a page waits on a worker, on a busy machine
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,12 +36,6 @@ def fresh_postgresql_schema() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def deploy_env(database: str, redis_url: str, var_dir: Path, **extra: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ org B's events, created meanwhile, still reach B's receiver within 2 s at p99.""
 from __future__ import annotations
 
 import json
-import socket
 import statistics
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 from support.hub_processes import HubProcess, hub_env, wait_for
+from support.net import free_port
 from support.slow_servers import BlackHole, Trickle
 from support.webhook_tools import LOOPBACK, Receiver
 
@@ -32,12 +32,6 @@ HOST = "127.0.0.1"
 A_EVENTS, B_EVENTS = 200, 40
 B_EVERY = 0.25  # seconds between org B's events
 P99_LIMIT = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

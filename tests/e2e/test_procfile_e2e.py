@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import redis
 import requests
-from deploy_tools import BIN, ROOT, deploy_env, free_port, fresh_postgresql_schema
+from deploy_tools import BIN, ROOT, deploy_env, fresh_postgresql_schema
 from rq import Worker
 from support.hub_processes import wait_for
+from support.net import free_port
 from support.webhook_tools import Receiver
 
 pytestmark = pytest.mark.e2e

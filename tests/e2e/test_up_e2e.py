@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from support.hub_processes import HubProcess, hub_env, wait_for
+from support.net import free_port
 
 from hub.app import create_app
 from hub.core.apikeys import create_api_key
@@ -32,12 +32,6 @@ from hub.testing import ApiClient
 pytestmark = pytest.mark.e2e
 
 START_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str, key: str | None = None) -> tuple[int | None, dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from support.net import free_port
 
 from hub.testing import OrgHandle, make_org
 
@@ -30,12 +31,6 @@ SMTP_TEST_SECONDS = 4
 SLOW_TEMPLATE = (
     "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(22) }}"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class SilentServer:

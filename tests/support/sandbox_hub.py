@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,16 +22,11 @@ import pytest
 import requests
 
 from support.hub_processes import HubProcess, wait_for
+from support.net import free_port
 
 START_SECONDS = 120
 WORK_SECONDS = 60  # a worker's job on a busy machine
 LINK = "One-time console sign-in link (10 minutes): "
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def sandbox_env(var: Path) -> dict[str, str]:
