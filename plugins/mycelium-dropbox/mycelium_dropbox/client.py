@@ -113,7 +113,7 @@ class DropboxClient:
             data = json.dumps(arg).encode()
         return self._send(f"{self.api_base}/2/{route}", headers, data)
 
-    def content(self, route: str, arg: Any, data: bytes) -> Any:
+    def content(self, route: str, arg: Any, data: bytes | memoryview) -> Any:
         """An upload route on the content host: the argument in a header, the bytes as body."""
         headers = {
             "Authorization": f"Bearer {self.token()}",
@@ -122,9 +122,12 @@ class DropboxClient:
         }
         return self._send(f"{self.content_base}/2/{route}", headers, data)
 
-    def _send(self, url: str, headers: dict[str, str], data: bytes | None) -> Any:
+    def _send(self, url: str, headers: dict[str, str], data: bytes | memoryview | None) -> Any:
+        # a memoryview (a chunk of the mapped spool file) goes to the socket as it is: requests
+        # gives it its length, urllib3 sends any buffer whole; an empty one would be chunked
+        body: Any = data if data is None or len(data) else b""
         try:
-            response = self.http.post(url, headers=headers, data=data, timeout=self.timeout)
+            response = self.http.post(url, headers=headers, data=body, timeout=self.timeout)
         except requests.RequestException as exc:
             raise DropboxError(f"Dropbox did not answer: {exc.__class__.__name__}.") from None
         return self._answer(response)
@@ -216,15 +219,15 @@ class DropboxClient:
         result: dict[str, Any] = self.content("files/upload", commit, data)
         return result
 
-    def session_start(self, data: bytes) -> str:
+    def session_start(self, data: bytes | memoryview) -> str:
         return str(self.content("files/upload_session/start", {"close": False}, data)["session_id"])
 
-    def session_append(self, session_id: str, offset: int, data: bytes) -> None:
+    def session_append(self, session_id: str, offset: int, data: bytes | memoryview) -> None:
         arg = {"cursor": {"session_id": session_id, "offset": offset}, "close": False}
         self.content("files/upload_session/append_v2", arg, data)
 
     def session_finish(
-        self, session_id: str, offset: int, commit: dict[str, Any], data: bytes
+        self, session_id: str, offset: int, commit: dict[str, Any], data: bytes | memoryview
     ) -> dict[str, Any]:
         arg = {"cursor": {"session_id": session_id, "offset": offset}, "commit": commit}
         result: dict[str, Any] = self.content("files/upload_session/finish", arg, data)

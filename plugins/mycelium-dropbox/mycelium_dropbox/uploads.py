@@ -13,6 +13,7 @@ whose confirmation was lost) carries the offset to go on from.
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 from datetime import timedelta
@@ -201,8 +202,11 @@ def _short_wait(exc: RateLimited, deadline: float) -> bool:
 
 
 def _whole_chunk(source: Any, row: Upload, chunk: int) -> bool:
-    """Is a whole chunk past what Dropbox has on disk already (the file still arriving)?"""
-    return os.fstat(source.fileno()).st_size - row.bytes_sent >= chunk
+    """Is a whole chunk past what Dropbox has on disk already, and more after it (the file
+    still arriving)? The last whole chunk waits for the end: it goes with the finish, so a
+    file of whole chunks takes no extra call of an empty finish (of the quota's 50 a
+    second)."""
+    return os.fstat(source.fileno()).st_size - row.bytes_sent > chunk
 
 
 class _Watch:
@@ -247,9 +251,8 @@ def _received(ctx: PluginContext, row: Upload, watch: _Watch, chunk: int) -> boo
 def _step(ctx: PluginContext, box: DropboxClient, row: Upload, source: Any, chunk: int) -> None:
     """One request of the session: start, append or finish (a file still arriving: a
     whole chunk, never the finish)."""
-    source.seek(row.bytes_sent)
     if receiving(row):
-        data = source.read(chunk)
+        data = _piece(source, row.bytes_sent, chunk)
         if row.session_id is None:
             row.session_id, row.bytes_sent = box.session_start(data), len(data)
         else:
@@ -258,19 +261,34 @@ def _step(ctx: PluginContext, box: DropboxClient, row: Upload, source: Any, chun
         return
     remaining = row.size - row.bytes_sent
     if row.session_id is None:
-        data = source.read(min(chunk, row.size))
+        data = _piece(source, 0, min(chunk, row.size))
         row.session_id, row.bytes_sent = box.session_start(data), len(data)
         return
     if remaining > chunk:
-        data = source.read(chunk)
+        data = _piece(source, row.bytes_sent, chunk)
         box.session_append(row.session_id, row.bytes_sent, data)
         row.bytes_sent += len(data)
         return
-    data = source.read(remaining)
+    data = _piece(source, row.bytes_sent, remaining)
     with ctx.calls_for(FILE_UPLOAD):
         meta = box.session_finish(row.session_id, row.bytes_sent, commit_info(row), data)
     row.bytes_sent = row.size
     complete(ctx, row, meta, box)
+
+
+def _piece(source: Any, offset: int, size: int) -> memoryview | bytes:
+    """Up to `size` bytes of the spool file from `offset` (fewer at its end), mapped, not
+    read: the socket takes them from the page cache, with no copy in this process (a read
+    copies the whole file once more: 0.17 s of CPU a GiB, the worker's largest part).
+    The mapping ends with the last view of it (the call's)."""
+    size = min(size, os.fstat(source.fileno()).st_size - offset)
+    if size <= 0:
+        return b""
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY  # a mapping starts on a page
+    mapped = mmap.mmap(
+        source.fileno(), offset + size - start, offset=start, access=mmap.ACCESS_READ
+    )
+    return memoryview(mapped)[offset - start :]
 
 
 # ----- the end -----

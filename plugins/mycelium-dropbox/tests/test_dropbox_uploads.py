@@ -459,6 +459,74 @@ def test_a_worker_sends_a_large_file_while_the_rest_still_arrives(app, api, conn
     assert spooled(app) == []
 
 
+def test_a_file_of_whole_chunks_sent_while_arriving_ends_with_its_last_chunk(
+    app, api, connected, globex
+):
+    """The last whole chunk waits for the end and goes with the finish: no extra call of
+    an empty finish (each call is one of the quota's)."""
+    import threading
+    import time
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    data = os.urandom(16 * MIB)  # four whole chunks
+    boundary, body = encode_multipart(
+        {"client_id": str(globex["id"]), "file": FileStorage(io.BytesIO(data), filename="w.mov")}
+    )
+    paused, answers = threading.Event(), []
+
+    def wait_for_an_append() -> None:
+        paused.set()
+        deadline = time.monotonic() + 120
+        while not connected.calls("files/upload_session/append_v2"):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+
+    def post() -> None:
+        stream = Arriving(body, 12 * MIB, wait_for_an_append)
+        answers.append(
+            api.post(
+                "/api/integrations/dropbox/upload",
+                input_stream=stream,
+                content_type=f"multipart/form-data; boundary={boundary}",
+                content_length=len(body),
+            )
+        )
+
+    request = threading.Thread(target=post)
+    request.start()
+    assert paused.wait(120)
+    run_jobs(app)
+    request.join(180)
+    [answer] = answers
+    assert answer.status_code == 202, answer.json
+    run_jobs(app)
+    shown = api.get(f"/api/integrations/dropbox/uploads/{answer.json['upload_id']}").json
+    assert shown["state"] == "succeeded", shown
+    assert shown["result"]["content_hash"] == dropbox_hash(data)
+    calls = [c for c in connected.calls() if "upload_session" in c["route"]]
+    assert [c["size"] for c in calls] == [4 * MIB] * 4
+    assert calls[-1]["route"] == "files/upload_session/finish"
+    assert spooled(app) == []
+
+
+def test_a_chunk_sent_from_an_offset_off_a_page_is_the_files_bytes(tmp_path):
+    """A chunk is mapped from the spool file: an offset Dropbox confirmed need not be on a
+    page boundary, and the file's end shortens the last one."""
+    from mycelium_dropbox.uploads import _piece
+
+    data = os.urandom(3 * 4096 + 77)
+    path = tmp_path / "spool.part"
+    path.write_bytes(data)
+    with path.open("rb") as source:
+        assert bytes(_piece(source, 5000, 4096)) == data[5000:9096]
+        assert bytes(_piece(source, 0, len(data))) == data
+        assert bytes(_piece(source, 8192, 1 << 20)) == data[8192:]
+        assert _piece(source, len(data), 4096) == b""
+
+
 def test_an_upload_started_early_fails_when_its_form_is_refused_at_the_end(
     app, api, connected, globex
 ):
