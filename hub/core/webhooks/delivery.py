@@ -24,7 +24,7 @@ from hub.core import clock
 from hub.core.connections.usage import UsageRecorder
 from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
-from hub.core.egress_http import EgressPoolManager
+from hub.core.egress_http import EgressPoolManager, HeaderBlock
 from hub.core.signatures import decode_webhook_secret
 from hub.core.socket_deadline import attempt_deadline
 from hub.core.webhooks.endpoints import signing_secrets
@@ -250,7 +250,7 @@ def send(
     if target.problem is not None:
         return Outcome(delivery, attempted_at, error=target.problem, sent=False)
     body = delivery.body.encode()
-    headers = headers_for(target, delivery, body, settings.user_agent)
+    headers = HeaderBlock(headers_for(target, delivery, body, settings.user_agent))
     timeout = settings.urllib3_timeout
     with attempt_deadline(settings.timeout) as attempt:
         try:
