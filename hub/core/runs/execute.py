@@ -180,6 +180,13 @@ def perform(
     return OK
 
 
+def unscoped(session: AnySession) -> AnySession:
+    """The session a scoped session stands for now: a batch resolves it once, where every
+    use of the proxy would look up the app context again (Flask-SQLAlchemy's scope; about
+    eight times per run). Hooks get the same session object either way."""
+    return session() if isinstance(session, scoped_session) else session
+
+
 def _end_reads(session: AnySession) -> None:
     """Close a transaction only reads opened (objects reloaded after an earlier rollback),
     so a hook never starts inside one: on SQLite it would hold the write lock."""
@@ -316,6 +323,7 @@ def execute_runs(
     """Claim and perform these runs (those still queued and due); how many were claimed."""
     if not run_ids:
         return 0
+    session = unscoped(session)
     scope_to_org(session, None)
     claimed = claim(session, run_ids, float(app.config["HUB_RUN_LEASE"]))
     items = load(session, app.extensions["hub.plugins"], claimed) if claimed else []
@@ -330,6 +338,7 @@ def dispatch_and_execute(
     should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Create these events' runs already claimed by this worker, and perform them."""
+    session = unscoped(session)
     scope_to_org(session, None)
     plugins: PluginManager = app.extensions["hub.plugins"]
     created = create_runs(session, plugins, event_ids, float(app.config["HUB_RUN_LEASE"]))
