@@ -38,7 +38,7 @@ from hub.core.connections.context import AppLike, PluginManager, build_context
 from hub.core.db import AnySession, scope_to_org
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.runs.dispatch import create_runs
-from hub.core.runs.policy import OK, Claimed, Outcome, outcome_of, record_failure
+from hub.core.runs.policy import OK, Claimed, Outcome, RunRef, outcome_of, record_failure
 from hub.core.runs.routing import HookTable, hooks_to_call, target_plugin
 from hub.core.timeouts import HookTimeout, deadline
 from hub.errors import PermanentError
@@ -88,7 +88,7 @@ def load(session: AnySession, plugins: PluginManager, claimed: dict[int, int]) -
 
 def claimed_run(
     plugins: PluginManager,
-    run: Run,
+    run: Run | RunRef,
     attempts: int,
     event: Event,
     integration: Integration,
