@@ -116,7 +116,7 @@ def run_pump(app: Any, wrap: Callable[..., Any] | None) -> None:
     with app.app_context():
         db.session.remove()
         pump = plugin.Pump(
-            db.session,
+            db.session(),  # as the worker's pump thread passes it: resolved once
             app.extensions["hub.keyring"],
             plugin.pooled_http(app),
             plugin.settings(app),

@@ -91,7 +91,8 @@ def _pump(app: Flask, loop: Background) -> None:
         try:
             scope_to_org(db.session, None)
             keyring, timings = app.extensions["hub.keyring"], app.extensions.setdefault(_TIMES, {})
-            Pump(db.session, keyring, pooled_http(app), settings(app), None, timings).run(loop)
+            session = db.session()  # resolved once: the pump's thread keeps this app context
+            Pump(session, keyring, pooled_http(app), settings(app), None, timings).run(loop)
         finally:
             db.session.remove()
 

@@ -19,6 +19,7 @@ from hub.core import clock
 from hub.core.connections.context import PluginManager
 from hub.core.db import AnySession, insert_ignoring_conflicts
 from hub.core.models import Event, Integration, Organization, Run
+from hub.core.runs.policy import RunRef
 from hub.core.runs.routing import HookTable, wants
 
 
@@ -68,9 +69,10 @@ def integrations_by_org(
 
 @dataclass(frozen=True)
 class NewRun:
-    """A run dispatch created (``run`` is a detached copy of its row) and what it needs."""
+    """A run dispatch created (``run``: what performing it reads of its row) and what it
+    needs."""
 
-    run: Run
+    run: RunRef
     event: Event
     integration: Integration
     org: Organization
@@ -142,8 +144,7 @@ def create_runs(
 
 def _new_run(row: Any, found: tuple[Event, Integration, Organization]) -> NewRun:
     event, integration, org = found
-    run = Run(id=row[0], event_id=event.id, integration_id=integration.id, org_id=org.id)
-    run.plugin, run.event_type = integration.plugin, event.type
+    run = RunRef(row[0], integration.plugin, event.type, event.id, integration.id, org.id)
     return NewRun(run, event, integration, org)
 
 

@@ -38,7 +38,7 @@ from hub.core.connections.context import AppLike, PluginManager, build_context
 from hub.core.db import AnySession, scope_to_org
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.runs.dispatch import create_runs
-from hub.core.runs.policy import OK, Claimed, Outcome, outcome_of, record_failure
+from hub.core.runs.policy import OK, Claimed, Outcome, RunRef, outcome_of, record_failure
 from hub.core.runs.routing import HookTable, hooks_to_call, target_plugin
 from hub.core.timeouts import HookTimeout, deadline
 from hub.errors import PermanentError
@@ -88,7 +88,7 @@ def load(session: AnySession, plugins: PluginManager, claimed: dict[int, int]) -
 
 def claimed_run(
     plugins: PluginManager,
-    run: Run,
+    run: Run | RunRef,
     attempts: int,
     event: Event,
     integration: Integration,
@@ -178,6 +178,13 @@ def perform(
     finally:
         scope_to_org(session, None)
     return OK
+
+
+def unscoped(session: AnySession) -> AnySession:
+    """The session a scoped session stands for now: a batch resolves it once, where every
+    use of the proxy would look up the app context again (Flask-SQLAlchemy's scope; about
+    eight times per run). Hooks get the same session object either way."""
+    return session() if isinstance(session, scoped_session) else session
 
 
 def _end_reads(session: AnySession) -> None:
@@ -316,6 +323,7 @@ def execute_runs(
     """Claim and perform these runs (those still queued and due); how many were claimed."""
     if not run_ids:
         return 0
+    session = unscoped(session)
     scope_to_org(session, None)
     claimed = claim(session, run_ids, float(app.config["HUB_RUN_LEASE"]))
     items = load(session, app.extensions["hub.plugins"], claimed) if claimed else []
@@ -330,6 +338,7 @@ def dispatch_and_execute(
     should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Create these events' runs already claimed by this worker, and perform them."""
+    session = unscoped(session)
     scope_to_org(session, None)
     plugins: PluginManager = app.extensions["hub.plugins"]
     created = create_runs(session, plugins, event_ids, float(app.config["HUB_RUN_LEASE"]))

@@ -38,11 +38,24 @@ MAX_MESSAGE = 2000
 JITTER = 0.2
 
 
+@dataclass(frozen=True)
+class RunRef:
+    """What performing a run reads of its row: dispatch hands these over for the runs it
+    just created (an ORM object per run cost more than the hook it runs)."""
+
+    id: int
+    plugin: str
+    event_type: str
+    event_id: str
+    integration_id: int
+    org_id: int
+
+
 @dataclass
 class Claimed:
     """A run this worker claimed, with what its hook needs; ``attempts`` fences our writes."""
 
-    run: Run
+    run: Run | RunRef
     attempts: int
     event: Event
     integration: Integration

@@ -14,17 +14,17 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import urllib3
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 
 from hub.core import clock
 from hub.core.connections.usage import UsageRecorder
 from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
-from hub.core.egress_http import EgressPoolManager
+from hub.core.egress_http import EgressPoolManager, HeaderBlock
 from hub.core.signatures import decode_webhook_secret
 from hub.core.socket_deadline import attempt_deadline
 from hub.core.webhooks.endpoints import signing_secrets
@@ -110,11 +110,33 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _due(now: datetime) -> Any:
+def _due(now: Any) -> Any:
     return (
         (WebhookDelivery.state == PENDING)
         & (WebhookDelivery.next_attempt_at <= now)
         & (WebhookDelivery.lease_until.is_(None) | (WebhookDelivery.lease_until < now))
+    )
+
+
+@cache
+def _claim_statement(per_org: bool, skipping: bool) -> Any:
+    """The claim, built once per shape: a pump claims every few dozen deliveries, and
+    building the statement cost more than SQLAlchemy's cached compilation of it."""
+    due = _due(bindparam("c_now"))
+    wanted = due & WebhookDelivery.org_id.not_in(bindparam("c_skip", expanding=True))
+    order = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+    turn = func.row_number().over(partition_by=WebhookDelivery.org_id, order_by=order)
+    columns = (WebhookDelivery.id, turn.label("turn"), *order)
+    ranked = select(*columns).where(wanted if skipping else due).subquery()
+    ids = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_attempt_at)
+    ids = ids.limit(bindparam("c_limit", type_=Integer))
+    if per_org:
+        ids = ids.where(ranked.c.turn <= bindparam("c_per_org", type_=Integer))
+    return (
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id.in_(ids.scalar_subquery()), due)
+        .values(lease_until=bindparam("c_until"))
+        .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
     )
 
 
@@ -129,21 +151,13 @@ def claim(
     (its oldest due), none of `skip_orgs`, organizations in turn, so one organization's
     backlog never fills a claim while another's deliveries wait."""
     now = clock.now()
-    due = _due(now)
-    wanted = due if not skip_orgs else due & WebhookDelivery.org_id.not_in(list(skip_orgs))
-    order = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-    turn = func.row_number().over(partition_by=WebhookDelivery.org_id, order_by=order)
-    ranked = select(WebhookDelivery.id, turn.label("turn"), *order).where(wanted).subquery()
-    ids = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_attempt_at).limit(limit)
+    params: dict[str, Any] = {"c_now": now, "c_until": now + lease, "c_limit": limit}
     if per_org is not None:
-        ids = ids.where(ranked.c.turn <= per_org)
-    stmt = (
-        update(DELIVERIES)
-        .where(DELIVERIES.c.id.in_(ids.scalar_subquery()), due)
-        .values(lease_until=now + lease)
-        .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
-    )
-    rows = session.execute(stmt).mappings().all()
+        params["c_per_org"] = per_org
+    if skip_orgs:
+        params["c_skip"] = list(skip_orgs)
+    stmt = _claim_statement(per_org is not None, bool(skip_orgs))
+    rows = session.execute(stmt, params).mappings().all()
     session.commit()
     return [Claimed(**row) for row in rows]
 
@@ -250,7 +264,7 @@ def send(
     if target.problem is not None:
         return Outcome(delivery, attempted_at, error=target.problem, sent=False)
     body = delivery.body.encode()
-    headers = headers_for(target, delivery, body, settings.user_agent)
+    headers = HeaderBlock(headers_for(target, delivery, body, settings.user_agent))
     timeout = settings.urllib3_timeout
     with attempt_deadline(settings.timeout) as attempt:
         try:

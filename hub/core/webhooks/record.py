@@ -51,6 +51,25 @@ UPDATE_DELIVERY = (
     .values({name: bindparam(name) for name in CHANGED})
 )
 INSERT_ATTEMPT = ATTEMPTS.insert()
+# The successes of one claim with one status: built once, not per record batch.
+SUCCEED = (
+    update(DELIVERIES)
+    .where(
+        DELIVERIES.c.id.in_(bindparam("s_ids", expanding=True)),
+        DELIVERIES.c.lease_until == bindparam("s_lease"),
+    )
+    .values(
+        state=SUCCEEDED,
+        next_attempt_at=None,
+        lease_until=None,
+        manual=False,
+        last_error=None,
+        attempts=DELIVERIES.c.attempts + 1,
+        last_status=bindparam("s_status"),
+        updated_at=bindparam("s_now"),
+        finished_at=bindparam("s_now"),
+    )
+)
 DONE = {
     "state": SUCCEEDED,
     "next_attempt_at": None,
@@ -139,7 +158,11 @@ def write_changes(session: AnySession, changes: list[dict[str, Any]], now: datet
         else:
             others.append(change)
     for (lease, status), ids in succeeded.items():
-        session.execute(
+        if lease is not None:
+            params = {"s_ids": ids, "s_lease": lease, "s_status": status, "s_now": now}
+            session.execute(SUCCEED, params)
+            continue
+        session.execute(  # no lease (compared with IS NULL)
             update(DELIVERIES)
             .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.lease_until == lease)
             .values(DONE)
