@@ -74,9 +74,9 @@ def list_clients(query: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/clients")
 @endpoint("Create a client", body=ClientInSchema, response=ClientSchema, status=201, role="admin")
 def create_client(body: dict[str, Any]) -> dict[str, Any]:
-    client = clients.create_client(db.session, caller().org.id, body)
+    _, rendered = clients.add_client(db.session, caller().org.id, body)
     db.session.commit()
-    return clients.render_client(client)
+    return rendered
 
 
 @bp.get("/clients/<int:client_id>")

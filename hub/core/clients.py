@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hub.core import events
 from hub.core.db import AnySession
@@ -75,11 +75,23 @@ def _service_types(session: AnySession, org_id: int, ids: list[int]) -> list[Ser
     return sorted(found, key=lambda st: st.id)
 
 
+_clients = Client.__table__
+# Built once, run as Core on the session's connection: no ORM statement to compile, cache
+# or scope per request (the organization is in the WHERE clause itself).
+_NAME_TAKEN = (
+    select(_clients.c.id)
+    .where(
+        _clients.c.org_id == bindparam("org_id"),
+        _clients.c.name == bindparam("name"),
+        _clients.c.id != bindparam("exclude"),
+    )
+    .limit(1)
+)
+
+
 def _check_name_free(session: AnySession, org_id: int, name: str, exclude: int | None) -> None:
-    stmt = select(Client.id).where(Client.org_id == org_id, Client.name == name)
-    if exclude is not None:
-        stmt = stmt.where(Client.id != exclude)
-    if session.scalar(stmt):
+    params = {"org_id": org_id, "name": name, "exclude": exclude or 0}  # ids start at 1
+    if session.connection().execute(_NAME_TAKEN, params).first() is not None:
         raise Conflict("A client with this name exists.", {"name": ["Already taken."]})
 
 
@@ -92,13 +104,23 @@ def _apply(session: AnySession, client: Client, data: dict[str, Any]) -> None:
 
 
 def create_client(session: AnySession, org_id: int, data: dict[str, Any]) -> Client:
+    return add_client(session, org_id, data)[0]
+
+
+def add_client(
+    session: AnySession, org_id: int, data: dict[str, Any]
+) -> tuple[Client, dict[str, Any]]:
+    """Create a client and record ``client.created``; the client and its rendering, which
+    is both the event's payload and the API's answer (one dump, not two: nothing in it
+    changes at commit)."""
     _check_name_free(session, org_id, data["name"], None)
-    client = Client(org_id=org_id)
+    client = Client(org_id=org_id, service_types=[])  # a new client's: no query to load them
     _apply(session, client, data)
     session.add(client)
     session.flush()
-    events.record(session, org_id, "client.created", render_client(client))
-    return client
+    rendered = render_client(client)
+    events.record(session, org_id, "client.created", rendered)
+    return client, rendered
 
 
 def update_client(
