@@ -13,13 +13,27 @@ from hub.core.schemas import ClientSchema, ServiceTypeSchema
 from hub.core.scoping import get_owned
 from hub.errors import Conflict, ValidationError
 
-_render_client = ClientSchema().dump
 render_service_type = ServiceTypeSchema().dump
+_moment = ClientSchema._declared_fields["created_at"]._serialize  # the schema's own format
 
 
 def render_client(client: Client) -> dict[str, Any]:
-    """A client as the API renders it: what event payloads and hooks' ``client`` hold."""
-    return _render_client(client)
+    """A client as the API renders it: what event payloads and hooks' ``client`` hold.
+
+    ``ClientSchema`` dumped by hand, field for field in its order (a marshmallow dump walks
+    its fields and the nested service types for each call): the schema still describes
+    the answer, and tests/api/test_client_render.py checks both agree on generated clients.
+    """
+    return {
+        "id": client.id,
+        "name": client.name,
+        "contact_person": client.contact_person,
+        "contact_email": client.contact_email,
+        "notes": client.notes,
+        "service_types": [{"id": st.id, "name": st.name} for st in client.service_types],
+        "created_at": _moment(client.created_at, "created_at", client),
+        "updated_at": _moment(client.updated_at, "updated_at", client),
+    }
 
 
 def create_service_type(session: AnySession, org_id: int, name: str) -> ServiceType:
