@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app, g, request
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hub.api.keycache import GENERATION_KEY, attach, cache_of_app
+from hub.api.keycache import GENERATION_KEY, Entry, attach, cache_of_app
 from hub.core import clock, console_sessions, events
-from hub.core.apikeys import effective_role, find_api_key, find_live_key, needs_touch, touch
+from hub.core.apikeys import (
+    effective_role,
+    find_api_key,
+    find_live_key,
+    needs_touch,
+    touch,
+    touch_due,
+)
 from hub.core.db import scope_to_org
 from hub.core.models import ApiKey, Organization, User
 from hub.core.ratelimit import Limiter
@@ -19,15 +27,55 @@ from hub.extensions import db, get_redis
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-@dataclass(frozen=True)
 class Caller:
-    org: Organization
-    key: ApiKey
-    user: User | None
+    """Who calls: the key's organization, the key, its user, and the role it acts with.
+
+    From the key cache, the key, user and organization become objects of the request's
+    session only when a view first asks for one of them: most views need the
+    organization's id alone, and building and attaching three ORM objects cost about as
+    much as the request's Redis round trip.
+    """
+
+    def __init__(
+        self,
+        org_id: int,
+        role: str,
+        load: Callable[[], tuple[ApiKey, Organization]],
+        actor: dict[str, Any] | None = None,
+    ):
+        self.org_id, self.role = org_id, role
+        self._load, self._actor = load, actor
+        self._loaded: tuple[ApiKey, Organization] | None = None
+
+    @classmethod
+    def of(cls, key: ApiKey, org: Organization) -> Caller:
+        found = cls(org.id, effective_role(key), lambda: (key, org))
+        found._loaded = (key, org)
+        return found
 
     @property
-    def role(self) -> str:
-        return effective_role(self.key)
+    def actor(self) -> dict[str, Any]:
+        """Who the request's events name as their actor (hub.core.events.actor_of)."""
+        if self._actor is not None:  # a copy: each event's payload holds its own
+            return dict(self._actor)
+        return events.actor_of(self.key)
+
+    def _objects(self) -> tuple[ApiKey, Organization]:
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    @property
+    def org(self) -> Organization:
+        return self._objects()[1]
+
+    @property
+    def key(self) -> ApiKey:
+        return self._objects()[0]
+
+    @property
+    def user(self) -> User | None:
+        return self.key.user
 
 
 def _bearer() -> str:
@@ -92,8 +140,8 @@ def count_failed_authentication() -> None:
         limiter.count_auth_failure(client_address())
 
 
-def _cached_bearer_key() -> tuple[ApiKey, Organization] | None:
-    """A bearer key's lookup through the key cache (hub/api/keycache.py): one Redis round
+def _cached_caller() -> Caller | None:
+    """A bearer key's caller through the key cache (hub/api/keycache.py): one Redis round
     trip for the rate limits and the cache's generation, and a query only on a miss.
     None when this request is not one for the cache (a console session, no limiter)."""
     limiter, cache = _limiter(), cache_of_app()
@@ -107,21 +155,23 @@ def _cached_bearer_key() -> tuple[ApiKey, Organization] | None:
     entry = cache.get(secret)
     generation = limiter.admit(client_address(), entry.key["id"] if entry else None, GENERATION_KEY)
     if entry is not None and entry.generation == generation:
-        key, org = attach(db.session, entry)
-    else:
-        cache.forget_older_than(generation)
-        key = find_api_key(db.session, secret)
-        if entry is None:  # a stale entry's key had its call taken by `admit` already
-            limiter.check_api_key(key.id)
-        org = _org_of(key)
-        entry = None
+        return _caller_of_entry(entry)
+    cache.forget_older_than(generation)
+    key = find_api_key(db.session, secret)
+    if entry is None:  # a stale entry's key had its call taken by `admit` already
+        limiter.check_api_key(key.id)
+    org = _org_of(key)
     if needs_touch(key) and touch(db.engine, key.id):  # its own transaction, never waiting
         set_committed_value(key, "last_used_at", clock.now())
-        if entry is not None:
-            entry.key["last_used_at"] = key.last_used_at
-    if entry is None:
-        cache.put(secret, key, org, generation)
-    return key, org
+    cache.put(secret, key, org, generation)
+    return Caller.of(key, org)
+
+
+def _caller_of_entry(entry: Entry) -> Caller:
+    """The caller a fresh cache entry describes; its objects are attached when asked for."""
+    if touch_due(entry.key["last_used_at"]) and touch(db.engine, entry.key["id"]):
+        entry.key["last_used_at"] = clock.now()
+    return Caller(entry.org["id"], entry.role, lambda: attach(db.session, entry), entry.actor)
 
 
 def _org_of(key: ApiKey) -> Organization:
@@ -133,10 +183,8 @@ def _org_of(key: ApiKey) -> Organization:
 
 def authenticate(role: str | None = None) -> Caller:
     """The caller of this request; Unauthorized or Forbidden otherwise."""
-    cached = _cached_bearer_key()
-    if cached is not None:
-        key, org = cached
-    else:
+    found = _cached_caller()
+    if found is None:
         refuse_blocked_client()
         key = _key_of_request()
         limiter = _limiter()
@@ -145,11 +193,11 @@ def authenticate(role: str | None = None) -> Caller:
         org = _org_of(key)
         if needs_touch(key):  # outside the request's transaction, never waiting for a lock
             touch(db.engine, key.id)
-    found = Caller(org=org, key=key, user=key.user)
+        found = Caller.of(key, org)
     if role == "admin" and found.role != "admin":
         raise Forbidden(_not_admin(found))
-    scope_to_org(db.session, org.id)
-    events.act_as(db.session, events.actor_of(key))  # the request's events name who acted
+    scope_to_org(db.session, found.org_id)
+    events.act_as(db.session, found.actor)  # the request's events name who acted
     g.caller = found
     return found
 

@@ -2,7 +2,9 @@
 
 Each request with a bearer key used to read its key (and user) and its organization from
 the database. Now a web process keeps what it read for at most ``TTL`` seconds (1), keyed
-by the secret's SHA-256, and attaches fresh copies to the request's session (no query).
+by the secret's SHA-256, with the role the key acts with and the actor its events name;
+a request's view that asks for the key, user or organization gets fresh copies attached
+to the request's session (no query), and one that needs only the ids gets none.
 
 How a revocation takes effect everywhere within a second:
 
@@ -32,7 +34,9 @@ from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from hub.core.apikeys import effective_role
 from hub.core.db import AnySession, after_commit
+from hub.core.events import actor_of
 from hub.core.models import ApiKey, Organization, User
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,10 @@ class Entry:
     org: Row
     generation: str | None
     born: float
+    # what a request needs of them, worked out once from the same objects: most requests
+    # then need no ORM object at all (see hub.api.auth.Caller)
+    role: str = "member"
+    actor: dict[str, Any] | None = None
 
 
 class KeyCache:
@@ -80,6 +88,7 @@ class KeyCache:
     def put(self, secret: str, key: ApiKey, org: Organization, generation: str | None) -> None:
         user = _columns(key.user) if key.user is not None else None
         entry = Entry(_columns(key), user, _columns(org), generation, time.monotonic())
+        entry.role, entry.actor = effective_role(key), actor_of(key)
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()

@@ -53,7 +53,18 @@ class EndpointDoc:
             return False
         if method.upper() == "PATCH" or self.partial:
             return True
-        return any(f.required for f in self.body().fields.values())
+        return any(f.required for f in schema_of(self.body).fields.values())
+
+
+@functools.cache
+def schema_of(cls: type[marshmallow.Schema]) -> marshmallow.Schema:
+    """The one instance of a schema class that loads every request's input.
+
+    Making a schema deep-copies its declared fields, twice per request before (the load
+    and ``body_required``); an instance keeps no state of a load (``partial`` is per
+    call), so threads share it.
+    """
+    return cls()
 
 
 def load(schema: marshmallow.Schema, data: Any, partial: bool = False) -> dict[str, Any]:
@@ -134,12 +145,12 @@ def parse_input(kwargs: dict[str, Any], doc: EndpointDoc, refuse_other_body: boo
     """Load the declared query and body into `kwargs`; refuse an undeclared query (and, for
     the core's routes, an undeclared body)."""
     if doc.query is not None:
-        kwargs["query"] = load(doc.query(), request.args.to_dict())
+        kwargs["query"] = load(schema_of(doc.query), request.args.to_dict())
     else:
         refuse_query()
     if doc.body is not None:
         require_body(doc)
-        kwargs["body"] = load(doc.body(), json_body(), partial=doc.partial)
+        kwargs["body"] = load(schema_of(doc.body), json_body(), partial=doc.partial)
     elif refuse_other_body and request.method not in ("GET", "HEAD"):
         reject_body()
 

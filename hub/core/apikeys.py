@@ -12,7 +12,7 @@ import hmac
 import logging
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -115,7 +115,12 @@ def revoke_api_key(key: ApiKey) -> bool:
 
 
 def needs_touch(key: ApiKey) -> bool:
-    return key.last_used_at is None or clock.now() - key.last_used_at > TOUCH_EVERY
+    return touch_due(key.last_used_at)
+
+
+def touch_due(last_used_at: datetime | None) -> bool:
+    """Is a key last used at `last_used_at` due to have its use recorded again?"""
+    return last_used_at is None or clock.now() - last_used_at > TOUCH_EVERY
 
 
 def touch(engine: Engine, key_id: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hub.core import events
 from hub.core.db import AnySession
@@ -13,13 +13,27 @@ from hub.core.schemas import ClientSchema, ServiceTypeSchema
 from hub.core.scoping import get_owned
 from hub.errors import Conflict, ValidationError
 
-_render_client = ClientSchema().dump
 render_service_type = ServiceTypeSchema().dump
+_moment = ClientSchema._declared_fields["created_at"]._serialize  # the schema's own format
 
 
 def render_client(client: Client) -> dict[str, Any]:
-    """A client as the API renders it: what event payloads and hooks' ``client`` hold."""
-    return _render_client(client)
+    """A client as the API renders it: what event payloads and hooks' ``client`` hold.
+
+    ``ClientSchema`` dumped by hand, field for field in its order (a marshmallow dump walks
+    its fields and the nested service types for each call): the schema still describes
+    the answer, and tests/api/test_client_render.py checks both agree on generated clients.
+    """
+    return {
+        "id": client.id,
+        "name": client.name,
+        "contact_person": client.contact_person,
+        "contact_email": client.contact_email,
+        "notes": client.notes,
+        "service_types": [{"id": st.id, "name": st.name} for st in client.service_types],
+        "created_at": _moment(client.created_at, "created_at", client),
+        "updated_at": _moment(client.updated_at, "updated_at", client),
+    }
 
 
 def create_service_type(session: AnySession, org_id: int, name: str) -> ServiceType:
@@ -75,11 +89,23 @@ def _service_types(session: AnySession, org_id: int, ids: list[int]) -> list[Ser
     return sorted(found, key=lambda st: st.id)
 
 
+_clients = Client.__table__
+# Built once, run as Core on the session's connection: no ORM statement to compile, cache
+# or scope per request (the organization is in the WHERE clause itself).
+_NAME_TAKEN = (
+    select(_clients.c.id)
+    .where(
+        _clients.c.org_id == bindparam("org_id"),
+        _clients.c.name == bindparam("name"),
+        _clients.c.id != bindparam("exclude"),
+    )
+    .limit(1)
+)
+
+
 def _check_name_free(session: AnySession, org_id: int, name: str, exclude: int | None) -> None:
-    stmt = select(Client.id).where(Client.org_id == org_id, Client.name == name)
-    if exclude is not None:
-        stmt = stmt.where(Client.id != exclude)
-    if session.scalar(stmt):
+    params = {"org_id": org_id, "name": name, "exclude": exclude or 0}  # ids start at 1
+    if session.connection().execute(_NAME_TAKEN, params).first() is not None:
         raise Conflict("A client with this name exists.", {"name": ["Already taken."]})
 
 
@@ -92,13 +118,23 @@ def _apply(session: AnySession, client: Client, data: dict[str, Any]) -> None:
 
 
 def create_client(session: AnySession, org_id: int, data: dict[str, Any]) -> Client:
+    return add_client(session, org_id, data)[0]
+
+
+def add_client(
+    session: AnySession, org_id: int, data: dict[str, Any]
+) -> tuple[Client, dict[str, Any]]:
+    """Create a client and record ``client.created``; the client and its rendering, which
+    is both the event's payload and the API's answer (one dump, not two: nothing in it
+    changes at commit)."""
     _check_name_free(session, org_id, data["name"], None)
-    client = Client(org_id=org_id)
+    client = Client(org_id=org_id, service_types=[])  # a new client's: no query to load them
     _apply(session, client, data)
     session.add(client)
     session.flush()
-    events.record(session, org_id, "client.created", render_client(client))
-    return client
+    rendered = render_client(client)
+    events.record(session, org_id, "client.created", rendered)
+    return client, rendered
 
 
 def update_client(
