@@ -404,31 +404,32 @@ class Arriving(io.RawIOBase):
         return taken
 
 
-def test_a_worker_sends_a_large_file_while_the_rest_still_arrives(app, api, connected, globex):
+def upload_while_arriving(app, api, connected, client_id, data, name):
+    """POST `data` as a form whose first 12 MiB arrive, then pause until the worker (run in
+    this thread meanwhile) has sent an append; then the rest arrives. Answers the request's
+    response and whether an append was sent while the file was still arriving."""
     import threading
-    import time
 
     from werkzeug.datastructures import FileStorage
     from werkzeug.test import encode_multipart
 
-    data = os.urandom(20 * MIB)
     # the fields first, as the form lists them: the upload is known before the file ends
     boundary, body = encode_multipart(
-        {"client_id": str(globex["id"]), "file": FileStorage(io.BytesIO(data), filename="v.mov")}
+        {"client_id": str(client_id), "file": FileStorage(io.BytesIO(data), filename=name)}
     )
     paused, answers, sent_meanwhile = threading.Event(), [], []
 
-    def wait_for_the_first_chunks_sent() -> None:
+    def wait_for_an_append() -> None:
         paused.set()  # the upload is known now: the worker may start
         deadline = time.monotonic() + 120
         while not connected.calls("files/upload_session/append_v2"):
             if time.monotonic() > deadline:
-                return  # the test fails below: nothing was sent while the file arrived
+                return  # the caller's test fails: nothing was sent while the file arrived
             time.sleep(0.05)
         sent_meanwhile.append(True)
 
     def post() -> None:
-        stream = Arriving(body, 12 * MIB, wait_for_the_first_chunks_sent)
+        stream = Arriving(body, 12 * MIB, wait_for_an_append)
         answers.append(
             api.post(
                 "/api/integrations/dropbox/upload",
@@ -446,6 +447,12 @@ def test_a_worker_sends_a_large_file_while_the_rest_still_arrives(app, api, conn
     [answer] = answers
     assert answer.status_code == 202, answer.json
     assert answer.json["state"] == "queued"
+    return answer, bool(sent_meanwhile)
+
+
+def test_a_worker_sends_a_large_file_while_the_rest_still_arrives(app, api, connected, globex):
+    data = os.urandom(20 * MIB)
+    answer, sent_meanwhile = upload_while_arriving(app, api, connected, globex["id"], data, "v.mov")
     assert sent_meanwhile, "nothing was sent while the file arrived"
     run_jobs(app)
     shown = api.get(f"/api/integrations/dropbox/uploads/{answer.json['upload_id']}").json
@@ -464,44 +471,9 @@ def test_a_file_of_whole_chunks_sent_while_arriving_ends_with_its_last_chunk(
 ):
     """The last whole chunk waits for the end and goes with the finish: no extra call of
     an empty finish (each call is one of the quota's)."""
-    import threading
-    import time
-
-    from werkzeug.datastructures import FileStorage
-    from werkzeug.test import encode_multipart
-
     data = os.urandom(16 * MIB)  # four whole chunks
-    boundary, body = encode_multipart(
-        {"client_id": str(globex["id"]), "file": FileStorage(io.BytesIO(data), filename="w.mov")}
-    )
-    paused, answers = threading.Event(), []
-
-    def wait_for_an_append() -> None:
-        paused.set()
-        deadline = time.monotonic() + 120
-        while not connected.calls("files/upload_session/append_v2"):
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
-
-    def post() -> None:
-        stream = Arriving(body, 12 * MIB, wait_for_an_append)
-        answers.append(
-            api.post(
-                "/api/integrations/dropbox/upload",
-                input_stream=stream,
-                content_type=f"multipart/form-data; boundary={boundary}",
-                content_length=len(body),
-            )
-        )
-
-    request = threading.Thread(target=post)
-    request.start()
-    assert paused.wait(120)
-    run_jobs(app)
-    request.join(180)
-    [answer] = answers
-    assert answer.status_code == 202, answer.json
+    answer, sent_meanwhile = upload_while_arriving(app, api, connected, globex["id"], data, "w.mov")
+    assert sent_meanwhile
     run_jobs(app)
     shown = api.get(f"/api/integrations/dropbox/uploads/{answer.json['upload_id']}").json
     assert shown["state"] == "succeeded", shown
