@@ -8,24 +8,12 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from support.apitools import random_client
 
 from hub.core.models import Client
 from hub.core.schemas import ClientSchema
 from hub.extensions import db
 from hub.testing import ApiClient, OrgHandle
-
-TEXTS = ["", "plain", "Zoë & Søn — “quoted”", "line\nbreak\ttab", "emoji 🎬", "a" * 200]
-
-
-def _random_client(rng: random.Random, number: int, type_ids: list[int]) -> dict[str, Any]:
-    maybe = lambda: rng.choice([None, *TEXTS[1:]])  # noqa: E731
-    return {
-        "name": f"{rng.choice(TEXTS[1:5])} {number}",
-        "contact_person": maybe(),
-        "contact_email": rng.choice([None, f"c{number}@client.example"]),
-        "notes": maybe(),
-        "service_type_ids": rng.sample(type_ids, rng.randint(0, len(type_ids))),
-    }
 
 
 def _schema_pages(app: Flask, org_id: int, limit: int) -> list[list[dict[str, Any]]]:
@@ -47,7 +35,7 @@ def test_pages_are_the_schema_dump_byte_for_byte(
         for name in ("Video", "Branding", "Web", "Print")
     ]
     for number in range(23):
-        response = api.post("/api/clients", json=_random_client(rng, number, type_ids))
+        response = api.post("/api/clients", json=random_client(rng, number, type_ids))
         assert response.status_code == 201, response.get_json()
     other_api.post("/api/clients", json={"name": "Not ours"})  # another org's stays out
 

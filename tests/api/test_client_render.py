@@ -5,29 +5,16 @@ answers and the client.created events as well."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from support.apitools import random_client
 
 from hub.core.clients import render_client
 from hub.core.models import Client, Event
 from hub.core.schemas import ClientSchema
 from hub.extensions import db
 from hub.testing import ApiClient, OrgHandle
-
-TEXTS = ["plain", "Zoë & Søn — “quoted”", "line\nbreak\ttab", "emoji 🎬", "a" * 200]
-
-
-def _random_client(rng: random.Random, number: int, type_ids: list[int]) -> dict[str, Any]:
-    maybe = lambda: rng.choice([None, "", *TEXTS])  # noqa: E731
-    return {
-        "name": f"{rng.choice(TEXTS[:4])} {number}",
-        "contact_person": maybe(),
-        "contact_email": rng.choice([None, f"c{number}@client.example"]),
-        "notes": maybe(),
-        "service_type_ids": rng.sample(type_ids, rng.randint(0, len(type_ids))),
-    }
 
 
 def test_render_client_is_the_schema_dump_byte_for_byte(
@@ -40,7 +27,7 @@ def test_render_client_is_the_schema_dump_byte_for_byte(
     ]
     answers = {}
     for number in range(20):
-        response = api.post("/api/clients", json=_random_client(rng, number, type_ids))
+        response = api.post("/api/clients", json=random_client(rng, number, type_ids, empty=True))
         assert response.status_code == 201, response.get_json()
         answers[response.get_json()["id"]] = response.data
     renamed = next(iter(answers))

@@ -1,7 +1,9 @@
-"""Helpers shared by the API tests: database snapshots, error-shape checks, page walks."""
+"""Helpers shared by the API tests: database snapshots, error-shape checks, page walks,
+generated clients."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from flask import Flask
@@ -81,3 +83,23 @@ def warm_up(*apis: ApiClient) -> None:
     """Record each key's use now, so later requests do not touch api_keys.last_used_at."""
     for client in apis:
         assert client.get("/api/me").status_code == 200
+
+
+# texts a generated client's fields draw from: accents, typographic quotes, control
+# characters, emoji and a long one (the first four also name clients)
+CLIENT_TEXTS = ["plain", "Zoë & Søn — “quoted”", "line\nbreak\ttab", "emoji 🎬", "a" * 200]
+
+
+def random_client(
+    rng: random.Random, number: int, type_ids: list[int], empty: bool = False
+) -> dict[str, Any]:
+    """A POST /api/clients body with random optional fields (None, or one of CLIENT_TEXTS,
+    or with `empty` an empty string too) and a random subset of the service types."""
+    texts = [None, "", *CLIENT_TEXTS] if empty else [None, *CLIENT_TEXTS]
+    return {
+        "name": f"{rng.choice(CLIENT_TEXTS[:4])} {number}",
+        "contact_person": rng.choice(texts),
+        "contact_email": rng.choice([None, f"c{number}@client.example"]),
+        "notes": rng.choice(texts),
+        "service_type_ids": rng.sample(type_ids, rng.randint(0, len(type_ids))),
+    }
