@@ -29,6 +29,7 @@ from hub.core.runs import execute as runs
 from hub.core.runs import pending, recovery
 from hub.core.runs.scheduling import RecurringJob, register_core_job, register_plugin_jobs, registry
 from hub.core.timeouts import HookTimeout, deadline
+from hub.core.webhooks import queue as webhooks_queue
 from hub.default_plugins import webhooks as webhooks_plugin
 from hub.extensions import db
 
@@ -79,6 +80,10 @@ def drain_events() -> int:
     while True:
         event_ids = pending.take_pending(client, batch, timeout, first)
         performed += runs.dispatch_and_execute(app, db.session, event_ids, _should_stop)
+        if webhooks_queue.deliveries_committed():
+            # this worker's pump starts on them now, not when the job ends (up to
+            # DRAIN_SECONDS later); the kick at the job's end still queues a pump job
+            webhooks_plugin.pump_loop(app).wake()
         if len(event_ids) < batch or time.monotonic() >= until or _should_stop():
             return performed
         first = False

@@ -15,7 +15,8 @@ import standardwebhooks
 from flask import Flask
 
 from hub.core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from hub.core.webhooks.queue import kick_if_due
+from hub.core.webhooks.queue import KICK, kick_if_due
+from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
 from hub.testing import run_jobs
 
@@ -181,6 +182,22 @@ def emit(api: Any, name: str = "Globex") -> None:
     """Commit an event (client.created) through the API."""
     response = api.post("/api/clients", json={"name": name})
     assert response.status_code == 201, response.json
+
+
+def dispatch_only(app: Flask) -> None:
+    """Dispatch what is pending (deliveries made and committed) and send nothing: the
+    worker's pump is held while the jobs run (a worker wakes its own pump after each
+    batch of runs), and no pump job is queued meanwhile (the flag says one is)."""
+    with app.app_context():
+        client = app.extensions["hub.redis"]
+        pump = plugin.pump_loop(app)
+        pump.stopping.set()
+        client.set(KICK, "1")
+        try:
+            run_jobs(app)
+        finally:
+            pump.stopping.clear()
+            client.delete(KICK)
 
 
 def deliver(app: Flask) -> int:

@@ -12,15 +12,16 @@ from support.webhook_tools import (
     attempts,
     deliver,
     deliveries,
+    dispatch_only,
     emit,
     register,
     running_receiver,
 )
 
+from hub import jobs
 from hub.core.background import stop_all, wait_all_idle
-from hub.core.webhooks.queue import KICK
+from hub.core.runs import pending
 from hub.default_plugins import webhooks as plugin
-from hub.testing import run_jobs
 
 
 @pytest.fixture
@@ -98,9 +99,7 @@ def test_a_stopping_worker_gives_back_what_it_had_not_started(app, api, slow):
     register(api, slow.url())
     for number in range(6):
         emit(api, f"Client {number}")
-    with app.app_context():
-        app.extensions["hub.redis"].set(KICK, "1")  # dispatch only: no pump job of its own
-    run_jobs(app)
+    dispatch_only(app)
     assert not slow.received
     with app.app_context():
         plugin.deliver_due()  # the pump claims all six and sends one at a time
@@ -119,3 +118,17 @@ def wait_until(condition, timeout=10.0):
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_a_drain_job_wakes_its_own_pump_without_a_pump_job(app, api, fast):
+    """A backlog's deliveries go out while the drain job still dispatches: the worker's
+    pump is woken after each batch of runs, not by the pump job queued at the job's end."""
+    app.config["HUB_RUN_BATCH"] = 2
+    register(api, fast.url())
+    for number in range(5):
+        emit(api, f"Client {number}")
+    with app.app_context():
+        jobs.drain_events()  # the job's function, in this app context: no other job runs
+        assert app.extensions["hub.redis"].llen(pending.PENDING) == 0  # three batches
+        wait_all_idle(app.extensions)  # what it woke is done
+        assert len(fast.received) == 5

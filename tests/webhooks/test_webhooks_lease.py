@@ -16,6 +16,7 @@ from support.webhook_tools import (
     attempts,
     deliver,
     deliveries,
+    dispatch_only,
     emit,
     register,
     running_receiver,
@@ -28,10 +29,8 @@ from hub.core.webhooks.delivery import claim, next_due
 from hub.core.webhooks.lease import LEASE_MARGIN, Leases
 from hub.core.webhooks.models import DELIVERIES
 from hub.core.webhooks.pump import Pump
-from hub.core.webhooks.queue import KICK
 from hub.default_plugins import webhooks as plugin
 from hub.extensions import db
-from hub.testing import run_jobs
 
 TIMEOUT = 1.0  # HUB_WEBHOOK_TIMEOUT here: leases of 2 s
 
@@ -51,16 +50,12 @@ def slow():
     yield from running_receiver()
 
 
-def dispatch_only(app, api, url, count):
+def made(app, api, url, count):
     """`count` deliveries made and committed, no pump started."""
     register(api, url)
     for number in range(count):
         emit(api, f"Client {number}")
-    with app.app_context():
-        app.extensions["hub.redis"].set(KICK, "1")  # a pump job counts as queued: none is
-    run_jobs(app)
-    with app.app_context():
-        app.extensions["hub.redis"].delete(KICK)
+    dispatch_only(app)
 
 
 def test_the_lease_is_one_send_timeout_and_a_margin(app):
@@ -77,7 +72,7 @@ def test_a_delivery_held_for_several_leases_is_sent_once_beside_a_second_pump(ap
     )
     count, delay = 10, 0.8
     slow.answer(*[Answer(delay=delay)] * count)
-    dispatch_only(app, api, slow.url(), count)
+    made(app, api, slow.url(), count)
     stolen, started = 0, time.monotonic()
     with app.app_context():
         scope_to_org(db.session, None)
@@ -102,7 +97,7 @@ def test_a_delivery_held_for_several_leases_is_sent_once_beside_a_second_pump(ap
 
 
 def test_a_dead_pumps_deliveries_go_out_once_its_last_lease_lapses(app, api, slow, hub_clock):
-    dispatch_only(app, api, slow.url(), 3)
+    made(app, api, slow.url(), 3)
     lease = timedelta(seconds=TIMEOUT + LEASE_MARGIN)
     with app.app_context():
         scope_to_org(db.session, None)
@@ -124,7 +119,7 @@ def test_a_dead_pumps_deliveries_go_out_once_its_last_lease_lapses(app, api, slo
 def test_a_pump_neither_sends_nor_records_what_another_worker_took(app, api, slow):
     app.config["HUB_WEBHOOK_TIMEOUT"] = 2.0  # renewed every 0.75 s while the first is awaited
     slow.answer(Answer(delay=1.9))
-    dispatch_only(app, api, slow.url(), 3)
+    made(app, api, slow.url(), 3)
     with app.app_context():
         plugin.deliver_due()
         wait_until(lambda: slow.received)

@@ -98,6 +98,12 @@ def job_subscriptions() -> Subscriptions:
     return known
 
 
+def deliveries_committed() -> bool:
+    """Has a commit of the current job made deliveries ready (its kick deferred to the
+    job's end)?"""
+    return _deferred.get() is not None
+
+
 def job_ended() -> None:
     """At the end of each job (or request): kick the pump if a commit deferred it, and
     forget the subscriptions read meanwhile."""
