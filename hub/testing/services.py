@@ -20,13 +20,12 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from hub.app import create_app
 from hub.config import database_url
 from hub.core.embedded_redis import EmbeddedRedis
 from hub.core.migrations import upgrade
-from hub.core.models import Base
 from hub.extensions import db
 
 TEST_REDIS_DBS = (9, 10, 11, 12, 13, 14, 8, 7, 6, 5, 4, 3, 2)  # 0 is the hub's default
@@ -117,6 +116,9 @@ def hub_database_template(
     url = _with_query(base, options=f"-csearch_path={schema}")
     upgrade(url, plugin_migration_dirs())
     yield "postgresql", url
+    emptying = _EMPTYING.pop(url, None)
+    if emptying is not None:
+        emptying[0].dispose()
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
@@ -139,13 +141,40 @@ def hub_database_url(hub_database_template: tuple[str, str], tmp_path: Path) -> 
         target = tmp_path / "hub.db"
         shutil.copyfile(template, target)
         return f"sqlite:///{target}"
-    engine = create_engine(template)
-    existing = set(inspect(engine).get_table_names())  # a plugin imported but not migrated
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name in existing)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    _emptied(template)
     return template
+
+
+_EMPTYING: dict[str, tuple[Engine, str]] = {}  # template url -> engine, emptying statement
+
+
+def _emptied(url: str) -> None:
+    """Every table but ``alembic_version`` emptied, ids from 1 again.
+
+    ``DELETE`` in dependency order and ``setval`` on the schema's sequences, sent as one
+    batch over a kept engine: on tables of a few rows that takes milliseconds, where
+    ``TRUNCATE ... RESTART IDENTITY`` of fifty tables took a third of a second per test."""
+    if url not in _EMPTYING:
+        engine = create_engine(url)
+        # the migrated tables (every installed plugin's, imported or not), dependents first
+        ordered = [name for name, _ in inspect(engine).get_sorted_table_and_fkc_names()]
+        tables = [name for name in reversed(ordered) if name and name != "alembic_version"]
+        with engine.connect() as conn:  # the session's own schema: its sequences are ours
+            sequences = conn.scalars(text(_SEQUENCES)).all()
+        statements = [f'DELETE FROM "{name}"' for name in tables]
+        if sequences:
+            resets = ", ".join(f"setval('\"{name}\"', 1, false)" for name in sequences)
+            statements.append(f"SELECT {resets}")
+        _EMPTYING[url] = (engine, "; ".join(statements))
+    engine, statement = _EMPTYING[url]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(statement)
+
+
+_SEQUENCES = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'S' AND n.nspname = current_schema()
+"""
 
 
 @pytest.fixture
