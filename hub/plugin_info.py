@@ -23,7 +23,7 @@ def describe(plugins: Plugins, name: str) -> dict[str, Any]:
         title: What admins see.
         description: One line on what it does.
         version: The plugin's version: its Provider's, else its distribution's.
-        distribution: The distribution that installed it (``mycelium-slack``);
+        distribution: The distribution that installed it (``mycelium-<name>``);
             ``mycelium-hub`` for built-ins, null for one from ``HUB_EXTRA_PLUGINS``.
         distribution_version: That distribution's version.
         builtin: Whether it ships with the hub.

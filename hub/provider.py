@@ -62,17 +62,17 @@ class OAuth2:
     scopes: tuple[str, ...] = ()
     """Scopes asked for in the authorize URL; none: no ``scope`` parameter."""
     scope_separator: str = " "
-    """How scopes are joined: a space (RFC 6749), a comma for Slack."""
+    """How scopes are joined: a space (RFC 6749), or what the provider wants (a comma)."""
     revoke_url_setting: str | None = None
     """The setting holding the revocation endpoint; None (or the setting empty): a
     disconnect forgets the tokens without revoking them."""
     extra_authorize_params: Mapping[str, str] = field(default_factory=dict)
-    """Added to the authorize URL as given, after the standard ones (Google's
-    ``{"access_type": "offline", "prompt": "consent"}`` to get a refresh token)."""
+    """Added to the authorize URL as given, after the standard ones (for example
+    ``{"access_type": "offline"}`` where a provider asks for it to give a refresh token)."""
     pkce: bool = True
     """PKCE with S256: a code challenge in the authorize URL, the verifier in the exchange.
-    False for a provider that refuses or mishandles it (Slack's makes the app a public
-    client for good)."""
+    False for a provider that refuses or mishandles it (one may turn the app into a
+    public client for good)."""
     token_endpoint_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
     """How the client authenticates at the token and RFC 7009 revoke endpoints:
     ``"client_secret_post"`` puts ``client_id`` and ``client_secret`` in the form,
@@ -82,7 +82,7 @@ class OAuth2:
     the hourly refresh job one that would expire before its next run plus this margin."""
     parse_token_response: Callable[[dict[str, Any]], Token] | None = None
     """Turns the token endpoint's JSON into a :class:`hub.Token`, raising for errors the
-    provider reports with HTTP 200 (Slack's ``{"ok": false}``): ``hub.NeedsReauth`` for a
+    provider reports with HTTP 200 (``{"ok": false}``): ``hub.NeedsReauth`` for a
     refused refresh, any other exception fails the exchange. None: the standard RFC 6749
     response (``access_token``, ``refresh_token``, ``expires_in``, ``scope``,
     ``token_type``, and an ``error`` field means refused)."""
@@ -101,7 +101,7 @@ class OAuth2:
 
 @dataclass(frozen=True)
 class Setting:
-    """A setting the plugin reads (``SLACK_API_BASE``), with the real service as default.
+    """A setting the plugin reads (``<PLUGIN>_API_BASE``), with the real service as default.
 
     Settings are the operator's (environment variables), not an organization's: every
     provider URL is one, so tests and demos point the plugin at an emulator, and so are
@@ -115,7 +115,7 @@ class Setting:
     """The value when the environment has none: the real service's URL for a URL; None
     for a secret or a credential, which the operator must set (a default would put a
     secret in the source, and listings never show a secret's default). A default may
-    name other settings as ``{NAME}`` (``"{DROPBOX_API_BASE}/oauth2/token"``): it is built
+    name other settings as ``{NAME}`` (``"{<PLUGIN>_API_BASE}/oauth2/token"``): it is built
     from their values, so pointing the base at an emulator moves what hangs off it."""
     doc: str = ""
     """One line for operators (``GET /api/plugins``, ``hub plugins --json``)."""
@@ -152,7 +152,7 @@ class Provider:
     name: str
     """The plugin's name: its entry-point name, lowercase letters, digits and ``_``."""
     title: str
-    """What admins see (``"Google Calendar"``)."""
+    """What admins see (``"Project Files"``)."""
     description: str = ""
     """One line on what the plugin does."""
     version: str = ""
@@ -190,7 +190,7 @@ class Provider:
     """The units of work the plugin records, with their worth: what the ROI report counts."""
     answer_ok: Callable[[Any], bool] | None = None
     """Whether a provider's 2xx answer really succeeded, for APIs that report errors with
-    200 (Slack's ``{"ok": false}``); None: any status below 400 is a success."""
+    200 (``{"ok": false}``); None: any status below 400 is a success."""
 
     def seconds_saved(self) -> dict[str, float]:
         """Feature -> seconds of manual work one successful unit saves."""
@@ -290,7 +290,7 @@ class SandboxServer(Protocol):
         An attribute or a read-only property."""
 
     def settings(self) -> dict[str, str]:
-        """The hub settings that point the plugin at it (``SLACK_API_BASE`` and the like,
+        """The hub settings that point the plugin at it (``<PLUGIN>_API_BASE`` and the like,
         with a client id and secret of its own)."""
 
     def stop(self) -> None:
@@ -304,7 +304,7 @@ class Sandbox:
     provider's calls into the hub, and a page where a person acts as the provider's user."""
 
     title: str
-    """What the console's Sandbox banner calls it (``"Slack"``)."""
+    """What the console's Sandbox banner calls it (the provider's name)."""
     start: Callable[[str, str], SandboxServer]
     """``start(host, hub_url)``: serve on ``host`` (always a loopback address) at ports of
     its own and return the running :class:`hub.SandboxServer`; ``hub_url`` is where the hub
@@ -313,5 +313,5 @@ class Sandbox:
     """The path of its page on the server's ``url``."""
     demo_config: Mapping[str, Any] = field(default_factory=dict)
     """Config ``hub up --sandbox`` saves for the demo organization's integration
-    (``PUT /api/integrations/<plugin>``) while it has none, so the demo shows more (Slack
-    posting Dropbox's new files); empty: the plugin's defaults."""
+    (``PUT /api/integrations/<plugin>``) while it has none, so the demo shows more (a chat
+    plugin posting another plugin's events); empty: the plugin's defaults."""
