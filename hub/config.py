@@ -428,13 +428,13 @@ SETTINGS: list[Setting] = [
         _positive_float,
         "Seconds a webhook delivery attempt may take in all, from connecting to the last "
         "byte of the answer (enforced on the socket: a receiver that answers one byte at a "
-        "time is cut off too); Zapier deliveries use it as well.",
+        "time is cut off too); plugins that deliver through the webhook pump use it as well.",
     ),
     Setting(
         "HUB_WEBHOOK_CONNECT_TIMEOUT",
         lambda c: 3.0,
         _positive_float,
-        "Seconds a webhook or Zapier delivery waits for its connection (a destination that "
+        "Seconds a webhook delivery (a plugin's too) waits for its connection (a destination that "
         "drops packets costs its organization this, not `HUB_WEBHOOK_TIMEOUT`).",
     ),
     Setting(

@@ -24,7 +24,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 EGRESS = {"HUB_EGRESS_ALLOW_HTTP": "true", "HUB_EGRESS_ALLOWED_CIDRS": "127.0.0.0/8,::1/128"}
 MERGED = ("HUB_EGRESS_ALLOWED_CIDRS",)  # settings several sandboxes may add values to
 
-# The demo organization's people (the Slack sandbox's workspace has the same addresses).
+# The demo organization's people (the chat sandbox's workspace has the same addresses).
 PEOPLE = (
     ("ana@demo-agency.example", "Ana Lima", "member"),
     ("ben@demo-agency.example", "Ben Okafor", "member"),

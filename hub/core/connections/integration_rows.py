@@ -5,7 +5,7 @@ row with ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite's write transaction alrea
 serialises writers) and afresh, so concurrent requests apply one after the other instead
 of overwriting each other's config or each emitting ``integration.enabled``.
 
-An external account (a Slack workspace, a Dropbox account) belongs to at most one enabled
+An external account (a workspace or an account at the provider) belongs to at most one enabled
 integration of a plugin: the provider's requests for that account are routed to it. A
 partial unique index keeps it so; the checks here say it with a clear message first.
 """

@@ -1,6 +1,6 @@
 """one enabled integration per external account
 
-An external account (a Slack workspace) belongs to at most one enabled integration of a
+An external account (a workspace at the provider) belongs to at most one enabled integration of a
 plugin. Where several enabled integrations hold one today, the one changed last (the one
 the provider's requests were routed to) keeps it and the others are disabled with a reason.
 
