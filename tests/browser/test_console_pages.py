@@ -64,6 +64,46 @@ def test_webhook_endpoint_secret_delivery_attempt_and_resend(page, hub, hub_conf
     expect(card.locator("tr", has_text="client.created").locator("li")).to_have_count(2)
 
 
+def test_a_late_deliveries_answer_never_adds_a_second_table(page, hub, hub_config, org, receiver):
+    """The panel drawn twice at once (Deliveries clicked while Resend's own refresh is on
+    its way): the newest answer is shown once; the older one, arriving late, is dropped
+    rather than drawn beside it as a second table."""
+    api(hub, org.admin_key, "POST", "/api/integrations/webhooks",
+        json={"url": receiver.url, "events": ["client.created"]})  # fmt: skip
+    api(hub, org.admin_key, "POST", "/api/clients", json={"name": "Northwind"})
+    wait_for(lambda: receiver.requests, "the delivery to reach the receiver")
+    sign_in_by_link(page, hub_config, org, org.admin.email)
+    page.get_by_role("link", name="Webhooks").click()
+    card = page.locator(".card", has_text=receiver.url).last
+    card.get_by_role("button", name="Deliveries").click()
+    row = card.locator("tr", has_text="client.created")
+    expect(row).to_contain_text("succeeded")
+
+    held: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # Resend's refresh: answered below, after the click's
+
+    page.route("**/deliveries?limit=20", hold_the_first)
+    row.get_by_role("button", name="Resend").click()
+    for _ in range(300):  # playwright runs the handler while the page is waited on
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "Resend's refresh never asked for the deliveries"
+    wait_for(lambda: len(receiver.requests) == 2, "the resent delivery")
+    card.get_by_role("button", name="Deliveries").click()
+    expect(card.locator("tr", has_text="client.created").locator("li")).to_have_count(2)
+    with page.expect_response("**/deliveries?limit=20"):
+        held[0].continue_()
+    page.wait_for_timeout(500)  # time for the late answer to be drawn, were it drawn
+    expect(card.locator("table")).to_have_count(1)
+    expect(card.locator("tr", has_text="client.created").locator("li")).to_have_count(2)
+
+
 def test_a_failed_run_is_retried_from_activity(
     page, flaky_plugin, hub, hub_config, org, flaky_flag
 ):

@@ -35,6 +35,17 @@ export function clear(node) {
   return node;
 }
 
+// Draws into `node` what `render()` resolves to, unless a later draw into it started
+// meanwhile: two clicks, or a click during an action's own refresh, never show two
+// answers side by side, and an older answer never replaces a newer one.
+const drawing = new WeakMap();
+export async function drawLatest(node, render) {
+  const mine = (drawing.get(node) || 0) + 1;
+  drawing.set(node, mine);
+  const content = await render();
+  if (drawing.get(node) === mine) append(clear(node), [content]);
+}
+
 export class ApiError extends Error {
   constructor(status, error) {
     super((error && error.message) || `HTTP ${status}`);

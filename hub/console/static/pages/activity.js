@@ -1,5 +1,5 @@
 // Activity: runs with filters and Retry on failed ones; events with their payloads.
-import { actionButton, all, api, append, banner, clear, h, isAdmin, pretty, table, when } from "../lib.js";
+import { actionButton, all, api, append, banner, drawLatest, h, isAdmin, pretty, table, when } from "../lib.js";
 
 const STATES = ["queued", "running", "waiting", "succeeded", "failed"];
 
@@ -65,16 +65,21 @@ export async function activityPage(root) {
       if (value) query.set(name, value);
     }
     history.replaceState({}, "", `/admin/activity${query.toString() ? `?${query}` : ""}`);
-    const page = await api("GET", `/api/integrations/runs?limit=50&${query}`);
-    clear(runs).append(page.items.length
-      ? table(["Run", "Plugin", "Event", "State", "Attempts", "Last error", "Created", ""],
-          page.items.map((run) => runRow(run, reload)), "Runs, newest first")
-      : h("p", {}, "No runs match."));
+    // a filter changed while an answer was on its way: only the newest answer is shown
+    await drawLatest(runs, async () => {
+      const page = await api("GET", `/api/integrations/runs?limit=50&${query}`);
+      return page.items.length
+        ? table(["Run", "Plugin", "Event", "State", "Attempts", "Last error", "Created", ""],
+            page.items.map((run) => runRow(run, reload)), "Runs, newest first")
+        : h("p", {}, "No runs match.");
+    });
     const typeFilter = query.get("event_type") ? `&type=${encodeURIComponent(query.get("event_type"))}` : "";
-    const list = await api("GET", `/api/events?limit=30${typeFilter}`);
-    clear(events).append(list.items.length
-      ? h("ul", { class: "events-list" }, list.items.map(eventItem))
-      : h("p", {}, "No events."));
+    await drawLatest(events, async () => {
+      const list = await api("GET", `/api/events?limit=30${typeFilter}`);
+      return list.items.length
+        ? h("ul", { class: "events-list" }, list.items.map(eventItem))
+        : h("p", {}, "No events.");
+    });
   };
   filters.addEventListener("submit", (event) => {
     event.preventDefault();

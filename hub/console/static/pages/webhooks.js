@@ -1,5 +1,5 @@
 // Webhooks: endpoints, the event picker, the secret shown once, deliveries with attempts.
-import { actionButton, all, api, append, banner, clear, errorText, h, isAdmin, table, when } from "../lib.js";
+import { actionButton, all, api, append, banner, clear, drawLatest, errorText, h, isAdmin, table, when } from "../lib.js";
 
 const BASE = "/api/integrations/webhooks";
 
@@ -92,13 +92,13 @@ function firstLines(text, count = 3) {
   return lines.slice(0, count).join("\n") + (lines.length > count ? "\n…" : "");
 }
 
-async function deliveriesPanel(endpoint, panel) {
-  clear(panel);
+function deliveriesPanel(endpoint, panel) {
+  return drawLatest(panel, () => deliveriesTable(endpoint, panel));
+}
+
+async function deliveriesTable(endpoint, panel) {
   const page = await api("GET", `${BASE}/${endpoint.id}/deliveries?limit=20`);
-  if (!page.items.length) {
-    panel.append(h("p", {}, "No deliveries yet."));
-    return;
-  }
+  if (!page.items.length) return h("p", {}, "No deliveries yet.");
   const rows = page.items.map((delivery) =>
     h(
       "tr",
@@ -126,7 +126,7 @@ async function deliveriesPanel(endpoint, panel) {
         : null),
     ),
   );
-  panel.append(table(["Event", "State", "Created", "Attempts", ""], rows, `Deliveries to ${endpoint.url}`));
+  return table(["Event", "State", "Created", "Attempts", ""], rows, `Deliveries to ${endpoint.url}`);
 }
 
 function endpointCard(endpoint, types, redraw) {
@@ -152,7 +152,7 @@ function endpointCard(endpoint, types, redraw) {
         await deliveriesPanel(endpoint, panel);
       }),
       h("button", { type: "button", class: "secondary", onclick: () => {
-        clear(panel).append(endpointForm(types, endpoint, async () => { banner("Endpoint saved.", "success"); await redraw(); }));
+        drawLatest(panel, () => endpointForm(types, endpoint, async () => { banner("Endpoint saved.", "success"); await redraw(); }));
       } }, "Edit"),
       actionButton(endpoint.enabled ? "Disable" : "Enable", async () => {
         await api("PATCH", `${BASE}/${endpoint.id}`, { enabled: !endpoint.enabled });
@@ -160,10 +160,10 @@ function endpointCard(endpoint, types, redraw) {
       }),
       actionButton("Rotate secret", async () => {
         const rotated = await api("POST", `${BASE}/${endpoint.id}/rotate-secret`, {});
-        clear(panel).append(secretBox(rotated.secret, "New signing secret"),
+        await drawLatest(panel, () => [secretBox(rotated.secret, "New signing secret"),
           rotated.previous_secret_expires_at
             ? h("p", { class: "help" }, `The old secret keeps signing until ${when(rotated.previous_secret_expires_at)}.`)
-            : null);
+            : null]);
       }),
       actionButton("Delete", async () => {
         await api("DELETE", `${BASE}/${endpoint.id}`);
