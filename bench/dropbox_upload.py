@@ -16,10 +16,15 @@ take turns (which goes first alternates):
   spools and hashes it; answers 202 when it has it all), then the worker sends it through
   an upload session; timed from the first byte to ``state: succeeded``;
 - plain: ``upload_session/start``, ``append_v2``, ``finish`` in chunks of the same size,
-  read from the same file, to the same emulator.
+  read from the same file, to the same emulator;
+- paced: the same loop held to the organization's Dropbox quota the hub keeps (no more
+  calls in any second than its per-second window allows): what any client that keeps
+  the quota could do, so hub/paced is the cost of the hub's own path once the quota binds.
 
-Prints each round, then the median of each and their ratio with its spread (goal: the hub
-at least 0.8x the plain loop), the CPU seconds the web process, the worker and this
+Prints each round, then the median of each and the ratios with their spread (goal: the hub
+at least 0.8x the plain loop; with 8 MiB chunks the quota alone caps a 1 GiB upload at
+128 calls / 50 a second = 2.56 s, so on a loopback faster than 400 MiB/s the plain loop
+outruns any client that keeps it), the CPU seconds the web process, the worker and this
 process spent (on a machine shared with other work they move less than the times do), how
 much the emulator had received from the worker when the web process answered, and the web
 worker process's resident memory idle and at its peak during the uploads (goal: under
@@ -39,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,8 +55,11 @@ import redis
 import requests
 from benchhub import Workers, environment, migrated_settings
 from mycelium_dropbox.emulator import DropboxEmulator
+from mycelium_dropbox.provider import PROVIDER
 
 HOST = "127.0.0.1"
+# the per-second window of the organization's Dropbox quota, which the hub keeps
+QUOTA_PER_SECOND = PROVIDER.rate_limits.per_second if PROVIDER.rate_limits else None
 MIB = 1024 * 1024
 BENCH_REDIS_DB = 13
 
@@ -255,12 +264,20 @@ def through_hub(
     }
 
 
-def plain_loop(emulator: DropboxEmulator, token: str, path: Path, chunk: int) -> dict[str, Any]:
-    """What a client with the file at hand would do: a session, chunk after chunk."""
+def plain_loop(
+    emulator: DropboxEmulator, token: str, path: Path, chunk: int, per_second: int | None = None
+) -> dict[str, Any]:
+    """What a client with the file at hand would do: a session, chunk after chunk; with
+    `per_second`, no more calls than that in any second (the quota's moving window)."""
     session = requests.Session()
     base = emulator.urls["content"]
+    started_calls: deque[float] = deque()
 
     def call(route: str, arg: dict[str, Any], data: bytes) -> Any:
+        if per_second is not None:
+            if len(started_calls) == per_second:
+                time.sleep(max(0.0, started_calls.popleft() + 1.0 - time.perf_counter()))
+            started_calls.append(time.perf_counter())
         headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/octet-stream",
@@ -353,22 +370,29 @@ def main() -> None:
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # peak RSS starts again from now
             hub_runs: list[dict[str, Any]] = []
             plain_runs: list[dict[str, Any]] = []
+            paced_runs: list[dict[str, Any]] = []
             pids = {"web": pid, "worker": workers.children[0].pid, "bench": os.getpid()}
+            order = ["hub", "plain", "paced"]
             for round_number in range(args.rounds):
-                for which in ("hub", "plain") if round_number % 2 == 0 else ("plain", "hub"):
+                turn = order[round_number % 3 :] + order[: round_number % 3]  # who goes first
+                for which in turn:
                     if which == "hub":
                         key, client_id = uploaders[round_number]
                         hub_args = (url, key, path, client_id, emulator)
                         hub_runs.append(timed_cpu(pids, through_hub, *hub_args))
                     else:
-                        plain_args = (emulator, token, path, chunk)
-                        plain_runs.append(timed_cpu(pids, plain_loop, *plain_args))
-                hub_run, plain = hub_runs[-1], plain_runs[-1]
-                assert hub_run["hash"] == plain["hash"], "the two uploads differ"
+                        paced = QUOTA_PER_SECOND if which == "paced" else None
+                        plain_args = (emulator, token, path, chunk, paced)
+                        runs = paced_runs if which == "paced" else plain_runs
+                        runs.append(timed_cpu(pids, plain_loop, *plain_args))
+                hub_run, plain, held = hub_runs[-1], plain_runs[-1], paced_runs[-1]
+                assert hub_run["hash"] == plain["hash"] == held["hash"], "the uploads differ"
                 print(
                     f"round {round_number + 1}: hub {hub_run['seconds']:.2f} s (receive "
                     f"{hub_run['receive']:.2f} s, then {hub_run['send']:.2f} s), plain "
-                    f"{plain['seconds']:.2f} s, ratio {plain['seconds'] / hub_run['seconds']:.2f}x",
+                    f"{plain['seconds']:.2f} s, paced {held['seconds']:.2f} s; ratio "
+                    f"{plain['seconds'] / hub_run['seconds']:.2f}x, to paced "
+                    f"{held['seconds'] / hub_run['seconds']:.2f}x",
                     flush=True,
                 )
             peak = memory(pid)["VmHWM"]
@@ -383,7 +407,9 @@ def main() -> None:
         return statistics.median(run[name] for run in runs)
 
     hub_s, plain_s = median(hub_runs, "seconds"), median(plain_runs, "seconds")
+    paced_s = median(paced_runs, "seconds")
     ratios = [p["seconds"] / h["seconds"] for h, p in zip(hub_runs, plain_runs, strict=True)]
+    to_paced = [p["seconds"] / h["seconds"] for h, p in zip(hub_runs, paced_runs, strict=True)]
     print(
         f"upload of {mib:.0f} MiB in {args.chunk_mib} MiB chunks, loopback emulator, "
         f"median of {args.rounds} rounds"
@@ -396,6 +422,10 @@ def main() -> None:
     )
     print(f"  plain session     {plain_s:7.2f} s  {mib / plain_s:7.1f} MiB/s")
     print(
+        f"  paced session     {paced_s:7.2f} s  {mib / paced_s:7.1f} MiB/s"
+        f"  (at most {QUOTA_PER_SECOND} calls in any second, the quota's window)"
+    )
+    print(
         f"  CPU seconds       through the hub: web {median(hub_runs, 'cpu_web'):.2f}, worker "
         f"{median(hub_runs, 'cpu_worker'):.2f}, this process (client and emulator) "
         f"{median(hub_runs, 'cpu_bench'):.2f}; plain: this process "
@@ -404,6 +434,10 @@ def main() -> None:
     print(
         f"  ratio hub/plain   {plain_s / hub_s:.2f}x  (rounds: "
         f"{', '.join(f'{r:.2f}' for r in ratios)}; goal >= 0.8x)"
+    )
+    print(
+        f"  ratio hub/paced   {paced_s / hub_s:.2f}x  (rounds: "
+        f"{', '.join(f'{r:.2f}' for r in to_paced)}; the hub's own path, the quota on both)"
     )
     print(
         f"  web worker RSS    idle {idle / MIB:.1f} MiB, peak {peak / MIB:.1f} MiB, "
