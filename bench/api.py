@@ -12,6 +12,12 @@ Everything it starts is stopped at the end.
 With --load (default 0.5), each hub endpoint is then driven open loop at that share of the
 req/s just measured, and its rows show the latency at that load (p99 from when each request
 was due).
+
+For each closed-loop row it also prints the CPU each request cost, in milliseconds: the
+server's worker processes, this process (the load generator: 16 threads of `requests`
+under one interpreter lock) and the embedded Redis (not measured with REDIS_URL), and how
+busy that kept the machine's CPUs. The ratios are of whole requests, load generator
+included.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # part -> CPU seconds spent in all
 
     @property
     def rps(self) -> float:
@@ -62,6 +69,32 @@ class Result:
 
 
 # ----- processes -----
+
+
+@dataclass
+class Parts:
+    """The processes whose CPU a closed-loop row reports: the servers' masters and Redis."""
+
+    servers: dict[str, int]  # URL -> gunicorn master pid
+    redis: int | None
+
+    def pids(self, url: str) -> dict[str, list[int]]:
+        master = next(pid for base, pid in self.servers.items() if url.startswith(base))
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        found = {"server": [int(pid) for pid in children], "load": [os.getpid()]}
+        if self.redis is not None:
+            found["redis"] = [self.redis]
+        return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids: dict[str, list[int]]) -> dict[str, float]:
+    return {part: sum(cpu_seconds(pid) for pid in group) for part, group in pids.items()}
 
 
 def free_port() -> int:
@@ -114,13 +147,14 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def bench_redis(tmp: Path) -> Iterator[str]:
-    """REDIS_URL's database 14, emptied before and after; else an embedded server."""
+def bench_redis(tmp: Path) -> Iterator[tuple[str, int | None]]:
+    """REDIS_URL's database 14, emptied before and after; else an embedded server. The
+    URL, and the embedded server's pid."""
     url = os.environ.get("REDIS_URL")
     if not url or url.startswith("unix"):
         server = EmbeddedRedis(tmp / "redis.sock").start()
         try:
-            yield server.url
+            yield server.url, server.process.pid if server.process else None
         finally:
             server.stop()
         return
@@ -128,7 +162,7 @@ def bench_redis(tmp: Path) -> Iterator[str]:
     client = redis.Redis.from_url(url)
     client.flushdb()
     try:
-        yield url
+        yield url, None
     finally:
         client.flushdb()
         client.close()
@@ -218,12 +252,19 @@ def scenarios(hub_url: str, bare_url: str, key: str) -> list[tuple[str, str, Sen
     ]
 
 
-def measure(args: argparse.Namespace, hub_url: str, bare_url: str, key: str) -> list[Result]:
+def measure(
+    args: argparse.Namespace, hub_url: str, bare_url: str, key: str, parts: Parts
+) -> list[Result]:
     results = []
     plan = scenarios(hub_url, bare_url, key)  # one plan: new client names go on counting
     for name, url, send, expected in plan:
         drive(name, url, send, expected, args.clients, args.warmup)  # forked workers warm up
-        results.append(drive(name, url, send, expected, args.clients, args.seconds))
+        pids = parts.pids(url)
+        before = cpu_of(pids)
+        result = drive(name, url, send, expected, args.clients, args.seconds)
+        after = cpu_of(pids)
+        result.cpu = {part: after[part] - before[part] for part in pids}
+        results.append(result)
     if args.load:  # the same requests at a share of the capacity just measured
         for (name, url, send, expected), full in zip(plan[1:], results[1:], strict=True):
             rate = args.load * full.rps
@@ -247,6 +288,21 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         print(
             f"{r.name:<36} {len(r.latencies):>9} {r.errors:>7} {r.rps:>8.0f} "
             f"{r.percentile(0.50):>8.1f} {r.percentile(0.95):>8.1f} {r.percentile(0.99):>8.1f}"
+        )
+    print(
+        f"\n{'CPU per request, ms':<36} {'server':>8} {'load':>8} {'redis':>8} {'total':>8} "
+        f"{'CPUs busy':>10}"
+    )
+    cpus = os.cpu_count() or 1
+    for r in results:
+        if not r.cpu or not r.latencies:
+            continue
+        each = {part: seconds / len(r.latencies) * 1000 for part, seconds in r.cpu.items()}
+        redis_ms = f"{each['redis']:>8.3f}" if "redis" in each else f"{'-':>8}"
+        busy = sum(r.cpu.values()) / r.seconds / cpus * 100
+        print(
+            f"{r.name:<36} {each['server']:>8.3f} {each['load']:>8.3f} {redis_ms} "
+            f"{sum(each.values()):>8.3f} {busy:>9.0f}%"
         )
     bare = results[0]
     for r in results[1:3]:
@@ -294,7 +350,8 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp_dir, ExitStack() as stack:
         tmp = Path(tmp_dir)
-        env = hub_env(tmp, stack.enter_context(bench_redis(tmp)))
+        redis_url, redis_pid = stack.enter_context(bench_redis(tmp))
+        env = hub_env(tmp, redis_url)
         hub_cli(env, "db", "upgrade")
         key = hub_cli(env, "apikey", "create", "--org", hub_cli(env, "org", "create", "Bench"))
         hub_port, bare_port = free_port(), free_port()
@@ -303,12 +360,13 @@ def main() -> None:
         hub_cmd = [sys.executable, "-m", "hub.cli", *serve, "--threads", threads]
         bare_app = str(ROOT / "bench" / "bare_app.py")
         bare_cmd = [sys.executable, "-P", bare_app, HOST, str(bare_port)]  # -P: as above
-        stack.enter_context(running(hub_cmd, env, tmp / "hub.log"))
-        stack.enter_context(running([*bare_cmd, workers, threads], env, tmp / "bare.log"))
+        hub = stack.enter_context(running(hub_cmd, env, tmp / "hub.log"))
+        bare = stack.enter_context(running([*bare_cmd, workers, threads], env, tmp / "bare.log"))
         hub_url, bare_url = f"http://{HOST}:{hub_port}", f"http://{HOST}:{bare_port}"
         wait_ready(f"{hub_url}/api/health")
         wait_ready(f"{bare_url}/bare")
-        report(measure(args, hub_url, bare_url, key), args)
+        parts = Parts({hub_url: hub.pid, bare_url: bare.pid}, redis_pid)
+        report(measure(args, hub_url, bare_url, key, parts), args)
 
 
 if __name__ == "__main__":

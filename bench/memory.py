@@ -162,7 +162,7 @@ def main() -> None:
         tmp = Path(tmp_dir)
         receiver = Receiver()
         stack.callback(receiver.stop)
-        hub = Hub(tmp, stack.enter_context(bench_redis(tmp)), args.database_url)
+        hub = Hub(tmp, stack.enter_context(bench_redis(tmp))[0], args.database_url)
         key = hub.org_with_endpoints("Memory", [receiver.url("/hook")])
         env = environment(hub.settings, HUB_API_RATE_LIMIT="off")
         port = free_port()
