@@ -256,7 +256,7 @@ class PluginContext:
         return self._access_token(rejected)
 
     def setting(self, name: str) -> Any:
-        """A hub or plugin setting (``SLACK_API_BASE``), from the environment, else its
+        """A hub or plugin setting (``<PLUGIN>_API_BASE``), from the environment, else its
         declared default; None for a setting nobody declared."""
         return self._settings.get(name)
 

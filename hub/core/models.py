@@ -79,7 +79,7 @@ def _ids_never_reused(table: Table, parent: Any) -> None:
     """Every table of the core and of plugins is made with SQLite's AUTOINCREMENT.
 
     Without it SQLite hands the id of the newest deleted row to the next insert, so an id
-    the API once showed (a webhook endpoint, a Zapier subscription) could name another
+    the API once showed (a webhook endpoint, a plugin's subscription) could name another
     object. PostgreSQL's sequences never go back. Set here, on the shared model base, so a
     plugin's tables get it too; migrations must say it as well (`sqlite_autoincrement=True`).
     """
@@ -235,7 +235,7 @@ class Integration(OrgScoped, Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("org_id", "plugin"),
         Index("ix_integrations_external", "plugin", "external_account_id"),
-        # an external account (a Slack workspace) belongs to one enabled integration
+        # an external account (a provider's workspace) belongs to one enabled integration
         Index(
             "uq_integrations_enabled_account",
             "plugin",

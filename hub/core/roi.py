@@ -1,6 +1,6 @@
 """Return on investment: the manual work the integrations did, valued at an hourly rate.
 
-Each plugin declares its units of work and what one is worth (``Provider.work``: Slack's
+Each plugin declares its units of work and what one is worth (``Provider.work``: a chat
 ``message``, 30 seconds; an email, 1 minute; a file, 2 minutes). Every successful usage
 record of a declared feature counts as one unit; anything else (a health check, a token
 refresh, a failed attempt) counts for nothing. The core never guesses from names.

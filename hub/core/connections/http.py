@@ -130,8 +130,8 @@ class ProviderSession(requests.Session):
     ) -> Any:
         """requests' own, but the environment's proxies for a URL's scheme and host are read
         once per session: requests reads them on every call, through every variable of the
-        environment twice (1.2 ms a call with 95 variables: a sixth of a Dropbox chunk
-        call's CPU in the worker). A session lives for one job or request, in which the
+        environment twice (1.2 ms a call with 95 variables: a sixth of a large upload's
+        chunk call's CPU in the worker). A session lives for one job or request, in which the
         process's environment does not change."""
         if not self.trust_env:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)

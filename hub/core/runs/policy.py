@@ -1,7 +1,7 @@
 """The run failure policy: what each outcome of a run does to it and its integration.
 
 The other two policies: webhook deliveries in ``hub/core/webhooks/policy.py``, emails in
-the SMTP plugin's ``mycelium_smtp/queue.py``; all three in docs/architecture.md, "Failure
+the email plugin's send queue; all three in docs/architecture.md, "Failure
 policies".
 
 - ``RateLimited(retry_after)``: back to ``queued`` at that time; the attempt is not counted.

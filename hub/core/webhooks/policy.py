@@ -1,7 +1,7 @@
 """When a failed webhook delivery is tried again, and when an endpoint is given up on.
 
-The other two policies: runs in ``hub/core/runs/policy.py``, emails in the SMTP plugin's
-``mycelium_smtp/queue.py``; all three in docs/architecture.md, "Failure policies". The
+The other two policies: runs in ``hub/core/runs/policy.py``, emails in the email plugin's
+send queue; all three in docs/architecture.md, "Failure policies". The
 schedule: 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h with +-20% jitter; after a 429 or a
 timeout at least 60 s; a ``Retry-After`` honoured but clamped to [d, 2d] of the delay d;
 disabled after 5 days of nothing but failures, or at once on 410.
