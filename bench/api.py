@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import requests
+from benchhub import cpu_seconds
 
 from hub.core.embedded_redis import EmbeddedRedis
 
@@ -85,12 +86,6 @@ class Parts:
         if self.redis is not None:
             found["redis"] = [self.redis]
         return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process `pid` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_of(pids: dict[str, list[int]]) -> dict[str, float]:

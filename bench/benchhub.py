@@ -1,4 +1,5 @@
-"""What the hub benchmarks share: a throwaway hub's settings, and `hub worker` processes.
+"""What the hub benchmarks share: a throwaway hub's settings, `hub worker` processes, and a
+process's CPU time.
 
 Imported by bench scripts run as ``python bench/<script>.py`` (their folder is on the path).
 """
@@ -20,6 +21,12 @@ from rq import Worker
 
 from hub.core.migrations import upgrade
 from hub.testing import plugin_migration_dirs
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` so far (its threads, ended ones too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def migrated_settings(
@@ -66,12 +73,7 @@ class Workers:
 
     def cpu(self) -> float:
         """CPU seconds (user + system) the running workers have used so far (Linux /proc)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for child in self.children:
-            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        return sum(cpu_seconds(child.pid) for child in self.children)
 
     def stop(self) -> None:
         for child in self.children:

@@ -53,7 +53,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import requests
-from benchhub import Workers, environment, migrated_settings
+from benchhub import Workers, cpu_seconds, environment, migrated_settings
 from mycelium_dropbox.emulator import DropboxEmulator
 from mycelium_dropbox.provider import PROVIDER
 
@@ -210,12 +210,6 @@ def received_by_emulator(emulator: DropboxEmulator) -> int:
     with emulator.store.lock:
         sessions = list(emulator.store.sessions.values())
     return sessions[-1].offset if sessions else 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process `pid` so far (its threads, ended ones too)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed_cpu(pids: dict[str, int], run: Any, *args: Any) -> dict[str, Any]:
