@@ -113,7 +113,9 @@ def start_up(env: dict[str, str], ups: list[Up], tmp_path: Path, port: int | Non
 
 def wait_restarted(up: Up, name: str, old_pid: int) -> int:
     wait_for(lambda: up.children()[name] != old_pid, 60, f"a new {name} process")
-    assert f"restarted the {name} process" in up.log
+    # The record names the new pid the moment it is launched; the line that says so is
+    # printed just after, so a busy machine can read the record between the two.
+    wait_for(lambda: f"restarted the {name} process" in up.log, 10, f"{name}'s restart line")
     return up.children()[name]
 
 
