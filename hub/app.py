@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import Rule
 
 from hub import api, console, jobs
 from hub.config import load_config
@@ -37,11 +38,33 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
+class LazyBuilderRule(Rule):
+    """A URL rule whose URL builders are compiled when a URL is first built from it.
+
+    Werkzeug compiles two builder functions (Python source made from an AST) for every rule
+    as it is added: two thirds of ``create_app``'s time for the hub's hundred-odd rules,
+    paid again by every CLI command and test app, though most rules never build a URL
+    (``url_for``). Matching requests is unchanged; a builder, compiled on first use,
+    replaces its stand-in on the rule.
+    """
+
+    def _compile_builder(self, append_unknown: bool = True) -> Any:
+        name = "_build_unknown" if append_unknown else "_build"
+
+        def build(rule: Rule, *args: Any, **values: Any) -> Any:
+            real = Rule._compile_builder(rule, append_unknown).__get__(rule, None)
+            setattr(rule, name, real)
+            return real(*args, **values)
+
+        return build
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """A hub app; `config` overrides settings from the environment (tests pass theirs)."""
     settings = load_config(overrides=config)
     configure_logging(settings["HUB_LOG_LEVEL"])
     app = Flask(__name__)
+    app.url_rule_class = LazyBuilderRule
     app.config.update(settings)
     var = Path(settings["HUB_VAR_DIR"])
     app.config["SECRET_KEY"] = settings["HUB_SECRET_KEY"] or read_or_create(
