@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -92,8 +94,9 @@ class Plugins:
         self.providers: dict[str, Provider] = {}
         for name, module in load_default_plugins():
             self.add(module, name, PluginInfo(name, "mycelium-hub", None, builtin=True))
-        for entry_point in _entry_points(load, set(self.info)):
-            self.add(_load(entry_point), entry_point.name, _info(entry_point))
+        for entry_point, (dist, version) in _entry_points(load, set(self.info)):
+            info = PluginInfo(entry_point.name, dist, version, builtin=False)
+            self.add(_load(entry_point), entry_point.name, info)
         for name, module_name in extra:
             self.add(_import(name, module_name), name)
 
@@ -281,10 +284,13 @@ class Plugins:
         return [hook for hook in dict.fromkeys(hooks) if self.implements(name, hook)]
 
 
-def _entry_points(load: tuple[str, ...] | None, defaults: set[str]) -> list[metadata.EntryPoint]:
+def _entry_points(
+    load: tuple[str, ...] | None, defaults: set[str]
+) -> list[tuple[metadata.EntryPoint, tuple[str | None, str | None]]]:
     """Installed plugins' entry points (first on sys.path wins), filtered by HUB_LOAD_PLUGINS."""
     found: dict[str, metadata.EntryPoint] = {}
-    for entry_point in metadata.entry_points(group=PROJECT):
+    discovered = _discovered()
+    for entry_point in discovered:
         found.setdefault(entry_point.name, entry_point)
     unknown = sorted(set(load or ()) - set(found) - defaults)
     if unknown:
@@ -292,7 +298,8 @@ def _entry_points(load: tuple[str, ...] | None, defaults: set[str]) -> list[meta
             f"HUB_LOAD_PLUGINS names {', '.join(unknown)}, not installed "
             f"(installed: {', '.join(sorted(found)) or 'none'})"
         )
-    return [ep for name, ep in sorted(found.items()) if load is None or name in load]
+    chosen = [ep for name, ep in sorted(found.items()) if load is None or name in load]
+    return [(ep, discovered[ep]) for ep in chosen]
 
 
 def _load(entry_point: metadata.EntryPoint) -> object:
@@ -309,11 +316,47 @@ def _import(name: str, module_name: str) -> object:
         raise ConfigError(f"HUB_EXTRA_PLUGINS: {name}={module_name} failed: {exc!r}") from exc
 
 
-def _info(entry_point: metadata.EntryPoint) -> PluginInfo:
+PathState = tuple[tuple[str, int | None], ...]
+Found = dict[metadata.EntryPoint, tuple[str | None, str | None]]
+# the entry points of the hub's group, each with its distribution's name and version, as
+# found for one state of sys.path (see _discovered)
+_DISCOVERED: dict[PathState, Found] = {}
+
+
+def _path_state() -> PathState:
+    """sys.path with each folder's modification time: installing or removing a
+    distribution adds or removes a folder (its ``.dist-info``) in one of them."""
+    state: list[tuple[str, int | None]] = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            state.append((entry, None))
+    return tuple(state)
+
+
+def _discovered() -> Found:
+    """The hub's entry points, each with its distribution's name and version, read once
+    per state of sys.path.
+
+    Finding them reads every installed distribution's metadata: a fifth of ``create_app``,
+    paid again for every app a process makes (tests make one per test). A plugin installed
+    or removed since, or a folder put on sys.path, is found at the next app.
+    """
+    key = _path_state()
+    found = _DISCOVERED.get(key)
+    if found is None:
+        found = {}
+        for entry_point in metadata.entry_points(group=PROJECT):  # the first on sys.path wins
+            found.setdefault(entry_point, _dist_of(entry_point))
+        _DISCOVERED.clear()
+        _DISCOVERED[key] = found
+    return found
+
+
+def _dist_of(entry_point: metadata.EntryPoint) -> tuple[str | None, str | None]:
     dist = entry_point.dist
-    return PluginInfo(
-        entry_point.name, dist.name if dist else None, dist.version if dist else None, False
-    )
+    return (dist.name, dist.version) if dist else (None, None)
 
 
 def get_plugins(app: Flask | None = None) -> Plugins:

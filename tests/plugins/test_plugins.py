@@ -88,6 +88,37 @@ def test_entry_points_are_discovered_with_their_distribution(installed: Path) ->
     assert plugins.provider("fakecrm").title == "Fake CRM"
 
 
+def test_a_plugin_installed_or_removed_after_the_first_app_is_seen_by_the_next(
+    installed: Path,
+) -> None:
+    """Discovery is read once per state of sys.path: a distribution added to or removed
+    from a folder already on it changes that folder, and the next app sees it."""
+    assert "fakenotes" not in Plugins().names()  # read, and kept for this sys.path
+    _distribution(installed, "fakenotes", "mycelium-fakenotes", "1.0.0", NOTES_SOURCE)
+    try:
+        plugins = Plugins()
+        assert "fakenotes" in plugins.names()
+        assert plugins.info["fakenotes"].distribution == "mycelium-fakenotes"
+        assert plugins.info["fakenotes"].version == "1.0.0"
+        info = installed / "mycelium_fakenotes-1.0.0.dist-info"
+        for path in info.iterdir():
+            path.unlink()
+        info.rmdir()
+        assert "fakenotes" not in Plugins().names()
+    finally:
+        sys.modules.pop("mycelium_fakenotes", None)
+
+
+NOTES_SOURCE = """
+import hub
+
+
+@hub.hookimpl
+def register_providers(register):
+    register(hub.Provider(name="fakenotes", title="Fake Notes"))
+"""
+
+
 def test_hub_load_plugins_chooses_which_installed_plugins_load(installed: Path) -> None:
     plugins = Plugins(load=("fakecrm",))
     assert "fakecrm" in plugins.names() and "fakechat" not in plugins.names()
