@@ -15,10 +15,17 @@ from hub.testing import ApiClient
 
 
 def snapshot(app: Flask) -> dict[str, list[str]]:
-    """Every row of every table, to prove a request changed nothing."""
+    """Every row of every table, to prove a request changed nothing.
+
+    Plain SQL, as the driver returns the rows: each test's engine is new, and compiling a
+    SELECT per table for every snapshot was a third of a bad-input test's time."""
     with app.app_context(), db.engine.connect() as conn:
+        quote = conn.dialect.identifier_preparer.quote
         return {
-            table.name: sorted(repr(tuple(row)) for row in conn.execute(select(table)))
+            table.name: sorted(
+                repr(tuple(row))
+                for row in conn.exec_driver_sql(f"SELECT * FROM {quote(table.name)}")
+            )
             for table in Base.metadata.sorted_tables
         }
 
