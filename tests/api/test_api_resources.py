@@ -590,3 +590,17 @@ def test_a_service_type_is_renamed_once_with_its_previous_name(api, member_api):
     [event] = events(api, "service_type.updated")
     assert event["data"] == {**video, "name": "Film", "previous_name": "Video"}
     assert api.patch("/api/service-types/999999", json={"name": "X"}).status_code == 404
+
+
+def test_a_snapshot_sees_a_change_to_any_row(app, api):
+    """What the "nothing changes" tests compare: a new row, a changed value and a removed
+    row each make a different snapshot."""
+    client = make_client(api)
+    first = snapshot(app)
+    assert first["clients"] and first["events"]
+    assert api.patch(f"/api/clients/{client['id']}", json={"notes": "x"}).status_code == 200
+    changed = snapshot(app)
+    assert changed["clients"] != first["clients"]
+    assert len(changed["events"]) == len(first["events"]) + 1
+    assert api.delete(f"/api/clients/{client['id']}").status_code == 204
+    assert snapshot(app)["clients"] == []

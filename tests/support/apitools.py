@@ -3,6 +3,7 @@ generated clients."""
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -18,15 +19,23 @@ def snapshot(app: Flask) -> dict[str, list[str]]:
     """Every row of every table, to prove a request changed nothing.
 
     Plain SQL, as the driver returns the rows: each test's engine is new, and compiling a
-    SELECT per table for every snapshot was a third of a bad-input test's time."""
+    SELECT per table for every snapshot was a third of a bad-input test's time. On
+    PostgreSQL every table comes in one round trip, each as JSON."""
+    names = [table.name for table in Base.metadata.sorted_tables]
     with app.app_context(), db.engine.connect() as conn:
         quote = conn.dialect.identifier_preparer.quote
+        if conn.dialect.name == "postgresql":
+            tables = ", ".join(f"(SELECT json_agg(t)::text FROM {quote(n)} t)" for n in names)
+            found = conn.exec_driver_sql(f"SELECT {tables}").one()
+            return {
+                name: sorted(json.dumps(row, sort_keys=True) for row in json.loads(rows or "[]"))
+                for name, rows in zip(names, found, strict=True)
+            }
         return {
-            table.name: sorted(
-                repr(tuple(row))
-                for row in conn.exec_driver_sql(f"SELECT * FROM {quote(table.name)}")
+            name: sorted(
+                repr(tuple(row)) for row in conn.exec_driver_sql(f"SELECT * FROM {quote(name)}")
             )
-            for table in Base.metadata.sorted_tables
+            for name in names
         }
 
 
