@@ -40,7 +40,6 @@ def test_a_builder_is_compiled_once_then_replaces_its_stand_in(app: Flask) -> No
         assert compiled is not stand_in
         assert url_for(rule.endpoint, client_id=8) == "/api/clients/8"
     assert rule._build_unknown is compiled
-    assert isinstance(rule, Rule)
 
 
 def _sample(app: Flask, rule: Rule, name: str) -> object:
