@@ -153,7 +153,8 @@ def test_empty_database_is_not_ready_until_upgraded(hub_config, redis_client, tm
 def run_worker(settings: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hub.cli", "worker", "--burst"],
-        env={**os.environ, **{k: str(v) for k, v in settings.items()}},
+        # INFO, so that "worker started" shows when it does
+        env={**os.environ, **{k: str(v) for k, v in settings.items()}, "HUB_LOG_LEVEL": "INFO"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -168,6 +169,7 @@ def test_worker_refuses_a_schema_older_than_its_code(hub_config, redis_client):
     assert "worker started" not in refused.stderr
     started = run_worker(hub_config)
     assert started.returncode == 0, started.stderr
+    assert "worker started" in started.stderr
 
 
 def test_worker_runs_on_a_schema_newer_than_its_code(hub_config, redis_client):
