@@ -204,6 +204,7 @@ def worker(burst: bool) -> None:
     """Run an RQ worker with the scheduler, inside an app context."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from hub.core import heap
     from hub.worker import run_worker, schema_problem
 
     app = create_app()
@@ -213,6 +214,7 @@ def worker(burst: bool) -> None:
         fail(f"cannot read the database's schema version: {exc.__class__.__name__}: {exc}")
     if problem:
         fail(f"the database schema is {problem}; the worker does not start on it")
+    heap.settle()  # what start-up made, out of the full collections' way (hub/core/heap.py)
     run_worker(app, burst=burst)
 
 

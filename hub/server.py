@@ -10,10 +10,13 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from hub.app import create_app
+from hub.core import heap
 
 
 class HubServer(BaseApplication):
-    """Gunicorn serving the app that `load_app` makes (in each worker, after the fork)."""
+    """Gunicorn serving the app that `load_app` makes (in each worker, after the fork), with
+    what that start-up made frozen out of the garbage collector's full collections
+    (``hub.core.heap``)."""
 
     def __init__(self, options: dict[str, Any], load_app: Callable[[], Flask] = create_app) -> None:
         self.options = options
@@ -25,7 +28,9 @@ class HubServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return self.load_app()
+        app = self.load_app()
+        heap.settle()
+        return app
 
 
 def gunicorn_options(host: str, port: int, workers: int | None, threads: int) -> dict[str, Any]:
