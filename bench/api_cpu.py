@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from benchhub import migrated_settings
+from benchhub import hub_with_test_client
 
 
 def per_request(action: Callable[[], None], count: int) -> tuple[float, float]:
@@ -33,19 +33,9 @@ def main() -> None:
     args = parser.parse_args()
     url = urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path="/13"))
     redis.Redis.from_url(url).flushdb()
-    from hub.app import create_app
-    from hub.core.apikeys import create_api_key
-    from hub.core.orgs import create_org
-    from hub.extensions import db
-
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
-        settings = migrated_settings(Path(tmp), url, None, HUB_API_RATE_LIMIT="100000000/minute")
-        app = create_app(settings)
-        with app.app_context():
-            org = create_org(db.session, "Bench", "UTC")
-            _, key = create_api_key(db.session, org.id, "admin", "bench")
-            db.session.commit()
-        client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
+        limit = "100000000/minute"
+        _, client, headers = hub_with_test_client(Path(tmp), url, HUB_API_RATE_LIMIT=limit)
         names = iter(range(10**9))
 
         def post() -> None:

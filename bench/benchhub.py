@@ -83,6 +83,24 @@ class Workers:
         self.children = []
 
 
+def hub_with_test_client(
+    tmp: Path, redis_url: str, **extra: str
+) -> tuple[Any, Any, dict[str, str]]:
+    """The app on a new migrated SQLite database in `tmp` (`extra`: more settings) with an
+    organization and its admin key: (the app, its Flask test client, the key's headers)."""
+    from hub.app import create_app
+    from hub.core.apikeys import create_api_key
+    from hub.core.orgs import create_org
+    from hub.extensions import db
+
+    app = create_app(migrated_settings(tmp, redis_url, None, **extra))
+    with app.app_context():
+        org = create_org(db.session, "Bench", "UTC")
+        _, key = create_api_key(db.session, org.id, "admin", "bench")
+        db.session.commit()
+    return app, app.test_client(), {"Authorization": f"Bearer {key}"}
+
+
 def environment(settings: dict[str, Any], **extra: str) -> dict[str, str]:
     """The workers' environment: this one, the hub's settings and `extra`."""
     return {**os.environ, **{k: str(v) for k, v in settings.items()}, **extra}

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from benchhub import migrated_settings
+from benchhub import hub_with_test_client
 
 
 class Pauses:
@@ -45,20 +45,10 @@ class Pauses:
 
 
 def variant(settle: bool, requests: int, redis_url: str) -> dict[str, Any]:
-    from hub.app import create_app
     from hub.core import heap
-    from hub.core.apikeys import create_api_key
-    from hub.core.orgs import create_org
-    from hub.extensions import db
 
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
-        settings = migrated_settings(Path(tmp), redis_url, None)
-        app = create_app(settings)
-        with app.app_context():
-            org = create_org(db.session, "Bench", "UTC")
-            _, key = create_api_key(db.session, org.id, "admin", "bench")
-            db.session.commit()
-        client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
+        _, client, headers = hub_with_test_client(Path(tmp), redis_url)
         for n in range(300):
             client.post("/api/clients", json={"name": f"Client {n}"}, headers=headers)
         frozen = heap.settle() if settle else 0
