@@ -3,8 +3,8 @@
 A full collection (Python's generation 2) walks every object the collector tracks, and no
 other thread of the process runs meanwhile. Once the app is made, a hub process tracks
 about 200,000 objects that live as long as it does (modules, classes, functions, the app's
-rules, mappers and schemas), and walking them took about 90 ms: every request in flight
-in that process waited as long, which is what a web process's p99 latency showed.
+rules, mappers and schemas), and walking them took 120-135 ms (``bench/gc_pause.py``):
+once in several thousand requests, every request in flight in that process waited as long.
 ``settle()`` configures the mappers (otherwise done by the first query), collects what
 start-up left over, and freezes the rest, so a full collection walks only what the
 process made since. Frozen objects are never freed; these would not have been anyway.

@@ -5,23 +5,16 @@ test's app alive."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import requests
+from support.hub_processes import HubProcess, hub_env, wait_for
 from support.net import free_port
 
 FROZEN = re.compile(r"pid=(\d+) (\d+) objects of start-up frozen out of full collections")
-
-
-def environment(settings: dict[str, Any]) -> dict[str, str]:
-    """The test's settings, with the processes' INFO lines in their logs."""
-    return {**os.environ, **{k: str(v) for k, v in settings.items()}, "HUB_LOG_LEVEL": "INFO"}
 
 
 def test_settle_leaves_the_collector_only_what_comes_after(hub_config, app):
@@ -36,7 +29,7 @@ def test_settle_leaves_the_collector_only_what_comes_after(hub_config, app):
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
-        env=environment(hub_config),
+        env=hub_env(hub_config, HUB_LOG_LEVEL="INFO"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -52,7 +45,7 @@ def test_settle_leaves_the_collector_only_what_comes_after(hub_config, app):
 def test_hub_worker_settles_before_its_loop(hub_config, app):
     done = subprocess.run(
         [sys.executable, "-m", "hub.cli", "worker", "--burst"],
-        env=environment(hub_config),
+        env=hub_env(hub_config, HUB_LOG_LEVEL="INFO"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -65,20 +58,15 @@ def test_hub_worker_settles_before_its_loop(hub_config, app):
 
 def test_each_web_worker_of_hub_serve_settles(hub_config, app, tmp_path: Path):
     port = free_port()
-    log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", "2"]
-    with log.open("w") as out:
-        server = subprocess.Popen(command, env=environment(hub_config), stderr=out, stdout=out)
+    args = ["serve", "--port", str(port), "--workers", "2"]
+    server = HubProcess(args, hub_env(hub_config, HUB_LOG_LEVEL="INFO"), tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(FROZEN.findall(log.read_text())) < 2:
-            time.sleep(0.1)
+        wait_for(lambda: len(FROZEN.findall(server.output())) == 2, 30, "two settled workers")
         answer = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5)
         assert answer.status_code == 200
     finally:
-        server.terminate()
-        server.wait(15)
-    said = FROZEN.findall(log.read_text())
-    assert len({pid for pid, _ in said}) == 2, log.read_text()[-2000:]  # one per web worker
+        server.stop()
+    said = FROZEN.findall(server.output())
+    assert len({pid for pid, _ in said}) == 2, server.output()[-2000:]  # one per web worker
     assert server.pid not in {int(pid) for pid, _ in said}  # the workers, not the arbiter
     assert all(int(count) > 50_000 for _, count in said)
