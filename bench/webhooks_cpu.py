@@ -96,16 +96,32 @@ def stage(
     return {"cpu": cpu / count * 1000, "wall": wall / count * 1000}
 
 
+class Asleep:
+    """The worker's pump loop as the dispatch stage sees it: waking it does nothing."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def wake(self) -> None:
+        pass
+
+
 def drain(app: Any, client: Any) -> None:
-    """The drain job's function until no event is pending."""
+    """The drain job's function until no event is pending. A worker's drain job wakes its
+    pump after each batch; here the pump stage sends every delivery, on its own, so the
+    dispatch stage's CPU is dispatch's and the pump's figure has all the sending."""
+    from hub import jobs
     from hub.core.runs import pending
     from hub.extensions import db
-    from hub.jobs import drain_events
 
-    with app.app_context():
-        while client.llen(pending.PENDING):
-            drain_events()
-        db.session.remove()
+    pump_loop, jobs.webhooks_plugin.pump_loop = jobs.webhooks_plugin.pump_loop, Asleep
+    try:
+        with app.app_context():
+            while client.llen(pending.PENDING):
+                jobs.drain_events()
+            db.session.remove()
+    finally:
+        jobs.webhooks_plugin.pump_loop = pump_loop
 
 
 def run_pump(app: Any, wrap: Callable[..., Any] | None) -> None:
