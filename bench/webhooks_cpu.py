@@ -9,9 +9,10 @@ Each round: --events clients are created through the API for an org with one end
 the loopback receiver of bench/webhooks.py; then, in this process, the drain job's function
 runs until the events are dispatched, and the pump runs until every delivery is sent and
 recorded. CPU is this process's (the receiver is a child process); statements and commits
-are counted by a SQLAlchemy listener on the engine. --profile prints the top functions of
-the last round (cProfile of the main thread and of the pump's sending threads, each timed by its
-thread's CPU time, so waiting costs nothing).
+are counted by a SQLAlchemy listener on the engine. Each round also prints the CPU per call
+of the pump loop's database steps (claim, load_targets, record). --profile prints the top
+functions of the last round (cProfile of the main thread and of the pump's sending threads,
+each timed by its thread's CPU time, so waiting costs nothing).
 """
 
 from __future__ import annotations
@@ -96,6 +97,42 @@ def stage(
     return {"cpu": cpu / count * 1000, "wall": wall / count * 1000}
 
 
+class Steps:
+    """The CPU of the pump loop's database steps (claim, load_targets, record), per call:
+    each is wrapped where the pump looks it up, for the whole run."""
+
+    NAMES = ("claim", "load_targets", "record")
+
+    def __init__(self) -> None:
+        from hub.core.webhooks import pump
+
+        self.calls: Counter[str] = Counter()
+        self.cpu: Counter[str] = Counter()
+        for name in self.NAMES:
+            setattr(pump, name, self._timed(name, getattr(pump, name)))
+
+    def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.calls[name] += 1
+                self.cpu[name] += time.thread_time() - started
+
+        return timed
+
+    def report(self) -> str:
+        """Each step's calls and CPU per call since the last report."""
+        said = [
+            f"{name} {calls} calls, {self.cpu[name] / calls * 1000:.2f} ms each"
+            for name in self.NAMES
+            if (calls := self.calls[name])
+        ]
+        self.calls, self.cpu = Counter(), Counter()
+        return "; ".join(said)
+
+
 class Asleep:
     """The worker's pump loop as the dispatch stage sees it: waking it does nothing."""
 
@@ -157,7 +194,7 @@ def main() -> None:
     from hub.core.embedded_redis import EmbeddedRedis
     from hub.extensions import db
 
-    receiver = Receiver()
+    receiver, steps = Receiver(), Steps()
     results: dict[str, list[float]] = {"dispatch": [], "pump": []}
     with tempfile.TemporaryDirectory(prefix="hub-bench-webhooks-cpu-") as folder:
         tmp = Path(folder)
@@ -187,6 +224,7 @@ def main() -> None:
                     results[name].append(stage(name, args.events, counting, run)["cpu"])
                 got = receiver.count()
                 assert got == args.events, f"{got} of {args.events} deliveries arrived"
+                print(f"  the pump loop's steps, CPU: {steps.report()}")
                 if profiling:
                     saved = Path(args.save) if args.save else None
                     top([dispatch_profile], "dispatch", saved and saved / "dispatch.prof")
