@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from functools import cache, cached_property
 from typing import Any
 
 import urllib3
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import Integer, bindparam, func, select, union_all, update
 
 from hub.core import clock
 from hub.core.connections.usage import UsageRecorder
@@ -110,34 +111,76 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _due(now: Any) -> Any:
+ORGS_PER_STATEMENT = 16  # organizations whose oldest due deliveries one SELECT reads
+
+
+def _due_in(table: Any, now: Any) -> Any:
     return (
-        (WebhookDelivery.state == PENDING)
-        & (WebhookDelivery.next_attempt_at <= now)
-        & (WebhookDelivery.lease_until.is_(None) | (WebhookDelivery.lease_until < now))
+        (table.c.state == PENDING)
+        & (table.c.next_attempt_at <= now)
+        & (table.c.lease_until.is_(None) | (table.c.lease_until < now))
     )
+
+
+def _pending_orgs_statement() -> Any:
+    """The organizations with pending deliveries, one probe of ix_webhook_deliveries_org_due
+    each (a recursive walk: the next org_id after the last), not one row per delivery."""
+    table, probe = DELIVERIES, DELIVERIES.alias("probe")
+    start = select(func.min(table.c.org_id).label("org_id")).where(table.c.state == PENDING)
+    orgs = start.cte("pending_orgs", recursive=True)
+    following = (
+        select(func.min(probe.c.org_id))
+        .where(probe.c.state == PENDING, probe.c.org_id > orgs.c.org_id)
+        .scalar_subquery()
+    )
+    orgs = orgs.union_all(select(following).where(orgs.c.org_id.is_not(None)))
+    return select(orgs.c.org_id).where(orgs.c.org_id.is_not(None))
+
+
+_PENDING_ORGS = _pending_orgs_statement()
 
 
 @cache
-def _claim_statement(per_org: bool, skipping: bool) -> Any:
-    """The claim, built once per shape: a pump claims every few dozen deliveries, and
-    building the statement cost more than SQLAlchemy's cached compilation of it."""
-    due = _due(bindparam("c_now"))
-    wanted = due & WebhookDelivery.org_id.not_in(bindparam("c_skip", expanding=True))
-    order = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-    turn = func.row_number().over(partition_by=WebhookDelivery.org_id, order_by=order)
-    columns = (WebhookDelivery.id, turn.label("turn"), *order)
-    ranked = select(*columns).where(wanted if skipping else due).subquery()
-    ids = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_attempt_at)
-    ids = ids.limit(bindparam("c_limit", type_=Integer))
-    if per_org:
-        ids = ids.where(ranked.c.turn <= bindparam("c_per_org", type_=Integer))
-    return (
-        update(DELIVERIES)
-        .where(DELIVERIES.c.id.in_(ids.scalar_subquery()), due)
-        .values(lease_until=bindparam("c_until"))
-        .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
+def _oldest_due_statement(orgs: int) -> Any:
+    """Each of `orgs` organizations' oldest due deliveries, up to its share (``c_share``),
+    read from ix_webhook_deliveries_org_due in order: built once per number of orgs."""
+    table = DELIVERIES
+    parts = [
+        select(table.c.id, table.c.org_id, table.c.next_attempt_at)
+        .where(table.c.org_id == bindparam(f"c_org{n}"), _due_in(table, bindparam("c_now")))
+        .order_by(table.c.next_attempt_at, table.c.id)
+        .limit(bindparam("c_share", type_=Integer))
+        .subquery()
+        for n in range(orgs)
+    ]
+    return union_all(*(select(part) for part in parts))
+
+
+_LEASE = (
+    update(DELIVERIES)
+    .where(
+        DELIVERIES.c.id.in_(bindparam("c_ids", expanding=True)),
+        _due_in(DELIVERIES, bindparam("c_now")),
     )
+    .values(lease_until=bindparam("c_until"))
+    .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
+)
+
+
+def _in_turn(session: AnySession, orgs: list[int], share: int, now: datetime) -> list[Any]:
+    """The candidates: each organization's oldest due deliveries, up to `share` of each,
+    as (turn, next_attempt_at, id) with turn 0 for each one's oldest."""
+    found: list[Any] = []
+    for start in range(0, len(orgs), ORGS_PER_STATEMENT):
+        chunk = orgs[start : start + ORGS_PER_STATEMENT]
+        params: dict[str, Any] = {f"c_org{n}": org for n, org in enumerate(chunk)}
+        params.update(c_now=now, c_share=share)
+        turns: dict[int, int] = defaultdict(int)
+        for row in session.execute(_oldest_due_statement(len(chunk)), params):
+            # each organization's rows come in its order (next_attempt_at, id)
+            found.append((turns[row.org_id], row.next_attempt_at, row.id))
+            turns[row.org_id] += 1
+    return found
 
 
 def claim(
@@ -149,17 +192,25 @@ def claim(
 ) -> list[Claimed]:
     """Lease up to `limit` due deliveries and commit: at most `per_org` of an organization
     (its oldest due), none of `skip_orgs`, organizations in turn, so one organization's
-    backlog never fills a claim while another's deliveries wait."""
+    backlog never fills a claim while another's deliveries wait.
+
+    What it reads is bounded by what it leases, not by the backlog: the organizations with
+    pending deliveries (one index probe each), then each one's oldest due deliveries up to
+    its share. Ranking every due delivery instead made a claim cost 7.6 ms at 12,000 due."""
     now = clock.now()
-    params: dict[str, Any] = {"c_now": now, "c_until": now + lease, "c_limit": limit}
-    if per_org is not None:
-        params["c_per_org"] = per_org
-    if skip_orgs:
-        params["c_skip"] = list(skip_orgs)
-    stmt = _claim_statement(per_org is not None, bool(skip_orgs))
-    rows = session.execute(stmt, params).mappings().all()
+    skipped = set(skip_orgs)
+    orgs = [org for org in session.scalars(_PENDING_ORGS) if org not in skipped]
+    share = min(per_org or limit, limit)
+    candidates = sorted(_in_turn(session, orgs, share, now)) if orgs else []
+    ids = [delivery_id for _, _, delivery_id in candidates[:limit]]
+    if not ids:
+        session.commit()
+        return []
+    params = {"c_ids": ids, "c_now": now, "c_until": now + lease}
+    rows = session.execute(_LEASE, params).mappings().all()
     session.commit()
-    return [Claimed(**row) for row in rows]
+    place = {delivery_id: n for n, delivery_id in enumerate(ids)}
+    return [Claimed(**row) for row in sorted(rows, key=lambda row: place[row["id"]])]
 
 
 def release(session: AnySession, deliveries: list[Claimed]) -> None:

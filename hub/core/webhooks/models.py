@@ -59,6 +59,8 @@ class WebhookDelivery(OrgScoped, Base):
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
         Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        # the claim: organizations with pending deliveries, and each one's oldest due
+        Index("ix_webhook_deliveries_org_due", "state", "org_id", "next_attempt_at", "id"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
         # what the retention job compares with its cutoff (hub/core/retention.py)
         Index("ix_webhook_deliveries_finished", text("coalesce(finished_at, updated_at)")),
