@@ -1,7 +1,9 @@
 """Sending webhook deliveries: claim the due ones in bulk, POST them signed, record in bulk.
 
-Claims are one ``UPDATE ... RETURNING`` that sets a lease, so two workers never send the
-same attempt; results are one bulk insert of attempts and one bulk update of deliveries.
+A claim reads each organization's oldest due deliveries (bounded by what it leases) and
+leases them with one ``UPDATE ... RETURNING`` that checks they are still due, so two
+workers never send the same attempt; results are one bulk insert of attempts and one bulk
+update of deliveries.
 """
 
 from __future__ import annotations
