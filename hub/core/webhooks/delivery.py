@@ -172,17 +172,19 @@ _LEASE = (
 def _in_turn(session: AnySession, orgs: list[int], share: int, now: datetime) -> list[Any]:
     """The candidates: each organization's oldest due deliveries, up to `share` of each,
     as (turn, next_attempt_at, id) with turn 0 for each one's oldest."""
-    found: list[Any] = []
+    by_org: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for start in range(0, len(orgs), ORGS_PER_STATEMENT):
         chunk = orgs[start : start + ORGS_PER_STATEMENT]
         params: dict[str, Any] = {f"c_org{n}": org for n, org in enumerate(chunk)}
         params.update(c_now=now, c_share=share)
-        turns: dict[int, int] = defaultdict(int)
         for row in session.execute(_oldest_due_statement(len(chunk)), params):
-            # each organization's rows come in its order (next_attempt_at, id)
-            found.append((turns[row.org_id], row.next_attempt_at, row.id))
-            turns[row.org_id] += 1
-    return found
+            by_org[row.org_id].append((row.next_attempt_at, row.id))
+    # a UNION ALL keeps no order of its own: each organization's are put in theirs here
+    return [
+        (turn, due_at, delivery_id)
+        for rows in by_org.values()
+        for turn, (due_at, delivery_id) in enumerate(sorted(rows))
+    ]
 
 
 def claim(
