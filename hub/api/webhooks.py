@@ -145,7 +145,7 @@ def test(endpoint_id: int) -> dict[str, Any]:
     delivery.lease_until = now + timedelta(seconds=2 * TEST_TIMEOUT + 60)
     db.session.commit()  # nothing stays open while the request is in flight
     settings = send_settings(current_app.config, TEST_TIMEOUT, current_app.extensions["hub.usage"])
-    with egress_http(current_app, TEST_TIMEOUT, 1) as http:
+    with egress_http(current_app, 1) as http:
         send_now(db.session, current_app.extensions["hub.keyring"], http, settings, delivery)
     return DeliverySchema().dump(_delivery(delivery.id))
 

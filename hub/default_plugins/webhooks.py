@@ -19,7 +19,7 @@ from hub.core.background import Background, loop_for
 from hub.core.connections.usage import UsageRecorder
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
-from hub.core.egress_http import EgressPoolManager
+from hub.core.egress_http import EgressPool
 from hub.core.webhooks import keys  # noqa: F401  (registers the key rotation of endpoint secrets)
 from hub.core.webhooks.delivery import SendSettings
 from hub.core.webhooks.endpoints import EVENT_TYPES, fan_out
@@ -120,21 +120,21 @@ def send_settings(
     )
 
 
-def egress_http(app: Flask, timeout: float, pool_size: int) -> EgressPoolManager:
-    """HTTP through the egress guard with a pool of keep-alive connections per host.
+def egress_http(app: Flask, pool_size: int) -> EgressPool:
+    """HTTP through the egress guard with keep-alive connections per host.
 
-    urllib3, not requests: a delivery is one POST and needs no cookies (which must never
-    carry one receiver's state to another organization's endpoint anyway), sessions or
-    redirects, and requests' per-request merging costs more than the POST itself.
+    Neither requests nor urllib3: a delivery is one POST and needs no cookies (which must
+    never carry one receiver's state to another organization's endpoint anyway), sessions,
+    redirects or retries, and their per-request layers cost more than the POST itself.
     """
     policy = EgressPolicy.from_settings(app.config)
-    return EgressPoolManager(policy, timeout, num_pools=64, maxsize=pool_size)
+    return EgressPool(policy, maxsize=pool_size, num_hosts=64)
 
 
-def pooled_http(app: Flask) -> EgressPoolManager:
+def pooled_http(app: Flask) -> EgressPool:
     """The worker's pool, kept between pump jobs so keep-alive connections are reused."""
     if _HTTP not in app.extensions:
         size = int(app.config["HUB_WEBHOOK_CONCURRENCY"])
-        app.extensions[_HTTP] = egress_http(app, float(app.config["HUB_WEBHOOK_TIMEOUT"]), size)
-    http: EgressPoolManager = app.extensions[_HTTP]
+        app.extensions[_HTTP] = egress_http(app, size)
+    http: EgressPool = app.extensions[_HTTP]
     return http

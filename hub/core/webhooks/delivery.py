@@ -17,17 +17,17 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache, cached_property
+from functools import cache
+from http.client import HTTPException
 from typing import Any
 
-import urllib3
 from sqlalchemy import Integer, bindparam, func, select, union_all, update
 
 from hub.core import clock
 from hub.core.connections.usage import UsageRecorder
 from hub.core.crypto import DecryptionError, KeyRing
 from hub.core.db import AnySession
-from hub.core.egress_http import EgressPoolManager, HeaderBlock
+from hub.core.egress_http import EgressPool, HeaderBlock
 from hub.core.signatures import decode_webhook_secret
 from hub.core.socket_deadline import attempt_deadline
 from hub.core.webhooks.endpoints import signing_secrets
@@ -56,11 +56,6 @@ class SendSettings:
     @property
     def connect(self) -> float:
         return min(self.connect_timeout or self.timeout, self.timeout)
-
-    @cached_property
-    def urllib3_timeout(self) -> urllib3.Timeout:
-        """The attempt's timeouts as urllib3 takes them (made once, not per POST)."""
-        return urllib3.Timeout(connect=self.connect, read=self.timeout)
 
 
 @dataclass(frozen=True)
@@ -311,38 +306,37 @@ def signature(keys: tuple[hmac.HMAC, ...], msg_id: str, timestamp: int, body: by
     return " ".join(entries)
 
 
-def send(
-    http: EgressPoolManager, target: Target, delivery: Claimed, settings: SendSettings
-) -> Outcome:
+def send(http: EgressPool, target: Target, delivery: Claimed, settings: SendSettings) -> Outcome:
     """POST one delivery; every failure becomes an Outcome, nothing raises."""
     attempted_at, started = clock.now(), time.monotonic()
     if target.problem is not None:
         return Outcome(delivery, attempted_at, error=target.problem, sent=False)
     body = delivery.body.encode()
     headers = HeaderBlock(headers_for(target, delivery, body, settings.user_agent))
-    timeout = settings.urllib3_timeout
+    deadline = started + settings.timeout
     with attempt_deadline(settings.timeout) as attempt:
         try:
-            response = http.urlopen(
-                "POST",
+            reply = http.post(
                 target.url,
-                body=body,
-                headers=headers,
-                timeout=timeout,
-                preload_content=False,
+                body,
+                headers,
+                settings.connect,
+                settings.timeout,
+                deadline,
+                MAX_RESPONSE_CHARS * 4,
             )
-            text = read_limited(response, started + settings.timeout)
-        except urllib3.exceptions.TimeoutError:
+        except TimeoutError:
             return _timed_out(delivery, attempted_at, started, settings.timeout)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except EgressRefused as exc:
+            return _failed(delivery, attempted_at, started, f"Refused by the egress guard: {exc}")
+        except (HTTPException, OSError) as exc:
             if attempt.expired:  # the watchdog cut a slow answer short at the deadline
                 return _timed_out(delivery, attempted_at, started, settings.timeout)
             return _failed(delivery, attempted_at, started, f"Connection failed: {_reason(exc)}")
-        except EgressRefused as exc:
-            return _failed(delivery, attempted_at, started, f"Refused by the egress guard: {exc}")
-    retry_after = parse_retry_after(response.headers.get("Retry-After"), attempted_at)
+    text = reply.body.decode("utf-8", "replace")[:MAX_RESPONSE_CHARS]
+    retry_after = parse_retry_after(reply.headers.get("Retry-After"), attempted_at)
     return Outcome(
-        delivery, attempted_at, response.status, _ms(started), text, None, False, retry_after
+        delivery, attempted_at, reply.status, _ms(started), text, None, False, retry_after
     )
 
 
@@ -363,29 +357,3 @@ def _reason(exc: Exception) -> str:
     while inner.__context__ is not None and len(str(inner)) > 300:
         inner = inner.__context__
     return str(inner)[:500] or type(exc).__name__
-
-
-def read_limited(response: urllib3.BaseHTTPResponse, deadline: float) -> str:
-    """The response body, truncated; a body too long or too slow closes the connection.
-
-    The status is the answer: a body cut short (too long, past the deadline, the socket
-    shut down at the attempt's deadline) keeps what arrived.
-    """
-    chunks: list[bytes] = []
-    size, limit, whole = 0, MAX_RESPONSE_CHARS * 4, True
-    try:
-        for chunk in response.stream(16384):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit or time.monotonic() > deadline:
-                whole = False
-                break
-    except (urllib3.exceptions.HTTPError, OSError):
-        if time.monotonic() < deadline:
-            raise  # the connection dropped mid-body: a failed attempt
-        whole = False
-    finally:
-        if not whole:
-            response.close()  # cut short: the connection is dropped, not reused
-        response.release_conn()  # fully read: back to the pool for the next delivery
-    return b"".join(chunks)[:limit].decode("utf-8", "replace")[:MAX_RESPONSE_CHARS]

@@ -29,7 +29,7 @@ from hub.core import clock
 from hub.core.background import Background
 from hub.core.crypto import KeyRing
 from hub.core.db import AnySession
-from hub.core.egress_http import EgressPoolManager
+from hub.core.egress_http import EgressPool
 from hub.core.webhooks.delivery import (
     Claimed,
     Outcome,
@@ -100,7 +100,7 @@ class Pump:
         self,
         session: AnySession,
         keyring: KeyRing,
-        http: EgressPoolManager,
+        http: EgressPool,
         settings: PumpSettings,
         rng: random.Random | None = None,
         response_times: dict[int, float] | None = None,
@@ -305,7 +305,7 @@ class Pump:
 def send_now(
     session: AnySession,
     keyring: KeyRing,
-    http: EgressPoolManager,
+    http: EgressPool,
     settings: SendSettings,
     delivery: WebhookDelivery,
 ) -> None:
