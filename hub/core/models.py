@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,25 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """The bind processing of :meth:`process_bind_param` (and the dialect's own), with
+        the last value remembered: a batch's rows carry the same ``now`` in several columns
+        each, and each one cost a conversion and (SQLite) a string formatting."""
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        last: list[tuple[Any, Any]] = [(None, process(None))]
+
+        def remembered(value: Any) -> Any:
+            known = last[0]  # one read: another thread may swap it meanwhile
+            if value is known[0]:  # the same object (held here, so its id is not reused)
+                return known[1]
+            result = process(value)
+            last[0] = (value, result)
+            return result
+
+        return remembered
 
 
 class Base(DeclarativeBase):

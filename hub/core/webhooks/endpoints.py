@@ -213,10 +213,10 @@ def fan_out(session: AnySession, event: EventLike, known: Subscriptions | None =
     if not targets:
         return 0
     body, now = envelope(event), clock.now()
+    # registering begins the session's transaction: the caller sees work to commit
     pending = before_commit(session, _FannedOut(session), key=_FANNED_OUT).rows
     for endpoint_id in targets:
         pending[(event.id, endpoint_id)] = _new_delivery(event, endpoint_id, body, now)
-    session.connection()  # the transaction is open: the caller sees work to commit
     return len(targets)
 
 
