@@ -265,8 +265,9 @@ class _Connection:
 
 @dataclass(frozen=True)
 class _Route:
-    key: tuple[str, str, int]  # scheme, host, port: the connections it may reuse
-    host: str  # the name resolved (and, for TLS, the name the certificate must carry)
+    # scheme, host (resolved, and for TLS the name the certificate must carry), port:
+    # the connections it may reuse
+    key: tuple[str, str, int]
     head: bytes  # the request line, Host and Accept-Encoding, as http.client writes them
 
 
@@ -297,9 +298,8 @@ class EgressPool:
         self._lock = threading.Lock()
         # a pool dropped without clear() still closes its idle connections
         weakref.finalize(self, _close_idle, self._idle, self._lock)
-        # URLs whose scheme and host passed the policy (remembered while it stays the same)
+        # URLs whose scheme and host passed the policy (fixed for the pool's life)
         self._routes: dict[str, _Route] = {}
-        self._routes_policy = policy
 
     def post(
         self,
@@ -354,12 +354,9 @@ class EgressPool:
         _close_idle(self._idle, self._lock)
 
     def _route(self, url: str) -> _Route:
-        if self._routes_policy is self.policy:
-            route = self._routes.get(url)
-            if route is not None:
-                return route
-        else:
-            self._routes, self._routes_policy = {}, self.policy
+        route = self._routes.get(url)
+        if route is not None:
+            return route
         self.policy.split_url(url)  # the scheme and the host, before anything else
         parts = parse_url(url.strip())
         scheme = (parts.scheme or "http").lower()
@@ -373,7 +370,7 @@ class EgressPool:
         head = b"\r\n".join(writer._buffer) + b"\r\n"  # type: ignore[attr-defined]
         if len(self._routes) >= MAX_PASSED:
             self._routes = {}
-        route = self._routes[url] = _Route((scheme, host, port), host, head)
+        route = self._routes[url] = _Route((scheme, host, port), head)
         return route
 
     def _connect(self, conn: _Connection, route: _Route, timeout: float) -> None:
