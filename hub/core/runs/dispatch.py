@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from hub.core import clock
 from hub.core.connections.context import PluginManager
-from hub.core.db import AnySession, insert_ignoring_conflicts
+from hub.core.db import AnySession, among, insert_ignoring_conflicts
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.runs.policy import RunRef
 from hub.core.runs.routing import HookTable, wants
@@ -102,7 +102,7 @@ def _undispatched_events(session: AnySession, event_ids: list[str]) -> list[Even
     """The events not dispatched yet; on PostgreSQL, rows another dispatcher holds are skipped."""
     stmt = (
         select(Event)
-        .where(Event.id.in_(event_ids), Event.dispatched_at.is_(None))
+        .where(among(Event.id, event_ids), Event.dispatched_at.is_(None))
         .order_by(Event.seq)
         .with_for_update(skip_locked=True)
     )
@@ -134,7 +134,7 @@ def create_runs(
     )
     session.execute(
         update(Event)
-        .where(Event.id.in_([e.id for e in events]))
+        .where(among(Event.id, [e.id for e in events]))
         .values(dispatched_at=now)
         .execution_options(synchronize_session=False)
     )

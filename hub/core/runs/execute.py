@@ -35,7 +35,7 @@ from sqlalchemy.orm import scoped_session
 from hub.context import EventInfo, PluginContext
 from hub.core import clock
 from hub.core.connections.context import AppLike, PluginManager, build_context
-from hub.core.db import AnySession, scope_to_org
+from hub.core.db import AnySession, among, scope_to_org
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.runs.dispatch import create_runs
 from hub.core.runs.policy import OK, Claimed, Outcome, RunRef, outcome_of, record_failure
@@ -56,7 +56,7 @@ def claim(session: AnySession, run_ids: Sequence[int], lease: float) -> dict[int
     now = clock.now()
     stmt = (
         update(Run)
-        .where(Run.id.in_(run_ids), Run.state == "queued", Run.next_attempt_at <= now)
+        .where(among(Run.id, run_ids), Run.state == "queued", Run.next_attempt_at <= now)
         .values(
             state="running",
             attempts=Run.attempts + 1,
@@ -76,7 +76,7 @@ def load(session: AnySession, plugins: PluginManager, claimed: dict[int, int]) -
         .join(Event, Event.id == Run.event_id)
         .join(Integration, Integration.id == Run.integration_id)
         .join(Organization, Organization.id == Run.org_id)
-        .where(Run.id.in_(claimed))
+        .where(among(Run.id, claimed))
         .order_by(Run.id)
         .execution_options(populate_existing=True)
     )
@@ -206,7 +206,7 @@ def _fence(items: Sequence[Claimed]) -> Any:
     by_attempt: dict[int, list[int]] = defaultdict(list)
     for item in items:
         by_attempt[item.attempts].append(item.run.id)
-    return or_(*(and_(Run.attempts == n, Run.id.in_(ids)) for n, ids in by_attempt.items()))
+    return or_(*(and_(Run.attempts == n, among(Run.id, ids)) for n, ids in by_attempt.items()))
 
 
 class Batch:
@@ -252,7 +252,7 @@ class Batch:
         )
         self.session.execute(
             update(Integration)
-            .where(Integration.id.in_({i.integration.id for i in self.successes}))
+            .where(among(Integration.id, {i.integration.id for i in self.successes}))
             .values(consecutive_errors=0, last_success_at=now)
             .execution_options(synchronize_session=False)
         )

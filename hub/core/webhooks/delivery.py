@@ -26,7 +26,7 @@ from sqlalchemy import Integer, bindparam, func, select, union_all, update
 from hub.core import clock
 from hub.core.connections.usage import UsageRecorder
 from hub.core.crypto import DecryptionError, KeyRing
-from hub.core.db import AnySession
+from hub.core.db import AnySession, among
 from hub.core.egress_http import EgressPool, HeaderBlock
 from hub.core.signatures import decode_webhook_secret
 from hub.core.socket_deadline import attempt_deadline
@@ -156,7 +156,7 @@ def _oldest_due_statement(orgs: int) -> Any:
 _LEASE = (
     update(DELIVERIES)
     .where(
-        DELIVERIES.c.id.in_(bindparam("c_ids", expanding=True)),
+        among(DELIVERIES.c.id, "c_ids"),
         _due_in(DELIVERIES, bindparam("c_now")),
     )
     .values(lease_until=bindparam("c_until"))

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, update
 
 from hub.core import clock
-from hub.core.db import AnySession
+from hub.core.db import AnySession, among
 from hub.core.webhooks.delivery import Claimed, Outcome
 from hub.core.webhooks.models import DELIVERIES
 
@@ -93,7 +93,7 @@ class Leases:
         for delivery_id in ids:
             by_lease.setdefault(self.held[delivery_id], []).append(delivery_id)
         fences = [
-            and_(DELIVERIES.c.id.in_(group), DELIVERIES.c.lease_until == lease)
+            and_(among(DELIVERIES.c.id, group), DELIVERIES.c.lease_until == lease)
             for lease, group in by_lease.items()
         ]
         stmt = (

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
 from hub.core.connections.usage import Usage, usage
-from hub.core.db import AnySession
+from hub.core.db import AnySession, among
 from hub.core.webhooks.delivery import Outcome, SendSettings, Target
 from hub.core.webhooks.endpoints import TEST_EVENT, disable_endpoint
 from hub.core.webhooks.models import (
@@ -55,7 +55,7 @@ INSERT_ATTEMPT = ATTEMPTS.insert()
 SUCCEED = (
     update(DELIVERIES)
     .where(
-        DELIVERIES.c.id.in_(bindparam("s_ids", expanding=True)),
+        among(DELIVERIES.c.id, "s_ids"),
         DELIVERIES.c.lease_until == bindparam("s_lease"),
     )
     .values(
