@@ -17,7 +17,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
-    TextualSelect,
     TypeDecorator,
     bindparam,
     event,
@@ -266,20 +265,39 @@ def insert_ignoring_conflicts(
     session: AnySession, model: Any, rows: list[dict[str, Any]], *returning: Any
 ) -> list[Any]:
     """Insert rows, skipping any that violate a unique constraint; the `returning` columns
-    of those inserted (values for one column, rows for several)."""
+    of those inserted (values for one column, rows for several; none: nothing)."""
     if not rows:
         return []
+    table = model if isinstance(model, Table) else model.__table__
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        unnested = _unnest_insert(model.__table__, tuple(rows[0]), returning)
-        if unnested is not None and all(row.keys() == rows[0].keys() for row in rows):
+        unnested = _unnested(table, rows, returning, True)
+        if unnested is not None:
             return unnested.run(session, dialect, rows, len(returning) == 1)
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues")
-    stmt = insert(model).on_conflict_do_nothing().returning(*returning)
+    # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues");
+    # an ORM model's rows may differ in their keys (grouped), a table's take the first's
+    stmt = insert(model).on_conflict_do_nothing()
+    if not returning:
+        session.execute(stmt, rows)
+        return []
+    returns = stmt.returning(*returning)
     if len(returning) == 1:
-        return list(session.scalars(stmt, rows))
-    return list(session.execute(stmt, rows))
+        return list(session.scalars(returns, rows))
+    return list(session.execute(returns, rows))
+
+
+def insert_rows(session: AnySession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys): on PostgreSQL as one ``unnest`` statement when
+    their columns allow it, else as SQLAlchemy's executemany."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    unnested = _unnested(table, rows, (), False) if dialect.name == "postgresql" else None
+    if unnested is not None:
+        unnested.run(session, dialect, rows, False)
+    else:
+        session.execute(table.insert(), rows)
 
 
 # Column types whose values PostgreSQL takes as an array parameter as they are.
@@ -288,17 +306,19 @@ _ARRAY_SAFE = (sqltypes.Integer, sqltypes.String, sqltypes.DateTime, sqltypes.Bo
 
 @dataclass(frozen=True)
 class _UnnestInsert:
-    """``INSERT ... SELECT * FROM unnest(:c0, :c1, ...) ON CONFLICT DO NOTHING RETURNING``:
+    """``INSERT ... SELECT * FROM unnest(:c0, :c1, ...) [ON CONFLICT DO NOTHING] [RETURNING]``:
     one array parameter per column, whatever the number of rows.
 
-    SQLAlchemy sends many rows as one ``VALUES (...), (...)`` statement with a parameter per
-    value, and psycopg parses a statement of more than 50 parameters anew each time (it
-    caches smaller ones): for dispatch's 100 runs of 13 columns that parsing was a quarter
-    of dispatch's CPU on PostgreSQL. This statement is short and the same for any batch.
+    SQLAlchemy sends many rows either as one ``VALUES (...), (...)`` statement with a
+    parameter per value, which psycopg parses anew each time (it caches statements of up to
+    50 parameters; for dispatch's 100 runs of 13 columns that parsing was a quarter of
+    dispatch's CPU), or as an executemany, a statement executed per row. This statement is
+    short, the same for any batch, and executed once.
     """
 
-    statement: TextualSelect
+    statement: Any  # TextClause, or TextualSelect with RETURNING
     columns: tuple[Column[Any], ...]
+    returns: bool
 
     def run(
         self, session: AnySession, dialect: Any, rows: list[dict[str, Any]], scalar: bool
@@ -309,7 +329,18 @@ class _UnnestInsert:
             process = column.type.bind_processor(dialect)
             params[f"c{n}"] = values if process is None else [process(v) for v in values]
         result = session.execute(self.statement, params)
+        if not self.returns:
+            return []
         return list(result.scalars() if scalar else result)
+
+
+def _unnested(
+    table: Table, rows: list[dict[str, Any]], returning: tuple[Any, ...], ignore: bool
+) -> _UnnestInsert | None:
+    names = tuple(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        return None
+    return _unnest_insert(table, names, returning, ignore)
 
 
 def _array_safe(kind: Any) -> bool:
@@ -320,7 +351,7 @@ def _array_safe(kind: Any) -> bool:
 
 @cache
 def _unnest_insert(
-    table: Table, names: tuple[str, ...], returning: tuple[Any, ...]
+    table: Table, names: tuple[str, ...], returning: tuple[Any, ...], ignore: bool
 ) -> _UnnestInsert | None:
     """The statement for rows with exactly these keys (None: a column is not array-safe,
     or one left out has a default of SQLAlchemy's to fill in)."""
@@ -333,17 +364,21 @@ def _unnest_insert(
     if not all(_array_safe(c.type) for c in columns):
         return None
     pg = postgresql.dialect()
+    quote = pg.identifier_preparer.quote
     arrays = ", ".join(
         f"CAST(:c{n} AS {c.type.compile(dialect=pg)}[])" for n, c in enumerate(columns)
     )
-    names_sql = ", ".join(pg.identifier_preparer.quote(c.name) for c in columns)
-    back = ", ".join(pg.identifier_preparer.quote(c.name) for c in returning)
     sql = (
-        f"INSERT INTO {pg.identifier_preparer.format_table(table)} ({names_sql}) "
-        f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING RETURNING {back}"
+        f"INSERT INTO {pg.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(c.name) for c in columns)}) SELECT * FROM unnest({arrays})"
     )
+    if ignore:
+        sql += " ON CONFLICT DO NOTHING"
+    if not returning:
+        return _UnnestInsert(text(sql), columns, False)
+    sql += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
     statement = text(sql).columns(*(table.c[c.key] for c in returning))
-    return _UnnestInsert(statement, columns)
+    return _UnnestInsert(statement, columns, True)
 
 
 # ----- a list of values as one parameter -----

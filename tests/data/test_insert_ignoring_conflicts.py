@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, insert, select
 
-from hub.core.db import insert_ignoring_conflicts
+from hub.core.db import insert_ignoring_conflicts, insert_rows
 from hub.core.ids import new_id
 from hub.core.models import Event, Integration, Run
 from hub.core.orgs import create_org
@@ -138,3 +138,34 @@ def test_rows_the_array_form_cannot_take_go_the_general_way(app, case):
             if case == "keys differ":
                 assert stored[b].finished_at == NOW and stored[a].finished_at is None
         assert not any("unnest(" in s for s in seen)
+
+
+TRICKY = ["NULL", "", "a,b", "{x}", 'q"uote', "back\\slash", "ünï €", "line\nbreak", " pad "]
+
+
+def test_strings_an_array_would_quote_read_back_as_they_were(app):
+    with app.app_context():
+        org_id, event_id, integration_ids = _setup([f"p{n}" for n in range(len(TRICKY))])
+        rows = [
+            _run(org_id, event_id, integration_id, last_error=text, event_type=text[:100])
+            for integration_id, text in zip(integration_ids, TRICKY, strict=True)
+        ]
+        insert_ignoring_conflicts(db.session, Run, rows, Run.id)
+        db.session.commit()
+        stored = {r.integration_id: r for r in db.session.scalars(select(Run))}
+    for integration_id, text in zip(integration_ids, TRICKY, strict=True):
+        assert stored[integration_id].last_error == text
+        assert stored[integration_id].event_type == text
+
+
+def test_insert_rows_writes_every_row_and_the_array_form_on_postgresql(app):
+    with app.app_context():
+        org_id, event_id, (a, b) = _setup(["a", "b"])
+        rows = [_run(org_id, event_id, a), _run(org_id, event_id, b, last_error="NULL")]
+        with statements() as seen:
+            insert_rows(db.session, Run.__table__, rows)
+        db.session.commit()
+        assert any("unnest(" in s for s in seen) == (db.engine.dialect.name == "postgresql")
+        stored = {r.integration_id: r.last_error for r in db.session.scalars(select(Run))}
+        assert stored == {a: None, b: "NULL"}
+        insert_rows(db.session, Run.__table__, [])  # nothing to do

@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 
 from hub.core import clock, events
 from hub.core.crypto import KeyRing
-from hub.core.db import AnySession, before_commit
+from hub.core.db import AnySession, before_commit, insert_ignoring_conflicts
 from hub.core.egress import EgressPolicy
 from hub.core.signatures import generate_webhook_secret
 from hub.core.webhooks.models import (
@@ -229,9 +228,8 @@ class _FannedOut:
         self.rows: dict[tuple[str, int], dict[str, Any]] = {}
 
     def __call__(self) -> None:
-        if self.rows:
-            statement = _insert_ignoring_duplicates(self.session)
-            self.session.execute(statement, list(self.rows.values()))
+        # skips a delivery already made for (event, endpoint): a run may repeat
+        insert_ignoring_conflicts(self.session, DELIVERIES, list(self.rows.values()))
 
 
 def _new_delivery(event: EventLike, endpoint_id: int, body: str, now: datetime) -> dict[str, Any]:
@@ -248,14 +246,3 @@ def _new_delivery(event: EventLike, endpoint_id: int, body: str, now: datetime) 
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _insert_ignoring_duplicates(session: AnySession) -> Any:
-    """INSERT that skips a delivery already made for (event, endpoint): a run may repeat."""
-    table = DELIVERIES
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table)

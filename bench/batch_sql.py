@@ -1,0 +1,159 @@
+"""A batch's statements, written two ways: CPU per execute on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/batch_sql.py [--database-url postgresql://.../throwaway]
+                                        [--executes 300] [--rounds 3]
+
+- ``IN`` lists of 64 and 100 ids: SQLAlchemy's ``in_`` (a placeholder per value) against
+  ``hub.core.db.among`` (one parameter: ``= ANY(array)``, or ``json_each`` on SQLite);
+- 100 rows inserted ``ON CONFLICT DO NOTHING RETURNING id``, like dispatch's runs:
+  SQLAlchemy's batched ``VALUES`` against ``hub.core.db.insert_ignoring_conflicts``;
+- 64 rows inserted, like the pump's attempts: SQLAlchemy's executemany against
+  ``hub.core.db.insert_rows``.
+
+On SQLite the hub's functions take SQLAlchemy's own way for inserts (the two figures should
+match); on PostgreSQL they send one ``unnest`` statement. The tables are created, then
+dropped. CPU is this process's (SQLAlchemy and the driver), not the server's; each execute
+of an insert is committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    create_engine,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hub.config import database_url
+from hub.core.db import among, insert_ignoring_conflicts, insert_rows
+from hub.core.models import UTCDateTime
+
+META = MetaData()
+IDS = Table("bench_batch_ids", META, Column("id", String(40), primary_key=True))
+RUNS = Table(
+    "bench_batch_runs",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(40), unique=True, nullable=False),
+    Column("org_id", Integer, nullable=False),
+    Column("plugin", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+)
+ROWS = 10_000
+NOW = datetime(2031, 1, 1, tzinfo=UTC)
+serial = itertools.count()
+
+
+def run_rows(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f"k{next(serial)}",
+            "org_id": 1,
+            "plugin": "webhooks",
+            "state": "running",
+            "attempts": 1,
+            "created_at": NOW,
+            "lease_until": NOW,
+            "last_error": None,
+        }
+        for _ in range(count)
+    ]
+
+
+def cpu_ms(session: Session, action: Callable[[], Any], executes: int, commit: bool) -> float:
+    for _ in range(20):  # warm: compiled and driver caches
+        action()
+    session.commit()
+    started = time.process_time()
+    for _ in range(executes):
+        action()
+        if commit:
+            session.commit()
+    session.commit()
+    return (time.process_time() - started) / executes * 1000
+
+
+def _selecting(session: Session, statement: Any, ids: list[str]) -> Callable[[], None]:
+    def select_ids() -> None:
+        assert len(session.execute(statement, {"ids": ids}).all()) == len(ids)
+
+    return select_ids
+
+
+def cases(session: Session) -> dict[str, tuple[Callable[[], Any], bool]]:
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    plain_in = select(IDS.c.id).where(IDS.c.id.in_(bindparam("ids", expanding=True)))
+    one_param = select(IDS.c.id).where(among(IDS.c.id, "ids"))
+    found: dict[str, tuple[Callable[[], Any], bool]] = {}
+    for count in (64, 100):
+        ids = [f"evt_{n:020d}" for n in range(0, ROWS, ROWS // count)][:count]
+        found[f"SELECT {count} ids, in_"] = (_selecting(session, plain_in, ids), False)
+        found[f"SELECT {count} ids, among"] = (_selecting(session, one_param, ids), False)
+    returning = upsert(RUNS).on_conflict_do_nothing().returning(RUNS.c.id)
+    found["INSERT 100 RETURNING, SQLAlchemy VALUES"] = (
+        lambda: list(session.scalars(returning, run_rows(100))),
+        True,
+    )
+    found["INSERT 100 RETURNING, insert_ignoring_conflicts"] = (
+        lambda: insert_ignoring_conflicts(session, RUNS, run_rows(100), RUNS.c.id),
+        True,
+    )
+    found["INSERT 64, SQLAlchemy executemany"] = (
+        lambda: session.execute(insert(RUNS), run_rows(64)),
+        True,
+    )
+    found["INSERT 64, insert_rows"] = (lambda: insert_rows(session, RUNS, run_rows(64)), True)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None, help="PostgreSQL (a throwaway database)")
+    parser.add_argument("--executes", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url(args.database_url or f"sqlite:///{Path(tmp) / 'batch.db'}")
+        engine = create_engine(url)
+        META.drop_all(engine, checkfirst=True)
+        META.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(IDS.insert(), [{"id": f"evt_{n:020d}"} for n in range(ROWS)])
+        print(f"{engine.dialect.name}, ms of CPU per execute, {args.rounds} rounds:")
+        try:
+            with Session(engine) as session:
+                for name, (action, commit) in cases(session).items():
+                    times = [
+                        cpu_ms(session, action, args.executes, commit) for _ in range(args.rounds)
+                    ]
+                    print(f"  {name}: {', '.join(f'{t:.3f}' for t in times)}")
+        finally:
+            META.drop_all(engine)
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
