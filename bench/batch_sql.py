@@ -4,14 +4,15 @@
                                         [--executes 300] [--rounds 3]
 
 - ``IN`` lists of 64 and 100 ids: SQLAlchemy's ``in_`` (a placeholder per value) against
-  ``hub.core.db.among`` (one parameter: ``= ANY(array)``, or ``json_each`` on SQLite);
+  ``hub.core.db.among`` (one ``= ANY(array)`` parameter on PostgreSQL; on SQLite it is
+  SQLAlchemy's ``IN`` list, so the two figures should match);
 - 100 rows inserted ``ON CONFLICT DO NOTHING RETURNING id``, like dispatch's runs:
   SQLAlchemy's batched ``VALUES`` against ``hub.core.db.insert_ignoring_conflicts``;
 - 64 rows inserted, like the pump's attempts: SQLAlchemy's executemany against
   ``hub.core.db.insert_rows``.
 
-On SQLite the hub's functions take SQLAlchemy's own way for inserts (the two figures should
-match); on PostgreSQL they send one ``unnest`` statement. The tables are created, then
+On SQLite the hub's insert functions take SQLAlchemy's own way too; on PostgreSQL they send
+one ``unnest`` statement. The tables are created, then
 dropped. CPU is this process's (SQLAlchemy and the driver), not the server's; each execute
 of an insert is committed.
 """

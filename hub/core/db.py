@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -384,65 +383,56 @@ def _unnest_insert(
 # ----- a list of values as one parameter -----
 
 
-class _Listed(TypeDecorator[Any]):
-    """A list of values bound as one parameter: an array on PostgreSQL, JSON text on SQLite."""
-
-    impl = sqltypes.String
-    cache_ok = True
-
-    def __init__(self, item: Any) -> None:
-        super().__init__()
-        self.item = item
-
-    def load_dialect_impl(self, dialect: Any) -> Any:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.ARRAY(self.item))
-        return dialect.type_descriptor(sqltypes.String())
-
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        values = list(value)
-        return values if dialect.name == "postgresql" else json.dumps(values)
-
-
 class _Among(ColumnElement[bool]):
+    """``column = ANY(array)`` on PostgreSQL, ``column IN (...)`` elsewhere: the values
+    ride in two bind parameters, one per form, and a statement compiles one of them."""
+
     inherit_cache = True
     type = sqltypes.BOOLEANTYPE
     _is_implicitly_boolean = True  # a condition itself: no "= 1" after it on SQLite
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
-        ("values", InternalTraversal.dp_clauseelement),
+        ("array", InternalTraversal.dp_clauseelement),
+        ("each", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column: ColumnElement[Any], values: BindParameter[Any]) -> None:
-        self.column, self.values = column, values
+    def __init__(
+        self, column: ColumnElement[Any], array: BindParameter[Any], each: BindParameter[Any]
+    ) -> None:
+        self.column, self.array, self.each = column, array, each
 
 
 @compiles(_Among)
-def _among_json(element: _Among, compiler: Any, **kw: Any) -> str:
-    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
-    return f"{column} IN (SELECT value FROM json_each({values}))"
+def _among_in(element: _Among, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps its IN list: its planner, without statistics, reads
+    # "IN (SELECT value FROM json_each(?))" through another index than the key's
+    return str(compiler.process(element.column.in_(element.each), **kw))
 
 
 @compiles(_Among, "postgresql")
 def _among_array(element: _Among, compiler: Any, **kw: Any) -> str:
-    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    column, values = compiler.process(element.column, **kw), compiler.process(element.array, **kw)
     return f"{column} = ANY ({values})"
 
 
 def among(column: Any, values: Iterable[Any] | str) -> ColumnElement[bool]:
-    """``column IN (values)`` with the values as one parameter: ``= ANY(array)`` on
-    PostgreSQL, ``IN (SELECT value FROM json_each(...))`` on SQLite. `values` are the values,
-    or the name of a parameter given when the statement runs.
+    """``column IN (values)``, with the values as one array parameter on PostgreSQL
+    (``= ANY(...)``); elsewhere SQLAlchemy's ``IN`` list. `values` are the values, or the
+    name of a parameter given when the statement runs.
 
-    The statement's text is then the same for any number of values. An ``IN`` list renders
-    a placeholder per value on every execute, and psycopg parses anew each statement of more
-    than 50 parameters (it caches smaller ones): for the 64-100 ids of a batch's statements
-    that was several percent of dispatch's and the pump's CPU on PostgreSQL.
+    On PostgreSQL the statement's text is then the same for any number of values. An ``IN``
+    list renders a placeholder per value on every execute, and psycopg parses anew each
+    statement of more than 50 parameters (it caches smaller ones): for the 64-100 ids of a
+    batch's statements that was several percent of dispatch's and the pump's CPU there.
     Not for ORM updates that synchronize the session by evaluating their criteria.
     """
-    kind = _Listed(column.type)
+    column = column.expression
+    array_type = postgresql.ARRAY(column.type)
     if isinstance(values, str):
-        bind: BindParameter[Any] = bindparam(values, type_=kind)
+        array = bindparam(values, type_=array_type)
+        each = bindparam(values, type_=column.type, expanding=True)
     else:
-        bind = bindparam(None, list(values), type_=kind, unique=True)
-    return _Among(column.expression, bind)
+        listed = list(values)
+        array = bindparam(None, listed, type_=array_type, unique=True)
+        each = bindparam(None, listed, type_=column.type, expanding=True, unique=True)
+    return _Among(column, array, each)

@@ -1,5 +1,6 @@
-"""`among(column, values)`: an IN list sent as one parameter, on both databases, with
-SQLAlchemy's statement cache in between (the values of one execute never leak into another)."""
+"""`among(column, values)`: an IN list sent as one array parameter on PostgreSQL and as
+SQLAlchemy's IN list on SQLite, with the statement cache in between (the values of one execute
+never leak into another)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,12 @@ def test_values_given_with_the_statement_select_those_rows_each_time(app):
             assert _found(select(EVENTS.c.id).where(among(EVENTS.c.id, chosen))) == set(chosen) - {
                 "evt_missing"
             }
-        # the text sent is the same for 3, 70, 1 or no values
-        selects = {s for s in seen if s.startswith("SELECT")}
-        assert len(selects) == 1
-        marker = "= ANY" if db.engine.dialect.name == "postgresql" else "json_each"
-        assert marker in selects.pop()
+        selects = [s for s in seen if s.startswith("SELECT")]
+        if db.engine.dialect.name == "postgresql":
+            # the text sent is the same for 3, 70, 1 or no values
+            assert len(set(selects)) == 1 and "= ANY" in selects[0]
+        else:  # SQLite keeps its IN list, which its planner reads through the key
+            assert all(" IN (" in s and "json_each" not in s for s in selects)
 
 
 def test_a_named_parameter_and_orm_attributes_and_integers(app):
