@@ -8,11 +8,14 @@
   SQLAlchemy's ``IN`` list, so the two figures should match);
 - 100 rows inserted ``ON CONFLICT DO NOTHING RETURNING id``, like dispatch's runs:
   SQLAlchemy's batched ``VALUES`` against ``hub.core.db.insert_ignoring_conflicts``;
-- 64 rows inserted, like the pump's attempts: SQLAlchemy's executemany against
-  ``hub.core.db.insert_rows``.
+- 100 rows with a 600-byte JSON body each, like the webhook fan-out's deliveries:
+  SQLAlchemy's executemany against the ``unnest`` statement forced. This is why
+  ``insert_ignoring_conflicts`` sends rows with unbounded text SQLAlchemy's way: psycopg
+  quotes every string of a text array in Python.
 
-On SQLite the hub's insert functions take SQLAlchemy's own way too; on PostgreSQL they send
-one ``unnest`` statement. The tables are created, then
+On SQLite ``insert_ignoring_conflicts`` takes SQLAlchemy's own way too (the figures should
+match) and the forced ``unnest`` case is left out; on PostgreSQL it sends one ``unnest``
+statement. The tables are created, then
 dropped. CPU is this process's (SQLAlchemy and the driver), not the server's; each execute
 of an insert is committed.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,7 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.config import database_url
-from hub.core.db import among, insert_ignoring_conflicts, insert_rows
+from hub.core.db import _unnest_insert, among, insert_ignoring_conflicts
 from hub.core.models import UTCDateTime
 
 META = MetaData()
@@ -61,6 +65,14 @@ RUNS = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("lease_until", UTCDateTime),
     Column("last_error", Text),
+)
+BODIES = Table(
+    "bench_batch_bodies",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 ROWS = 10_000
 NOW = datetime(2031, 1, 1, tzinfo=UTC)
@@ -81,6 +93,12 @@ def run_rows(count: int) -> list[dict[str, Any]]:
         }
         for _ in range(count)
     ]
+
+
+def body_rows(count: int) -> list[dict[str, Any]]:
+    data = {"client": {"id": 1, "name": 'Client "quoted"', "notes": "x" * 480}}
+    body = json.dumps({"id": "evt_1", "type": "client.created", "data": data})
+    return [{"org_id": 1, "body": body, "created_at": NOW} for _ in range(count)]
 
 
 def cpu_ms(session: Session, action: Callable[[], Any], executes: int, commit: bool) -> float:
@@ -122,11 +140,18 @@ def cases(session: Session) -> dict[str, tuple[Callable[[], Any], bool]]:
         lambda: insert_ignoring_conflicts(session, RUNS, run_rows(100), RUNS.c.id),
         True,
     )
-    found["INSERT 64, SQLAlchemy executemany"] = (
-        lambda: session.execute(insert(RUNS), run_rows(64)),
+    bodies = body_rows(100)
+    found["INSERT 100 with bodies, SQLAlchemy executemany"] = (
+        lambda: session.execute(insert(BODIES), bodies),
         True,
     )
-    found["INSERT 64, insert_rows"] = (lambda: insert_rows(session, RUNS, run_rows(64)), True)
+    if dialect == "postgresql":
+        forced = _unnest_insert(BODIES, tuple(bodies[0]), (), False)
+        assert forced is not None
+        found["INSERT 100 with bodies, unnest forced"] = (
+            lambda: forced.run(session, session.get_bind().dialect, bodies, False),
+            True,
+        )
     return found
 
 
