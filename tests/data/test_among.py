@@ -36,11 +36,17 @@ def test_values_given_with_the_statement_select_those_rows_each_time(app):
     with app.app_context():
         _, ids = _events(120)
         seen: list[str] = []
-        event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
-        for chosen in (ids[:3], ids[50:], [ids[7]], [], [*ids[:3], "evt_missing"]):
-            assert _found(select(EVENTS.c.id).where(among(EVENTS.c.id, chosen))) == set(chosen) - {
-                "evt_missing"
-            }
+
+        def listen(*args) -> None:  # type: ignore[no-untyped-def]
+            seen.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            for chosen in (ids[:3], ids[50:], [ids[7]], [], [*ids[:3], "evt_missing"]):
+                found = _found(select(EVENTS.c.id).where(among(EVENTS.c.id, chosen)))
+                assert found == set(chosen) - {"evt_missing"}
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
         selects = [s for s in seen if s.startswith("SELECT")]
         if db.engine.dialect.name == "postgresql":
             # the text sent is the same for 3, 70, 1 or no values
