@@ -24,6 +24,7 @@ from sqlalchemy import BigInteger, Float, Index, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub.core import clock, retention
+from hub.core.db import among
 from hub.core.models import Base, OrgScoped
 from hub.core.ratelimit import DEFERRALS_KEY
 
@@ -190,7 +191,7 @@ def _insert(session: Session, raws: list[Any]) -> int:
     makes this the busiest insert a worker does, and ORM objects cost several times more.
     """
     rows = {row["uid"]: row for row in map(_row, raws)}
-    seen = set(session.scalars(select(UsageRecord.uid).where(UsageRecord.uid.in_(rows))))
+    seen = set(session.scalars(select(UsageRecord.uid).where(among(UsageRecord.uid, rows))))
     fresh = [row for uid, row in rows.items() if uid not in seen]
     if fresh:
         session.execute(insert(USAGE_RECORDS), fresh)
