@@ -8,16 +8,14 @@
   SQLAlchemy's ``IN`` list, so the two figures should match);
 - 100 rows inserted ``ON CONFLICT DO NOTHING RETURNING id``, like dispatch's runs:
   SQLAlchemy's batched ``VALUES`` against ``hub.core.db.insert_ignoring_conflicts``;
-- 100 rows with a 600-byte JSON body each, like the webhook fan-out's deliveries:
-  SQLAlchemy's executemany against the ``unnest`` statement forced. This is why
-  ``insert_ignoring_conflicts`` sends rows with unbounded text SQLAlchemy's way: psycopg
-  quotes every string of a text array in Python.
+- 100 rows with a 600-byte JSON body each, like the webhook fan-out's deliveries and the
+  pump's attempts: SQLAlchemy's executemany against ``hub.core.db.insert_rows``.
 
-On SQLite ``insert_ignoring_conflicts`` takes SQLAlchemy's own way too (the figures should
-match) and the forced ``unnest`` case is left out; on PostgreSQL it sends one ``unnest``
-statement. The tables are created, then
-dropped. CPU is this process's (SQLAlchemy and the driver), not the server's; each execute
-of an insert is committed.
+On SQLite both functions take SQLAlchemy's own way (the figures should match); on
+PostgreSQL they send the rows as one JSON parameter (``json_to_recordset``). Beside the CPU
+of this process (SQLAlchemy and the driver), the PostgreSQL server's CPU per execute is
+printed (its processes' user and system time, read from ``/proc``). The tables are created, then
+dropped. Each execute of an insert is committed.
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,7 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.config import database_url
-from hub.core.db import _unnest_insert, among, insert_ignoring_conflicts
+from hub.core.db import among, insert_ignoring_conflicts, insert_rows
 from hub.core.models import UTCDateTime
 
 META = MetaData()
@@ -101,17 +100,34 @@ def body_rows(count: int) -> list[dict[str, Any]]:
     return [{"org_id": 1, "body": body, "created_at": NOW} for _ in range(count)]
 
 
-def cpu_ms(session: Session, action: Callable[[], Any], executes: int, commit: bool) -> float:
+def server_seconds() -> float:
+    """User and system CPU of this machine's PostgreSQL processes so far (0 when none)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, rest = stat.read_text().partition(") ")
+        except OSError:  # ended meanwhile
+            continue
+        if name.endswith("(postgres"):
+            total += sum(int(field) for field in rest.split()[11:13])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(
+    session: Session, action: Callable[[], Any], executes: int, commit: bool
+) -> tuple[float, float]:
+    """This process's and the PostgreSQL server's CPU per execute, in ms."""
     for _ in range(20):  # warm: compiled and driver caches
         action()
     session.commit()
-    started = time.process_time()
+    started, server = time.process_time(), server_seconds()
     for _ in range(executes):
         action()
         if commit:
             session.commit()
     session.commit()
-    return (time.process_time() - started) / executes * 1000
+    spent = time.process_time() - started, server_seconds() - server
+    return spent[0] / executes * 1000, spent[1] / executes * 1000
 
 
 def _selecting(session: Session, statement: Any, ids: list[str]) -> Callable[[], None]:
@@ -145,13 +161,10 @@ def cases(session: Session) -> dict[str, tuple[Callable[[], Any], bool]]:
         lambda: session.execute(insert(BODIES), bodies),
         True,
     )
-    if dialect == "postgresql":
-        forced = _unnest_insert(BODIES, tuple(bodies[0]), (), False)
-        assert forced is not None
-        found["INSERT 100 with bodies, unnest forced"] = (
-            lambda: forced.run(session, session.get_bind().dialect, bodies, False),
-            True,
-        )
+    found["INSERT 100 with bodies, insert_rows"] = (
+        lambda: insert_rows(session, BODIES, bodies),
+        True,
+    )
     return found
 
 
@@ -168,14 +181,19 @@ def main() -> None:
         META.create_all(engine)
         with engine.begin() as connection:
             connection.execute(IDS.insert(), [{"id": f"evt_{n:020d}"} for n in range(ROWS)])
-        print(f"{engine.dialect.name}, ms of CPU per execute, {args.rounds} rounds:")
+        postgres = engine.dialect.name == "postgresql"
+        print(
+            f"{engine.dialect.name}, ms of CPU per execute, {args.rounds} rounds"
+            + (" (this process / the server):" if postgres else ":")
+        )
         try:
             with Session(engine) as session:
                 for name, (action, commit) in cases(session).items():
                     times = [
                         cpu_ms(session, action, args.executes, commit) for _ in range(args.rounds)
                     ]
-                    print(f"  {name}: {', '.join(f'{t:.3f}' for t in times)}")
+                    shown = [f"{c:.3f} / {s:.3f}" if postgres else f"{c:.3f}" for c, s in times]
+                    print(f"  {name}: {', '.join(shown)}")
         finally:
             META.drop_all(engine)
             engine.dispose()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -265,18 +267,35 @@ def insert_ignoring_conflicts(
 ) -> list[Any]:
     """Insert rows, skipping any that violate a unique constraint; the `returning` columns
     of those inserted (values for one column, rows for several; none: nothing)."""
+    return _insert_many(session, model, rows, returning, ignore=True)
+
+
+def insert_rows(session: AnySession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys, in one statement on PostgreSQL (an
+    executemany elsewhere): the bulk writes of a batch (webhook attempts)."""
+    _insert_many(session, table, rows, (), ignore=False)
+
+
+def _insert_many(
+    session: AnySession,
+    model: Any,
+    rows: list[dict[str, Any]],
+    returning: tuple[Any, ...],
+    ignore: bool,
+) -> list[Any]:
     if not rows:
         return []
     table = model if isinstance(model, Table) else model.__table__
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        unnested = _unnested(table, rows, returning, True)
-        if unnested is not None:
-            return unnested.run(session, dialect, rows, len(returning) == 1)
+        records = _as_records(table, rows, returning, ignore)
+        done = None if records is None else records.run(session, dialect, rows, len(returning))
+        if done is not None:
+            return done
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues");
     # an ORM model's rows may differ in their keys (grouped), a table's take the first's
-    stmt = insert(model).on_conflict_do_nothing()
+    stmt = insert(model).on_conflict_do_nothing() if ignore else insert(model)
     if not returning:
         session.execute(stmt, rows)
         return []
@@ -286,96 +305,141 @@ def insert_ignoring_conflicts(
     return list(session.execute(returns, rows))
 
 
-# Column types whose values PostgreSQL takes as an array parameter as they are.
-_ARRAY_SAFE = (sqltypes.Integer, sqltypes.String, sqltypes.DateTime, sqltypes.Boolean)
+class _NotPlain(Exception):
+    """A value the JSON records cannot carry as the column's own type would: rows go
+    SQLAlchemy's way."""
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):  # after the column's bind processing
+        return value.isoformat()
+    raise _NotPlain(type(value).__name__)
+
+
+_dump_records = json.JSONEncoder(
+    default=_json_value, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 
 
 @dataclass(frozen=True)
-class _UnnestInsert:
-    """``INSERT ... SELECT * FROM unnest(:c0, :c1, ...) [ON CONFLICT DO NOTHING] [RETURNING]``:
-    one array parameter per column, whatever the number of rows.
+class _RecordsInsert:
+    """``INSERT ... SELECT ... FROM json_to_recordset(:records) [ON CONFLICT DO NOTHING]
+    [RETURNING]``: the rows as one JSON parameter, whatever their number.
 
     SQLAlchemy sends many rows either as one ``VALUES (...), (...)`` statement with a
     parameter per value, which psycopg parses anew each time (it caches statements of up to
     50 parameters; for dispatch's 100 runs of 13 columns that parsing was a quarter of
     dispatch's CPU), or as an executemany, a statement executed per row. This statement is
-    short, the same for any batch, and executed once.
+    short and the same for any batch; the rows are encoded by the json module's C encoder,
+    where an array parameter per column made psycopg quote every string in Python.
+    Strings are read as ``text`` and the insert's assignment checks a ``VARCHAR``'s length
+    (a cast to ``VARCHAR(n)`` would cut a longer string without a word).
     """
 
     statement: Any  # TextClause, or TextualSelect with RETURNING
+    keys: tuple[str, ...]
     columns: tuple[Column[Any], ...]
-    returns: bool
-    # unbounded text columns: rows with a value in one go SQLAlchemy's way, since psycopg
-    # quotes every string of a text array in Python (a 600-byte JSON body per row made a
-    # 100-row insert cost twice the executemany's CPU)
-    texts: tuple[str, ...]
+    # timestamp columns without a zone: an aware value goes SQLAlchemy's way (PostgreSQL
+    # would drop its offset, where psycopg's own parameter converts it)
+    naive: frozenset[str]
 
     def run(
-        self, session: AnySession, dialect: Any, rows: list[dict[str, Any]], scalar: bool
-    ) -> list[Any]:
-        params = {}
-        for n, column in enumerate(self.columns):
-            values = [row[column.key] for row in rows]
+        self, session: AnySession, dialect: Any, rows: list[dict[str, Any]], returned: int
+    ) -> list[Any] | None:
+        """Insert; None (nothing done) when a value must go SQLAlchemy's way."""
+        processed = {}
+        for column in self.columns:
             process = column.type.bind_processor(dialect)
-            params[f"c{n}"] = values if process is None else [process(v) for v in values]
-        result = session.execute(self.statement, params)
-        if not self.returns:
+            if process is not None:
+                processed[column.key] = [process(row[column.key]) for row in rows]
+        for key in self.naive:
+            values = processed.get(key) or [row[key] for row in rows]
+            if any(getattr(value, "tzinfo", None) is not None for value in values):
+                return None
+        records: list[dict[str, Any]] = rows
+        if processed:  # the rows as the columns' processing left them (the caller's untouched)
+            keys = self.keys
+            columns = (processed.get(key) or [row[key] for row in rows] for key in keys)
+            by_row = zip(*columns, strict=True)
+            records = [dict(zip(keys, values, strict=True)) for values in by_row]
+        try:
+            encoded = _dump_records(records)
+        except (_NotPlain, ValueError):
+            return None
+        result = session.execute(self.statement, {"records": encoded})
+        if not returned:
             return []
-        return list(result.scalars() if scalar else result)
+        return list(result.scalars() if returned == 1 else result)
 
 
-def _unnested(
+def _as_records(
     table: Table, rows: list[dict[str, Any]], returning: tuple[Any, ...], ignore: bool
-) -> _UnnestInsert | None:
+) -> _RecordsInsert | None:
     names = tuple(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         return None
-    unnested = _unnest_insert(table, names, returning, ignore)
-    if unnested is None or any(row[key] is not None for key in unnested.texts for row in rows):
-        return None
-    return unnested
+    return _records_insert(table, names, returning, ignore)
 
 
 def _impl(kind: Any) -> Any:
     return kind.impl_instance if isinstance(kind, TypeDecorator) else kind
 
 
-def _array_safe(kind: Any) -> bool:
-    kind = _impl(kind)
-    return isinstance(kind, _ARRAY_SAFE) and not isinstance(kind, sqltypes.Enum)
+def _field_type(column: Column[Any]) -> str | None:
+    """The column's type in the JSON records (None: its values do not travel as JSON)."""
+    kind = _impl(column.type)
+    if isinstance(kind, sqltypes.Enum):
+        return None
+    if isinstance(kind, sqltypes.Boolean):
+        return "boolean"
+    if isinstance(kind, sqltypes.Integer):
+        return str(kind.compile(dialect=_PG))
+    if isinstance(kind, sqltypes.String):
+        return "text"
+    if isinstance(kind, sqltypes.DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    return None
+
+
+_PG = postgresql.dialect()
 
 
 @cache
-def _unnest_insert(
+def _records_insert(
     table: Table, names: tuple[str, ...], returning: tuple[Any, ...], ignore: bool
-) -> _UnnestInsert | None:
-    """The statement for rows with exactly these keys (None: a column is not array-safe,
-    or one left out has a default of SQLAlchemy's to fill in)."""
+) -> _RecordsInsert | None:
+    """The statement for rows with exactly these keys (None: a column's type does not
+    travel as JSON, or one left out has a default of SQLAlchemy's to fill in)."""
     columns = tuple(table.c[name] for name in names if name in table.c)
     if len(columns) != len(names):
         return None
     left_out = [c for c in table.c if c.key not in names]
     if any(c.default is not None for c in left_out):
         return None
-    if not all(_array_safe(c.type) for c in columns):
+    types = [_field_type(c) for c in columns]
+    if None in types:
         return None
-    pg = postgresql.dialect()
-    quote = pg.identifier_preparer.quote
-    arrays = ", ".join(
-        f"CAST(:c{n} AS {c.type.compile(dialect=pg)}[])" for n, c in enumerate(columns)
+    prep = _PG.identifier_preparer
+    fields = ", ".join(
+        f"{prep.quote_identifier(c.key)} {kind}" for c, kind in zip(columns, types, strict=True)
     )
     sql = (
-        f"INSERT INTO {pg.identifier_preparer.format_table(table)} "
-        f"({', '.join(quote(c.name) for c in columns)}) SELECT * FROM unnest({arrays})"
+        f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(c.name) for c in columns)})"
+        f" SELECT {', '.join(prep.quote_identifier(c.key) for c in columns)}"
+        f" FROM json_to_recordset(CAST(:records AS json)) AS records({fields})"
     )
     if ignore:
         sql += " ON CONFLICT DO NOTHING"
-    texts = tuple(c.key for c in columns if isinstance(_impl(c.type), sqltypes.Text))
+    naive = frozenset(
+        c.key
+        for c in columns
+        if isinstance(_impl(c.type), sqltypes.DateTime) and not _impl(c.type).timezone
+    )
     if not returning:
-        return _UnnestInsert(text(sql), columns, False, texts)
-    sql += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
+        return _RecordsInsert(text(sql), names, columns, naive)
+    sql += f" RETURNING {', '.join(prep.quote(c.name) for c in returning)}"
     statement = text(sql).columns(*(table.c[c.key] for c in returning))
-    return _UnnestInsert(statement, columns, True, texts)
+    return _RecordsInsert(statement, names, columns, naive)
 
 
 # ----- a list of values as one parameter -----

@@ -1,22 +1,27 @@
-"""`insert_ignoring_conflicts` on both databases: what it inserts and returns, what it skips,
-and (PostgreSQL) that rows of plain columns go as one array parameter per column."""
+"""`insert_ignoring_conflicts` and `insert_rows` on both databases: what they insert and
+return, what is skipped, and (PostgreSQL) that rows of plain columns go as one JSON parameter
+(``json_to_recordset``) and read back exactly as they were given."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, insert, select, text
+from sqlalchemy.exc import DataError, IntegrityError
 
-from hub.core.db import insert_ignoring_conflicts
+from hub.core.db import insert_ignoring_conflicts, insert_rows
 from hub.core.ids import new_id
 from hub.core.models import Event, Integration, Run
 from hub.core.orgs import create_org
 from hub.extensions import db
 
 NOW = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+JSON_WAY = "json_to_recordset("
 
 
 @contextmanager
@@ -90,8 +95,8 @@ def test_inserts_what_is_new_skips_what_exists_and_returns_the_inserted(app):
         db.session.commit()
         assert sorted((r[1], r[2]) for r in inserted) == [(event_id, b), (event_id, c)]
         assert len({r[0] for r in inserted} | {first[0][0]}) == 3
-        unnested = any("unnest(" in s for s in seen)
-        assert unnested == (db.engine.dialect.name == "postgresql")
+        as_json = any(JSON_WAY in s for s in seen)
+        assert as_json == (db.engine.dialect.name == "postgresql")
         stored = {r.integration_id: r for r in db.session.scalars(select(Run))}
     assert stored[a].plugin == "p"  # the existing row was left as it was
     assert stored[b].event_type == "t" * 100 and stored[b].enqueued_at == NOW
@@ -112,7 +117,7 @@ def test_one_returning_column_gives_values_and_nothing_new_gives_nothing(app):
 
 
 @pytest.mark.parametrize("case", ["json column", "keys differ", "default left out"])
-def test_rows_the_array_form_cannot_take_go_the_general_way(app, case):
+def test_rows_the_json_form_cannot_take_go_the_general_way(app, case):
     with app.app_context():
         org_id, event_id, (a, b) = _setup(["a", "b"])
         if case == "json column":
@@ -137,43 +142,128 @@ def test_rows_the_array_form_cannot_take_go_the_general_way(app, case):
             assert all(r.created_at is not None for r in stored.values())
             if case == "keys differ":
                 assert stored[b].finished_at == NOW and stored[a].finished_at is None
-        assert not any("unnest(" in s for s in seen)
+        assert not any(JSON_WAY in s for s in seen)
 
 
-TRICKY = ["NULL", "", "a,b", "{x}", 'q"uote', "back\\slash", "ünï €", "line\nbreak", " pad "]
+TRICKY = [
+    "NULL",
+    "",
+    "a,b",
+    "{x}",
+    'q"uote',
+    "back\\slash",
+    "ünï €",
+    "line\nbreak",
+    " pad ",
+    "tab\tand\x01control",
+    "\u2028 and \U0001f344",
+    '{"json": "inside"}',
+]
 
 
-def test_strings_an_array_would_quote_read_back_as_they_were(app):
+def test_strings_json_escapes_read_back_as_they_were(app):
     with app.app_context():
         org_id, event_id, integration_ids = _setup([f"p{n}" for n in range(len(TRICKY))])
         rows = [
-            _run(org_id, event_id, integration_id, plugin=text, event_type=text)
-            for integration_id, text in zip(integration_ids, TRICKY, strict=True)
+            _run(org_id, event_id, integration_id, plugin=given, event_type=given)
+            for integration_id, given in zip(integration_ids, TRICKY, strict=True)
         ]
         with statements() as seen:
             insert_ignoring_conflicts(db.session, Run, rows, Run.id)
         db.session.commit()
-        assert any("unnest(" in s for s in seen) == (db.engine.dialect.name == "postgresql")
+        assert any(JSON_WAY in s for s in seen) == (db.engine.dialect.name == "postgresql")
         stored = {r.integration_id: r for r in db.session.scalars(select(Run))}
-    for integration_id, text in zip(integration_ids, TRICKY, strict=True):
-        assert stored[integration_id].plugin == text
-        assert stored[integration_id].event_type == text
+    for integration_id, given in zip(integration_ids, TRICKY, strict=True):
+        assert stored[integration_id].plugin == given
+        assert stored[integration_id].event_type == given
 
 
-def test_rows_with_unbounded_text_go_the_general_way_and_rows_without_it_do_not(app):
-    # psycopg quotes each string of a text array in Python: long bodies cost more that way
+def test_long_text_goes_as_json_and_reads_back_whole(app):
     with app.app_context():
-        org_id, event_id, (a, b, c) = _setup(["a", "b", "c"])
+        org_id, event_id, (a, b) = _setup(["a", "b"])
+        body = '{"notes": "' + 'x\\"y' * 2000 + '"}'
         with statements() as seen:
             insert_ignoring_conflicts(
                 db.session,
                 Run,
-                [_run(org_id, event_id, a, last_error="x" * 600), _run(org_id, event_id, b)],
+                [_run(org_id, event_id, a, last_error=body), _run(org_id, event_id, b)],
             )
-        assert not any("unnest(" in s for s in seen)
-        with statements() as seen:
-            insert_ignoring_conflicts(db.session, Run.__table__, [_run(org_id, event_id, c)])
         db.session.commit()
-        assert any("unnest(" in s for s in seen) == (db.engine.dialect.name == "postgresql")
+        assert any(JSON_WAY in s for s in seen) == (db.engine.dialect.name == "postgresql")
         stored = {r.integration_id: r.last_error for r in db.session.scalars(select(Run))}
-        assert stored == {a: "x" * 600, b: None, c: None}
+        assert stored == {a: body, b: None}
+
+
+def test_a_string_longer_than_its_column_is_refused_not_cut(app):
+    # a cast to VARCHAR(n) would cut it without a word; the insert's assignment refuses it
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite does not enforce a VARCHAR's length")
+        org_id, event_id, (a, b) = _setup(["a", "b"])
+        rows = [_run(org_id, event_id, a), _run(org_id, event_id, b, plugin="p" * 65)]
+        with pytest.raises(DataError, match="too long"):
+            insert_ignoring_conflicts(db.session, Run, rows, Run.id)
+        db.session.rollback()
+        assert db.session.scalars(select(Run)).all() == []
+
+
+NAIVE = Table(
+    "test_naive_times",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime),
+    Column("n", Integer),
+)
+
+
+@pytest.fixture
+def naive_table(app):
+    with app.app_context():
+        NAIVE.create(db.engine)
+        try:
+            yield NAIVE
+        finally:
+            db.session.rollback()
+            NAIVE.drop(db.engine)
+
+
+def test_values_json_cannot_carry_as_the_column_would_go_the_general_way(app, naive_table):
+    # an aware time in a column without a zone (PostgreSQL would drop its offset), and a
+    # value the JSON encoder does not know (a Decimal): each batch goes SQLAlchemy's way
+    aware = datetime(2031, 5, 6, 12, 0, tzinfo=timezone(timedelta(hours=5)))
+    naive = datetime(2031, 5, 6, 7, 0)
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+        cases = [
+            ([{"at": naive, "n": 1}, {"at": naive, "n": 2}], True),
+            ([{"at": naive, "n": 3}, {"at": aware, "n": 4}], False),
+        ]
+        if postgres:  # sqlite3 takes no Decimal
+            cases.append(([{"at": naive, "n": 5}, {"at": None, "n": Decimal(6)}], False))
+        for rows, as_json in cases:
+            with statements() as seen:
+                insert_rows(db.session, naive_table, rows)
+            used = any(JSON_WAY in s for s in seen)
+            assert used == (as_json and postgres), rows
+        db.session.commit()
+        stored = dict(db.session.execute(select(naive_table.c.n, naive_table.c.at)).all())
+        if postgres:
+            zone = ZoneInfo(db.session.execute(text("SHOW timezone")).scalar_one())
+    assert stored[1] == stored[2] == stored[3] == naive
+    if postgres:  # the aware time converted to the session's zone, not cut to its clock
+        assert stored[4] == aware.astimezone(zone).replace(tzinfo=None)
+        assert stored[5] == naive and stored[6] is None
+
+
+def test_insert_rows_inserts_every_row_and_a_conflict_is_an_error(app):
+    with app.app_context():
+        org_id, event_id, (a, b) = _setup(["a", "b"])
+        insert_rows(db.session, Run.__table__, [_run(org_id, event_id, a)])
+        insert_rows(db.session, Run.__table__, [])
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            insert_rows(
+                db.session, Run.__table__, [_run(org_id, event_id, b), _run(org_id, event_id, a)]
+            )
+        db.session.rollback()
+        assert [r.integration_id for r in db.session.scalars(select(Run))] == [a]

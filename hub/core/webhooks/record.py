@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
 from hub.core.connections.usage import Usage, usage
-from hub.core.db import AnySession, among
+from hub.core.db import AnySession, among, insert_rows
 from hub.core.webhooks.delivery import Outcome, SendSettings, Target
 from hub.core.webhooks.endpoints import TEST_EVENT, disable_endpoint
 from hub.core.webhooks.models import (
@@ -50,7 +50,6 @@ UPDATE_DELIVERY = (
     .where(DELIVERIES.c.id == bindparam("d_id"), DELIVERIES.c.lease_until == bindparam("d_lease"))
     .values({name: bindparam(name) for name in CHANGED})
 )
-INSERT_ATTEMPT = ATTEMPTS.insert()
 # The successes of one claim with one status: built once, not per record batch.
 SUCCEED = (
     update(DELIVERIES)
@@ -142,7 +141,7 @@ def _record(
         )
     attempts = [attempt_row(o) for o in outcomes if o.sent]
     if attempts:
-        session.execute(INSERT_ATTEMPT, attempts)
+        insert_rows(session, ATTEMPTS, attempts)
     write_changes(session, changes, now)
     session.commit()
     return [c["next_attempt_at"] for c in changes if c["next_attempt_at"] is not None]
