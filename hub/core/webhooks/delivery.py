@@ -188,10 +188,17 @@ def claim(
     lease: timedelta,
     per_org: int | None = None,
     skip_orgs: Collection[int] = (),
+    *,
+    pending: set[int] | None = None,
+    commit: bool = True,
 ) -> list[Claimed]:
     """Lease up to `limit` due deliveries and commit: at most `per_org` of an organization
     (its oldest due), none of `skip_orgs`, organizations in turn, so one organization's
     backlog never fills a claim while another's deliveries wait.
+
+    `pending`, when given, is filled with the organizations it looked at (those with
+    pending deliveries, `skip_orgs` left out). With ``commit=False`` the caller commits
+    (the pump reads the endpoints in the same transaction).
 
     What it reads is bounded by what it leases, not by the backlog: the organizations with
     pending deliveries (one index probe each), then each one's oldest due deliveries up to
@@ -199,15 +206,19 @@ def claim(
     now = clock.now()
     skipped = set(skip_orgs)
     orgs = [org for org in session.scalars(_PENDING_ORGS) if org not in skipped]
+    if pending is not None:
+        pending.update(orgs)
     share = min(per_org or limit, limit)
     candidates = sorted(_in_turn(session, orgs, share, now)) if orgs else []
     ids = [delivery_id for _, _, delivery_id in candidates[:limit]]
     if not ids:
-        session.commit()
+        if commit:
+            session.commit()
         return []
     params = {"c_ids": ids, "c_now": now, "c_until": now + lease}
     rows = session.execute(_LEASE, params).mappings().all()
-    session.commit()
+    if commit:
+        session.commit()
     place = {delivery_id: n for n, delivery_id in enumerate(ids)}
     return [Claimed(**row) for row in sorted(rows, key=lambda row: place[row["id"]])]
 

@@ -155,14 +155,22 @@ class Pump:
             ticket, more = loop.ticket(), True
 
     def _fill(self) -> bool:
-        """Claim due deliveries into the lanes; whether more may be due."""
-        room = self.settings.claim_size
-        full = self.lanes.full(self.settings.depth)
+        """Claim due deliveries into the lanes; whether more may be due for an organization
+        with room (an organization that came since is woken for, or found by the poll)."""
+        room, depth = self.settings.claim_size, self.settings.depth
+        full = self.lanes.full(depth)
         self.skipped = set(full)
-        batch = claim(self.session, room, self.settings.lease, self.settings.depth, full)
+        looked_at: set[int] = set()
+        session = self.session
+        batch = claim(
+            session, room, self.settings.lease, depth, full, pending=looked_at, commit=False
+        )
         wanted = {d.endpoint_id for d in batch}
-        # re-read every time: an endpoint may have been disabled or deleted meanwhile
-        fresh = load_targets(self.session, self.keyring, wanted, clock.now()) if wanted else {}
+        # re-read every time: an endpoint may have been disabled or deleted meanwhile; in the
+        # claim's transaction, which this commits (one transaction, not two)
+        fresh = load_targets(session, self.keyring, wanted, clock.now()) if wanted else {}
+        if not wanted:
+            session.commit()
         self.targets.update(fresh)
         by_endpoint: dict[int, list[Claimed]] = defaultdict(list)
         for delivery in batch:
@@ -175,7 +183,16 @@ class Pump:
             for start in range(0, len(deliveries), size):
                 chunk = deliveries[start : start + size]
                 self.lanes.add(Task(chunk[0].org_id, fresh[endpoint_id], chunk))
-        return len(batch) == room
+        if len(batch) < room:
+            return False
+        now_full = set(self.lanes.full(depth))
+        if looked_at <= now_full:
+            # each organization it found is at its depth now, so another claim would find
+            # nothing (with one busy organization, that was every other claim): claim again
+            # when one of them has room (_record)
+            self.skipped |= now_full
+            return False
+        return True
 
     def _start(self, pool: ThreadPoolExecutor) -> None:
         """Free threads only: a task waits in its lane until its organization's turn."""
