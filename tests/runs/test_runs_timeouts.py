@@ -42,16 +42,36 @@ def test_a_hook_within_its_deadline_is_left_alone_and_the_alarm_cleared():
 
 def test_an_outer_alarm_is_restored_with_its_remaining_time():
     fired = []
-    previous = signal.signal(signal.SIGALRM, lambda *args: fired.append(True))
+
+    def outer(*args: object) -> None:
+        fired.append(True)
+
+    previous = signal.signal(signal.SIGALRM, outer)
     try:
         signal.setitimer(signal.ITIMER_REAL, 30)
         with deadline(1):
             pass
         remaining, _ = signal.getitimer(signal.ITIMER_REAL)
         assert 28 < remaining <= 30
-        assert signal.getsignal(signal.SIGALRM) is not None and not fired
+        assert signal.getsignal(signal.SIGALRM) is outer and not fired
+        # and it still fires, through its own handler, once its time has come
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with deadline(5):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert fired == [True]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_default_handler_is_put_back_when_no_handler_was_set():
+    previous = signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    try:
+        with deadline(5):
+            assert signal.getsignal(signal.SIGALRM) is not signal.SIG_DFL
+        assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+    finally:
         signal.signal(signal.SIGALRM, previous)
 
 
