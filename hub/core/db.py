@@ -311,9 +311,25 @@ class _NotPlain(Exception):
 
 
 def _json_value(value: Any) -> str:
-    if isinstance(value, datetime):  # after the column's bind processing
-        return value.isoformat()
-    raise _NotPlain(type(value).__name__)
+    raise _NotPlain(type(value).__name__)  # datetimes are text by now (_iso_times)
+
+
+def _iso_times(values: list[Any], naive: bool) -> list[Any] | None:
+    """A datetime column's values as ISO text (None: one is not a datetime, or is aware
+    where the column keeps no zone). A batch's rows share their times, so one object is
+    formatted once."""
+    texts: list[Any] = []
+    last: Any = None
+    last_text = None
+    for value in values:
+        if value is not last:
+            if value is not None and (
+                not isinstance(value, datetime) or (naive and value.tzinfo is not None)
+            ):
+                return None
+            last, last_text = value, None if value is None else value.isoformat()
+        texts.append(last_text)
+    return texts
 
 
 _dump_records = json.JSONEncoder(
@@ -339,27 +355,29 @@ class _RecordsInsert:
     statement: Any  # TextClause, or TextualSelect with RETURNING
     keys: tuple[str, ...]
     columns: tuple[Column[Any], ...]
-    # timestamp columns without a zone: an aware value goes SQLAlchemy's way (PostgreSQL
-    # would drop its offset, where psycopg's own parameter converts it)
+    times: frozenset[str]  # datetime columns: their values go as ISO text
+    # of those, the columns without a zone: an aware value goes SQLAlchemy's way
+    # (PostgreSQL would drop its offset, where psycopg's own parameter converts it)
     naive: frozenset[str]
 
     def run(
         self, session: AnySession, dialect: Any, rows: list[dict[str, Any]], returned: int
     ) -> list[Any] | None:
         """Insert; None (nothing done) when a value must go SQLAlchemy's way."""
-        processed = {}
+        changed: dict[str, list[Any]] = {}
         for column in self.columns:
-            process = column.type.bind_processor(dialect)
-            if process is not None:
-                processed[column.key] = [process(row[column.key]) for row in rows]
-        for key in self.naive:
-            values = processed.get(key) or [row[key] for row in rows]
-            if any(getattr(value, "tzinfo", None) is not None for value in values):
-                return None
+            key, process = column.key, column.type.bind_processor(dialect)
+            values = None if process is None else [process(row[key]) for row in rows]
+            if key in self.times:
+                values = _iso_times(values or [row[key] for row in rows], key in self.naive)
+                if values is None:
+                    return None
+            if values is not None:
+                changed[key] = values
         records: list[dict[str, Any]] = rows
-        if processed:  # the rows as the columns' processing left them (the caller's untouched)
+        if changed:  # the rows as the columns' processing left them (the caller's untouched)
             keys = self.keys
-            columns = (processed.get(key) or [row[key] for row in rows] for key in keys)
+            columns = (changed.get(key) or [row[key] for row in rows] for key in keys)
             by_row = zip(*columns, strict=True)
             records = [dict(zip(keys, values, strict=True)) for values in by_row]
         try:
@@ -430,16 +448,13 @@ def _records_insert(
     )
     if ignore:
         sql += " ON CONFLICT DO NOTHING"
-    naive = frozenset(
-        c.key
-        for c in columns
-        if isinstance(_impl(c.type), sqltypes.DateTime) and not _impl(c.type).timezone
-    )
+    times = frozenset(c.key for c in columns if isinstance(_impl(c.type), sqltypes.DateTime))
+    naive = frozenset(key for key in times if not _impl(table.c[key].type).timezone)
     if not returning:
-        return _RecordsInsert(text(sql), names, columns, naive)
+        return _RecordsInsert(text(sql), names, columns, times, naive)
     sql += f" RETURNING {', '.join(prep.quote(c.name) for c in returning)}"
     statement = text(sql).columns(*(table.c[c.key] for c in returning))
-    return _RecordsInsert(statement, names, columns, naive)
+    return _RecordsInsert(statement, names, columns, times, naive)
 
 
 # ----- a list of values as one parameter -----
