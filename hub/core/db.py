@@ -412,6 +412,8 @@ def _field_type(column: Column[Any]) -> str | None:
         return "boolean"
     if isinstance(kind, sqltypes.Integer):
         return str(kind.compile(dialect=_PG))
+    if isinstance(kind, sqltypes.Float) and not kind.asdecimal:  # a Python float's repr
+        return "double precision"  # is exact: it reads back as the same double
     if isinstance(kind, sqltypes.String):
         return "text"
     if isinstance(kind, sqltypes.DateTime):

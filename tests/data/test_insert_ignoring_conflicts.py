@@ -11,7 +11,18 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, insert, select, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    event,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.core.db import insert_ignoring_conflicts, insert_rows
@@ -213,6 +224,7 @@ NAIVE = Table(
     Column("id", Integer, primary_key=True),
     Column("at", DateTime),
     Column("n", Integer),
+    Column("x", Float),
 )
 
 
@@ -253,6 +265,22 @@ def test_values_json_cannot_carry_as_the_column_would_go_the_general_way(app, na
     if postgres:  # the aware time converted to the session's zone, not cut to its clock
         assert stored[4] == aware.astimezone(zone).replace(tzinfo=None)
         assert stored[5] == naive and stored[6] is None
+
+
+def test_floats_read_back_as_the_same_doubles(app, naive_table):
+    values = [0.1, 1 / 3, 1e-300, 123456.789, -2.5e17, 0.0]
+    with app.app_context():
+        rows = [{"n": n, "x": x} for n, x in enumerate(values)]
+        with statements() as seen:
+            insert_rows(db.session, naive_table, rows)
+        assert any(JSON_WAY in s for s in seen) == (db.engine.dialect.name == "postgresql")
+        with statements() as seen:  # not a number: JSON has none, so SQLAlchemy's way
+            insert_rows(db.session, naive_table, [{"n": 10, "x": float("inf")}])
+        assert not any(JSON_WAY in s for s in seen)
+        db.session.commit()
+        stored = dict(db.session.execute(select(naive_table.c.n, naive_table.c.x)).all())
+    assert [stored[n] for n in range(len(values))] == values
+    assert stored[10] == float("inf")
 
 
 def test_insert_rows_inserts_every_row_and_a_conflict_is_an_error(app):

@@ -20,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import redis
-from sqlalchemy import BigInteger, Float, Index, String, Table, insert, select
+from sqlalchemy import BigInteger, Float, Index, String, Table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub.core import clock, retention
-from hub.core.db import among
+from hub.core.db import insert_ignoring_conflicts
 from hub.core.models import Base, OrgScoped
 from hub.core.ratelimit import DEFERRALS_KEY
 
@@ -185,18 +185,17 @@ def _row(raw: Any) -> dict[str, Any]:
 
 
 def _insert(session: Session, raws: list[Any]) -> int:
-    """Insert a batch, skipping records a crashed drain already wrote.
+    """Insert a batch, skipping records a crashed drain already wrote (their ``uid`` is
+    unique); how many were new.
 
-    One executemany INSERT on the table: a record per webhook attempt and provider call
-    makes this the busiest insert a worker does, and ORM objects cost several times more.
+    A record per webhook attempt and provider call makes this the busiest insert a worker
+    does: one statement for the batch on PostgreSQL (the rows as one JSON parameter), an
+    executemany elsewhere; ORM objects cost several times more.
     """
-    rows = {row["uid"]: row for row in map(_row, raws)}
-    seen = set(session.scalars(select(UsageRecord.uid).where(among(UsageRecord.uid, rows))))
-    fresh = [row for uid, row in rows.items() if uid not in seen]
-    if fresh:
-        session.execute(insert(USAGE_RECORDS), fresh)
+    rows = list({row["uid"]: row for row in map(_row, raws)}.values())
+    written = insert_ignoring_conflicts(session, USAGE_RECORDS, rows, USAGE_RECORDS.c.id)
     session.commit()
-    return len(fresh)
+    return len(written)
 
 
 def drain(session: Session, client: redis.Redis, limit: int = 50_000) -> int:
