@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from hub.core import clock
 from hub.core.connections.context import PluginManager
@@ -98,6 +98,13 @@ def _run_row(
     }
 
 
+EVENTS = cast(Table, Event.__table__)
+# built once: a statement built per batch cost more than its execute
+_DISPATCHED = (
+    update(EVENTS).where(among(EVENTS.c.id, "d_ids")).values(dispatched_at=bindparam("d_now"))
+)
+
+
 def _undispatched_events(session: AnySession, event_ids: list[str]) -> list[Event]:
     """The events not dispatched yet; on PostgreSQL, rows another dispatcher holds are skipped."""
     stmt = (
@@ -132,12 +139,7 @@ def create_runs(
     inserted = insert_ignoring_conflicts(
         session, Run, rows, Run.id, Run.event_id, Run.integration_id
     )
-    session.execute(
-        update(Event)
-        .where(among(Event.id, [e.id for e in events]))
-        .values(dispatched_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_DISPATCHED, {"d_ids": [e.id for e in events], "d_now": now})
     session.commit()
     return [_new_run(row, wanted[(row[1], row[2])]) for row in inserted]
 
