@@ -50,17 +50,13 @@ def integrations_by_org(
 ) -> dict[int, list[tuple[Integration, Organization]]]:
     """Every integration of these organizations (with its org); always-on plugins get
     their row here."""
-    stmt = (
-        select(Integration, Organization)
-        .join(Organization, Organization.id == Integration.org_id)
-        .where(Integration.org_id.in_(org_ids))
-    )
-    found = list(session.execute(stmt).all())
+    params = {"o_ids": list(org_ids)}
+    found = list(session.execute(_INTEGRATIONS_OF, params).all())
     existing = {(i.org_id, i.plugin) for i, _ in found}
     missing = _always_on_rows(plugins, org_ids, existing, now)
     if missing:
         insert_ignoring_conflicts(session, Integration, missing, Integration.id)
-        found = list(session.execute(stmt).all())
+        found = list(session.execute(_INTEGRATIONS_OF, params).all())
     grouped: dict[int, list[tuple[Integration, Organization]]] = defaultdict(list)
     for integration, org in found:
         grouped[integration.org_id].append((integration, org))
@@ -105,15 +101,22 @@ _DISPATCHED = (
 )
 
 
+_UNDISPATCHED = (
+    select(Event)
+    .where(among(Event.id, "e_ids"), Event.dispatched_at.is_(None))
+    .order_by(Event.seq)
+    .with_for_update(skip_locked=True)
+)
+_INTEGRATIONS_OF = (
+    select(Integration, Organization)
+    .join(Organization, Organization.id == Integration.org_id)
+    .where(among(Integration.org_id, "o_ids"))
+)
+
+
 def _undispatched_events(session: AnySession, event_ids: list[str]) -> list[Event]:
     """The events not dispatched yet; on PostgreSQL, rows another dispatcher holds are skipped."""
-    stmt = (
-        select(Event)
-        .where(among(Event.id, event_ids), Event.dispatched_at.is_(None))
-        .order_by(Event.seq)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_UNDISPATCHED, {"e_ids": event_ids}))
 
 
 def create_runs(

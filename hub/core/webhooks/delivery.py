@@ -241,11 +241,14 @@ def _by_lease(deliveries: list[Claimed]) -> dict[datetime | None, list[int]]:
     return grouped
 
 
+_ENDPOINTS_BY_ID = select(WebhookEndpoint).where(among(WebhookEndpoint.id, "t_ids"))
+
+
 def load_targets(
     session: AnySession, keyring: KeyRing, endpoint_ids: set[int], now: datetime
 ) -> dict[int, Target]:
     """The endpoints of a claimed batch, with their signing secrets."""
-    found = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
+    found = session.scalars(_ENDPOINTS_BY_ID, {"t_ids": list(endpoint_ids)})
     targets = {e.id: _target(keyring, e, now) for e in found}
     session.commit()
     return targets
