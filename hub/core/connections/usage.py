@@ -37,6 +37,8 @@ COUNTS_KEY = "hub:metrics:usage"  # hash: "<plugin>|<feature>|ok|failed" -> coun
 # Upper bounds (seconds) of the provider call latency histogram.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH = 500
+# one encoder for every record: json.dumps with any option builds a new one per call
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class UsageRecord(OrgScoped, Base):
@@ -136,7 +138,7 @@ class UsageRecorder:
             return
         try:
             pipe = self.redis.pipeline(transaction=False)
-            pipe.rpush(PENDING_KEY, *(json.dumps(vars(u), separators=(",", ":")) for u in items))
+            pipe.rpush(PENDING_KEY, *(_encode(vars(u)) for u in items))
             for name, count in _counters(items).items():
                 pipe.hincrby(COUNTS_KEY, name, count)
             latency, seconds = _latencies(items)
