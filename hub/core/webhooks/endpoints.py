@@ -173,6 +173,10 @@ def signing_secrets(keyring: KeyRing, endpoint: WebhookEndpoint, now: datetime) 
     return [keyring.decrypt(token, aad) for token in stored]
 
 
+# one encoder for every body: json.dumps with any option builds a new one per call
+_encode_body = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def envelope(event: EventLike) -> str:
     """The body every endpoint receives for `event`, serialised once."""
     stamp = event.created_at.astimezone(UTC).isoformat(timespec="microseconds")
@@ -183,7 +187,7 @@ def envelope(event: EventLike) -> str:
         "organization_id": event.org_id,
         "data": event.data,
     }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return _encode_body(body)
 
 
 def subscriptions(session: AnySession, org_id: int, known: Subscriptions | None) -> Endpoints:
