@@ -216,11 +216,11 @@ def claim(
             session.commit()
         return []
     params = {"c_ids": ids, "c_now": now, "c_until": now + lease}
-    rows = session.execute(_LEASE, params).mappings().all()
+    rows = session.execute(_LEASE, params).all()  # in Claimed's field order, id first
     if commit:
         session.commit()
     place = {delivery_id: n for n, delivery_id in enumerate(ids)}
-    return [Claimed(**row) for row in sorted(rows, key=lambda row: place[row["id"]])]
+    return [Claimed(*row) for row in sorted(rows, key=lambda row: place[row[0]])]
 
 
 def release(session: AnySession, deliveries: list[Claimed]) -> None:
