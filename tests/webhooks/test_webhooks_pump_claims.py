@@ -69,3 +69,26 @@ def test_one_organizations_backlog_goes_out_a_full_claim_at_a_time(app, api, rec
     assert len(seen) == 3
     assert report.sent == len(receiver.received) == 10
     assert [(d.state, d.attempts) for d in deliveries(app)] == [("succeeded", 1)] * 10
+
+
+def test_two_organizations_backlogs_both_go_out_before_the_pump_stops(
+    app, api, other_api, receiver
+):
+    # a claim of 4 takes 2 of each; the next fills both to their depth, and the pump
+    # claims again only as they are recorded: neither is left behind when it stops
+    register(api, receiver.url())
+    register(other_api, receiver.url())
+    for number in range(10):
+        emit(api, f"Mine {number}")
+        emit(other_api, f"Theirs {number}")
+    dispatch_only(app)
+    with app.app_context():
+        scope_to_org(db.session, None)
+        settings = plugin.settings(app)
+        pump = Pump(db.session, app.extensions["hub.keyring"], plugin.pooled_http(app), settings)
+        report = pump.run()
+        db.session.remove()
+    assert report.sent == len(receiver.received) == 20
+    rows = deliveries(app)
+    assert len({d.org_id for d in rows}) == 2
+    assert [(d.state, d.attempts) for d in rows] == [("succeeded", 1)] * 20
