@@ -1,11 +1,16 @@
 """Organizations take turns for the pump's threads: one organization's slow endpoints hold
-at most HUB_WEBHOOK_ORG_CONCURRENCY of them, and another's deliveries go out beside them."""
+at most HUB_WEBHOOK_ORG_CONCURRENCY of them, and another's deliveries go out beside them.
+And how often the pump claims: a backlog goes out a claim at a time, with no claim in between
+that could find nothing, and the pump still sends every backlog before it stops."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 from support.webhook_tools import (
     LOOPBACK,
     Answer,
@@ -20,8 +25,11 @@ from support.webhook_tools import (
 
 from hub import jobs
 from hub.core.background import stop_all, wait_all_idle
+from hub.core.db import scope_to_org
 from hub.core.runs import pending
+from hub.core.webhooks.pump import Pump
 from hub.default_plugins import webhooks as plugin
+from hub.extensions import db
 
 
 @pytest.fixture
@@ -132,3 +140,62 @@ def test_a_drain_job_wakes_its_own_pump_without_a_pump_job(app, api, fast):
         assert app.extensions["hub.redis"].llen(pending.PENDING) == 0  # three batches
         wait_all_idle(app.extensions)  # what it woke is done
         assert len(fast.received) == 5
+
+
+@contextmanager
+def claims() -> Iterator[list[str]]:
+    """The claims' first statements (the walk over organizations with pending deliveries)."""
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if "pending_orgs" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+
+
+def test_one_organizations_backlog_goes_out_a_full_claim_at_a_time(app, api, fast):
+    app.config["HUB_WEBHOOK_CONCURRENCY"] = 1  # claims of 4, an organization held to 4
+    register(api, fast.url())
+    for number in range(10):
+        emit(api, f"Client {number}")
+    dispatch_only(app)
+    with app.app_context():
+        scope_to_org(db.session, None)
+        settings = plugin.settings(app)
+        assert (settings.claim_size, settings.depth) == (4, 4)
+        pump = Pump(db.session, app.extensions["hub.keyring"], plugin.pooled_http(app), settings)
+        with claims() as seen:
+            report = pump.run()  # no loop: returns when nothing is due or in flight
+        db.session.remove()
+    # 4 + 4 + 2; before, a claim right after a full one found the organization at its
+    # depth and leased nothing (4 claims here)
+    assert len(seen) == 3
+    assert report.sent == len(fast.received) == 10
+    assert [(d.state, d.attempts) for d in deliveries(app)] == [("succeeded", 1)] * 10
+
+
+def test_two_organizations_backlogs_both_go_out_before_the_pump_stops(app, api, other_api, fast):
+    app.config["HUB_WEBHOOK_CONCURRENCY"] = 1
+    # a claim of 4 takes 2 of each; the next fills both to their depth, and the pump
+    # claims again only as they are recorded: neither is left behind when it stops
+    register(api, fast.url())
+    register(other_api, fast.url())
+    for number in range(10):
+        emit(api, f"Mine {number}")
+        emit(other_api, f"Theirs {number}")
+    dispatch_only(app)
+    with app.app_context():
+        scope_to_org(db.session, None)
+        settings = plugin.settings(app)
+        pump = Pump(db.session, app.extensions["hub.keyring"], plugin.pooled_http(app), settings)
+        report = pump.run()
+        db.session.remove()
+    assert report.sent == len(fast.received) == 20
+    rows = deliveries(app)
+    assert len({d.org_id for d in rows}) == 2
+    assert [(d.state, d.attempts) for d in rows] == [("succeeded", 1)] * 20

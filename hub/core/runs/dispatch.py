@@ -95,12 +95,11 @@ def _run_row(
 
 
 EVENTS = cast(Table, Event.__table__)
-# built once: a statement built per batch cost more than its execute
+# A batch's statements, built once: building one per batch (and its cache key) cost more
+# than executing it; the ids go as one parameter.
 _DISPATCHED = (
     update(EVENTS).where(among(EVENTS.c.id, "d_ids")).values(dispatched_at=bindparam("d_now"))
 )
-
-
 _UNDISPATCHED = (
     select(Event)
     .where(among(Event.id, "e_ids"), Event.dispatched_at.is_(None))
