@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -106,3 +108,42 @@ def test_recording_never_breaks_the_call_when_redis_is_down(tmp_path, caplog):
     recorder = UsageRecorder(redis.Redis(unix_socket_path=str(tmp_path / "nothing.sock")))
     recorder(org_id=1, plugin="files", feature="file.upload", status=200)
     assert "usage not recorded" in caplog.text
+
+
+def test_a_drained_record_reads_back_as_it_was_recorded(app, org, redis_client):
+    # PostgreSQL takes the stored records as they are (json_to_recordset): every field,
+    # the time to the microsecond, the hour, and `ok` judged by the status for a record
+    # pushed before `ok` was stored; a uid twice in one batch is written once
+    recorder = UsageRecorder(redis_client)
+    item = usage.usage(
+        org_id=org.id,
+        plugin="files",
+        feature="file.upload",
+        method="put",
+        status=201,
+        duration=0.123456,
+        size=2**40,
+        ok=False,
+    )
+    recorder.record_many([item, item])
+    old = {**vars(item), "uid": "old-500", "status": 500}
+    del old["ok"]
+    redis_client.rpush(
+        PENDING_KEY, json.dumps(old), json.dumps({**old, "uid": "old-200", "status": 200})
+    )
+    with app.app_context():
+        assert usage.drain(db.session(), redis_client) == 3
+        db.session.remove()
+    stored = {r.uid: r for r in rows(app)}
+    assert set(stored) == {item.uid, "old-500", "old-200"}
+    mine = stored[item.uid]
+    at = datetime.fromtimestamp(item.at, UTC)
+    assert (mine.org_id, mine.plugin, mine.feature, mine.method) == (
+        org.id,
+        "files",
+        "file.upload",
+        "PUT",
+    )
+    assert (mine.status, mine.ok, mine.duration_ms, mine.bytes) == (201, False, 123.456, 2**40)
+    assert mine.created_at == at and mine.hour == int(item.at // 3600)
+    assert stored["old-500"].ok is False and stored["old-200"].ok is True
