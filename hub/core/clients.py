@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock, events
 from hub.core.db import AnySession
@@ -104,10 +105,14 @@ _NAME_TAKEN = (
 )
 
 
+def _name_taken() -> Conflict:
+    return Conflict("A client with this name exists.", {"name": ["Already taken."]})
+
+
 def _check_name_free(session: AnySession, org_id: int, name: str, exclude: int | None) -> None:
     params = {"org_id": org_id, "name": name, "exclude": exclude or 0}  # ids start at 1
     if session.connection().execute(_NAME_TAKEN, params).first() is not None:
-        raise Conflict("A client with this name exists.", {"name": ["Already taken."]})
+        raise _name_taken()
 
 
 def _apply(session: AnySession, client: Client, data: dict[str, Any]) -> None:
@@ -128,7 +133,14 @@ def create_client(session: AnySession, org_id: int, data: dict[str, Any]) -> Cli
 # A new client is written by Core statements built once, not an ORM object the unit of work
 # flushes: nothing else in the request reads it back, and the flush (its bookkeeping, the
 # relationship's collection, the row's defaults fetched again) was a fifth of the POST.
-_INSERT_CLIENT = insert(_clients).returning(_clients.c.id)
+# The name is checked by the INSERT itself (the unique (org_id, name) constraint, nothing
+# written on a conflict), not by a SELECT before it.
+_INSERT_CLIENT = {
+    name: make(_clients)
+    .on_conflict_do_nothing(index_elements=["org_id", "name"])
+    .returning(_clients.c.id)
+    for name, make in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 _LINK_SERVICE_TYPE = insert(client_service_types)
 _CLIENT_FIELDS = ("name", "contact_person", "contact_email", "notes")
 
@@ -138,14 +150,15 @@ def add_client(
 ) -> tuple[int, dict[str, Any]]:
     """Create a client and record ``client.created``; the new client's id and its rendering,
     which is both the event's payload and the API's answer (the row as written)."""
-    _check_name_free(session, org_id, data["name"], None)
     ids = data.get("service_type_ids")
     linked = _service_types(session, org_id, ids) if ids else []
     now = clock.now()
     row = {field: data.get(field) for field in _CLIENT_FIELDS}
     row.update(org_id=org_id, created_at=now, updated_at=now)
     connection = session.connection()
-    client_id = connection.execute(_INSERT_CLIENT, row).scalar_one()
+    client_id = connection.execute(_INSERT_CLIENT[connection.dialect.name], row).scalar()
+    if client_id is None:
+        raise _name_taken()
     if linked:
         links = [{"client_id": client_id, "service_type_id": st.id} for st in linked]
         connection.execute(_LINK_SERVICE_TYPE, links)
