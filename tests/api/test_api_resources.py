@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from support.apitools import assert_error, snapshot, walk_pages, warm_up
 
-from hub.core import clock
+from hub.core import clients, clock
 from hub.core.apikeys import create_api_key
-from hub.core.models import ApiKey, Deliverable
+from hub.core.models import ApiKey, Client, Deliverable, Event
+from hub.errors import Conflict
 from hub.extensions import db
 from hub.testing import ApiClient
 
@@ -224,6 +225,24 @@ def test_client_name_is_unique_per_org(api, other_api):
     assert_error(api.patch(f"/api/clients/{other['id']}", json={"name": "Globex"}), 409, "name")
     assert api.patch(f"/api/clients/{other['id']}", json={"name": "Initech"}).status_code == 200
     make_client(other_api, "Globex")
+
+
+def test_a_name_taken_meanwhile_is_still_the_fields_conflict(app, org):
+    """Another transaction takes the name after this one began reading: the INSERT itself
+    finds the conflict, so the answer still names the field and nothing is written."""
+    with app.app_context():
+        assert db.session.execute(select(Client.id).where(Client.org_id == org.id)).all() == []
+        with db.engine.connect() as other:  # a second connection, committing first
+            other.execute(insert(Client).values(org_id=org.id, name="Raced"))
+            other.commit()
+        with pytest.raises(Conflict) as raised:
+            clients.add_client(db.session, org.id, {"name": "Raced", "notes": "second"})
+        assert raised.value.details == {"name": ["Already taken."]}
+        db.session.rollback()
+        rows = db.session.execute(select(Client.notes).where(Client.org_id == org.id)).all()
+        assert rows == [(None,)]
+        created = select(func.count()).where(Event.type == "client.created")
+        assert db.session.scalar(created) == 0
 
 
 def test_client_with_unknown_service_type_is_a_field_error(api):
