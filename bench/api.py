@@ -7,7 +7,11 @@ gunicorn settings; then drives each with concurrent keep-alive clients and print
 Everything it starts is stopped at the end.
 
     .venv/bin/python bench/api.py [--seconds 10] [--clients 16] [--workers N] [--threads 4]
-                                  [--load 0.5]
+                                  [--load 0.5] [--rounds 1]
+
+With --rounds N the closed-loop part runs N times, the endpoints taking turns (bare, POST,
+GET, bare, ...; --seconds each), so that a change in the machine's speed falls on all of
+them; the table sums the rounds, and each hub endpoint's ratio is printed per round too.
 
 With --load (default 0.5), each hub endpoint is then driven open loop at that share of the
 req/s just measured, and its rows show the latency at that load (p99 from when each request
@@ -27,6 +31,7 @@ import itertools
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -247,19 +252,36 @@ def scenarios(hub_url: str, bare_url: str, key: str) -> list[tuple[str, str, Sen
     ]
 
 
+def merged(runs: list[Result]) -> Result:
+    """One row for an endpoint's rounds: their requests, errors, time and CPU together."""
+    total = Result(runs[0].name, sum(r.seconds for r in runs))
+    for r in runs:
+        total.latencies.extend(r.latencies)
+        total.errors += r.errors
+        for part, seconds in r.cpu.items():
+            total.cpu[part] = total.cpu.get(part, 0.0) + seconds
+    return total
+
+
 def measure(
     args: argparse.Namespace, hub_url: str, bare_url: str, key: str, parts: Parts
-) -> list[Result]:
-    results = []
+) -> tuple[list[Result], list[list[Result]]]:
+    """The closed-loop rows (each endpoint's rounds merged), then the open-loop ones; and
+    each endpoint's rounds. Rounds take turns (bare, POST, GET, bare, ...), so a change
+    in the machine's speed falls on every endpoint alike."""
     plan = scenarios(hub_url, bare_url, key)  # one plan: new client names go on counting
     for name, url, send, expected in plan:
         drive(name, url, send, expected, args.clients, args.warmup)  # forked workers warm up
-        pids = parts.pids(url)
-        before = cpu_of(pids)
-        result = drive(name, url, send, expected, args.clients, args.seconds)
-        after = cpu_of(pids)
-        result.cpu = {part: after[part] - before[part] for part in pids}
-        results.append(result)
+    rounds: list[list[Result]] = [[] for _ in plan]
+    for _ in range(args.rounds):
+        for runs, (name, url, send, expected) in zip(rounds, plan, strict=True):
+            pids = parts.pids(url)
+            before = cpu_of(pids)
+            result = drive(name, url, send, expected, args.clients, args.seconds)
+            after = cpu_of(pids)
+            result.cpu = {part: after[part] - before[part] for part in pids}
+            runs.append(result)
+    results = [merged(runs) for runs in rounds]
     if args.load:  # the same requests at a share of the capacity just measured
         for (name, url, send, expected), full in zip(plan[1:], results[1:], strict=True):
             rate = args.load * full.rps
@@ -267,12 +289,15 @@ def measure(
             results.append(
                 drive_paced(label, url, send, expected, args.clients, rate, args.seconds)
             )
-    return results
+    return results, rounds
 
 
-def report(results: list[Result], args: argparse.Namespace) -> None:
+def report(results: list[Result], rounds: list[list[Result]], args: argparse.Namespace) -> None:
+    span = (
+        f"{args.rounds} rounds of {args.seconds:g} s" if args.rounds > 1 else f"{args.seconds:g} s"
+    )
     print(
-        f"\n{args.clients} keep-alive clients, {args.seconds:g} s each; gunicorn gthread, "
+        f"\n{args.clients} keep-alive clients, {span} each; gunicorn gthread, "
         f"{args.workers} workers x {args.threads} threads; SQLite (WAL); {os.cpu_count()} CPUs\n"
     )
     print(
@@ -300,8 +325,12 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
             f"{sum(each.values()):>8.3f} {busy:>9.0f}%"
         )
     bare = results[0]
-    for r in results[1:3]:
+    for r, runs in zip(results[1:3], rounds[1:3], strict=True):
         print(f"\n{r.name}: {r.rps / bare.rps:.2f} x the bare endpoint's req/s", end="")
+        if args.rounds > 1:
+            ratios = [run.rps / base.rps for run, base in zip(runs, rounds[0], strict=True)]
+            listed = " ".join(f"{ratio:.2f}" for ratio in ratios)
+            print(f" (rounds: {listed}; median {statistics.median(ratios):.2f})", end="")
     print()
 
 
@@ -312,6 +341,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per endpoint")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="closed-loop rounds, the endpoints taking turns; each round's ratios and their "
+        "median are printed too",
+    )
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=4)
@@ -361,7 +397,7 @@ def main() -> None:
         wait_ready(f"{hub_url}/api/health")
         wait_ready(f"{bare_url}/bare")
         parts = Parts({hub_url: hub.pid, bare_url: bare.pid}, redis_pid)
-        report(measure(args, hub_url, bare_url, key, parts), args)
+        report(*measure(args, hub_url, bare_url, key, parts), args)
 
 
 if __name__ == "__main__":
