@@ -131,8 +131,8 @@ def create_client(session: AnySession, org_id: int, data: dict[str, Any]) -> Cli
 
 
 # A new client is written by Core statements built once, not an ORM object the unit of work
-# flushes: nothing else in the request reads it back, and the flush (its bookkeeping, the
-# relationship's collection, the row's defaults fetched again) was a fifth of the POST.
+# flushes: nothing else in the request reads it back, and the flush (the unit of work's
+# bookkeeping, the relationship's collection) was a fifth of a served POST's CPU.
 # The name is checked by the INSERT itself (the unique (org_id, name) constraint, nothing
 # written on a conflict), not by a SELECT before it.
 _INSERT_CLIENT = {
