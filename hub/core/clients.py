@@ -19,7 +19,7 @@ render_service_type = ServiceTypeSchema().dump
 _moment = ClientSchema._declared_fields["created_at"]._serialize  # the schema's own format
 
 
-def render_client(client: Client | SimpleNamespace) -> dict[str, Any]:
+def render_client(client: Client) -> dict[str, Any]:
     """A client as the API renders it: what event payloads and hooks' ``client`` hold.
 
     ``ClientSchema`` dumped by hand, field for field in its order (a marshmallow dump walks
@@ -162,8 +162,10 @@ def add_client(
     if linked:
         links = [{"client_id": client_id, "service_type_id": st.id} for st in linked]
         connection.execute(_LINK_SERVICE_TYPE, links)
-    # the row as written, rendered as render_client renders a loaded one
-    rendered = render_client(SimpleNamespace(id=client_id, service_types=linked, **row))
+    # the row as written, rendered as render_client renders a loaded one (it reads only
+    # the attributes given here)
+    written = SimpleNamespace(id=client_id, service_types=linked, **row)
+    rendered = render_client(cast(Client, written))
     events.record(session, org_id, "client.created", rendered)
     return client_id, rendered
 
