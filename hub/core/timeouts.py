@@ -27,6 +27,7 @@ class HookTimeout(BaseException):
 
 
 _HAS_TIMERS = hasattr(signal, "setitimer")
+REPEAT_SECONDS = 1.0  # the longest wait for the next alarm once the deadline has passed
 try:
     # the C function itself: signal.signal also turns the handler it returns into an enum
     # by trying Handlers(handler), which raises and catches a ValueError for a function,
@@ -53,7 +54,11 @@ class deadline:  # a class, for speed; written as a function is: `with deadline(
         if not _HAS_TIMERS or threading.current_thread() is not threading.main_thread():
             return
         self.previous: Any = _swap_handler(signal.SIGALRM, self._expire)
-        self.outer, _ = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        # and again every `again` seconds until the block is left: a HookTimeout raised
+        # where Python swallows exceptions (a weakref callback or a __del__ that the
+        # collector ran just then, reported as "Exception ignored in") did not end the hook
+        again = min(self.seconds, REPEAT_SECONDS)
+        self.outer, _ = signal.setitimer(signal.ITIMER_REAL, self.seconds, again)
         self.started, self.armed = time.monotonic(), True
 
     def __exit__(self, *exc: object) -> None:

@@ -34,6 +34,23 @@ def test_a_plugin_catching_every_exception_still_times_out():
         stubborn_hook()
 
 
+def test_a_timeout_swallowed_where_it_landed_comes_again():
+    """The first HookTimeout raised inside a weakref callback or a __del__ run by the
+    collector is lost ("Exception ignored in"); here it is caught instead, by the same
+    code that runs a hook, and the alarm comes again until the block is left."""
+    swallowed = []
+    started = time.monotonic()
+    with pytest.raises(HookTimeout), deadline(0.1):
+        try:
+            time.sleep(5)
+        except HookTimeout as lost:
+            swallowed.append(lost)
+        time.sleep(5)
+    assert len(swallowed) == 1
+    assert time.monotonic() - started < 1
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
 def test_a_hook_within_its_deadline_is_left_alone_and_the_alarm_cleared():
     with deadline(5):
         pass
