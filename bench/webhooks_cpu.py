@@ -34,13 +34,14 @@ from webhooks import Hub, Receiver
 
 
 class Counting:
-    """Statements (by their first word) and commits on the app's engine."""
+    """Statements (by their first word), commits and pool checkouts on the app's engine."""
 
     def __init__(self, engine: Any) -> None:
         self.statements: Counter[str] = Counter()
-        self.commits = 0
+        self.commits = self.checkouts = 0
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
+        event.listen(engine, "checkout", self._checkout)
 
     def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements[statement.split(None, 1)[0].upper()] += 1
@@ -48,9 +49,12 @@ class Counting:
     def _commit(self, conn: Any) -> None:
         self.commits += 1
 
-    def take(self) -> tuple[Counter[str], int]:
-        taken = (self.statements, self.commits)
-        self.statements, self.commits = Counter(), 0
+    def _checkout(self, *args: Any) -> None:
+        self.checkouts += 1
+
+    def take(self) -> tuple[Counter[str], int, int]:
+        taken = (self.statements, self.commits, self.checkouts)
+        self.statements, self.commits, self.checkouts = Counter(), 0, 0
         return taken
 
 
@@ -87,12 +91,12 @@ def stage(
     cpu, wall = time.process_time(), time.perf_counter()
     action()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    statements, commits = counting.take()
+    statements, commits, checkouts = counting.take()
     kinds = ", ".join(f"{k} {v / count:.2f}" for k, v in sorted(statements.items()))
     print(
         f"  {name:<8} CPU {cpu / count * 1000:.3f} ms, wall {wall / count * 1000:.3f} ms, "
         f"statements {sum(statements.values()) / count:.2f} ({kinds}), "
-        f"commits {commits / count:.3f} per delivery"
+        f"commits {commits / count:.3f}, pool checkouts {checkouts / count:.3f} per delivery"
     )
     return {"cpu": cpu / count * 1000, "wall": wall / count * 1000}
 
