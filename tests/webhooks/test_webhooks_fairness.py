@@ -159,7 +159,7 @@ def claims() -> Iterator[list[str]]:
 
 
 def test_one_organizations_backlog_goes_out_a_full_claim_at_a_time(app, api, fast):
-    app.config["HUB_WEBHOOK_CONCURRENCY"] = 1  # claims of 4, an organization held to 4
+    app.config["HUB_WEBHOOK_CONCURRENCY"] = 1  # claims of 4, an organization held to 8
     register(api, fast.url())
     for number in range(10):
         emit(api, f"Client {number}")
@@ -167,13 +167,13 @@ def test_one_organizations_backlog_goes_out_a_full_claim_at_a_time(app, api, fas
     with app.app_context():
         scope_to_org(db.session, None)
         settings = plugin.settings(app)
-        assert (settings.claim_size, settings.depth) == (4, 4)
+        assert (settings.claim_size, settings.depth) == (4, 8)
         pump = Pump(db.session, app.extensions["hub.keyring"], plugin.pooled_http(app), settings)
         with claims() as seen:
             report = pump.run()  # no loop: returns when nothing is due or in flight
         db.session.remove()
-    # 4 + 4 + 2; before, a claim right after a full one found the organization at its
-    # depth and leased nothing (4 claims here)
+    # 4 + 4 (the second while the first is sent) + 2 once half is recorded; a claim that
+    # found the organization at its depth leased nothing (once 4 claims here)
     assert len(seen) == 3
     assert report.sent == len(fast.received) == 10
     assert [(d.state, d.attempts) for d in deliveries(app)] == [("succeeded", 1)] * 10
@@ -181,7 +181,7 @@ def test_one_organizations_backlog_goes_out_a_full_claim_at_a_time(app, api, fas
 
 def test_two_organizations_backlogs_both_go_out_before_the_pump_stops(app, api, other_api, fast):
     app.config["HUB_WEBHOOK_CONCURRENCY"] = 1
-    # a claim of 4 takes 2 of each; the next fills both to their depth, and the pump
+    # a claim of 4 takes 2 of each, until both are at their depth (8), and the pump
     # claims again only as they are recorded: neither is left behind when it stops
     register(api, fast.url())
     register(other_api, fast.url())

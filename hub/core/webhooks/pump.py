@@ -70,8 +70,11 @@ class PumpSettings:
 
     @property
     def depth(self) -> int:
-        """Deliveries of one organization the pump holds at most (claimed, not recorded)."""
-        return self.claim_size
+        """Deliveries of one organization the pump holds at most (claimed, not recorded):
+        two claims' worth, so that its next claim is made while the last one is being sent
+        (with one, its threads stood idle while the batch sent was recorded and the next
+        claimed)."""
+        return 2 * self.claim_size
 
     @property
     def lease(self) -> timedelta:
