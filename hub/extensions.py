@@ -6,7 +6,7 @@ import redis
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 
-from hub.core.db import engine_options
+from hub.core.db import engine_options, watch_pool
 from hub.core.models import Base
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
@@ -23,6 +23,8 @@ def init_db(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
     db.init_app(app)
+    with app.app_context():
+        watch_pool(db.engine)
 
 
 def init_redis(app: Flask) -> None:

@@ -97,6 +97,65 @@ def test_the_pool_hands_out_no_dead_connection(app, api, terminate):
     assert api.post("/api/clients", json={"name": "After"}).status_code == 201
 
 
+class _Pings:
+    """Counts the pings of the app's pool (the dialect's, wrapped for this test)."""
+
+    def __init__(self, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        dialect = _engine(app).dialect
+        ping = dialect.do_ping
+
+        def counted(dbapi_connection: Any) -> bool:
+            self.count += 1
+            return ping(dbapi_connection)
+
+        monkeypatch.setattr(dialect, "do_ping", counted)
+
+
+def _backend_pids(app: Any) -> list[int]:
+    pids: list[int] = []
+    event.listen(_engine(app), "checkout", lambda raw, *args: pids.append(raw.info.backend_pid))
+    return pids
+
+
+def test_a_live_idle_connection_is_handed_out_without_a_ping(app, api, postgresql, monkeypatch):
+    assert api.get("/api/clients").status_code == 200
+    pings = _Pings(app, monkeypatch)
+    for number in range(5):
+        assert api.post("/api/clients", json={"name": f"Client {number}"}).status_code == 201
+        assert api.get("/api/clients").status_code == 200
+    assert pings.count == 0
+
+
+def test_a_connection_its_server_wrote_to_is_pinged_and_kept_if_alive(
+    app, api, postgresql, monkeypatch
+):
+    """A notification arrives on an idle pooled connection: its socket reads as ready, the
+    ping finds the backend alive, and the same connection serves the next request."""
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execute(text("LISTEN hub_test_channel"))
+        conn.commit()
+        listening = conn.connection.dbapi_connection.info.backend_pid
+    admin = create_engine(postgresql, poolclass=NullPool)
+    with admin.begin() as conn:
+        conn.execute(text("NOTIFY hub_test_channel"))
+    admin.dispose()
+    pings, pids = _Pings(app, monkeypatch), _backend_pids(app)
+    assert api.get("/api/clients").status_code == 200
+    assert pings.count == 1
+    assert listening in pids  # kept: it served the request, not replaced
+
+
+def test_a_recreated_pool_still_hands_out_no_dead_connection(app, api, terminate):
+    with app.app_context():
+        db.engine.dispose()  # as a forked process does: a new pool, the listener kept
+    pids = _backend_pids(app)
+    assert api.get("/api/clients").status_code == 200
+    terminate(list(pids))
+    assert api.post("/api/clients", json={"name": "After"}).status_code == 201
+    assert pids[-1] != pids[0]
+
+
 def test_a_sqlite_database_that_stays_locked_is_503(
     make_app, hub_config, redis_client, monkeypatch
 ):
