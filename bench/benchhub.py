@@ -84,16 +84,17 @@ class Workers:
 
 
 def hub_with_test_client(
-    tmp: Path, redis_url: str, **extra: str
+    tmp: Path, redis_url: str, database_url: str | None = None, **extra: str
 ) -> tuple[Any, Any, dict[str, str]]:
-    """The app on a new migrated SQLite database in `tmp` (`extra`: more settings) with an
-    organization and its admin key: (the app, its Flask test client, the key's headers)."""
+    """The app on a new migrated SQLite database in `tmp` (or `database_url`'s, one to throw
+    away; `extra`: more settings) with an organization and its admin key: (the app, its
+    Flask test client, the key's headers)."""
     from hub.app import create_app
     from hub.core.apikeys import create_api_key
     from hub.core.orgs import create_org
     from hub.extensions import db
 
-    app = create_app(migrated_settings(tmp, redis_url, None, **extra))
+    app = create_app(migrated_settings(tmp, redis_url, database_url, **extra))
     with app.app_context():
         org = create_org(db.session, "Bench", "UTC")
         _, key = create_api_key(db.session, org.id, "admin", "bench")
