@@ -185,9 +185,12 @@ def watch_pool(engine: Engine) -> None:
 
 def _ping_if_told(dialect: Any, dbapi_connection: Any, record: Any, proxy: Any) -> None:
     try:
-        if dbapi_connection.broken:
+        if getattr(dbapi_connection, "broken", False):
             raise DisconnectionError("the connection is broken")
-        told, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        # poll, not select: a busy process's descriptors may number past select's 1024
+        socket = select.poll()
+        socket.register(dbapi_connection.fileno(), select.POLLIN)
+        told = socket.poll(0)  # data, end of file, hang-up or error: anything
     except (OSError, ValueError, dialect.loaded_dbapi.Error) as exc:  # closed meanwhile
         raise DisconnectionError(str(exc)) from exc
     if not told:

@@ -3,6 +3,8 @@ that changed nothing; the pool never hands out a connection whose backend is gon
 
 from __future__ import annotations
 
+import os
+import resource
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -144,6 +146,29 @@ def test_a_connection_its_server_wrote_to_is_pinged_and_kept_if_alive(
     assert api.get("/api/clients").status_code == 200
     assert pings.count == 1
     assert listening in pids  # kept: it served the request, not replaced
+
+
+def test_a_connection_past_descriptor_1024_is_handed_out(app, api, postgresql):
+    """select() cannot watch a descriptor past 1024; a busy process has such connections."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("this process may not open 1,200 files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with app.app_context():
+            db.engine.dispose()  # the next connection gets a descriptor past them
+        assert api.get("/api/clients").status_code == 200
+        connects: list[int] = []
+        event.listen(_engine(app), "connect", lambda raw, record: connects.append(raw.fileno()))
+        assert api.get("/api/clients").status_code == 200  # its connections, checked again
+        assert connects == []  # none was taken for dead and replaced
+        with app.app_context(), db.engine.connect() as conn:
+            assert conn.connection.dbapi_connection.fileno() > 1024
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_a_recreated_pool_still_hands_out_no_dead_connection(app, api, terminate):
