@@ -329,6 +329,10 @@ def _insert_many(
         done = None if records is None else records.run(session, dialect, rows, len(returning))
         if done is not None:
             return done
+    keys = rows[0].keys()
+    same = all(key in table.c for key in keys) and all(row.keys() == keys for row in rows)
+    if table is not model and same:
+        model = table  # Core's insert: the ORM's bulk insert costs more, row by row
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     # executemany form: one cached statement, batched by SQLAlchemy ("insertmanyvalues");
     # an ORM model's rows may differ in their keys (grouped), a table's take the first's
