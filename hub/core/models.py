@@ -44,6 +44,9 @@ NAMING = {
 }
 
 
+_REMEMBERED = 8  # datetime values whose bind processing is kept
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC, returns timezone-aware UTC on every database (SQLite keeps no zone)."""
 
@@ -62,19 +65,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """The bind processing of :meth:`process_bind_param` (and the dialect's own), with
-        the last value remembered: a batch's rows carry the same ``now`` in several columns
-        each, and each one cost a conversion and (SQLite) a string formatting."""
+        the last few values remembered: a batch's rows carry the same ``now`` (and a lease
+        time, a retry time) in several columns each, and each one cost a conversion and
+        (SQLite) a string formatting. One instance of this type serves every datetime
+        column, so one remembered value would be pushed out by the next column's."""
         process = super().bind_processor(dialect)
         if process is None:
             return None
-        last: list[tuple[Any, Any]] = [(None, process(None))]
+        # id -> (value, result); holding the value keeps its id from being reused
+        known: dict[int, tuple[Any, Any]] = {}
 
         def remembered(value: Any) -> Any:
-            known = last[0]  # one read: another thread may swap it meanwhile
-            if value is known[0]:  # the same object (held here, so its id is not reused)
-                return known[1]
+            entry = known.get(id(value))
+            if entry is not None and entry[0] is value:
+                return entry[1]
             result = process(value)
-            last[0] = (value, result)
+            if len(known) >= _REMEMBERED:
+                known.clear()  # another thread may clear it too: only a lookup is lost
+            known[id(value)] = (value, result)
             return result
 
         return remembered

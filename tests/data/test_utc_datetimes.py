@@ -79,9 +79,10 @@ def test_threads_binding_different_datetimes_never_get_each_others(dialect_name)
         converted = column.process_bind_param(value, dialect)
         return inner(converted) if inner is not None else converted
 
-    # a few shared objects, each thread repeating them in runs of its own length: the
-    # remembered value is hit often and swapped by the other threads in between
-    shared = [datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=n) for n in range(5)]
+    # shared objects, each thread repeating them in runs of its own length: the
+    # remembered values are hit often, and (more of them than are kept) forgotten by the
+    # other threads in between
+    shared = [datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=n) for n in range(12)]
     expected = {id(value): plain(value) for value in shared}
     wrong: list[tuple[datetime, object]] = []
 
