@@ -44,9 +44,6 @@ NAMING = {
 }
 
 
-_REMEMBERED = 8  # datetime values whose bind processing is kept
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC, returns timezone-aware UTC on every database (SQLite keeps no zone)."""
 
@@ -65,24 +62,26 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """The bind processing of :meth:`process_bind_param` (and the dialect's own), with
-        the last few values remembered: a batch's rows carry the same ``now`` (and a lease
-        time, a retry time) in several columns each, and each one cost a conversion and
-        (SQLite) a string formatting. One instance of this type serves every datetime
-        column, so one remembered value would be pushed out by the next column's."""
+        the last two values remembered: a batch's rows carry the same ``now`` in several
+        columns each (a run row a lease time beside it), and each one cost a conversion
+        and (SQLite) a string formatting. One instance of this type serves every datetime
+        column, so with one remembered value the lease time pushed out ``now``."""
         process = super().bind_processor(dialect)
         if process is None:
             return None
-        # id -> (value, result); holding the value keeps its id from being reused
-        known: dict[int, tuple[Any, Any]] = {}
+        blank = (None, process(None))
+        # ((value, result), (value, result)), newest first; read and replaced whole, so
+        # another thread's swap never pairs a value with another's result
+        last = [(blank, blank)]
 
         def remembered(value: Any) -> Any:
-            entry = known.get(id(value))
-            if entry is not None and entry[0] is value:
-                return entry[1]
+            newest, older = last[0]
+            if value is newest[0]:  # the same object (held here, so its id is not reused)
+                return newest[1]
+            if value is older[0]:
+                return older[1]
             result = process(value)
-            if len(known) >= _REMEMBERED:
-                known.clear()  # another thread may clear it too: only a lookup is lost
-            known[id(value)] = (value, result)
+            last[0] = ((value, result), newest)
             return result
 
         return remembered
