@@ -42,6 +42,8 @@ from hub.core.models import OrgScoped
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
+SQLITE_CHECKPOINT_PAGES = 10_000  # about 40 MB of WAL between checkpoints (4 KB pages)
+SQLITE_WAL_KEEP_BYTES = 64 * 1024 * 1024
 # conn.info key: False while the transaction has only read, True once it writes (or locks
 # rows); absent outside a transaction.
 WRITING = "hub_writing"
@@ -59,6 +61,11 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # the WAL is copied into the database every SQLITE_CHECKPOINT_PAGES pages (SQLite's
+    # default, 1,000, copied the pages a busy worker rewrites, index pages above all, ten
+    # times as often); the file left behind is cut back to SQLITE_WAL_KEEP_BYTES
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_KEEP_BYTES}")
     cursor.close()
 
 
