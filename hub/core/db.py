@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     bindparam,
     event,
+    literal,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -540,6 +541,21 @@ def _among_in(element: _Among, compiler: Any, **kw: Any) -> str:
 def _among_array(element: _Among, compiler: Any, **kw: Any) -> str:
     column, values = compiler.process(element.column, **kw), compiler.process(element.array, **kw)
     return f"{column} = ANY ({values})"
+
+
+def constant(value: str) -> ColumnElement[Any]:
+    """`value` written into the statement's text, not sent as a parameter: for a column
+    compared with a constant of the code (a delivery's state), so that PostgreSQL plans
+    knowing the value.
+
+    psycopg prepares a statement run five times on a connection, and PostgreSQL then plans
+    it once for any parameters (a generic plan), with an average share of rows for
+    ``state = $1``. The pump's claim then found the organizations with pending
+    deliveries by walking every delivery ever made (succeeded ones included) through the
+    ``org_id`` index, instead of the few pending ones through the ``state`` index: 1 ms
+    per claim with 3,000 deliveries behind it, growing with the history.
+    """
+    return literal(value, literal_execute=True)
 
 
 def among(column: Any, values: Iterable[Any] | str) -> ColumnElement[bool]:
