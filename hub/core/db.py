@@ -548,12 +548,12 @@ def constant(value: str) -> ColumnElement[Any]:
     compared with a constant of the code (a delivery's state), so that PostgreSQL plans
     knowing the value.
 
-    psycopg prepares a statement run five times on a connection, and PostgreSQL then plans
-    it once for any parameters (a generic plan), with an average share of rows for
-    ``state = $1``. The pump's claim then found the organizations with pending
-    deliveries by walking every delivery ever made (succeeded ones included) through the
-    ``org_id`` index, instead of the few pending ones through the ``state`` index: 1 ms
-    per claim with 3,000 deliveries behind it, growing with the history.
+    psycopg prepares a statement run five times on a connection, and PostgreSQL may then
+    plan it once for any parameters (a generic plan), with an average share of rows for
+    ``state = $1``. Under such a plan the pump's claim found the organizations with
+    pending deliveries by walking every delivery ever made (succeeded ones included)
+    through the ``org_id`` index, instead of the few pending ones through the ``state``
+    index: 1 ms per claim with 3,000 deliveries behind it, growing with the history.
     """
     return literal(value, literal_execute=True)
 

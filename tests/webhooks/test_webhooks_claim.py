@@ -131,6 +131,25 @@ def _rows_read(plan: dict) -> int:
     return own + sum(_rows_read(child) for child in plan.get("Plans", []))
 
 
+def _copies(delivery_id: int, count: int, sent: bool) -> None:
+    """`count` copies of a delivery (other event ids), as it is or as sent (succeeded)."""
+    state, attempts, due, finished = (
+        ("'succeeded'", "1", "NULL", "updated_at")
+        if sent
+        else ("state", "0", "next_attempt_at", "NULL")
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, event_type, body,"
+            " state, attempts, next_attempt_at, manual, created_at, updated_at, finished_at)"
+            f" SELECT org_id, endpoint_id, 'evt_copy_' || n, event_type, body, {state},"
+            f" {attempts}, {due}, manual, created_at, updated_at, {finished}"
+            " FROM webhook_deliveries, generate_series(1, :count) AS n WHERE id = :id"
+        ),
+        {"id": delivery_id, "count": count},
+    )
+
+
 def test_finding_the_pending_organizations_skips_the_history_in_a_generic_plan(app, api):
     """psycopg prepares a statement run five times, and PostgreSQL may then plan it once for
     any parameters. With the state as a parameter that plan walked every delivery ever made
@@ -143,16 +162,7 @@ def test_finding_the_pending_organizations_skips_the_history_in_a_generic_plan(a
     dispatch_only(app)
     (old,) = [d.id for d in deliveries(app, endpoint["id"])]
     with app.app_context():
-        db.session.execute(  # a history: 3,000 deliveries sent before (this one too)
-            text(
-                "INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, event_type, body,"
-                " state, attempts, next_attempt_at, manual, created_at, updated_at, finished_at)"
-                " SELECT org_id, endpoint_id, 'evt_old_' || n, event_type, body, 'succeeded', 1,"
-                " NULL, manual, created_at, updated_at, updated_at"
-                " FROM webhook_deliveries, generate_series(1, 3000) AS n WHERE id = :old"
-            ),
-            {"old": old},
-        )
+        _copies(old, 3000, sent=True)  # a history: 3,000 deliveries sent before (this one too)
         sent = update(DELIVERIES).where(DELIVERIES.c.id == old).values(state="succeeded")
         db.session.execute(sent)
         db.session.commit()
@@ -180,16 +190,7 @@ def test_the_lease_finds_its_deliveries_by_id_whatever_the_statistics_say(app, a
     (first,) = [d.id for d in deliveries(app, endpoint["id"])]
     with app.app_context():
         db.session.execute(text("ANALYZE webhook_deliveries"))  # one row: few pending
-        db.session.execute(  # then a backlog the statistics have not seen
-            text(
-                "INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, event_type, body,"
-                " state, attempts, next_attempt_at, manual, created_at, updated_at)"
-                " SELECT org_id, endpoint_id, 'evt_more_' || n, event_type, body, state, 0,"
-                " next_attempt_at, manual, created_at, updated_at"
-                " FROM webhook_deliveries, generate_series(1, 3000) AS n WHERE id = :first"
-            ),
-            {"first": first},
-        )
+        _copies(first, 3000, sent=False)  # then a backlog the statistics have not seen
         db.session.commit()
         now = clock.now()
         with db.engine.connect() as conn:
