@@ -131,6 +131,18 @@ def _rows_read(plan: dict) -> int:
     return own + sum(_rows_read(child) for child in plan.get("Plans", []))
 
 
+def _one_delivery_on_postgresql(app, api) -> tuple[dict, int]:
+    """An endpoint and one pending delivery to it (the test is PostgreSQL's plans only)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's plans")
+    endpoint = register(api, "http://127.0.0.1:9/hook")
+    emit(api, "Client first")
+    dispatch_only(app)
+    (delivery_id,) = [d.id for d in deliveries(app, endpoint["id"])]
+    return endpoint, delivery_id
+
+
 def _copies(delivery_id: int, count: int, sent: bool) -> None:
     """`count` copies of a delivery (other event ids), as it is or as sent (succeeded)."""
     state, attempts, due, finished = (
@@ -154,13 +166,7 @@ def test_finding_the_pending_organizations_skips_the_history_in_a_generic_plan(a
     """psycopg prepares a statement run five times, and PostgreSQL may then plan it once for
     any parameters. With the state as a parameter that plan walked every delivery ever made
     (succeeded ones too) to find the organizations with pending ones."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL's generic plans")
-    endpoint = register(api, "http://127.0.0.1:9/hook")
-    emit(api, "Client sent long ago")
-    dispatch_only(app)
-    (old,) = [d.id for d in deliveries(app, endpoint["id"])]
+    endpoint, old = _one_delivery_on_postgresql(app, api)
     with app.app_context():
         _copies(old, 3000, sent=True)  # a history: 3,000 deliveries sent before (this one too)
         sent = update(DELIVERIES).where(DELIVERIES.c.id == old).values(state="succeeded")
@@ -181,13 +187,7 @@ def test_the_lease_finds_its_deliveries_by_id_whatever_the_statistics_say(app, a
     """Planned while the table was small (its statistics: a few pending rows), the lease
     read every due delivery through ix_webhook_deliveries_due and kept the few it was
     given by id: 10-12 ms per claim at 30,000 pending."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL's plans")
-    endpoint = register(api, "http://127.0.0.1:9/hook")
-    emit(api, "Client first")
-    dispatch_only(app)
-    (first,) = [d.id for d in deliveries(app, endpoint["id"])]
+    _, first = _one_delivery_on_postgresql(app, api)
     with app.app_context():
         db.session.execute(text("ANALYZE webhook_deliveries"))  # one row: few pending
         _copies(first, 3000, sent=False)  # then a backlog the statistics have not seen
