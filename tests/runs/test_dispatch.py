@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from rq import Queue
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import select, text
 from support.dispatch_tools import events_of, integration_of, make_plugin, runs_of
+from support.plans import generic_plan, rows_read
 
+from hub.core import clock
 from hub.core.connections import integrations
 from hub.core.models import Event
 from hub.core.runs import dispatch, pending, recovery
@@ -226,3 +231,29 @@ def test_the_outbox_sweeper_does_not_repush_a_backlog_but_keeps_it_draining(app,
     assert queue.count == 1  # a drain job again
     run_jobs(app)
     assert events_of(app, "client.created")[0].dispatched_at is not None
+
+
+def test_taking_a_batch_of_events_reads_them_by_id_whatever_the_statistics_say(app, api):
+    """Planned while the outbox was small, taking 100 events by id read every undispatched
+    event through ix_events_undispatched (30,000 at 0.5-4 ms a batch in a long backlog)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's plans")
+    create_client(api)
+    with app.app_context():
+        (first,) = db.session.scalars(select(Event.id))
+        copies = text(
+            "INSERT INTO events (id, type, payload, created_at, dispatched_at, org_id)"
+            " SELECT :prefix || n, type, payload, created_at, :dispatched, org_id"
+            " FROM events, generate_series(1, :count) AS n WHERE id = :first"
+        )
+        history = {"prefix": "evt_old_", "dispatched": clock.now(), "count": 2000}
+        db.session.execute(copies, {**history, "first": first})
+        db.session.execute(text("ANALYZE events"))  # statistics: almost all dispatched
+        backlog = {"prefix": "evt_new_", "dispatched": None, "count": 3000}
+        db.session.execute(copies, {**backlog, "first": first})  # not in the statistics
+        db.session.commit()
+        with db.engine.connect() as conn:
+            plan = generic_plan(conn, dispatch._UNDISPATCHED, e_ids=[first])
+            conn.rollback()
+    assert rows_read(plan) < 50, json.dumps(plan)

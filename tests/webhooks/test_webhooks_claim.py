@@ -6,12 +6,11 @@ whatever the backlog behind them."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import BindParameter, bindparam, text, update
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy import text, update
+from support.plans import generic_plan, rows_read
 from support.webhook_tools import LOOPBACK, deliveries, dispatch_only, emit, register
 
 from hub.core import clock
@@ -89,48 +88,6 @@ def test_a_long_backlog_is_claimed_in_order_one_share_at_a_time(app, api):
     assert taken == [ids[0:8], ids[8:16], ids[16:24], ids[24:30]]
 
 
-def _literal(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, list):
-        return "'{" + ",".join(str(item) for item in value) + "}'"
-    return f"'{value.replace(tzinfo=None).isoformat() if hasattr(value, 'tzinfo') else value}'"
-
-
-def _generic_plan(conn, statement, **params) -> dict:
-    """EXPLAIN ANALYZE of `statement` as PostgreSQL runs it once psycopg has prepared it
-    (a statement run five times on a connection): planned once for any parameters."""
-
-    def given(element):  # `params` as the values of the statement's bound parameters
-        if isinstance(element, BindParameter) and element.key in params and not element.expanding:
-            return bindparam(element.key, params[element.key], type_=element.type)
-        return None
-
-    statement = replacement_traverse(statement, {}, given)
-    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    names: list[str] = []
-
-    def numbered(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    sql = re.sub(r"%\((\w+)\)s", numbered, str(compiled))
-    conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    conn.exec_driver_sql(f"PREPARE probe AS {sql}")
-    args = ", ".join(_literal(compiled.params[name]) for name in names)
-    execute = f"EXECUTE probe({args})" if names else "EXECUTE probe"
-    return conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {execute}").scalar()[0]["Plan"]
-
-
-def _rows_read(plan: dict) -> int:
-    """Rows the plan's scans read: those they returned and those their filters dropped."""
-    own = 0
-    if "Scan" in plan["Node Type"] and "CTE" not in plan["Node Type"]:
-        own = plan["Actual Rows"] * plan["Actual Loops"] + plan.get("Rows Removed by Filter", 0)
-    return own + sum(_rows_read(child) for child in plan.get("Plans", []))
-
-
 def _one_delivery_on_postgresql(app, api) -> tuple[dict, int]:
     """An endpoint and one pending delivery to it (the test is PostgreSQL's plans only)."""
     with app.app_context():
@@ -162,7 +119,7 @@ def _copies(delivery_id: int, count: int, sent: bool) -> None:
     )
 
 
-def test_finding_the_pending_organizations_skips_the_history_in_a_generic_plan(app, api):
+def test_finding_the_pending_organizations_skips_the_history_in_ageneric_plan(app, api):
     """psycopg prepares a statement run five times, and PostgreSQL may then plan it once for
     any parameters. With the state as a parameter that plan walked every delivery ever made
     (succeeded ones too) to find the organizations with pending ones."""
@@ -177,9 +134,9 @@ def test_finding_the_pending_organizations_skips_the_history_in_a_generic_plan(a
     (first,) = [d.id for d in deliveries(app, endpoint["id"]) if d.state == "pending"]
     with app.app_context(), db.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE webhook_deliveries")
-        plan = _generic_plan(conn, _PENDING_ORGS)
+        plan = generic_plan(conn, _PENDING_ORGS)
         conn.rollback()
-    assert _rows_read(plan) < 50, json.dumps(plan)
+    assert rows_read(plan) < 50, json.dumps(plan)
     assert claimed(app, limit=10) == [first]
 
 
@@ -194,8 +151,8 @@ def test_the_lease_finds_its_deliveries_by_id_whatever_the_statistics_say(app, a
         db.session.commit()
         now = clock.now()
         with db.engine.connect() as conn:
-            plan = _generic_plan(
+            plan = generic_plan(
                 conn, _LEASE.values(updated_at=now), c_ids=[first], c_now=now, c_until=now + LEASE
             )
             conn.rollback()
-    assert _rows_read(plan) < 50, json.dumps(plan)
+    assert rows_read(plan) < 50, json.dumps(plan)

@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, select, update
 
 from hub.core import clock
 from hub.core.connections.context import PluginManager
-from hub.core.db import AnySession, among, insert_ignoring_conflicts
+from hub.core.db import AnySession, among, insert_ignoring_conflicts, row_check
 from hub.core.models import Event, Integration, Organization, Run
 from hub.core.runs.policy import RunRef
 from hub.core.runs.routing import HookTable, wants
@@ -102,7 +102,7 @@ _DISPATCHED = (
 )
 _UNDISPATCHED = (
     select(Event)
-    .where(among(Event.id, "e_ids"), Event.dispatched_at.is_(None))
+    .where(among(Event.id, "e_ids"), row_check(Event.dispatched_at.is_(None)))
     .order_by(Event.seq)
     .with_for_update(skip_locked=True)
 )

@@ -21,12 +21,12 @@ from functools import cache
 from http.client import HTTPException
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, select, union_all, update
+from sqlalchemy import Integer, bindparam, func, select, union_all, update
 
 from hub.core import clock
 from hub.core.connections.usage import UsageRecorder
 from hub.core.crypto import DecryptionError, KeyRing
-from hub.core.db import AnySession, among, constant
+from hub.core.db import AnySession, among, constant, row_check
 from hub.core.egress_http import EgressPool, HeaderBlock
 from hub.core.signatures import decode_webhook_secret
 from hub.core.socket_deadline import attempt_deadline
@@ -154,22 +154,11 @@ def _oldest_due_statement(orgs: int) -> Any:
     return union_all(*(select(part) for part in parts))
 
 
-def _still_due(table: Any, now: Any) -> Any:
-    """:func:`_due_in`, checked again on rows found by id, as one ``CASE`` that no index can
-    serve, so that PostgreSQL looks the rows up by id alone.
-
-    Written plainly, a plan made from the statistics of a table that was still small read
-    the lease's rows through ix_webhook_deliveries_due (``state`` and ``next_attempt_at``,
-    in a bitmap with the ids): every due delivery, to keep the 64 it was given. At 30,000
-    pending that was 10-12 ms per claim on the pump's connection."""
-    return case((_due_in(table, now), 1), else_=0) == 1
-
-
 _LEASE = (
     update(DELIVERIES)
     .where(
         among(DELIVERIES.c.id, "c_ids"),
-        _still_due(DELIVERIES, bindparam("c_now")),
+        row_check(_due_in(DELIVERIES, bindparam("c_now"))),  # rows by id alone
     )
     .values(lease_until=bindparam("c_until"))
     .returning(*(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__))
