@@ -29,6 +29,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (a worker's webhook pump), from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and of the processes it started that still run."""
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(child) for child in children(pid))
+
+
 def migrated_settings(
     tmp: Path, redis_url: str, database_url: str | None, **extra: str
 ) -> dict[str, Any]:
@@ -72,8 +85,9 @@ class Workers:
             time.sleep(0.01)
 
     def cpu(self) -> float:
-        """CPU seconds (user + system) the running workers have used so far (Linux /proc)."""
-        return sum(cpu_seconds(child.pid) for child in self.children)
+        """CPU seconds (user + system) the running workers, their pump processes included,
+        have used so far (Linux /proc)."""
+        return sum(tree_cpu_seconds(child.pid) for child in self.children)
 
     def stop(self) -> None:
         for child in self.children:

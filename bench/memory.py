@@ -6,7 +6,8 @@ REDIS_URL (database 14, emptied before and after) or an embedded one; an organiz
 a webhook endpoint on a loopback receiver (the one of bench/webhooks.py). Then client
 threads create `--events` clients through the served API (each a `client.created` event,
 dispatched and delivered by the worker), and every `--every` events the script prints the
-resident memory (VmRSS) of the gunicorn worker and of the `hub worker` process. The first
+resident memory (VmRSS) of the gunicorn worker, of the `hub worker` process and of its
+webhook pump's process (HUB_WEBHOOK_PUMP_PROCESS; "nan" when it pumps in a thread). The first
 `--warmup` events are the warm-up: the summary gives the growth from there to the end, and
 MB per 10,000 events. Everything it starts is stopped at the end.
 
@@ -39,7 +40,7 @@ from typing import Any
 
 import urllib3
 from api import HOST, ROOT, bench_redis, free_port, running, wait_ready
-from benchhub import environment
+from benchhub import children, environment
 from webhooks import Hub, Receiver
 
 
@@ -54,13 +55,6 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 
 
 PARTS = ("RssAnon", "RssFile", "RssShmem")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
-    return found
 
 
 def post_events(url: str, key: str, total: int, clients: int, done: list[int]) -> None:
@@ -179,6 +173,8 @@ def main() -> None:
         stack.callback(hub.stop_workers)
         (web_pid,) = children(web.pid)
         (worker_pid,) = [c.pid for c in hub.workers.children]
+        # its webhook pump, a process of its own unless HUB_WEBHOOK_PUMP_PROCESS=false
+        pump_pids = children(worker_pid)
         done = [0]
         poster = threading.Thread(
             target=post_events, args=(url, key, args.events, args.clients, done)
@@ -187,14 +183,15 @@ def main() -> None:
         poster.start()
         print(
             f"{'events':>8} {'delivered':>9} {'seconds':>8} {'web MB':>8} {'worker MB':>10}"
-            f"   worker anon / file / shmem MB"
+            f" {'pump MB':>8}   worker anon / file / shmem MB"
         )
-        rows: list[tuple[int, float, float]] = []
+        rows: list[tuple[int, float, float, float]] = []
         snapshots: list[str] = []
 
         def row(note: str = "") -> None:
             events, web_mb, worker_mb = done[0], rss_mb(web_pid), rss_mb(worker_pid)
-            rows.append((events, web_mb, worker_mb))
+            pump_mb = sum(rss_mb(pid) for pid in pump_pids) if pump_pids else float("nan")
+            rows.append((events, web_mb, worker_mb, pump_mb))
             parts = " / ".join(f"{rss_mb(worker_pid, f):.1f}" for f in PARTS)
             if tracer:
                 snapshots.append(f"at-{events}")
@@ -202,7 +199,7 @@ def main() -> None:
                 parts += tracer.line(snapshots[-1])
             print(
                 f"{events:>8} {receiver.count():>9} {time.monotonic() - started:>8.0f} "
-                f"{web_mb:>8.1f} {worker_mb:>10.1f}   {parts}{note}",
+                f"{web_mb:>8.1f} {worker_mb:>10.1f} {pump_mb:>8.1f}   {parts}{note}",
                 flush=True,
             )
 
@@ -223,7 +220,8 @@ def main() -> None:
         print(
             f"\nafter warm-up ({base[0]} -> {end[0]} events, {time.monotonic() - started:.0f} s): "
             f"web {end[1] - base[1]:+.1f} MB ({(end[1] - base[1]) * per:+.2f} MB / 10k events), "
-            f"worker {end[2] - base[2]:+.1f} MB ({(end[2] - base[2]) * per:+.2f} MB / 10k events)"
+            f"worker {end[2] - base[2]:+.1f} MB ({(end[2] - base[2]) * per:+.2f} MB / 10k events), "
+            f"pump {end[3] - base[3]:+.1f} MB ({(end[3] - base[3]) * per:+.2f} MB / 10k events)"
         )
         if tracer:
             first = snapshots[rows.index(base)]

@@ -470,6 +470,14 @@ SETTINGS: list[Setting] = [
         "take turns for the threads, so one organization's slow or unreachable endpoints "
         "hold this many at most.",
     ),
+    Setting(
+        "HUB_WEBHOOK_PUMP_PROCESS",
+        lambda c: hasattr(os, "fork"),
+        _bool,
+        "Run each `hub worker`'s webhook pump in a child process of its own, so sending "
+        "and dispatch each use a core; `false`: in a thread of the worker (as "
+        "`hub worker --burst` and the tests' in-process workers always do).",
+    ),
     # ----- connections: rate limits, usage, health, ROI -----
     Setting(
         "HUB_API_RATE_LIMIT",

@@ -43,6 +43,7 @@ from hub.core import schema_version
 from hub.core.background import stop_all
 from hub.core.runs.pending import QUEUE
 from hub.core.runs.scheduling import Scheduler
+from hub.default_plugins import webhooks as webhooks_plugin
 from hub.extensions import connect_redis, db
 from hub.jobs import HubJob, recurring
 from hub.plugins import get_plugins
@@ -226,6 +227,8 @@ def run_worker(app: Flask, burst: bool = False, with_scheduler: bool = True, **k
     # RQ's own connection: RQ raises its socket timeout above its blocking dequeue (minutes),
     # which jobs and the scheduler, on the app's client, must not inherit.
     limit_malloc_arenas()  # before the scheduler's and the pump's threads exist
+    if app.config["HUB_WEBHOOK_PUMP_PROCESS"] and not burst:  # before any thread, too
+        webhooks_plugin.start_pump_process(app, idle=HeapTrimmer().maybe)
     connection = connect_redis(app.config["REDIS_URL"])
     signals = StopSignals()
     scheduler = start_scheduler(app) if with_scheduler and not burst else None

@@ -12,10 +12,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
-REGISTRY = "hub.background"  # app.extensions: name -> Background
+REGISTRY = "hub.background"  # app.extensions: name -> Loop
+
+
+class Loop(Protocol):
+    """What a job may do with a loop, whether it runs in a thread or in a process."""
+
+    stopping: threading.Event
+
+    def wake(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait_idle(self, timeout: float) -> bool: ...
 
 
 class Background:
@@ -39,6 +51,10 @@ class Background:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._active += 1
                 self._thread.start()
+
+    def stop(self) -> None:
+        """The process is stopping: the running loop winds down, and wakes start none."""
+        self.stopping.set()
 
     def ticket(self) -> int:
         """The wakes so far: take it before looking for work."""
@@ -76,14 +92,18 @@ class Background:
                 self._cond.notify_all()
 
 
-def loop_for(
-    extensions: dict[str, Any], name: str, body: Callable[[Background], None]
-) -> Background:
-    """The app's loop called `name`, made on first use."""
-    loops: dict[str, Background] = extensions.setdefault(REGISTRY, {})
+def loop_for(extensions: dict[str, Any], name: str, body: Callable[[Background], None]) -> Loop:
+    """The app's loop called `name`: a thread's, made on first use, unless one was put there
+    (`install`)."""
+    loops: dict[str, Loop] = extensions.setdefault(REGISTRY, {})
     if name not in loops:
         loops[name] = Background(name, body)
     return loops[name]
+
+
+def install(extensions: dict[str, Any], name: str, loop: Loop) -> None:
+    """Make `loop` the app's loop called `name` (a process's, for example)."""
+    extensions.setdefault(REGISTRY, {})[name] = loop
 
 
 def stop_all(extensions: dict[str, Any], timeout: float) -> None:
@@ -91,7 +111,7 @@ def stop_all(extensions: dict[str, Any], timeout: float) -> None:
     finishes what it had), waited for up to `timeout` seconds in all."""
     loops = list(extensions.get(REGISTRY, {}).values())
     for loop in loops:
-        loop.stopping.set()
+        loop.stop()
     for loop in loops:
         if not loop.wait_idle(timeout):
             log.warning("%s still sending at exit: its leases will expire", loop.name)

@@ -15,7 +15,8 @@ from flask import Flask, current_app
 
 from hub import __version__
 from hub.context import EventInfo, PluginContext
-from hub.core.background import Background, loop_for
+from hub.core.background import Background, Loop, install, loop_for
+from hub.core.background_process import ProcessLoop
 from hub.core.connections.usage import UsageRecorder
 from hub.core.db import scope_to_org
 from hub.core.egress import EgressPolicy
@@ -81,9 +82,34 @@ def deliver_due() -> None:
     pump_loop(app).wake()
 
 
-def pump_loop(app: Flask) -> Background:
-    """The worker's pump loop (a thread while there is work)."""
+def pump_loop(app: Flask) -> Loop:
+    """The worker's pump loop: a thread while there is work, or its process (below)."""
     return loop_for(app.extensions, PUMP_THREAD, lambda loop: _pump(app, loop))
+
+
+def start_pump_process(app: Flask, idle: Callable[[], None]) -> ProcessLoop:
+    """Fork the worker's pump into a process of its own (``HUB_WEBHOOK_PUMP_PROCESS``), so
+    sending and dispatch each have an interpreter, and a core. Called by ``hub worker``
+    before it has threads; `idle` runs in the child every few seconds (the heap's trim)."""
+    _drop_connections(app, close=True)  # none crosses the fork
+    timeout = float(app.config["HUB_WEBHOOK_TIMEOUT"]) + 5
+    loop = ProcessLoop(
+        PUMP_THREAD,
+        lambda loop: _pump(app, loop),
+        prepare=lambda: _drop_connections(app, close=False),
+        idle=idle,
+        stop_timeout=timeout,
+    )
+    loop.start()
+    install(app.extensions, PUMP_THREAD, loop)
+    return loop
+
+
+def _drop_connections(app: Flask, close: bool) -> None:
+    """Empty the database pools; `close=False` in a child, whose copies are the parent's."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=close)
 
 
 def _pump(app: Flask, loop: Background) -> None:

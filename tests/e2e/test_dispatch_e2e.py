@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from rq import Worker
 from sqlalchemy import select
-from support.hub_processes import wait_for
+from support.hub_processes import kill_tree, wait_for
 
 from hub.app import create_app
 from hub.core.embedded_redis import EmbeddedRedis
@@ -74,10 +74,9 @@ class Workers:
         return [p for p in self.procs if p.poll() is None]
 
     def kill_all(self) -> None:
-        for proc in self.alive():
-            proc.send_signal(signal.SIGKILL)
+        """SIGKILL every worker and its webhook pump process."""
         for proc in self.procs:
-            proc.wait(10)
+            kill_tree(proc)
 
     def stop_all(self) -> list[int | None]:
         for proc in self.alive():
@@ -89,9 +88,8 @@ class Workers:
 def workers(settings: dict[str, Any], tmp_path: Path) -> Iterator[Workers]:
     group = Workers(settings, tmp_path)
     yield group
-    for proc in group.alive():
-        proc.kill()
-        proc.wait(10)
+    for proc in group.procs:
+        kill_tree(proc)
 
 
 def recorded(records: Path) -> set[tuple[str, str, str, int]]:

@@ -53,7 +53,7 @@ def hub_url(settings: dict[str, str], tmp_path: Path) -> Iterator[str]:
         wait_for(lambda: _healthy(url), 60, "hub serve")
         yield url
     finally:
-        worker.kill()
+        worker.kill_tree()
         web.stop()
 
 

@@ -1,7 +1,8 @@
 """End to end: two `hub worker` processes and a slow loopback receiver. While the worker
 whose pump claimed the deliveries lives, the other never sends them (its renewals keep them,
-longer than several leases); once it is killed (SIGKILL), the other sends what it held
-within HUB_SWEEP_SECONDS + HUB_WEBHOOK_TIMEOUT + 1 s (and the moment a job takes to start)."""
+longer than several leases); once it is killed (SIGKILL) with its pump's process, the other
+sends what it held within HUB_SWEEP_SECONDS + HUB_WEBHOOK_TIMEOUT + 1 s (and the moment a job
+takes to start). Killed alone, the worker leaves its pump to finish and give back."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support.hub_processes import HubProcess, hub_env, wait_for
+from support.hub_processes import HubProcess, gone, hub_env, wait_for
 from support.webhook_tools import LOOPBACK, Answer, Receiver, register
 
 from hub.app import create_app
@@ -55,7 +56,7 @@ def started() -> Iterator[list[HubProcess]]:
     processes: list[HubProcess] = []
     yield processes
     for process in processes:
-        process.kill()
+        process.kill_tree()
 
 
 def start_worker(settings: dict[str, Any], started: list[HubProcess], log: Path) -> HubProcess:
@@ -73,9 +74,12 @@ def pending_events(app: Any) -> set[str]:
         return found
 
 
-def test_a_killed_workers_deliveries_go_out_again_within_a_sweep_and_a_lease(
-    settings, receiver, started, tmp_path
-):
+def first_worker_holding(
+    settings: dict[str, Any], receiver: Receiver, started: list[HubProcess], tmp_path: Path
+) -> tuple[Any, HubProcess, float]:
+    """A worker whose pump holds the organization's deliveries (one thread, slow answers)
+    past a lease, a second worker beside it, and the receiver answering at once from now on:
+    (the app, the first worker, when the second started)."""
     app = create_app(settings)
     api = ApiClient(app.test_client(), make_org(app, "Lease Studio").admin_key)
     receiver.answer(*[Answer(delay=SLOW)] * EVENTS)
@@ -87,10 +91,16 @@ def test_a_killed_workers_deliveries_go_out_again_within_a_sweep_and_a_lease(
     began = time.time()
     start_worker(settings, started, tmp_path / "second.log")
     time.sleep(LEASE)  # the second worker's sweeps run for a lease beside the first's pump
+    receiver.script.clear()
+    return app, first, began
 
+
+def test_a_killed_workers_deliveries_go_out_again_within_a_sweep_and_a_lease(
+    settings, receiver, started, tmp_path
+):
+    app, first, began = first_worker_holding(settings, receiver, started, tmp_path)
     held = pending_events(app)
-    receiver.script.clear()  # from now on the receiver answers at once
-    first.kill()
+    first.kill_tree()  # the worker and its pump's process: nothing gives their deliveries back
     killed = time.time()
     assert killed - began > LEASE and held  # the premise: held past its claim's lease
     before = [r.header("webhook-id") for r in receiver.received]
@@ -104,6 +114,35 @@ def test_a_killed_workers_deliveries_go_out_again_within_a_sweep_and_a_lease(
     counts = Counter(r.header("webhook-id") for r in receiver.received)
     assert len(counts) == EVENTS
     assert sum(counts.values()) - EVENTS <= 1  # only the one in flight at the kill, twice
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_worker_killed_alone_leaves_its_pump_to_finish_and_give_back(
+    settings, receiver, started, tmp_path
+):
+    """kill -9 of the worker process only: its pump's process sees the pipe close, finishes
+    the delivery in flight, gives back the rest at once (no lease to wait out) and exits;
+    nothing is sent twice."""
+    app, first, _ = first_worker_holding(settings, receiver, started, tmp_path)
+    (pump,) = first.children()
+    held = pending_events(app)
+    first.kill()
+    killed = time.time()
+    assert held and not gone(pump)  # the premise: the pump outlives its worker, holding these
+
+    wait_for(lambda: gone(pump), SLOW + 5, "the pump process to exit")
+    wait_for(lambda: not pending_events(app), 60, "the killed worker's deliveries")
+    after = [r for r in receiver.received if r.at > killed]
+    for event_id in held:
+        again = [r.at for r in after if r.header("webhook-id") == event_id]
+        if again:  # given back, sent by the second worker: no lease waited out
+            assert min(again) - killed <= SLOW + SWEEP + PICKUP, (event_id, min(again) - killed)
+    counts = Counter(r.header("webhook-id") for r in receiver.received)
+    assert len(counts) == EVENTS
+    assert sum(counts.values()) == EVENTS  # the one in flight was finished, not sent again
+    assert "still sending at exit" not in first.output()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -82,7 +82,7 @@ def started(tmp_path: Path) -> Iterator[list[HubProcess]]:
     processes: list[HubProcess] = []
     yield processes
     for process in processes:
-        process.kill()
+        process.kill_tree()
 
 
 def slow_log(settings: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@ subprocesses with their own logs, and waiting."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,10 +57,52 @@ class HubProcess:
             self.proc.wait(10)
             raise AssertionError(f"{self.log.name}: no exit {timeout} s after SIGTERM") from None
 
+    def children(self) -> list[int]:
+        """The processes it started (a worker's webhook pump)."""
+        return children(self.pid)
+
     def kill(self) -> None:
+        """SIGKILL it only (a worker's pump process then winds down on its own)."""
         if self.alive():
             self.proc.kill()
         self.proc.wait(10)
+
+    def kill_tree(self) -> None:
+        """SIGKILL it and what it started (a worker and its pump: the machine lost them)."""
+        kill_tree(self.proc)
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started and that still run (Linux /proc)."""
+    found: list[int] = []
+    with contextlib.suppress(FileNotFoundError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL `proc` and every process under it (children first: none outlives it)."""
+    if proc.poll() is None:
+        tree, pending = [], children(proc.pid)
+        while pending:
+            tree.append(pending.pop())
+            pending += children(tree[-1])
+        for pid in reversed(tree):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.kill()
+    proc.wait(10)
+
+
+def gone(pid: int) -> bool:
+    """Has process `pid` exited (a zombie counts: its parent was killed first)?"""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> None:
