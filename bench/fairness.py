@@ -28,7 +28,7 @@ from benchhub import latency_summary, paced
 from webhooks import Hub, Receiver, progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from slow_servers import BlackHole, Trickle  # the tests' dead ends
+from support.slow_servers import BlackHole, Trickle  # the tests' dead ends
 
 
 def org_b_latency(

@@ -57,6 +57,15 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 PARTS = ("RssAnon", "RssFile", "RssShmem")
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size in MB: pages shared with other processes (a worker and its
+    forked pump share their start-up's) counted in part, so two processes' PSS add up."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def post_events(url: str, key: str, total: int, clients: int, done: list[int]) -> None:
     """`clients` threads POST /api/clients until `total` clients are created; any answer
     but 201 stops the bench."""
@@ -222,6 +231,11 @@ def main() -> None:
             f"web {end[1] - base[1]:+.1f} MB ({(end[1] - base[1]) * per:+.2f} MB / 10k events), "
             f"worker {end[2] - base[2]:+.1f} MB ({(end[2] - base[2]) * per:+.2f} MB / 10k events), "
             f"pump {end[3] - base[3]:+.1f} MB ({(end[3] - base[3]) * per:+.2f} MB / 10k events)"
+        )
+        together = [worker_pid, *pump_pids]
+        print(
+            f"worker and pump together at the end: RSS {sum(map(rss_mb, together)):.1f} MB, "
+            f"PSS {sum(map(pss_mb, together)):.1f} MB (shared pages counted once)"
         )
         if tracer:
             first = snapshots[rows.index(base)]
