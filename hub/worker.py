@@ -8,6 +8,11 @@ runs the scheduler, whose slots fire once across all workers (hub/core/runs/sche
 SIGTERM / SIGINT: the current batch stops before its next run, gives back the runs it
 has not started, and the worker exits; a second signal exits at once (leases recover).
 
+Webhook pump: forked into a child process before the worker starts any thread
+(HUB_WEBHOOK_PUMP_PROCESS, hub/core/background_process.py), so sending and dispatch each have
+an interpreter; the jobs wake it down a pipe, and the worker's exit (or death) closes the
+pipe, which stops it. `--burst` keeps it in a thread.
+
 Redis outages: RQ quits its work loop when Redis fails under its bookkeeping (the
 heartbeat after a job, registering the worker). Here a lost Redis ends RQ's loop quietly
 instead, the process waits for Redis with doubling pauses (hub/worker_redis.py) and starts
