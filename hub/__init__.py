@@ -8,7 +8,7 @@ from __future__ import annotations
 from hub.context import EventInfo, IntegrationInfo, OrgInfo, PluginContext
 from hub.core.clients import render_client
 from hub.core.clock import now
-from hub.core.db import after_commit, before_commit, insert_ignoring_conflicts
+from hub.core.db import after_commit, before_commit, insert_ignoring_conflicts, row_check
 from hub.core.deliverables import complete_deliverable, render_deliverable
 from hub.core.models import Base as Model
 from hub.core.models import Client, Deliverable, OrgScoped, ServiceType, User
@@ -159,6 +159,7 @@ __all__ = [
     "render_client",
     "render_deliverable",
     "report_needs_reauth",
+    "row_check",
     "run_in_background",
     "set_external_account_id",
     "sign_webhook",

@@ -21,6 +21,7 @@ REGISTRY = "hub.background"  # app.extensions: name -> Loop
 class Loop(Protocol):
     """What a job may do with a loop, whether it runs in a thread or in a process."""
 
+    name: str
     stopping: threading.Event
 
     def wake(self) -> None: ...

@@ -560,8 +560,10 @@ def constant(value: str) -> ColumnElement[Any]:
 
 
 def row_check(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """`condition` checked on each row a statement found otherwise (by id, with
-    :func:`among`), and never used to find them: one ``CASE``, which no index can serve.
+    """`condition` checked on each row a statement found otherwise (by id, or by the ids a
+    subquery picked), and never used to find them: one ``CASE``, which no index can serve.
+    For an ``UPDATE`` that leases rows a ``SELECT ... LIMIT`` chose, checking they are
+    still free (``docs/writing_plugins.md``, "A statement's plan").
 
     A statement that takes rows by id and checks them again (still due, not dispatched yet)
     read, on PostgreSQL, every row the check alone would select: planned from the

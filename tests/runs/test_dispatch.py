@@ -9,7 +9,6 @@ from rq import Queue
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from support.dispatch_tools import events_of, integration_of, make_plugin, runs_of
-from support.plans import generic_plan, rows_read
 
 from hub.core import clock
 from hub.core.connections import integrations
@@ -19,6 +18,7 @@ from hub.extensions import db
 from hub.plugins import get_plugins
 from hub.testing import make_org, run_jobs
 from hub.testing.jobs import _burst
+from hub.testing.plans import generic_plan, rows_read
 
 
 def create_client(api, name="Globex"):

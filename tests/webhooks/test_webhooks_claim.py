@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
-from support.plans import generic_plan, rows_read
 from support.webhook_tools import LOOPBACK, deliveries, dispatch_only, emit, register
 
 from hub.core import clock
@@ -18,6 +17,7 @@ from hub.core.db import scope_to_org
 from hub.core.webhooks.delivery import _LEASE, _PENDING_ORGS, claim
 from hub.core.webhooks.models import DELIVERIES
 from hub.extensions import db
+from hub.testing.plans import generic_plan, rows_read
 
 LEASE = timedelta(seconds=30)
 
