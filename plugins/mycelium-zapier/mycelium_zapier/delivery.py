@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm.exc import ObjectDeletedError
 
-from hub import EventInfo, PluginContext, now
+from hub import EventInfo, PluginContext, now, row_check
 from mycelium_zapier import subscriptions
 from mycelium_zapier.health import record_health
 from mycelium_zapier.models import ATTEMPTS, DELIVERIES, FAILED, PENDING, SUCCEEDED, ZapierHook
@@ -101,16 +101,27 @@ def _due(org_id: int, at: datetime) -> Any:
     return (C.org_id == org_id) & (C.state == PENDING) & (C.next_attempt_at <= at) & free
 
 
-def claim(session: Any, org_id: int, limit: int, lease: timedelta) -> list[Claimed]:
-    """Lease up to `limit` of the org's due deliveries, oldest due first, and commit."""
-    at = now()
+def claim_statement(
+    org_id: int, limit: int, lease: timedelta, at: datetime, check: Any = row_check
+) -> Any:
+    """The claim's ``UPDATE``: up to `limit` of the org's due deliveries, oldest due first.
+
+    The rows the subquery picked are checked again with `check`: as a plain condition,
+    PostgreSQL joined the ids to every due delivery of the organization (50,010 rows read
+    to lease 8 with 5,000 due, 12 ms), so it is a `row_check`.
+    """
     due = select(C.id).where(_due(org_id, at)).order_by(C.next_attempt_at, C.id).limit(limit)
-    stmt = (
+    return (
         update(DELIVERIES)
-        .where(C.id.in_(due.scalar_subquery()), _due(org_id, at))
+        .where(C.id.in_(due.scalar_subquery()), check(_due(org_id, at)))
         .values(lease_until=at + lease)
         .returning(*(C[name] for name in COLUMNS))
     )
+
+
+def claim(session: Any, org_id: int, limit: int, lease: timedelta) -> list[Claimed]:
+    """Lease up to `limit` of the org's due deliveries, oldest due first, and commit."""
+    stmt = claim_statement(org_id, limit, lease, now())
     rows = list(session.execute(stmt).mappings())
     session.commit()
     return sorted((Claimed(**row) for row in rows), key=lambda d: d.id)

@@ -38,7 +38,7 @@ class ZapierDelivery(OrgScoped, Model):
     __tablename__ = "zapier_deliveries"
     __table_args__ = (
         UniqueConstraint("hook_id", "event_id"),
-        Index("ix_zapier_deliveries_due", "org_id", "state", "next_attempt_at"),
+        Index("ix_zapier_deliveries_due", "org_id", "state", "next_attempt_at", "id"),
         Index("ix_zapier_deliveries_finished_at", "finished_at"),
     )
     __retention__ = Retention(when="finished_at", state="state", finished=(SUCCEEDED, FAILED))
