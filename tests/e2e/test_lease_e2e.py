@@ -146,3 +146,17 @@ def test_a_worker_killed_alone_leaves_its_pump_to_finish_and_give_back(
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_worker_forks_its_pump_unless_the_setting_says_a_thread(settings, started, tmp_path):
+    """HUB_WEBHOOK_PUMP_PROCESS: on by default (one child, the pump), off: no child."""
+    forked = start_worker(settings, started, tmp_path / "forked.log")
+    threaded = start_worker(
+        {**settings, "HUB_WEBHOOK_PUMP_PROCESS": "false"}, started, tmp_path / "threaded.log"
+    )
+    (pump,) = forked.children()
+    assert f"hub-webhook-pump runs in process {pump}" in forked.output()
+    assert threaded.children() == []
+    assert forked.stop() == 0  # SIGTERM: the worker closes the pipe, the pump exits first
+    assert gone(pump)
+    assert threaded.stop() == 0

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from support.hub_processes import HubProcess, hub_env, wait_for
+from support.hub_processes import HubProcess, gone, hub_env, wait_for
 from support.net import free_port
 
 from hub.app import create_app
@@ -72,11 +72,7 @@ class Up:
 
 def alive(pid: int) -> bool:
     """Running, and not a zombie waiting to be reaped."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    return not gone(pid)
 
 
 @pytest.fixture

@@ -97,10 +97,10 @@ def kill_tree(proc: subprocess.Popen[bytes]) -> None:
 
 
 def gone(pid: int) -> bool:
-    """Has process `pid` exited (a zombie counts: its parent was killed first)?"""
+    """Has process `pid` exited (a zombie waiting to be reaped counts)?"""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except OSError:
         return True
     return state == "Z"
 
